@@ -1,0 +1,146 @@
+import path from 'node:path';
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import Koa from 'koa';
+import { koaBody } from 'koa-body';
+import NodeCache from 'node-cache';
+import { accountRoutes } from './account/account-routes.js';
+import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender, type SmsInbox } from './account/sms-sender.js';
+import { createVerificationCodes } from './account/verification-codes.js';
+import type { Config } from './config.js';
+import { createLoginHistoryQueries } from './db/login-history.js';
+import { createSmsCodeQueries } from './db/sms-codes.js';
+import { createUserQueries } from './db/users.js';
+import type { AppContextExtras, AppMiddleware, AppRouter, AppState } from './http/context.js';
+import { createErrorHandler, type Logger } from './http/error-handler.js';
+import { healthRoutes } from './http/health-routes.js';
+import { createMemoryRateLimiter } from './http/rate-limiter.js';
+import { createRenderer, createViewEnvironment, languageMiddleware } from './http/render.js';
+import { securityHeaders } from './http/security-headers.js';
+import { createSessionMiddleware } from './http/session.js';
+import { createStaticFiles } from './http/static-files.js';
+import { callbackRoutes } from './login/callback-routes.js';
+import { createCurrentUser } from './login/current-user.js';
+import { createDeliveryDeduper } from './login/delivery-dedupe.js';
+import { createLoginHub, type LoginHub } from './login/login-hub.js';
+import { loginRoutes } from './login/login-routes.js';
+import { createLoginService } from './login/login-service.js';
+import { createScenePoller } from './login/scene-poller.js';
+import { createSceneIssuer } from './login/scenes.js';
+import { simulatorRoutes } from './simulator/simulator-routes.js';
+import { createSimulatorState } from './simulator/simulator-state.js';
+import { createAccessTokenProvider } from './wechat/access-token.js';
+import { createCallbackCodec } from './wechat/callback-codec.js';
+import { createWechatHttp } from './wechat/http-client.js';
+import { createOfficialAccountApi } from './wechat/official-account-api.js';
+
+export interface AppDeps {
+  config: Config;
+  knex: Knex;
+  logger: Logger;
+  /** Lets tests talk to a fake WeChat; defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface AppHandle {
+  app: Koa;
+  hub: LoginHub;
+  smsInbox: SmsInbox;
+  /** Stops timers the app owns; the caller closes the database. */
+  close(): void;
+}
+
+/** Builds the Koa app and wires every part once. It never listens by itself. */
+export function createApp(deps: AppDeps): AppHandle {
+  const { config, knex, logger } = deps;
+  const app = new Koa({ keys: config.sessionKeys });
+  // Behind an https reverse proxy, trust X-Forwarded-* so that secure cookies and client IPs work.
+  app.proxy = config.secureCookies;
+
+  const users = createUserQueries(knex);
+  const loginHistory = createLoginHistoryQueries(knex);
+  const hub = createLoginHub();
+  const scenes = createSceneIssuer(config.sessionKeys[0]);
+  const loginService = createLoginService({ users, loginHistory, hub, scenes });
+  const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
+  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch });
+  const tokens = createAccessTokenProvider({
+    http,
+    cache: tokenCache,
+    appId: config.wechat.appId,
+    appSecret: config.wechat.appSecret,
+    tokenApi: config.wechat.tokenApi,
+  });
+  const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase });
+  const codec = createCallbackCodec({
+    token: config.wechat.token,
+    appId: config.wechat.appId,
+    encodingAesKey: config.wechat.encodingAesKey,
+    encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
+    timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
+  });
+  const deduper = createDeliveryDeduper();
+  const limiter = createMemoryRateLimiter(config.rateLimits.enabled);
+  const smsInbox = createSmsInbox();
+  const send =
+    config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox);
+  const codes = createVerificationCodes({
+    queries: createSmsCodeQueries(knex),
+    send,
+    limiter,
+    limits: config.rateLimits,
+    secret: config.sessionKeys[0],
+  });
+  const currentUser = createCurrentUser(users);
+  const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
+  const formBody = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
+
+  const router: AppRouter = new Router<AppState, AppContextExtras>();
+  healthRoutes(router, { knex, mpVerify: config.wechat.mpVerify });
+  callbackRoutes(router, { codec, loginService, deduper });
+  loginRoutes(router, {
+    render,
+    api,
+    scenes,
+    loginService,
+    poller: createScenePoller(hub, loginService),
+    currentUser,
+    formBody,
+    qrExpireSeconds: config.qrExpireSeconds,
+    loginPollTimeoutMs: config.loginPollTimeoutMs,
+    pollsHeldPerSession: config.rateLimits.pollsHeldPerSession,
+    rateLimitsEnabled: config.rateLimits.enabled,
+  });
+  accountRoutes(router, {
+    render,
+    users,
+    loginHistory,
+    loginService,
+    codes,
+    currentUser,
+    limiter,
+    bindAttemptsPerIpPerHour: config.rateLimits.bindAttemptsPerIpPerHour,
+    formBody,
+  });
+  const simulatorState = config.simulator ? createSimulatorState({ config }) : undefined;
+  if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
+
+  const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
+  use(createErrorHandler(render, logger));
+  use(securityHeaders);
+  app.use(createSessionMiddleware(app, config.secureCookies));
+  use(languageMiddleware);
+  use(createStaticFiles(path.resolve(__dirname, '../static')));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  return {
+    app,
+    hub,
+    smsInbox,
+    close() {
+      tokenCache.close();
+      deduper.close();
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * Every environment variable is read and checked here, once. A bad value
+ * never surfaces later as a strange runtime failure: `loadConfig` collects
+ * every problem and throws one `ConfigError` that names them all.
+ */
+
+export const developmentSessionKey = 'wechat-login-development-key-change-me';
+export const simulatorAppId = 'wxsimulator0000001';
+export const simulatorAppSecret = 'simulator-app-secret';
+export const simulatorMiniProgramAppId = 'wxsimulatormini001';
+export const simulatorMiniProgramAppSecret = 'simulator-mini-secret';
+
+export type TokenApi = 'stable' | 'classic';
+export type SmsProvider = 'console' | 'webhook';
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  smsResendSeconds: number;
+  smsPerPhonePerHour: number;
+  smsPerIpPerHour: number;
+  smsCodeMaxAttempts: number;
+  bindAttemptsPerIpPerHour: number;
+  pollsHeldPerSession: number;
+}
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  publicUrl: string;
+  secureCookies: boolean;
+  databaseUrl: string;
+  sessionKeys: string[];
+  usingDevelopmentSessionKey: boolean;
+  simulator: boolean;
+  wechat: {
+    appId: string;
+    appSecret: string;
+    token: string;
+    encodingAesKey?: string;
+    encodingAesKeyPrevious?: string;
+    apiBase: string;
+    openBase: string;
+    /** Where `showqrcode` lives: mp.weixin.qq.com for real WeChat, the API base otherwise. */
+    showQrcodeBase: string;
+    tokenApi: TokenApi;
+    timestampToleranceSeconds: number;
+    mpVerify?: string;
+    requestTimeoutMs: number;
+  };
+  miniProgram?: { appId: string; appSecret: string };
+  qrExpireSeconds: number;
+  loginPollTimeoutMs: number;
+  sms: { provider: SmsProvider; webhookUrl?: string };
+  redisUrl?: string;
+  rateLimits: RateLimitConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the configuration from `env`; throws one ConfigError listing every bad variable. */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = createReader(env, problems);
+
+  const production = env.NODE_ENV === 'production';
+  const port = read.integer('PORT', 3000, 0, 65_535);
+  const host = read.string('HOST', '0.0.0.0');
+  const publicUrl = read.url('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  const databaseUrl = read.string('DATABASE_URL', 'sqlite:./data/wechat-login.sqlite3');
+  if (!/^(sqlite:|mysql:\/\/)/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with sqlite: or mysql://');
+  }
+
+  const sessionKeys = (env.SESSION_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+  const usingDevelopmentSessionKey = sessionKeys.length === 0;
+  if (usingDevelopmentSessionKey && production) {
+    problems.push('SESSION_KEYS is required when NODE_ENV=production');
+  }
+  if (sessionKeys.some((key) => key.length < 16)) {
+    problems.push('SESSION_KEYS: every key must be at least 16 characters');
+  }
+
+  const simulatorSetting = read.choice('WECHAT_SIMULATOR', 'auto', ['auto', 'on', 'off']);
+  const appIdSet = Boolean(env.WECHAT_APP_ID);
+  const simulator = simulatorSetting === 'on' || (simulatorSetting === 'auto' && !appIdSet);
+  if (simulator && production) {
+    problems.push(
+      'WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production (set WECHAT_APP_ID and WECHAT_APP_SECRET)',
+    );
+  }
+  if (!simulator && (!env.WECHAT_APP_ID || !env.WECHAT_APP_SECRET)) {
+    problems.push('WECHAT_APP_ID and WECHAT_APP_SECRET are required when the simulator is off');
+  }
+  if (!simulator && !env.WECHAT_TOKEN) {
+    problems.push('WECHAT_TOKEN is required when the simulator is off');
+  }
+
+  const simulatorApi = `${publicUrl}/simulator/api`;
+  const apiBase = read.url('WECHAT_API_BASE', simulator ? simulatorApi : 'https://api.weixin.qq.com').replace(/\/+$/, '');
+  const openBase = read.url('WECHAT_OPEN_BASE', simulator ? simulatorApi : 'https://open.weixin.qq.com').replace(/\/+$/, '');
+  const encodingAesKey = read.aesKey('WECHAT_ENCODING_AES_KEY');
+  const encodingAesKeyPrevious = read.aesKey('WECHAT_ENCODING_AES_KEY_PREVIOUS');
+
+  const miniProgramAppId = env.MINIPROGRAM_APP_ID || (simulator ? simulatorMiniProgramAppId : undefined);
+  const miniProgramAppSecret = env.MINIPROGRAM_APP_SECRET || (simulator ? simulatorMiniProgramAppSecret : undefined);
+  if (env.MINIPROGRAM_APP_ID && !env.MINIPROGRAM_APP_SECRET) {
+    problems.push('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
+  }
+
+  const smsProvider = read.choice('SMS_PROVIDER', 'console', ['console', 'webhook']) as SmsProvider;
+  const smsWebhookUrl = env.SMS_WEBHOOK_URL ? read.url('SMS_WEBHOOK_URL', '') : undefined;
+  if (smsProvider === 'webhook' && !smsWebhookUrl) {
+    problems.push('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
+  }
+
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL must start with redis:// or rediss://');
+  }
+
+  const config: Config = {
+    production,
+    port,
+    host,
+    publicUrl,
+    secureCookies: publicUrl.startsWith('https://'),
+    databaseUrl,
+    sessionKeys: usingDevelopmentSessionKey ? [developmentSessionKey] : sessionKeys,
+    usingDevelopmentSessionKey,
+    simulator,
+    wechat: {
+      appId: env.WECHAT_APP_ID || simulatorAppId,
+      appSecret: env.WECHAT_APP_SECRET || simulatorAppSecret,
+      token: env.WECHAT_TOKEN || 'dev-token',
+      encodingAesKey,
+      encodingAesKeyPrevious,
+      apiBase,
+      openBase,
+      showQrcodeBase: (env.WECHAT_API_BASE || simulator) ? apiBase : 'https://mp.weixin.qq.com',
+      tokenApi: read.choice('WECHAT_TOKEN_API', 'stable', ['stable', 'classic']) as TokenApi,
+      timestampToleranceSeconds: read.integer('WECHAT_TIMESTAMP_TOLERANCE_SECONDS', 300, 0, 86_400),
+      mpVerify: read.mpVerify('WECHAT_MP_VERIFY'),
+      requestTimeoutMs: read.integer('WECHAT_REQUEST_TIMEOUT_MS', 5000, 100, 60_000),
+    },
+    miniProgram:
+      miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
+    qrExpireSeconds: read.integer('QR_EXPIRE_SECONDS', 300, 10, 2_592_000),
+    loginPollTimeoutMs: read.integer('LOGIN_POLL_TIMEOUT_MS', 25_000, 100, 120_000),
+    sms: { provider: smsProvider, webhookUrl: smsWebhookUrl },
+    redisUrl,
+    rateLimits: {
+      enabled: read.choice('RATE_LIMITS', 'on', ['on', 'off']) === 'on',
+      smsResendSeconds: read.integer('SMS_RESEND_INTERVAL_SECONDS', 60, 0, 3600),
+      smsPerPhonePerHour: read.integer('SMS_MAX_PER_PHONE_PER_HOUR', 5, 1, 10_000),
+      smsPerIpPerHour: read.integer('SMS_MAX_PER_IP_PER_HOUR', 20, 1, 100_000),
+      smsCodeMaxAttempts: read.integer('SMS_CODE_MAX_ATTEMPTS', 5, 1, 100),
+      bindAttemptsPerIpPerHour: read.integer('BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR', 60, 1, 100_000),
+      pollsHeldPerSession: read.integer('POLLS_HELD_PER_SESSION', 3, 1, 1000),
+    },
+  };
+
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return config;
+}
+
+function createReader(env: Env, problems: string[]) {
+  const raw = (name: string) => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value.trim();
+  };
+  return {
+    string(name: string, fallback: string): string {
+      return raw(name) ?? fallback;
+    },
+    integer(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
+        return fallback;
+      }
+      return Number(value);
+    },
+    choice(name: string, fallback: string, allowed: string[]): string {
+      const value = raw(name)?.toLowerCase();
+      if (value === undefined) return fallback;
+      if (!allowed.includes(value)) {
+        problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+        return fallback;
+      }
+      return value;
+    },
+    url(name: string, fallback: string): string {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^https?:\/\/[^\s/]+/.test(value)) {
+        problems.push(`${name} must be an http:// or https:// address (got "${value}")`);
+        return fallback;
+      }
+      return value;
+    },
+    aesKey(name: string): string | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      if (!/^[A-Za-z0-9+/]{43}$/.test(value)) {
+        // The value itself is a secret: name the variable, never echo it.
+        problems.push(`${name} must be 43 characters of base64 (letters, digits, + and /)`);
+        return undefined;
+      }
+      return value;
+    },
+    mpVerify(name: string): string | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      if (!/^[A-Za-z0-9]{1,64}$/.test(value)) {
+        problems.push(`${name} must be the letters and digits of the MP_verify_<code>.txt file name`);
+        return undefined;
+      }
+      return value;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+
+export const migrationsDirectory = path.resolve(__dirname, '../../migrations');
+
+/**
+ * The knex configuration for `mysql://user:pass@host:port/db` or `sqlite:PATH`
+ * (whose folder is created if missing).
+ * Shared by the server and knexfile.ts, so `npm run migrate` and `npm start`
+ * always agree.
+ */
+export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
+  const migrations: Knex.MigratorConfig = {
+    directory: migrationsDirectory,
+    extension: 'ts',
+    loadExtensions: ['.ts', '.js'],
+    tableName: 'knex_migrations',
+  };
+  if (databaseUrl.startsWith('sqlite:')) {
+    const filename = databaseUrl.slice('sqlite:'.length) || ':memory:';
+    // The knex CLI opens the file too, so the folder is made here rather than by the server alone.
+    if (filename !== ':memory:') mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    return {
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      migrations,
+      pool: {
+        // SQLite leaves foreign keys off unless each connection asks; WAL lets the poll read while a callback writes.
+        afterCreate(connection: { pragma(sql: string): void }, done: (error: Error | null, connection: unknown) => void) {
+          connection.pragma('foreign_keys = ON');
+          connection.pragma('journal_mode = WAL');
+          connection.pragma('busy_timeout = 5000');
+          done(null, connection);
+        },
+      },
+    };
+  }
+  if (databaseUrl.startsWith('mysql://')) {
+    const url = new URL(databaseUrl);
+    return {
+      client: 'mysql2',
+      connection: {
+        host: url.hostname,
+        port: url.port ? Number(url.port) : 3306,
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        database: url.pathname.replace(/^\//, '') || undefined,
+        charset: 'utf8mb4',
+        // Store and read every DATETIME as UTC, whatever the server's zone.
+        timezone: 'Z',
+        connectTimeout: 5000,
+      },
+      pool: { min: 0, max: 10 },
+      acquireConnectionTimeout: 5000,
+      migrations,
+    };
+  }
+  throw new Error('DATABASE_URL must start with sqlite: or mysql://');
+}
+
+/** Opens the database (without migrating it). */
+export function createKnex(databaseUrl: string): Knex {
+  return knexFactory(knexConfigFromUrl(databaseUrl));
+}
+
+/** True for MySQL and MariaDB, where tables need utf8mb4 spelled out. */
+export function isMysql(knex: Knex): boolean {
+  return knex.client.config.client === 'mysql2';
+}

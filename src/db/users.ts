@@ -1,0 +1,131 @@
+import type { Knex } from 'knex';
+import { isUniqueViolation, toOptionalDate, toDate } from './values.js';
+
+export interface User {
+  id: number;
+  openid: string;
+  unionid: string | null;
+  phone: string | null;
+  tmpSceneStr: string | null;
+  lastLoginTime: Date | null;
+  subscribed: boolean;
+  sessionVersion: number;
+  createdAt: Date;
+}
+
+export type RecordScanResult = { outcome: 'recorded'; user: User } | { outcome: 'scene_taken' };
+
+export class PhoneTakenError extends Error {
+  constructor() {
+    super('phone already bound to another user');
+    this.name = 'PhoneTakenError';
+  }
+}
+
+/** Data access for `users`. Every write that must be all-or-nothing runs in a transaction here. */
+export function createUserQueries(knex: Knex) {
+  const table = (trx: Knex | Knex.Transaction = knex) => trx<Record<string, unknown>>('users');
+
+  async function findUserById(id: number, trx?: Knex.Transaction): Promise<User | undefined> {
+    return toUser(await table(trx).where({ id }).first());
+  }
+
+  async function findUserByOpenid(openid: string, trx?: Knex.Transaction): Promise<User | undefined> {
+    return toUser(await table(trx).where({ openid }).first());
+  }
+
+  async function findUserByScene(scene: string): Promise<User | undefined> {
+    return toUser(await table().where({ tmp_scene_str: scene }).first());
+  }
+
+  async function findUserByPhone(phone: string): Promise<User | undefined> {
+    return toUser(await table().where({ phone }).first());
+  }
+
+  /**
+   * A scan of a login QR code: find or create the user by openid and record
+   * the scene, the time and that they follow the account, in one transaction.
+   * Two concurrent first scans by one openid create one user (the insert
+   * ignores the conflict). A scene already held by another user is refused.
+   */
+  async function recordScan(openid: string, scene: string, now: Date): Promise<RecordScanResult> {
+    try {
+      return await knex.transaction(async (trx) => {
+        await table(trx)
+          .insert({ openid, subscribed: true, session_version: 0, created_at: now, updated_at: now })
+          .onConflict('openid')
+          .ignore();
+        const holder = await table(trx).where({ tmp_scene_str: scene }).first('openid');
+        if (holder && holder.openid !== openid) return { outcome: 'scene_taken' as const };
+        await table(trx)
+          .where({ openid })
+          .update({ tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now });
+        const user = await findUserByOpenid(openid, trx);
+        return { outcome: 'recorded' as const, user: user! };
+      });
+    } catch (error) {
+      // Two different users racing for one scene: the unique index lets one win.
+      if (isUniqueViolation(error)) return { outcome: 'scene_taken' };
+      throw error;
+    }
+  }
+
+  /** A plain follow (no scene): create the user if new and mark them subscribed. */
+  async function recordFollow(openid: string, now: Date): Promise<void> {
+    await table()
+      .insert({ openid, subscribed: true, session_version: 0, created_at: now, updated_at: now })
+      .onConflict('openid')
+      .merge({ subscribed: true, updated_at: now });
+  }
+
+  /**
+   * Unfollowing unbinds the phone (the product's rule), marks the user
+   * unsubscribed and raises the session version, which logs out every session.
+   */
+  async function recordUnfollow(openid: string, now: Date): Promise<void> {
+    await table()
+      .where({ openid })
+      .update({
+        phone: null,
+        subscribed: false,
+        session_version: knex.raw('session_version + 1'),
+        updated_at: now,
+      });
+  }
+
+  /**
+   * Binds `phone` to the user; throws PhoneTakenError when another user holds
+   * it. The unique index decides races between two users binding one phone.
+   */
+  async function bindPhone(userId: number, phone: string, now: Date): Promise<void> {
+    try {
+      await table().where({ id: userId }).update({ phone, updated_at: now });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new PhoneTakenError();
+      throw error;
+    }
+  }
+
+  async function touchLastLogin(userId: number, now: Date, trx?: Knex.Transaction): Promise<void> {
+    await table(trx).where({ id: userId }).update({ last_login_time: now, updated_at: now });
+  }
+
+  return { findUserById, findUserByOpenid, findUserByScene, findUserByPhone, recordScan, recordFollow, recordUnfollow, bindPhone, touchLastLogin };
+}
+
+export type UserQueries = ReturnType<typeof createUserQueries>;
+
+function toUser(row: Record<string, unknown> | undefined): User | undefined {
+  if (!row) return undefined;
+  return {
+    id: Number(row.id),
+    openid: String(row.openid),
+    unionid: (row.unionid as string | null) ?? null,
+    phone: (row.phone as string | null) ?? null,
+    tmpSceneStr: (row.tmp_scene_str as string | null) ?? null,
+    lastLoginTime: toOptionalDate(row.last_login_time),
+    subscribed: Boolean(row.subscribed),
+    sessionVersion: Number(row.session_version),
+    createdAt: toDate(row.created_at),
+  };
+}

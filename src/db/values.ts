@@ -1,0 +1,22 @@
+/**
+ * Small conversions that make MySQL and SQLite rows look the same:
+ * mysql2 gives Date objects and 0/1, better-sqlite3 gives epoch milliseconds and 0/1.
+ */
+
+/** A DATETIME column's value as a Date. */
+export function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === 'number') return new Date(value);
+  if (typeof value === 'string') return new Date(/^\d+$/.test(value) ? Number(value) : value);
+  throw new TypeError('not a date value');
+}
+
+export function toOptionalDate(value: unknown): Date | null {
+  return value === null || value === undefined ? null : toDate(value);
+}
+
+/** True when `error` is a unique-key violation: MySQL ER_DUP_ENTRY or SQLite SQLITE_CONSTRAINT_UNIQUE. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

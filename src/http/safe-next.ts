@@ -1,0 +1,11 @@
+/**
+ * Returns `next` when it is a path on this site, and undefined otherwise.
+ * Refuses `//evil.example`, `/\evil.example`, schemes and control characters:
+ * the usual open-redirect tricks.
+ */
+export function safeNextPath(next: unknown): string | undefined {
+  if (typeof next !== 'string' || next.length === 0 || next.length > 512) return undefined;
+  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return undefined;
+  if (/[\u0000-\u001f\u007f\\]/.test(next)) return undefined;
+  return next;
+}

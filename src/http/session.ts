@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import type Koa from 'koa';
+import session from 'koa-session';
+import type { AppContext, SessionData } from './context.js';
+
+export const sessionCookieName = 'wl.sid';
+const sessionMaxAgeMs = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Sessions live in a signed, httpOnly, SameSite=Lax cookie (secure when the
+ * site is served over https), so any instance can read them with no store.
+ */
+export function createSessionMiddleware(app: Koa, secure: boolean) {
+  return session(
+    {
+      key: sessionCookieName,
+      maxAge: sessionMaxAgeMs,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      signed: true,
+      renew: true,
+    },
+    app,
+  );
+}
+
+/** The session's data, with a sid and CSRF token created on first use. */
+export function sessionOf(ctx: AppContext): SessionData {
+  const data = ctx.session as SessionData;
+  data.sid ??= randomToken();
+  data.csrf ??= randomToken();
+  return data;
+}
+
+/**
+ * Replaces the session with a fresh one (new sid, new CSRF token) carrying
+ * only `keep`. Done on every login, so a session planted before the login
+ * (fixation) never becomes a logged-in one.
+ */
+export function regenerateSession(ctx: AppContext, keep: Partial<SessionData>): SessionData {
+  const lang = ctx.session?.lang;
+  ctx.session = null;
+  (ctx as { session: unknown }).session = { ...keep, lang, sid: randomToken(), csrf: randomToken() };
+  return ctx.session as unknown as SessionData;
+}
+
+export function randomToken(bytes = 18): string {
+  return randomBytes(bytes).toString('base64url');
+}

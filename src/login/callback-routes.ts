@@ -1,0 +1,47 @@
+import { BadRequestError } from '../errors.js';
+import type { AppContext, AppRouter } from '../http/context.js';
+import { readTextBody } from '../http/read-body.js';
+import type { CallbackCodec } from '../wechat/callback-codec.js';
+import { maxCallbackBodyBytes } from '../wechat/constants.js';
+import { buildTextReply, deliveryKey, MalformedMessageError, toWechatMessage } from '../wechat/messages.js';
+import type { DeliveryDeduper } from './delivery-dedupe.js';
+import { emptyReply, type LoginService } from './login-service.js';
+
+export interface CallbackRouteDeps {
+  codec: CallbackCodec;
+  loginService: LoginService;
+  deduper: DeliveryDeduper;
+}
+
+/**
+ * The endpoint WeChat's servers call: GET to check the URL, POST for event
+ * pushes. Every request's signature is checked before anything else.
+ */
+export function callbackRoutes(router: AppRouter, deps: CallbackRouteDeps): void {
+  router.get('/wechat/callback', (ctx) => {
+    const echostr = deps.codec.verifyUrl(ctx.query);
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = echostr;
+  });
+
+  router.post('/wechat/callback', async (ctx) => {
+    const opened = await deps.codec.open(ctx.query, () => readTextBody(ctx.req, maxCallbackBodyBytes));
+    let message;
+    try {
+      message = toWechatMessage(opened.fields);
+    } catch (error) {
+      if (error instanceof MalformedMessageError) throw new BadRequestError(error.message, 'malformed_xml');
+      throw error;
+    }
+    const reply = await deps.deduper.once(deliveryKey(opened.fields), async () => {
+      const text = await deps.loginService.handleWechatEvent(message);
+      return text === emptyReply ? emptyReply : buildTextReply(message, text);
+    });
+    sendReply(ctx, deps.codec.seal(reply, opened));
+  });
+}
+
+function sendReply(ctx: AppContext, reply: string): void {
+  ctx.type = reply === emptyReply ? 'text/plain; charset=utf-8' : 'application/xml; charset=utf-8';
+  ctx.body = reply;
+}

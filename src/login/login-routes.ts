@@ -1,0 +1,162 @@
+import type Koa from 'koa';
+import QRCode from 'qrcode';
+import { BadRequestError, ForbiddenError, TooManyRequestsError } from '../errors.js';
+import type { AppContext, AppRouter } from '../http/context.js';
+import { requireCsrf } from '../http/csrf.js';
+import type { Render } from '../http/render.js';
+import { safeNextPath } from '../http/safe-next.js';
+import { regenerateSession, sessionOf } from '../http/session.js';
+import type { OfficialAccountApi } from '../wechat/official-account-api.js';
+import { maxSceneStrLength } from '../wechat/constants.js';
+import type { CurrentUser } from './current-user.js';
+import type { LoginService, SceneState } from './login-service.js';
+import type { ScenePoller } from './scene-poller.js';
+import type { SceneIssuer } from './scenes.js';
+
+export type PollStatus = 'pending' | 'success' | 'bind' | 'expired';
+export interface PollAnswer {
+  status: PollStatus;
+  redirect?: string;
+}
+
+export interface LoginRouteDeps {
+  render: Render;
+  api: OfficialAccountApi;
+  scenes: SceneIssuer;
+  loginService: LoginService;
+  poller: ScenePoller;
+  currentUser: CurrentUser;
+  formBody: Koa.Middleware;
+  qrExpireSeconds: number;
+  loginPollTimeoutMs: number;
+  pollsHeldPerSession: number;
+  rateLimitsEnabled: boolean;
+  now?: () => number;
+}
+
+/** A session remembers the newest few codes, so two open login tabs both work. */
+const scenesKeptPerSession = 3;
+/** How long a scanned-but-unbound session may take to bind its phone. */
+const pendingBindLifetimeMs = 15 * 60 * 1000;
+
+/** The QR login: the page, the long-poll, the no-JavaScript status check, and logout. */
+export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
+  const now = deps.now ?? Date.now;
+  const heldPolls = new Map<string, number>();
+
+  router.get('/', async (ctx) => {
+    const user = await deps.currentUser(ctx);
+    ctx.redirect(user ? '/profile' : '/login');
+  });
+
+  router.get('/login', async (ctx) => {
+    const session = sessionOf(ctx);
+    const next = safeNextPath(ctx.query.next);
+    if (next) session.next = next;
+    if (await deps.currentUser(ctx)) return ctx.redirect(session.next ?? '/profile');
+
+    const expiresAt = now() + deps.qrExpireSeconds * 1000;
+    const scene = deps.scenes.issueScene(expiresAt);
+    const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
+    session.scenes = [...(session.scenes ?? []), { scene, expiresAt, qrUrl: qrcode.url }].slice(-scenesKeptPerSession);
+    ctx.set('Cache-Control', 'no-store');
+    await renderLoginPage(ctx, { scene, expiresAt, qrUrl: qrcode.url });
+  });
+
+  router.get('/login/poll', async (ctx) => {
+    const entry = sceneOfThisSession(ctx, ctx.query.scene);
+    ctx.set('Cache-Control', 'no-store');
+    if (entry.expiresAt <= now()) {
+      ctx.body = { status: 'expired' } satisfies PollAnswer;
+      return;
+    }
+    const sid = sessionOf(ctx).sid!;
+    const held = heldPolls.get(sid) ?? 0;
+    if (deps.rateLimitsEnabled && held >= deps.pollsHeldPerSession) {
+      throw new TooManyRequestsError('too many polls held by this session');
+    }
+    heldPolls.set(sid, held + 1);
+    const left = new AbortController();
+    const onClose = () => left.abort();
+    ctx.res.once('close', onClose);
+    try {
+      const waitMs = Math.min(deps.loginPollTimeoutMs, entry.expiresAt - now());
+      const state = await deps.poller.waitForScan(entry.scene, waitMs, left.signal);
+      ctx.body = await answerPoll(ctx, entry, state);
+    } finally {
+      ctx.res.off('close', onClose);
+      const remaining = (heldPolls.get(sid) ?? 1) - 1;
+      if (remaining > 0) heldPolls.set(sid, remaining);
+      else heldPolls.delete(sid);
+    }
+  });
+
+  // Without JavaScript, the "check" link lands here: it looks once, then
+  // follows the answer or shows the same code again.
+  router.get('/login/status', async (ctx) => {
+    const entry = sceneOfThisSession(ctx, ctx.query.scene);
+    const state = await deps.poller.waitForScan(entry.scene, 0, new AbortController().signal);
+    const answer = await answerPoll(ctx, entry, state);
+    if (answer.redirect) return ctx.redirect(answer.redirect);
+    if (answer.status === 'expired') return ctx.redirect('/login');
+    ctx.set('Cache-Control', 'no-store');
+    await renderLoginPage(ctx, { ...entry, stillWaiting: true });
+  });
+
+  router.post('/logout', deps.formBody, requireCsrf, (ctx) => {
+    regenerateSession(ctx, {});
+    ctx.status = 303;
+    ctx.redirect('/login');
+  });
+
+  function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
+    if (typeof scene !== 'string' || scene.length === 0 || scene.length > maxSceneStrLength) {
+      throw new BadRequestError('scene is missing or too long');
+    }
+    const entry = ctx.session?.scenes?.find((candidate) => candidate.scene === scene);
+    if (!entry) throw new ForbiddenError('this session did not create the scene');
+    return entry as SceneEntry;
+  }
+
+  /**
+   * Turns what the database says into the poll's answer. A scanner with a
+   * phone is logged in here: the scene is used up (one login row, even when
+   * two polls race), and the session is regenerated.
+   */
+  async function answerPoll(ctx: AppContext, entry: SceneEntry, state: SceneState): Promise<PollAnswer> {
+    if (state.status === 'pending') return { status: entry.expiresAt <= now() ? 'expired' : 'pending' };
+    const session = sessionOf(ctx);
+    const { user } = state;
+    if (!user.phone) {
+      session.pendingBind = { userId: user.id, scene: entry.scene, method: 'qrcode', expiresAt: now() + pendingBindLifetimeMs };
+      return { status: 'bind', redirect: '/bind' };
+    }
+    const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
+    if (!(await deps.loginService.recordLogin(user, 'qrcode', meta, entry.scene))) {
+      // Another poll already used this scene for the login.
+      return { status: 'expired' };
+    }
+    const redirect = session.next ?? '/profile';
+    regenerateSession(ctx, { userId: user.id, sessionVersion: user.sessionVersion });
+    return { status: 'success', redirect };
+  }
+
+  async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean }) {
+    const svg = await QRCode.toString(view.qrUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    deps.render(ctx, 'login.njk', {
+      scene: view.scene,
+      expiresAt: new Date(view.expiresAt).toISOString(),
+      secondsLeft: Math.max(0, Math.round((view.expiresAt - now()) / 1000)),
+      qrSvg: svg,
+      statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,
+      stillWaiting: view.stillWaiting ?? false,
+      inWechat: /MicroMessenger/i.test(ctx.get('user-agent')),
+    });
+  }
+}
+
+interface SceneEntry {
+  scene: string;
+  expiresAt: number;
+  qrUrl: string;
+}

@@ -1,0 +1,85 @@
+import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
+import type { User, UserQueries } from '../db/users.js';
+import type { WechatMessage } from '../wechat/messages.js';
+import type { LoginHub } from './login-hub.js';
+import type { SceneIssuer } from './scenes.js';
+
+/** The texts the scanner sees in WeChat, as passive replies. */
+export const scanReplies = {
+  loggedIn: '登录成功',
+  bindPhone: '扫码成功！请回到网页上绑定手机号，完成登录。',
+  sceneInvalid: '二维码已失效，请刷新网页后重新扫码。',
+} as const;
+
+/** The "nothing to say" answer WeChat expects. */
+export const emptyReply = 'success';
+
+export interface LoginServiceDeps {
+  users: UserQueries;
+  loginHistory: LoginHistoryQueries;
+  hub: LoginHub;
+  scenes: SceneIssuer;
+  now?: () => Date;
+}
+
+export interface LoginMeta {
+  ip: string;
+  userAgent: string;
+}
+
+export type SceneState = { status: 'pending' } | { status: 'scanned'; user: User };
+
+/**
+ * What a scan, a follow or an unfollow does, and how a poll finds out. The
+ * database is the source of truth; the hub only says "look again now".
+ */
+export function createLoginService(deps: LoginServiceDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  /** Handles one callback event and returns the text to reply with (or `success`). */
+  async function handleWechatEvent(message: WechatMessage): Promise<string> {
+    switch (message.kind) {
+      case 'scan':
+        return handleScan(message.openid, message.scene);
+      case 'subscribe':
+        await deps.users.recordFollow(message.openid, now());
+        return emptyReply;
+      case 'unsubscribe':
+        await deps.users.recordUnfollow(message.openid, now());
+        return emptyReply;
+      default:
+        return emptyReply;
+    }
+  }
+
+  async function handleScan(openid: string, scene: string): Promise<string> {
+    const expiresAt = deps.scenes.readSceneExpiry(scene);
+    // A scene we never issued, or one past its lifetime, changes nothing.
+    if (expiresAt === undefined || expiresAt < now().getTime()) return scanReplies.sceneInvalid;
+    const result = await deps.users.recordScan(openid, scene, now());
+    if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
+    deps.hub.publish(scene);
+    return result.user.phone ? scanReplies.loggedIn : scanReplies.bindPhone;
+  }
+
+  /** Who, if anyone, has scanned `scene`. */
+  async function findSceneState(scene: string): Promise<SceneState> {
+    const user = await deps.users.findUserByScene(scene);
+    return user ? { status: 'scanned', user } : { status: 'pending' };
+  }
+
+  /**
+   * Records a completed login. With a scene, at most one login ever uses it:
+   * the loser of a race gets false and must not log in.
+   */
+  async function recordLogin(user: User, method: LoginMethod, meta: LoginMeta, scene?: string): Promise<boolean> {
+    const at = now();
+    const inserted = await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at);
+    if (inserted) await deps.users.touchLastLogin(user.id, at);
+    return inserted;
+  }
+
+  return { handleWechatEvent, findSceneState, recordLogin };
+}
+
+export type LoginService = ReturnType<typeof createLoginService>;

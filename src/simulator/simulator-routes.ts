@@ -1,0 +1,212 @@
+import type Koa from 'koa';
+import QRCode from 'qrcode';
+import type { SmsInbox } from '../account/sms-sender.js';
+import type { Config } from '../config.js';
+import type { AppContext, AppRouter } from '../http/context.js';
+import { requireCsrf } from '../http/csrf.js';
+import type { Logger } from '../http/error-handler.js';
+import type { Render } from '../http/render.js';
+import { createSimulatedPhone, type PushResult } from './phone.js';
+import type { Persona, SimulatorState } from './simulator-state.js';
+
+export interface SimulatorRouteDeps {
+  config: Config;
+  state: SimulatorState;
+  render: Render;
+  smsInbox: SmsInbox;
+  formBody: Koa.Middleware;
+  logger: Logger;
+}
+
+/** The simulated Official Account's original ID. */
+export const simulatorAccountId = 'gh_simulator00001';
+
+type Ctx = AppContext;
+
+/** The built-in WeChat: its API under /simulator/api and a phone at /simulator. */
+export function simulatorRoutes(router: AppRouter, deps: SimulatorRouteDeps): void {
+  simulatorApiRoutes(router, deps);
+  simulatorPhoneRoutes(router, deps);
+}
+
+function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): void {
+  const api = '/simulator/api';
+  // WeChat answers errors with HTTP 200 and an errcode; so does the simulator.
+  const fail = (ctx: Ctx, error: { errcode: number; errmsg: string }) => {
+    ctx.body = error;
+  };
+
+  router.get(`${api}/cgi-bin/token`, (ctx) => {
+    const { appid, secret, grant_type: grantType } = ctx.query;
+    if (grantType !== 'client_credential') return fail(ctx, { errcode: 40_002, errmsg: 'invalid grant_type' });
+    const bad = state.checkCredentials(appid, secret);
+    ctx.body = bad ?? state.issueToken(appid as string);
+  });
+
+  router.post(`${api}/cgi-bin/stable_token`, async (ctx) => {
+    const body = await readJson(ctx);
+    if (!body || body.grant_type !== 'client_credential') return fail(ctx, { errcode: 40_002, errmsg: 'invalid grant_type' });
+    const bad = state.checkCredentials(body.appid, body.secret);
+    ctx.body = bad ?? state.issueStableToken(body.appid as string, body.force_refresh === true);
+  });
+
+  router.post(`${api}/cgi-bin/qrcode/create`, async (ctx) => {
+    const token = state.checkToken(ctx.query.access_token);
+    if ('errcode' in token) return fail(ctx, token);
+    const body = await readJson(ctx);
+    const scene = (body?.action_info as { scene?: { scene_str?: unknown } } | undefined)?.scene?.scene_str;
+    const expireSeconds = Number(body?.expire_seconds ?? 60);
+    if (body?.action_name !== 'QR_STR_SCENE' || typeof scene !== 'string' || scene.length < 1 || scene.length > 64) {
+      return fail(ctx, { errcode: 40_053, errmsg: 'invalid action info' });
+    }
+    if (!Number.isInteger(expireSeconds) || expireSeconds < 60 || expireSeconds > 2_592_000) {
+      return fail(ctx, { errcode: 40_053, errmsg: 'invalid expire_seconds' });
+    }
+    const ticket = state.createTicket(scene, expireSeconds);
+    ctx.body = { ticket: ticket.ticket, expire_seconds: expireSeconds, url: ticket.url };
+  });
+
+  router.get(`${api}/cgi-bin/showqrcode`, async (ctx) => {
+    const ticket = state.tickets.get(String(ctx.query.ticket ?? ''));
+    if (!ticket) {
+      ctx.status = 404;
+      ctx.type = 'text/plain';
+      ctx.body = 'ticket not found';
+      return;
+    }
+    ctx.type = 'image/png';
+    ctx.body = await QRCode.toBuffer(ticket.url, { margin: 1, width: 430 });
+  });
+
+  router.get(`${api}/cgi-bin/user/info`, (ctx) => {
+    const token = state.checkToken(ctx.query.access_token);
+    if ('errcode' in token) return fail(ctx, token);
+    const persona = state.findPersona(String(ctx.query.openid ?? ''));
+    if (!persona) return fail(ctx, { errcode: 40_003, errmsg: 'invalid openid' });
+    ctx.body = persona.following
+      ? { subscribe: 1, openid: persona.openid, unionid: persona.unionid, language: 'zh_CN', nickname: persona.nickname }
+      : { subscribe: 0, openid: persona.openid, unionid: persona.unionid };
+  });
+}
+
+function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void {
+  const { state, config, render } = deps;
+  const phone = createSimulatedPhone({
+    callbackUrl: `${config.publicUrl}/wechat/callback`,
+    token: config.wechat.token,
+    appId: config.wechat.appId,
+    accountId: simulatorAccountId,
+    encodingAesKey: config.wechat.encodingAesKey,
+  });
+
+  function selectedPersona(openid: unknown): Persona | undefined {
+    if (typeof openid === 'string' && state.findPersona(openid)) return state.findPersona(openid);
+    return [...state.personas.values()][0];
+  }
+
+  function renderPhone(ctx: Ctx, persona: Persona | undefined, status = 200, error?: string) {
+    render(
+      ctx,
+      'simulator/phone.njk',
+      {
+        personas: [...state.personas.values()],
+        persona,
+        tickets: state.waitingTickets().map((ticket) => ({
+          ...ticket,
+          secondsLeft: Math.max(0, Math.round((ticket.expiresAt - state.now()) / 1000)),
+        })),
+        sms: deps.smsInbox.list(),
+        error,
+      },
+      status,
+    );
+  }
+
+  router.get('/simulator', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    renderPhone(ctx, selectedPersona(ctx.query.as));
+  });
+
+  // A real phone that scanned the QR code on the same network lands here.
+  router.get('/simulator/scan', (ctx) => {
+    const ticket = state.tickets.get(String(ctx.query.ticket ?? ''));
+    render(ctx, 'simulator/scan.njk', { ticket, personas: [...state.personas.values()] }, ticket ? 200 : 404);
+  });
+
+  router.post('/simulator/personas', deps.formBody, requireCsrf, (ctx) => {
+    const nickname = String(formField(ctx, 'nickname')).trim().slice(0, 32);
+    if (!nickname) return renderPhone(ctx, undefined, 422, '请输入昵称 / Enter a nickname');
+    const persona = state.createPersona(nickname);
+    redirectToPhone(ctx, persona);
+  });
+
+  router.post('/simulator/scan', deps.formBody, requireCsrf, async (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    const ticket = state.tickets.get(String(formField(ctx, 'ticket')));
+    if (!persona || !ticket) return renderPhone(ctx, persona, 422, '请选择用户和二维码 / Pick a user and a code');
+    persona.chat.push({ from: 'user', text: '[扫描二维码]', at: new Date() });
+    const wasFollowing = persona.following;
+    const result = await pushAndRecord(persona, () => phone.scan(persona.openid, ticket.scene, ticket.ticket, wasFollowing));
+    if (result.status === 200) {
+      ticket.scannedBy = persona.openid;
+      persona.following = true;
+    }
+    redirectToPhone(ctx, persona);
+  });
+
+  router.post('/simulator/follow', deps.formBody, requireCsrf, async (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+    const result = await pushAndRecord(persona, () => phone.follow(persona.openid));
+    if (result.status === 200) persona.following = true;
+    redirectToPhone(ctx, persona);
+  });
+
+  router.post('/simulator/unfollow', deps.formBody, requireCsrf, async (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+    const result = await pushAndRecord(persona, () => phone.unfollow(persona.openid));
+    if (result.status === 200) persona.following = false;
+    redirectToPhone(ctx, persona);
+  });
+
+  /** Sends one event and puts the account's answer in the persona's chat. */
+  async function pushAndRecord(persona: Persona, send: () => Promise<PushResult>): Promise<PushResult> {
+    let result: PushResult;
+    try {
+      result = await send();
+    } catch (error) {
+      deps.logger.warn('simulator push failed', { error: error instanceof Error ? error.message : String(error) });
+      result = { status: 0, body: '' };
+    }
+    const text = result.replyText ?? (result.status === 200 ? undefined : `[回调失败 / callback failed: HTTP ${result.status}]`);
+    if (text) persona.chat.push({ from: 'account', text, at: new Date() });
+    return result;
+  }
+}
+
+function redirectToPhone(ctx: Ctx, persona: Persona): void {
+  ctx.status = 303;
+  ctx.redirect(`/simulator?as=${encodeURIComponent(persona.openid)}`);
+}
+
+function formField(ctx: Ctx, name: string): unknown {
+  return ((ctx.request as { body?: Record<string, unknown> }).body ?? {})[name] ?? '';
+}
+
+/** Reads a JSON body the way WeChat's API does: anything unparseable is "no body". */
+async function readJson(ctx: Ctx): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > 64 * 1024) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return parsed && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../config.js';
+
+/**
+ * The simulated WeChat's memory: personas (WeChat users), access tokens,
+ * QR tickets, and the chat each persona had with the Official Account.
+ * In-process and lost on restart, like a test double should be.
+ */
+export interface Persona {
+  nickname: string;
+  /** openid per app: the Official Account and the mini-program see different openids. */
+  openid: string;
+  miniOpenid: string;
+  unionid: string;
+  phone: string;
+  following: boolean;
+  chat: { from: 'user' | 'account'; text: string; at: Date }[];
+}
+
+export interface Ticket {
+  ticket: string;
+  scene: string;
+  url: string;
+  expiresAt: number;
+  scannedBy?: string;
+}
+
+interface IssuedToken {
+  appId: string;
+  expiresAt: number;
+}
+
+export interface SimulatorOptions {
+  config: Config;
+  /** Lifetime of issued access tokens; short values let tests exercise refresh. */
+  tokenExpiresSeconds?: number;
+  now?: () => number;
+}
+
+export function createSimulatorState(options: SimulatorOptions) {
+  const now = options.now ?? Date.now;
+  const tokenExpiresSeconds = options.tokenExpiresSeconds ?? Number(process.env.SIMULATOR_TOKEN_EXPIRES_SECONDS || 7200);
+  const personas = new Map<string, Persona>();
+  const tokens = new Map<string, IssuedToken>();
+  const stableTokens = new Map<string, string>();
+  const tickets = new Map<string, Ticket>();
+  const counters = { tokenRequests: 0 };
+
+  const apps = new Map<string, string>([[options.config.wechat.appId, options.config.wechat.appSecret]]);
+  if (options.config.miniProgram) apps.set(options.config.miniProgram.appId, options.config.miniProgram.appSecret);
+
+  /** Stable ids derived from the nickname, so a persona keeps its openid across restarts. */
+  function createPersona(nickname: string): Persona {
+    const id = (salt: string, prefix: string) =>
+      prefix + createHash('sha256').update(`${salt}:${nickname}`).digest('base64url').slice(0, 22);
+    const digits = BigInt(`0x${createHash('sha256').update(`phone:${nickname}`).digest('hex').slice(0, 12)}`) % 100_000_000n;
+    const existing = personas.get(id('oa', 'o'));
+    if (existing) return existing;
+    const persona: Persona = {
+      nickname,
+      openid: id('oa', 'o'),
+      miniOpenid: id('mini', 'm'),
+      unionid: id('union', 'u'),
+      phone: `139${digits.toString().padStart(8, '0')}`,
+      following: false,
+      chat: [],
+    };
+    personas.set(persona.openid, persona);
+    return persona;
+  }
+
+  /** 40013 for an unknown appid, 40125 for a wrong secret, otherwise undefined. */
+  function checkCredentials(appId: unknown, secret: unknown): { errcode: number; errmsg: string } | undefined {
+    if (typeof appId !== 'string' || !apps.has(appId)) return { errcode: 40_013, errmsg: 'invalid appid' };
+    if (apps.get(appId) !== secret) return { errcode: 40_125, errmsg: 'invalid appsecret' };
+    return undefined;
+  }
+
+  function issueToken(appId: string): { access_token: string; expires_in: number } {
+    counters.tokenRequests += 1;
+    const token = randomBytes(24).toString('base64url');
+    tokens.set(token, { appId, expiresAt: now() + tokenExpiresSeconds * 1000 });
+    return { access_token: token, expires_in: tokenExpiresSeconds };
+  }
+
+  /** stable_token: the same token while it is valid; force_refresh replaces it. */
+  function issueStableToken(appId: string, forceRefresh: boolean): { access_token: string; expires_in: number } {
+    const current = stableTokens.get(appId);
+    const issued = current ? tokens.get(current) : undefined;
+    if (current && issued && issued.expiresAt > now() && !forceRefresh) {
+      counters.tokenRequests += 1;
+      return { access_token: current, expires_in: Math.floor((issued.expiresAt - now()) / 1000) };
+    }
+    if (current) tokens.delete(current);
+    const fresh = issueToken(appId);
+    stableTokens.set(appId, fresh.access_token);
+    return fresh;
+  }
+
+  /** 40001 for an unknown token, 42001 for an expired one; otherwise the app the token belongs to. */
+  function checkToken(token: unknown): { appId: string } | { errcode: number; errmsg: string } {
+    const issued = typeof token === 'string' ? tokens.get(token) : undefined;
+    if (!issued) return { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' };
+    if (issued.expiresAt <= now()) return { errcode: 42_001, errmsg: 'access_token expired' };
+    return { appId: issued.appId };
+  }
+
+  function createTicket(scene: string, expireSeconds: number): Ticket {
+    const ticket = `gQ${randomBytes(30).toString('base64')}`;
+    const entry: Ticket = {
+      ticket,
+      scene,
+      url: `${options.config.publicUrl}/simulator/scan?ticket=${encodeURIComponent(ticket)}`,
+      expiresAt: now() + expireSeconds * 1000,
+    };
+    tickets.set(ticket, entry);
+    // Forget long-dead tickets so that the map stays small on a long-running dev server.
+    for (const [key, old] of tickets) if (old.expiresAt < now() - 3_600_000) tickets.delete(key);
+    return entry;
+  }
+
+  /** Login QR codes that are waiting: not expired and not yet scanned. */
+  function waitingTickets(): Ticket[] {
+    return [...tickets.values()].filter((ticket) => ticket.expiresAt > now() && !ticket.scannedBy).reverse();
+  }
+
+  return {
+    personas,
+    tickets,
+    counters,
+    createPersona,
+    findPersona: (openid: string) => personas.get(openid),
+    checkCredentials,
+    issueToken,
+    issueStableToken,
+    checkToken,
+    createTicket,
+    waitingTickets,
+    now,
+  };
+}
+
+export type SimulatorState = ReturnType<typeof createSimulatorState>;

@@ -1,0 +1,87 @@
+import type NodeCache from 'node-cache';
+import { classicTokenPath, invalidAccessTokenErrcodes, stableTokenPath } from './constants.js';
+import { WechatError } from './errors.js';
+import type { WechatHttp } from './http-client.js';
+import type { TokenApi } from '../config.js';
+
+export interface AccessTokenOptions {
+  http: WechatHttp;
+  cache: NodeCache;
+  appId: string;
+  appSecret: string;
+  tokenApi: TokenApi;
+  /** Refresh this long before WeChat's expiry, so no call ever carries a token that dies in flight. */
+  refreshMarginSeconds?: number;
+}
+
+interface TokenAnswer {
+  access_token: string;
+  expires_in: number;
+}
+
+/**
+ * The access_token, cached in node-cache and refreshed early. Concurrent
+ * callers share one refresh (single flight): parallel refreshes are what
+ * invalidate each other's tokens in the SDKs that skip this.
+ */
+export function createAccessTokenProvider(options: AccessTokenOptions) {
+  const cacheKey = `access_token:${options.appId}`;
+  const margin = options.refreshMarginSeconds ?? 300;
+  let inFlight: Promise<string> | undefined;
+
+  async function fetchToken(forceRefresh: boolean): Promise<string> {
+    const answer =
+      options.tokenApi === 'stable'
+        ? await options.http.post<TokenAnswer>(stableTokenPath, {}, {
+            grant_type: 'client_credential',
+            appid: options.appId,
+            secret: options.appSecret,
+            force_refresh: forceRefresh,
+          })
+        : await options.http.get<TokenAnswer>(classicTokenPath, {
+            grant_type: 'client_credential',
+            appid: options.appId,
+            secret: options.appSecret,
+          });
+    if (typeof answer.access_token !== 'string' || typeof answer.expires_in !== 'number') {
+      throw new WechatError(-1, 'token answer without access_token', options.tokenApi === 'stable' ? stableTokenPath : classicTokenPath);
+    }
+    const ttl = Math.max(1, answer.expires_in > margin * 2 ? answer.expires_in - margin : Math.floor(answer.expires_in / 2));
+    options.cache.set(cacheKey, answer.access_token, ttl);
+    return answer.access_token;
+  }
+
+  function refresh(forceRefresh: boolean): Promise<string> {
+    inFlight ??= fetchToken(forceRefresh).finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  /** The current token, fetched at most once however many callers ask at the same time. */
+  async function getToken(): Promise<string> {
+    return options.cache.get<string>(cacheKey) ?? refresh(false);
+  }
+
+  /**
+   * Runs `call` with a token. If WeChat says the token is invalid or expired
+   * (40001, 40014, 42001), the token is dropped, refreshed once and the call
+   * retried once. A second failure is thrown: never a loop.
+   */
+  async function withToken<T>(call: (token: string) => Promise<T>): Promise<T> {
+    const token = await getToken();
+    try {
+      return await call(token);
+    } catch (error) {
+      if (!(error instanceof WechatError) || !invalidAccessTokenErrcodes.includes(error.errcode)) throw error;
+      // Drop only the token that failed: another caller may already have refreshed it.
+      if (options.cache.get<string>(cacheKey) === token) options.cache.del(cacheKey);
+      const fresh = options.cache.get<string>(cacheKey) ?? (await refresh(true));
+      return call(fresh);
+    }
+  }
+
+  return { getToken, withToken };
+}
+
+export type AccessTokenProvider = ReturnType<typeof createAccessTokenProvider>;

@@ -1,0 +1,47 @@
+/**
+ * WeChat protocol facts, each with the document it comes from.
+ */
+
+/** https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html */
+export const classicTokenPath = '/cgi-bin/token';
+/** https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/getStableAccessToken.html */
+export const stableTokenPath = '/cgi-bin/stable_token';
+/** https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html */
+export const qrcodeCreatePath = '/cgi-bin/qrcode/create';
+export const showQrcodePath = '/cgi-bin/showqrcode';
+/** https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html */
+export const userInfoPath = '/cgi-bin/user/info';
+/** https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html */
+export const oauthAuthorizePath = '/connect/oauth2/authorize';
+export const oauthAccessTokenPath = '/sns/oauth2/access_token';
+export const snsUserInfoPath = '/sns/userinfo';
+/** https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html */
+export const jscode2sessionPath = '/sns/jscode2session';
+/** https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html */
+export const getUserPhoneNumberPath = '/wxa/business/getuserphonenumber';
+
+/**
+ * The access_token is invalid (40001), malformed (40014) or expired (42001):
+ * drop it, refresh once and retry once.
+ * https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
+ */
+export const invalidAccessTokenErrcodes = [40_001, 40_014, 42_001];
+/** The OAuth or js_code was already used or is invalid. */
+export const invalidAuthCodeErrcodes = [40_029, 40_163];
+/** -1: "system busy"; 45009: the daily API quota is used up. */
+export const systemBusyErrcode = -1;
+
+/** The longest `scene_str` qrcode/create accepts. */
+export const maxSceneStrLength = 64;
+/** Temporary QR codes live at most 30 days. */
+export const maxQrExpireSeconds = 2_592_000;
+/** `subscribe` events from a parametric QR code carry EventKey `qrscene_<scene>`. */
+export const subscribeScenePrefix = 'qrscene_';
+
+/**
+ * WeChat gives up on a callback after 5 s and retries it up to three times.
+ * https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html
+ */
+export const callbackRetryWindowSeconds = 60;
+/** Callback bodies are small; anything bigger is refused before parsing. */
+export const maxCallbackBodyBytes = 64 * 1024;

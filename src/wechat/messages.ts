@@ -1,0 +1,147 @@
+import { parseStringPromise } from 'xml2js';
+import { subscribeScenePrefix } from './constants.js';
+
+/**
+ * The callback XML, parsed into the few events this server acts on.
+ * https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_event_pushes.html
+ */
+
+export class MalformedMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+interface MessageEnvelope {
+  /** The Official Account's original ID (gh_...). */
+  toUser: string;
+  /** The sender's openid. */
+  openid: string;
+  createTime: number;
+}
+
+/** A scan of one of our login QR codes: `subscribe` by a new follower, or `SCAN` by a follower. */
+export interface ScanEvent extends MessageEnvelope {
+  kind: 'scan';
+  event: 'subscribe' | 'SCAN';
+  scene: string;
+  ticket?: string;
+}
+
+export interface SubscribeEvent extends MessageEnvelope {
+  kind: 'subscribe';
+}
+
+export interface UnsubscribeEvent extends MessageEnvelope {
+  kind: 'unsubscribe';
+}
+
+/** Any message or event we do not act on; it is acknowledged with `success`. */
+export interface OtherMessage extends MessageEnvelope {
+  kind: 'other';
+  msgType: string;
+  event?: string;
+}
+
+export type WechatMessage = ScanEvent | SubscribeEvent | UnsubscribeEvent | OtherMessage;
+
+export type XmlFields = Record<string, string>;
+
+/**
+ * Parses an XML document into its root's child elements as strings. A DOCTYPE
+ * or entity declaration is refused outright, so nothing is ever expanded
+ * (billion laughs, external entities).
+ */
+export async function parseXmlFields(xml: string): Promise<XmlFields> {
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new MalformedMessageError('DOCTYPE and entity declarations are refused');
+  let parsed: unknown;
+  try {
+    parsed = await parseStringPromise(xml, { explicitArray: false, explicitRoot: false, trim: true, strict: true });
+  } catch {
+    throw new MalformedMessageError('the body is not well-formed XML');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new MalformedMessageError('the body has no XML elements');
+  }
+  const fields: XmlFields = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    // Only flat text elements matter; nested or repeated ones are ignored rather than trusted.
+    if (typeof value === 'string') fields[name] = value;
+  }
+  return fields;
+}
+
+/** Turns the fields of a (decrypted) callback into a typed message. */
+export function toWechatMessage(fields: XmlFields): WechatMessage {
+  const toUser = requireField(fields, 'ToUserName');
+  const openid = requireField(fields, 'FromUserName');
+  const createTimeText = requireField(fields, 'CreateTime');
+  const msgType = requireField(fields, 'MsgType');
+  if (!/^\d{1,12}$/.test(createTimeText)) throw new MalformedMessageError('CreateTime is not a number');
+  if (openid.length > 128 || toUser.length > 128) throw new MalformedMessageError('user name too long');
+  const envelope = { toUser, openid, createTime: Number(createTimeText) };
+  const event = fields.Event;
+  const eventKey = fields.EventKey ?? '';
+  const ticket = fields.Ticket || undefined;
+
+  if (msgType === 'event' && event === 'subscribe') {
+    // Only the documented prefix is stripped; a plain follow has no EventKey at all.
+    if (eventKey.startsWith(subscribeScenePrefix) && eventKey.length > subscribeScenePrefix.length) {
+      return { ...envelope, kind: 'scan', event: 'subscribe', scene: eventKey.slice(subscribeScenePrefix.length), ticket };
+    }
+    return { ...envelope, kind: 'subscribe' };
+  }
+  if (msgType === 'event' && event === 'SCAN' && eventKey !== '') {
+    return { ...envelope, kind: 'scan', event: 'SCAN', scene: eventKey, ticket };
+  }
+  if (msgType === 'event' && event === 'unsubscribe') {
+    return { ...envelope, kind: 'unsubscribe' };
+  }
+  return { ...envelope, kind: 'other', msgType, event };
+}
+
+/** The key WeChat's retries share: same sender, time, event and key. Messages use MsgId. */
+export function deliveryKey(fields: XmlFields): string {
+  if (fields.MsgId) return `msg:${fields.MsgId}`;
+  return ['event', fields.FromUserName, fields.CreateTime, fields.Event, fields.EventKey ?? ''].join(':');
+}
+
+function requireField(fields: XmlFields, name: string): string {
+  const value = fields[name];
+  if (!value) throw new MalformedMessageError(`${name} is missing`);
+  return value;
+}
+
+/** Wraps text in CDATA; a `]]>` inside is split across two sections so the XML stays valid. */
+export function cdata(text: string): string {
+  return `<![CDATA[${text.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+}
+
+/**
+ * A passive text reply: To and From swapped.
+ * https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
+ */
+export function buildTextReply(message: Pick<MessageEnvelope, 'toUser' | 'openid'>, content: string, nowMs = Date.now()): string {
+  return (
+    '<xml>' +
+    `<ToUserName>${cdata(message.openid)}</ToUserName>` +
+    `<FromUserName>${cdata(message.toUser)}</FromUserName>` +
+    `<CreateTime>${Math.floor(nowMs / 1000)}</CreateTime>` +
+    `<MsgType>${cdata('text')}</MsgType>` +
+    `<Content>${cdata(content)}</Content>` +
+    '</xml>'
+  );
+}
+
+/** The envelope of an encrypted reply. */
+export function buildEncryptedReply(encrypt: string, msgSignature: string, timestamp: string, nonce: string): string {
+  return (
+    '<xml>' +
+    `<Encrypt>${cdata(encrypt)}</Encrypt>` +
+    `<MsgSignature>${cdata(msgSignature)}</MsgSignature>` +
+    `<TimeStamp>${timestamp}</TimeStamp>` +
+    `<Nonce>${cdata(nonce)}</Nonce>` +
+    '</xml>'
+  );
+}

@@ -1,0 +1,66 @@
+import { maxQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoPath } from './constants.js';
+import type { AccessTokenProvider } from './access-token.js';
+import type { WechatHttp } from './http-client.js';
+
+export interface OfficialAccountApiOptions {
+  http: WechatHttp;
+  tokens: AccessTokenProvider;
+  showQrcodeBase: string;
+}
+
+export interface LoginQrcode {
+  ticket: string;
+  /** The content the QR code encodes; we draw it ourselves instead of hotlinking showqrcode. */
+  url: string;
+  expireSeconds: number;
+  /** The showqrcode address, with the ticket URL-encoded exactly once. */
+  imageUrl: string;
+}
+
+export interface WechatUserInfo {
+  subscribe: number;
+  openid: string;
+  unionid?: string;
+  language?: string;
+  subscribe_time?: number;
+}
+
+/** The Official Account API calls the login needs. */
+export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
+  const { http, tokens } = options;
+
+  /** A temporary QR code whose scans carry `scene`: QR_STR_SCENE with the scene under action_info.scene.scene_str. */
+  async function createLoginQrcode(scene: string, expireSeconds: number): Promise<LoginQrcode> {
+    const answer = await tokens.withToken((token) =>
+      http.post<{ ticket: string; expire_seconds: number; url: string }>(
+        qrcodeCreatePath,
+        { access_token: token },
+        {
+          expire_seconds: Math.min(expireSeconds, maxQrExpireSeconds),
+          action_name: 'QR_STR_SCENE',
+          action_info: { scene: { scene_str: scene } },
+        },
+      ),
+    );
+    return {
+      ticket: answer.ticket,
+      url: answer.url,
+      expireSeconds: answer.expire_seconds,
+      imageUrl: showQrcodeUrl(answer.ticket),
+    };
+  }
+
+  function showQrcodeUrl(ticket: string): string {
+    return `${options.showQrcodeBase}${showQrcodePath}?ticket=${encodeURIComponent(ticket)}`;
+  }
+
+  async function getUserInfo(openid: string): Promise<WechatUserInfo> {
+    return tokens.withToken((token) =>
+      http.get<WechatUserInfo>(userInfoPath, { access_token: token, openid, lang: 'zh_CN' }),
+    );
+  }
+
+  return { createLoginQrcode, showQrcodeUrl, getUserInfo };
+}
+
+export type OfficialAccountApi = ReturnType<typeof createOfficialAccountApi>;

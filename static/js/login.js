@@ -1,0 +1,64 @@
+// The login page's long-poll: ask /login/poll, which answers as soon as the
+// code is scanned (or "pending" after a while), and ask again. A new code is
+// fetched by reloading the page when the old one expires.
+(function () {
+  'use strict';
+  var qr = document.getElementById('qr');
+  if (!qr) return;
+  var scene = qr.getAttribute('data-scene');
+  var expiresAt = Date.parse(qr.getAttribute('data-expires-at'));
+  var statusEl = document.getElementById('status');
+  var countdownEl = document.getElementById('countdown');
+  var messages = document.getElementById('messages');
+  var text = function (name) { return messages ? messages.getAttribute('data-' + name) : ''; };
+  var stopped = false;
+  var failures = 0;
+
+  function showExpired() {
+    stopped = true;
+    qr.classList.add('expired');
+    qr.querySelector('.qr-expired').hidden = false;
+    statusEl.textContent = text('expired');
+    // A fresh code, without the visitor having to do anything.
+    setTimeout(function () { window.location.replace('/login'); }, 1500);
+  }
+
+  function tick() {
+    var left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+    countdownEl.textContent = String(left);
+    if (left === 0 && !stopped) showExpired();
+  }
+
+  function poll() {
+    if (stopped) return;
+    fetch('/login/poll?scene=' + encodeURIComponent(scene), { credentials: 'same-origin', headers: { accept: 'application/json' } })
+      .then(function (response) {
+        if (response.status === 403) { stopped = true; window.location.replace('/login'); return null; }
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        return response.json();
+      })
+      .then(function (answer) {
+        if (!answer) return;
+        failures = 0;
+        if (answer.status === 'success' || answer.status === 'bind') {
+          stopped = true;
+          statusEl.textContent = text('scanned');
+          window.location.assign(answer.redirect);
+        } else if (answer.status === 'expired') {
+          showExpired();
+        } else {
+          poll();
+        }
+      })
+      .catch(function () {
+        // A restarting server or a flaky network: back off, then try again.
+        failures += 1;
+        setTimeout(poll, Math.min(1000 * failures, 5000));
+      });
+  }
+
+  statusEl.textContent = text('waiting');
+  tick();
+  setInterval(tick, 1000);
+  poll();
+})();
