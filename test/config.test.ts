@@ -1,0 +1,72 @@
+import test from 'ava';
+import { ConfigError, developmentSessionKey, loadConfig } from '../src/config.js';
+
+test('no configuration: SQLite, the simulator, the development key, port 3000', (t) => {
+  const config = loadConfig({});
+  t.is(config.port, 3000);
+  t.is(config.host, '0.0.0.0');
+  t.is(config.publicUrl, 'http://localhost:3000');
+  t.is(config.databaseUrl, 'sqlite:./data/wechat-login.sqlite3');
+  t.true(config.simulator);
+  t.true(config.usingDevelopmentSessionKey);
+  t.deepEqual(config.sessionKeys, [developmentSessionKey]);
+  t.is(config.wechat.token, 'dev-token');
+  t.is(config.wechat.apiBase, 'http://localhost:3000/simulator/api');
+  t.is(config.wechat.openBase, 'http://localhost:3000/simulator/api');
+  t.is(config.wechat.tokenApi, 'stable');
+  t.is(config.qrExpireSeconds, 300);
+  t.is(config.loginPollTimeoutMs, 25_000);
+  t.is(config.wechat.timestampToleranceSeconds, 300);
+  t.true(config.rateLimits.enabled);
+  t.false(config.secureCookies);
+});
+
+test('a real Official Account turns the simulator off and uses WeChat\'s addresses', (t) => {
+  const config = loadConfig({ WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 'tok', PUBLIC_URL: 'https://login.example/' });
+  t.false(config.simulator);
+  t.is(config.wechat.apiBase, 'https://api.weixin.qq.com');
+  t.is(config.wechat.openBase, 'https://open.weixin.qq.com');
+  t.is(config.wechat.showQrcodeBase, 'https://mp.weixin.qq.com');
+  t.is(config.publicUrl, 'https://login.example');
+  t.true(config.secureCookies);
+});
+
+test('every invalid variable is named in one message', (t) => {
+  const error = t.throws(
+    () =>
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'postgres://x',
+        WECHAT_TOKEN_API: 'fast',
+        WECHAT_ENCODING_AES_KEY: 'short',
+        QR_EXPIRE_SECONDS: '-1',
+        RATE_LIMITS: 'maybe',
+        SMS_PROVIDER: 'webhook',
+        PUBLIC_URL: 'localhost',
+      }),
+    { instanceOf: ConfigError },
+  );
+  for (const name of ['PORT', 'DATABASE_URL', 'WECHAT_TOKEN_API', 'WECHAT_ENCODING_AES_KEY', 'QR_EXPIRE_SECONDS', 'RATE_LIMITS', 'SMS_WEBHOOK_URL', 'PUBLIC_URL']) {
+    t.true(error.message.includes(name), `${name} is named`);
+  }
+  t.is(error.problems.length, 8);
+  t.false(error.message.includes('short'), 'a secret value is never echoed');
+});
+
+test('production refuses the development session key and the simulator', (t) => {
+  const error = t.throws(() => loadConfig({ NODE_ENV: 'production' }), { instanceOf: ConfigError });
+  t.regex(error.message, /SESSION_KEYS is required/);
+  t.regex(error.message, /simulator cannot run when NODE_ENV=production/);
+  const forced = t.throws(
+    () => loadConfig({ NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't', WECHAT_SIMULATOR: 'on' }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(forced.message, /WECHAT_SIMULATOR/);
+  const ok = loadConfig({ NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't' });
+  t.false(ok.simulator);
+});
+
+test('the simulator off without credentials is an error, not a silent misconfiguration', (t) => {
+  const error = t.throws(() => loadConfig({ WECHAT_SIMULATOR: 'off' }), { instanceOf: ConfigError });
+  t.regex(error.message, /WECHAT_APP_ID and WECHAT_APP_SECRET are required/);
+});

@@ -1,0 +1,107 @@
+import test from 'ava';
+import type { Knex } from 'knex';
+import { createKnex } from '../../src/db/knex.js';
+import { createLoginHistoryQueries } from '../../src/db/login-history.js';
+import { createSmsCodeQueries } from '../../src/db/sms-codes.js';
+import { createUserQueries, PhoneTakenError } from '../../src/db/users.js';
+import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
+
+async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql') {
+  const database = await createTestDatabase(kind);
+  const knex: Knex = createKnex(database.url);
+  await knex.migrate.latest();
+  t.teardown(async () => {
+    await knex.destroy();
+    await database.drop();
+  });
+  return { knex, users: createUserQueries(knex), logins: createLoginHistoryQueries(knex), codes: createSmsCodeQueries(knex) };
+}
+
+const now = new Date('2026-11-21T08:00:00.123Z');
+
+for (const { kind, enabled } of databaseKinds) {
+  const declare = enabled ? test.serial : test.serial.skip;
+
+  declare(`${kind}: a first scan creates the user with the scene, time and follow state`, async (t) => {
+    const { users } = await setup(t, kind);
+    const result = await users.recordScan('o_first', 'scene-1', now);
+    t.is(result.outcome, 'recorded');
+    const user = await users.findUserByScene('scene-1');
+    t.like(user, { openid: 'o_first', tmpSceneStr: 'scene-1', subscribed: true, phone: null, sessionVersion: 0 });
+    t.is(user!.lastLoginTime!.toISOString(), now.toISOString());
+  });
+
+  declare(`${kind}: two concurrent first scans by one openid create one user`, async (t) => {
+    const { users, knex } = await setup(t, kind);
+    const results = await Promise.all([users.recordScan('o_race', 'scene-a', now), users.recordScan('o_race', 'scene-b', now)]);
+    t.deepEqual(results.map((result) => result.outcome), ['recorded', 'recorded']);
+    const rows = await knex('users').where({ openid: 'o_race' });
+    t.is(rows.length, 1);
+  });
+
+  declare(`${kind}: a scene held by another user is refused and changes nothing`, async (t) => {
+    const { users } = await setup(t, kind);
+    await users.recordScan('o_one', 'scene-x', now);
+    t.deepEqual(await users.recordScan('o_two', 'scene-x', now), { outcome: 'scene_taken' });
+    t.is((await users.findUserByScene('scene-x'))!.openid, 'o_one');
+    t.is((await users.findUserByOpenid('o_two'))!.tmpSceneStr, null);
+    // The same user scanning again is idempotent.
+    t.is((await users.recordScan('o_one', 'scene-x', now)).outcome, 'recorded');
+  });
+
+  declare(`${kind}: a phone binds once; another user gets PhoneTakenError`, async (t) => {
+    const { users } = await setup(t, kind);
+    await users.recordScan('o_a', 's-a', now);
+    await users.recordScan('o_b', 's-b', now);
+    const a = (await users.findUserByOpenid('o_a'))!;
+    const b = (await users.findUserByOpenid('o_b'))!;
+    await users.bindPhone(a.id, '13800138000', now);
+    await t.throwsAsync(users.bindPhone(b.id, '13800138000', now), { instanceOf: PhoneTakenError });
+    t.is((await users.findUserById(b.id))!.phone, null);
+    t.is((await users.findUserByPhone('13800138000'))!.id, a.id);
+  });
+
+  declare(`${kind}: unfollowing unbinds the phone and raises the session version`, async (t) => {
+    const { users } = await setup(t, kind);
+    await users.recordScan('o_u', 's-u', now);
+    const user = (await users.findUserByOpenid('o_u'))!;
+    await users.bindPhone(user.id, '13900139000', now);
+    await users.recordUnfollow('o_u', now);
+    t.like(await users.findUserById(user.id), { phone: null, subscribed: false, sessionVersion: 1 });
+  });
+
+  declare(`${kind}: a scene logs in once, however many racers insert it`, async (t) => {
+    const { users, logins } = await setup(t, kind);
+    await users.recordScan('o_l', 's-l', now);
+    const user = (await users.findUserByOpenid('o_l'))!;
+    const meta = { userId: user.id, method: 'qrcode' as const, ip: '127.0.0.1', userAgent: 'ua', scene: 's-l' };
+    const inserted = await Promise.all([logins.insertLogin(meta, now), logins.insertLogin(meta, now), logins.insertLogin(meta, now)]);
+    t.deepEqual(inserted.filter(Boolean).length, 1);
+    const history = await logins.listRecentLogins(user.id, 10);
+    t.is(history.length, 1);
+    t.like(history[0], { method: 'qrcode', ip: '127.0.0.1', userAgent: 'ua' });
+    t.is(history[0].at.toISOString(), now.toISOString());
+  });
+
+  declare(`${kind}: SMS codes: latest first, counted, consumed once, attempts counted`, async (t) => {
+    const { codes } = await setup(t, kind);
+    await codes.insertCode('13800138000', 'bind', 'h1', new Date(now.getTime() + 300_000), now);
+    await codes.insertCode('13800138000', 'bind', 'h2', new Date(now.getTime() + 300_000), new Date(now.getTime() + 1000));
+    const latest = (await codes.findLatestCode('13800138000', 'bind'))!;
+    t.is(latest.codeHash, 'h2');
+    t.is(await codes.countCodesSince('13800138000', 'bind', new Date(now.getTime() - 1000)), 2);
+    await Promise.all([codes.increaseAttempts(latest.id), codes.increaseAttempts(latest.id)]);
+    t.is((await codes.findLatestCode('13800138000', 'bind'))!.attempts, 2);
+    const consumed = await Promise.all([codes.consumeCode(latest.id, now), codes.consumeCode(latest.id, now)]);
+    t.deepEqual(consumed.filter(Boolean).length, 1);
+  });
+}
+
+(process.env.TEST_MYSQL === '1' ? test.serial : test.serial.skip)('mysql: tables are utf8mb4', async (t) => {
+  const { knex } = await setup(t, 'mysql');
+  const [rows] = await knex.raw("select table_name as name, table_collation as collation from information_schema.tables where table_schema = database() and table_name in ('users','login_history','sms_codes')");
+  t.is(rows.length, 3);
+  for (const row of rows) t.regex(row.collation, /^utf8mb4/);
+  await knex('users').insert({ openid: 'o_emoji', created_at: now, updated_at: now, unionid: '😀' });
+  t.is((await knex('users').where({ openid: 'o_emoji' }).first()).unionid, '😀');
+});

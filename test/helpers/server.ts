@@ -1,0 +1,70 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Knex } from 'knex';
+import { createApp, type AppHandle } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createKnex } from '../../src/db/knex.js';
+import type { Logger } from '../../src/http/error-handler.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+
+export interface TestServer {
+  url: string;
+  config: Config;
+  knex: Knex;
+  handle: AppHandle;
+  database: TestDatabase;
+  logs: { level: string; message: string; fields?: Record<string, unknown> }[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  database?: 'sqlite' | 'mysql';
+  env?: Record<string, string>;
+  fetch?: typeof fetch;
+}
+
+/**
+ * A real server on a free loopback port, with a fresh migrated database. The
+ * port is known before the config is built, so PUBLIC_URL (and with it the
+ * simulator's addresses) point at this very server.
+ */
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const database = await createTestDatabase(options.database ?? 'sqlite');
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    PORT: String(port),
+    PUBLIC_URL: url,
+    DATABASE_URL: database.url,
+    SESSION_KEYS: 'test-session-key-0123456789',
+    LOGIN_POLL_TIMEOUT_MS: '2000',
+    ...options.env,
+  });
+  const knex = createKnex(config.databaseUrl);
+  await knex.migrate.latest();
+  const logs: TestServer['logs'] = [];
+  const logger: Logger = {
+    info: (message, fields) => logs.push({ level: 'info', message, fields }),
+    warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
+    error: (message, fields) => logs.push({ level: 'error', message, fields }),
+  };
+  const handle = createApp({ config, knex, logger, fetch: options.fetch });
+  server.on('request', handle.app.callback());
+  return {
+    url,
+    config,
+    knex,
+    handle,
+    database,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      handle.close();
+      await knex.destroy();
+      await database.drop();
+    },
+  };
+}
