@@ -152,7 +152,7 @@ export function loadConfig(env: Env): Config {
     },
     miniProgram:
       miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
-    qrExpireSeconds: read.integer('QR_EXPIRE_SECONDS', 300, 10, 2_592_000),
+    qrExpireSeconds: read.integer('QR_EXPIRE_SECONDS', 300, 1, 2_592_000),
     loginPollTimeoutMs: read.integer('LOGIN_POLL_TIMEOUT_MS', 25_000, 100, 120_000),
     sms: { provider: smsProvider, webhookUrl: smsWebhookUrl },
     redisUrl,

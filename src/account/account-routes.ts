@@ -38,10 +38,13 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
   });
 
   router.post('/bind/code', deps.formBody, requireCsrf, async (ctx) => {
-    if (!pendingBindOf(ctx)) return ctx.redirect('/login');
     const form = formOf(ctx);
+    const pending = pendingBindOf(ctx);
+    if (!pending) return ctx.redirect('/login');
     await renderFormErrors(ctx, form, async () => {
       const phone = requirePhone(form.phone);
+      // No code is sent for a number that cannot be bound anyway.
+      await refuseTakenPhone(phone, pending.userId);
       await deps.codes.sendCode(phone, ctx.ip);
       renderBind(ctx, { phone: form.phone, notice: ctx.state.t('codeSent'), codeSent: true });
     });
@@ -56,8 +59,7 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
         throw new TooManyRequestsError('too many bind attempts from this address');
       }
       const phone = requirePhone(form.phone);
-      const holder = await deps.users.findUserByPhone(phone);
-      if (holder && holder.id !== pending.userId) throw new ConflictError('phone bound to another user', 'phone_taken');
+      await refuseTakenPhone(phone, pending.userId);
       await deps.codes.consumeCode(phone, typeof form.code === 'string' ? form.code.trim() : '');
       try {
         await deps.users.bindPhone(pending.userId, phone, new Date(now()));
@@ -104,6 +106,11 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       logins: logins.map((login) => ({ at: login.at.toISOString(), method: login.method, ip: login.ip, userAgent: login.userAgent })),
     };
   });
+
+  async function refuseTakenPhone(phone: string, userId: number): Promise<void> {
+    const holder = await deps.users.findUserByPhone(phone);
+    if (holder && holder.id !== userId) throw new ConflictError('phone bound to another user', 'phone_taken');
+  }
 
   function pendingBindOf(ctx: AppContext): SessionData['pendingBind'] {
     const pending = ctx.session?.pendingBind;

@@ -33,7 +33,8 @@ export const systemBusyErrcode = -1;
 
 /** The longest `scene_str` qrcode/create accepts. */
 export const maxSceneStrLength = 64;
-/** Temporary QR codes live at most 30 days. */
+/** Temporary QR codes live from 60 seconds to 30 days. */
+export const minQrExpireSeconds = 60;
 export const maxQrExpireSeconds = 2_592_000;
 /** `subscribe` events from a parametric QR code carry EventKey `qrscene_<scene>`. */
 export const subscribeScenePrefix = 'qrscene_';

@@ -1,4 +1,4 @@
-import { maxQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoPath } from './constants.js';
+import { maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoPath } from './constants.js';
 import type { AccessTokenProvider } from './access-token.js';
 import type { WechatHttp } from './http-client.js';
 
@@ -36,7 +36,8 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
         qrcodeCreatePath,
         { access_token: token },
         {
-          expire_seconds: Math.min(expireSeconds, maxQrExpireSeconds),
+          // WeChat accepts 60 s to 30 days; a shorter login lifetime is enforced by our scene, not by WeChat.
+          expire_seconds: Math.min(Math.max(expireSeconds, minQrExpireSeconds), maxQrExpireSeconds),
           action_name: 'QR_STR_SCENE',
           action_info: { scene: { scene_str: scene } },
         },
