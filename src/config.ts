@@ -33,6 +33,8 @@ export interface Config {
   sessionKeys: string[];
   usingDevelopmentSessionKey: boolean;
   simulator: boolean;
+  /** Lifetime of the simulator's access tokens; short values let token refresh be exercised. */
+  simulatorTokenExpiresSeconds: number;
   wechat: {
     appId: string;
     appSecret: string;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env): Config {
     sessionKeys: usingDevelopmentSessionKey ? [developmentSessionKey] : sessionKeys,
     usingDevelopmentSessionKey,
     simulator,
+    simulatorTokenExpiresSeconds: read.integer('SIMULATOR_TOKEN_EXPIRES_SECONDS', 7200, 1, 86_400),
     wechat: {
       appId: env.WECHAT_APP_ID || simulatorAppId,
       appSecret: env.WECHAT_APP_SECRET || simulatorAppSecret,

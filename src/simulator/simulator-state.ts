@@ -32,14 +32,12 @@ interface IssuedToken {
 
 export interface SimulatorOptions {
   config: Config;
-  /** Lifetime of issued access tokens; short values let tests exercise refresh. */
-  tokenExpiresSeconds?: number;
   now?: () => number;
 }
 
 export function createSimulatorState(options: SimulatorOptions) {
   const now = options.now ?? Date.now;
-  const tokenExpiresSeconds = options.tokenExpiresSeconds ?? Number(process.env.SIMULATOR_TOKEN_EXPIRES_SECONDS || 7200);
+  const tokenExpiresSeconds = options.config.simulatorTokenExpiresSeconds;
   const personas = new Map<string, Persona>();
   const tokens = new Map<string, IssuedToken>();
   const stableTokens = new Map<string, string>();

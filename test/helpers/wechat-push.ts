@@ -28,7 +28,7 @@ export function eventXml(fields: { openid: string; event: string; eventKey?: str
 }
 
 export async function postCallback(baseUrl: string, query: URLSearchParams, body: string | Buffer, contentType = 'text/xml') {
-  const response = await fetch(`${baseUrl}/wechat/callback?${query}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const response = await fetch(`${baseUrl}/wechat/callback?${query}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   return { status: response.status, text: await response.text(), type: response.headers.get('content-type') };
 }
 

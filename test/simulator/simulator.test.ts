@@ -1,0 +1,157 @@
+import test from 'ava';
+import { scanReplies } from '../../src/login/login-service.js';
+import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
+import { openLoginPage, poll } from '../helpers/login-flow.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
+  const server = await startServer({ env });
+  t.teardown(() => server.close());
+  const api = (path: string, init?: RequestInit) => fetch(`${server.url}/simulator/api${path}`, init).then((response) => response.json());
+  const postJson = (path: string, body: unknown) =>
+    api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { server, api, postJson, appid: server.config.wechat.appId, secret: server.config.wechat.appSecret };
+}
+
+/** The simulator's phone page, driven like a person would: create a user, scan a waiting code. */
+async function simulatorPhone(server: TestServer) {
+  const phone = new BrowserClient(server.url);
+  const csrf = csrfOf(await (await phone.get('/simulator')).text());
+  return {
+    phone,
+    async createPersona(nickname: string): Promise<string> {
+      const created = await phone.postForm('/simulator/personas', { nickname, _csrf: csrf });
+      return decodeURIComponent(created.headers.get('location')!.split('as=')[1]);
+    },
+    async scan(openid: string, scene: string) {
+      const page = await (await phone.get(`/simulator?as=${encodeURIComponent(openid)}`)).text();
+      const item = page.match(new RegExp(`<li data-scene="${scene}">[\\s\\S]*?name="ticket" value="([^"]+)"`));
+      if (!item) throw new Error('the code is not in the waiting list');
+      return phone.postForm('/simulator/scan', { openid, ticket: item[1].replaceAll('&#43;', '+').replaceAll('&#x2F;', '/'), _csrf: csrf });
+    },
+    chat: async (openid: string) => (await phone.get(`/simulator?as=${encodeURIComponent(openid)}`)).text(),
+    post: (path: string, fields: Record<string, string>) => phone.postForm(path, { ...fields, _csrf: csrf }),
+  };
+}
+
+test('cgi-bin/token: wrong appid 40013, wrong secret 40125, else a token', async (t) => {
+  const { api, appid, secret } = await setup(t);
+  t.like(await api(`/cgi-bin/token?grant_type=client_credential&appid=wxnobody&secret=${secret}`), { errcode: 40013 });
+  t.like(await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=wrong`), { errcode: 40125 });
+  const answer = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
+  t.is(typeof answer.access_token, 'string');
+  t.is(answer.expires_in, 7200);
+});
+
+test('stable_token returns the same token while valid; force_refresh replaces it', async (t) => {
+  const { postJson, api, appid, secret } = await setup(t);
+  const first = await postJson('/cgi-bin/stable_token', { grant_type: 'client_credential', appid, secret });
+  const again = await postJson('/cgi-bin/stable_token', { grant_type: 'client_credential', appid, secret, force_refresh: false });
+  t.is(again.access_token, first.access_token);
+  const forced = await postJson('/cgi-bin/stable_token', { grant_type: 'client_credential', appid, secret, force_refresh: true });
+  t.not(forced.access_token, first.access_token);
+  t.like(await api(`/cgi-bin/user/info?access_token=${first.access_token}&openid=x`), { errcode: 40001 });
+  t.like(await postJson('/cgi-bin/stable_token', { grant_type: 'client_credential', appid, secret: 'nope' }), { errcode: 40125 });
+});
+
+test('tokens expire after expires_in with 42001', async (t) => {
+  const { api, appid, secret } = await setup(t, { SIMULATOR_TOKEN_EXPIRES_SECONDS: '1' });
+  const { access_token: token, expires_in: expiresIn } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
+  t.is(expiresIn, 1);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  t.like(await api(`/cgi-bin/user/info?access_token=${token}&openid=x`), { errcode: 42001 });
+});
+
+test('qrcode/create records a ticket whose url points at /simulator/scan; showqrcode draws it as PNG', async (t) => {
+  const { server, api, postJson, appid, secret } = await setup(t);
+  const { access_token: token } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
+  t.like(await postJson(`/cgi-bin/qrcode/create?access_token=bogus`, {}), { errcode: 40001 });
+  t.like(await postJson(`/cgi-bin/qrcode/create?access_token=${token}`, { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } }), { errcode: 40053 });
+  const created = await postJson(`/cgi-bin/qrcode/create?access_token=${token}`, {
+    expire_seconds: 300,
+    action_name: 'QR_STR_SCENE',
+    action_info: { scene: { scene_str: 'my-scene' } },
+  });
+  t.is(created.expire_seconds, 300);
+  t.is(created.url, `${server.url}/simulator/scan?ticket=${encodeURIComponent(created.ticket)}`);
+  const image = await fetch(`${server.url}/simulator/api/cgi-bin/showqrcode?ticket=${encodeURIComponent(created.ticket)}`);
+  t.is(image.status, 200);
+  t.is(image.headers.get('content-type'), 'image/png');
+  t.deepEqual([...new Uint8Array(await image.arrayBuffer()).slice(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  t.is((await fetch(`${server.url}/simulator/api/cgi-bin/showqrcode?ticket=nope`)).status, 404);
+});
+
+test('user/info: 40003 for an unknown openid, the persona otherwise', async (t) => {
+  const { server, api, appid, secret } = await setup(t);
+  const { access_token: token } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
+  t.like(await api(`/cgi-bin/user/info?access_token=${token}&openid=o_nobody`), { errcode: 40003 });
+  const sim = await simulatorPhone(server);
+  const openid = await sim.createPersona('阿花');
+  t.like(await api(`/cgi-bin/user/info?access_token=${token}&openid=${openid}`), { subscribe: 0, openid });
+});
+
+test('a scan on the phone page reaches the login only through the signed callback', async (t) => {
+  const { server } = await setup(t);
+  const { browser, scene } = await openLoginPage(server);
+  const sim = await simulatorPhone(server);
+  const openid = await sim.createPersona('小红');
+  const pending = poll(browser, scene);
+  const scanned = await sim.scan(openid, scene);
+  t.is(scanned.status, 303);
+  t.deepEqual((await pending).body, { status: 'bind', redirect: '/bind' });
+  const chat = await sim.chat(openid);
+  t.true(chat.includes(scanReplies.bindPhone), 'the reply appears as a chat bubble');
+  t.regex(chat, /已关注 following/);
+  // The scanned code is no longer waiting.
+  t.false(chat.includes(`data-scene="${scene}"`));
+});
+
+test('an encrypted scan from the phone page reaches the callback and the reply is decrypted', async (t) => {
+  const { server } = await setup(t, { WECHAT_ENCODING_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' });
+  const { browser, scene } = await openLoginPage(server);
+  const sim = await simulatorPhone(server);
+  const openid = await sim.createPersona('加密');
+  await sim.scan(openid, scene);
+  t.is((await poll(browser, scene)).body.status, 'bind');
+  t.true((await sim.chat(openid)).includes(scanReplies.bindPhone));
+});
+
+test('follow and unfollow send subscribe and unsubscribe', async (t) => {
+  const { server } = await setup(t);
+  const sim = await simulatorPhone(server);
+  const openid = await sim.createPersona('关注者');
+  t.is((await sim.post('/simulator/follow', { openid })).status, 303);
+  t.like(await server.knex('users').where({ openid }).first(), { subscribed: 1 });
+  t.is((await sim.post('/simulator/unfollow', { openid })).status, 303);
+  const user = await server.knex('users').where({ openid }).first();
+  t.is(Boolean(user.subscribed), false);
+  t.is(user.session_version, 1);
+});
+
+test('the SMS inbox shows what the console provider sent', async (t) => {
+  const { server } = await setup(t);
+  const { browser, scene } = await openLoginPage(server);
+  const sim = await simulatorPhone(server);
+  await sim.scan(await sim.createPersona('短信'), scene);
+  await poll(browser, scene);
+  const csrf = csrfOf(await (await browser.get('/bind')).text());
+  await browser.postForm('/bind/code', { phone: '13812345678', _csrf: csrf });
+  const code = server.handle.smsInbox.list()[0].code;
+  t.regex(code, /^\d{6}$/);
+  t.regex(await (await sim.phone.get('/simulator')).text(), new RegExp(`<strong class="sms-code">${code}</strong>`));
+});
+
+test('every page shows the simulator banner while it is on', async (t) => {
+  const { server } = await setup(t);
+  const page = await (await fetch(`${server.url}/login`)).text();
+  t.regex(page, /模拟器模式/);
+});
+
+test('with a real Official Account configured, the simulator is not mounted', async (t) => {
+  const server = await startServer({ env: { WECHAT_APP_ID: 'wxreal', WECHAT_APP_SECRET: 'secret', WECHAT_TOKEN: 'tok', WECHAT_API_BASE: 'http://127.0.0.1:9' } });
+  t.teardown(() => server.close());
+  t.false(server.config.simulator);
+  t.is((await fetch(`${server.url}/simulator`)).status, 404);
+  t.is((await fetch(`${server.url}/simulator/api/cgi-bin/token`)).status, 404);
+  t.notRegex(await (await fetch(`${server.url}/healthz`)).text(), /模拟器/);
+});
