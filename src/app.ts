@@ -5,9 +5,11 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import NodeCache from 'node-cache';
 import { accountRoutes } from './account/account-routes.js';
+import { miniProgramRoutes } from './account/miniprogram-routes.js';
 import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender, type SmsInbox } from './account/sms-sender.js';
 import { createVerificationCodes } from './account/verification-codes.js';
 import type { Config } from './config.js';
+import { createApiTokenQueries } from './db/api-tokens.js';
 import { createLoginHistoryQueries } from './db/login-history.js';
 import { createSmsCodeQueries } from './db/sms-codes.js';
 import { createUserQueries } from './db/users.js';
@@ -24,14 +26,18 @@ import { createCurrentUser } from './login/current-user.js';
 import { createDeliveryDeduper } from './login/delivery-dedupe.js';
 import { createLoginHub, type LoginHub } from './login/login-hub.js';
 import { loginRoutes } from './login/login-routes.js';
+import { oauthRoutes } from './login/oauth-routes.js';
 import { createLoginService } from './login/login-service.js';
 import { createScenePoller } from './login/scene-poller.js';
+import { createSessionLogin } from './login/session-login.js';
 import { createSceneIssuer } from './login/scenes.js';
 import { simulatorRoutes } from './simulator/simulator-routes.js';
 import { createSimulatorState } from './simulator/simulator-state.js';
 import { createAccessTokenProvider } from './wechat/access-token.js';
 import { createCallbackCodec } from './wechat/callback-codec.js';
 import { createWechatHttp } from './wechat/http-client.js';
+import { createMiniProgramApi } from './wechat/mini-program-api.js';
+import { createOauthApi } from './wechat/oauth-api.js';
 import { createOfficialAccountApi } from './wechat/official-account-api.js';
 
 export interface AppDeps {
@@ -61,7 +67,6 @@ export function createApp(deps: AppDeps): AppHandle {
   const loginHistory = createLoginHistoryQueries(knex);
   const hub = createLoginHub();
   const scenes = createSceneIssuer(config.sessionKeys[0]);
-  const loginService = createLoginService({ users, loginHistory, hub, scenes });
   const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
   const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch });
   const tokens = createAccessTokenProvider({
@@ -72,6 +77,15 @@ export function createApp(deps: AppDeps): AppHandle {
     tokenApi: config.wechat.tokenApi,
   });
   const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase });
+  const oauth = createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase });
+  const loginService = createLoginService({
+    users,
+    loginHistory,
+    hub,
+    scenes,
+    fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
+    logger,
+  });
   const codec = createCallbackCodec({
     token: config.wechat.token,
     appId: config.wechat.appId,
@@ -92,7 +106,9 @@ export function createApp(deps: AppDeps): AppHandle {
     secret: config.sessionKeys[0],
   });
   const currentUser = createCurrentUser(users);
+  const completeLogin = createSessionLogin(loginService);
   const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
+  // Parsed per route, only where a body is expected: forms and small JSON.
   const formBody = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
 
   const router: AppRouter = new Router<AppState, AppContextExtras>();
@@ -102,7 +118,7 @@ export function createApp(deps: AppDeps): AppHandle {
     render,
     api,
     scenes,
-    loginService,
+    completeLogin,
     poller: createScenePoller(hub, loginService),
     currentUser,
     formBody,
@@ -111,11 +127,28 @@ export function createApp(deps: AppDeps): AppHandle {
     pollsHeldPerSession: config.rateLimits.pollsHeldPerSession,
     rateLimitsEnabled: config.rateLimits.enabled,
   });
+  oauthRoutes(router, { oauth, users, completeLogin, render, publicUrl: config.publicUrl });
+  if (config.miniProgram) {
+    const miniProgramTokens = createAccessTokenProvider({
+      http,
+      cache: tokenCache,
+      appId: config.miniProgram.appId,
+      appSecret: config.miniProgram.appSecret,
+      tokenApi: config.wechat.tokenApi,
+    });
+    miniProgramRoutes(router, {
+      api: createMiniProgramApi({ http, tokens: miniProgramTokens, ...config.miniProgram }),
+      users,
+      tokens: createApiTokenQueries(knex),
+      loginHistory,
+      jsonBody: formBody,
+    });
+  }
   accountRoutes(router, {
     render,
     users,
     loginHistory,
-    loginService,
+    completeLogin,
     codes,
     currentUser,
     limiter,

@@ -6,9 +6,8 @@ import type { AppContext, AppRouter, SessionData } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { Render } from '../http/render.js';
-import { regenerateSession, sessionOf } from '../http/session.js';
 import type { CurrentUser } from '../login/current-user.js';
-import type { LoginService } from '../login/login-service.js';
+import type { CompleteLogin } from '../login/session-login.js';
 import { maskIdentifier, maskPhone, normalizeMainlandPhone } from './phone.js';
 import type { VerificationCodes } from './verification-codes.js';
 
@@ -16,7 +15,7 @@ export interface AccountRouteDeps {
   render: Render;
   users: UserQueries;
   loginHistory: LoginHistoryQueries;
-  loginService: LoginService;
+  completeLogin: CompleteLogin;
   codes: VerificationCodes;
   currentUser: CurrentUser;
   limiter: RateLimiter;
@@ -68,14 +67,10 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
         throw error;
       }
       const user = await deps.users.findUserById(pending.userId);
-      const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
-      if (!user || !(await deps.loginService.recordLogin(user, pending.method, meta, pending.scene))) {
-        throw new ValidationError('the scan was already used', 'bind_expired');
-      }
-      const next = sessionOf(ctx).next;
-      regenerateSession(ctx, { userId: user.id, sessionVersion: user.sessionVersion });
+      const outcome = user ? await deps.completeLogin(ctx, user, pending.method, pending.scene) : undefined;
+      if (outcome?.status !== 'success') throw new ValidationError('the scan was already used', 'bind_expired');
       ctx.status = 303;
-      ctx.redirect(next ?? '/profile');
+      ctx.redirect(outcome.redirect!);
     });
   });
 
@@ -85,8 +80,9 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
     const logins = await deps.loginHistory.listRecentLogins(user.id, recentLoginsShown);
     ctx.set('Cache-Control', 'no-store');
     deps.render(ctx, 'profile.njk', {
+      nickname: user.nickname,
       phone: user.phone ? maskPhone(user.phone) : null,
-      openid: maskIdentifier(user.openid),
+      openid: user.openid ? maskIdentifier(user.openid) : null,
       unionid: user.unionid ? maskIdentifier(user.unionid) : null,
       lastLoginAt: user.lastLoginTime,
       logins,

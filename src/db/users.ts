@@ -3,8 +3,12 @@ import { isUniqueViolation, toOptionalDate, toDate } from './values.js';
 
 export interface User {
   id: number;
-  openid: string;
+  /** The Official Account's openid; null for someone who has only used the mini-program. */
+  openid: string | null;
+  miniOpenid: string | null;
   unionid: string | null;
+  nickname: string | null;
+  avatarUrl: string | null;
   phone: string | null;
   tmpSceneStr: string | null;
   lastLoginTime: Date | null;
@@ -12,6 +16,14 @@ export interface User {
   sessionVersion: number;
   createdAt: Date;
 }
+
+export interface WechatProfile {
+  unionid?: string;
+  nickname?: string;
+  avatarUrl?: string;
+}
+
+type AppOpenidColumn = 'openid' | 'mini_openid';
 
 export type RecordScanResult = { outcome: 'recorded'; user: User } | { outcome: 'scene_taken' };
 
@@ -43,18 +55,39 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
+   * Makes sure a user exists for this app's openid. A new openid whose unionid
+   * belongs to someone known through the other app joins that user instead of
+   * creating a second one. Concurrent calls create one user (the insert
+   * ignores the conflict).
+   */
+  async function ensureUser(trx: Knex.Transaction, column: AppOpenidColumn, value: string, unionid: string | undefined, now: Date) {
+    const existing = await table(trx).where({ [column]: value }).first('id', 'unionid');
+    if (existing) {
+      if (unionid && !existing.unionid) await table(trx).where({ id: existing.id }).update({ unionid, updated_at: now });
+      return;
+    }
+    if (unionid) {
+      const linked = await table(trx).where({ unionid }).whereNull(column).first('id');
+      if (linked) {
+        await table(trx).where({ id: linked.id }).update({ [column]: value, updated_at: now });
+        return;
+      }
+    }
+    await table(trx)
+      .insert({ [column]: value, unionid: unionid ?? null, subscribed: false, session_version: 0, created_at: now, updated_at: now })
+      .onConflict(column)
+      .ignore();
+  }
+
+  /**
    * A scan of a login QR code: find or create the user by openid and record
    * the scene, the time and that they follow the account, in one transaction.
-   * Two concurrent first scans by one openid create one user (the insert
-   * ignores the conflict). A scene already held by another user is refused.
+   * A scene already held by another user is refused.
    */
-  async function recordScan(openid: string, scene: string, now: Date): Promise<RecordScanResult> {
+  async function recordScan(openid: string, scene: string, now: Date, unionid?: string): Promise<RecordScanResult> {
     try {
       return await knex.transaction(async (trx) => {
-        await table(trx)
-          .insert({ openid, subscribed: true, session_version: 0, created_at: now, updated_at: now })
-          .onConflict('openid')
-          .ignore();
+        await ensureUser(trx, 'openid', openid, unionid, now);
         const holder = await table(trx).where({ tmp_scene_str: scene }).first('openid');
         if (holder && holder.openid !== openid) return { outcome: 'scene_taken' as const };
         await table(trx)
@@ -71,11 +104,32 @@ export function createUserQueries(knex: Knex) {
   }
 
   /** A plain follow (no scene): create the user if new and mark them subscribed. */
-  async function recordFollow(openid: string, now: Date): Promise<void> {
-    await table()
-      .insert({ openid, subscribed: true, session_version: 0, created_at: now, updated_at: now })
-      .onConflict('openid')
-      .merge({ subscribed: true, updated_at: now });
+  async function recordFollow(openid: string, now: Date, unionid?: string): Promise<void> {
+    await knex.transaction(async (trx) => {
+      await ensureUser(trx, 'openid', openid, unionid, now);
+      await table(trx).where({ openid }).update({ subscribed: true, updated_at: now });
+    });
+  }
+
+  /** In-WeChat OAuth: find or create the user by openid, keeping the nickname and avatar when given. */
+  async function recordOauthUser(openid: string, profile: WechatProfile, now: Date): Promise<User> {
+    return knex.transaction(async (trx) => {
+      await ensureUser(trx, 'openid', openid, profile.unionid, now);
+      if (profile.nickname !== undefined || profile.avatarUrl !== undefined) {
+        await table(trx)
+          .where({ openid })
+          .update({ nickname: profile.nickname?.slice(0, 64) ?? null, avatar_url: profile.avatarUrl?.slice(0, 512) ?? null, updated_at: now });
+      }
+      return (await findUserByOpenid(openid, trx))!;
+    });
+  }
+
+  /** Mini-program login: find or create the user by the mini-program's openid, linked by unionid when possible. */
+  async function recordMiniProgramUser(miniOpenid: string, unionid: string | undefined, now: Date): Promise<User> {
+    return knex.transaction(async (trx) => {
+      await ensureUser(trx, 'mini_openid', miniOpenid, unionid, now);
+      return toUser(await table(trx).where({ mini_openid: miniOpenid }).first())!;
+    });
   }
 
   /**
@@ -110,7 +164,19 @@ export function createUserQueries(knex: Knex) {
     await table(trx).where({ id: userId }).update({ last_login_time: now, updated_at: now });
   }
 
-  return { findUserById, findUserByOpenid, findUserByScene, findUserByPhone, recordScan, recordFollow, recordUnfollow, bindPhone, touchLastLogin };
+  return {
+    findUserById,
+    findUserByOpenid,
+    findUserByScene,
+    findUserByPhone,
+    recordScan,
+    recordFollow,
+    recordOauthUser,
+    recordMiniProgramUser,
+    recordUnfollow,
+    bindPhone,
+    touchLastLogin,
+  };
 }
 
 export type UserQueries = ReturnType<typeof createUserQueries>;
@@ -119,8 +185,11 @@ function toUser(row: Record<string, unknown> | undefined): User | undefined {
   if (!row) return undefined;
   return {
     id: Number(row.id),
-    openid: String(row.openid),
+    openid: (row.openid as string | null) ?? null,
+    miniOpenid: (row.mini_openid as string | null) ?? null,
     unionid: (row.unionid as string | null) ?? null,
+    nickname: (row.nickname as string | null) ?? null,
+    avatarUrl: (row.avatar_url as string | null) ?? null,
     phone: (row.phone as string | null) ?? null,
     tmpSceneStr: (row.tmp_scene_str as string | null) ?? null,
     lastLoginTime: toOptionalDate(row.last_login_time),

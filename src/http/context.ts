@@ -15,6 +15,8 @@ export interface SessionData {
   /** Logged in: the user and the session version it was issued under. */
   userId?: number;
   sessionVersion?: number;
+  /** An OAuth round trip under way: its single-use state. */
+  oauth?: { state: string; scope: 'snsapi_base' | 'snsapi_userinfo'; expiresAt: number };
   /** Scanned, but the user must bind a phone before this becomes a login. */
   pendingBind?: { userId: number; scene?: string; method: 'qrcode' | 'oauth'; expiresAt: number };
 }

@@ -16,7 +16,8 @@ const zh = {
   qrExpired: '二维码已过期，请刷新',
   waiting: '等待扫码…',
   scanned: '扫码成功，正在登录…',
-  openInWechat: '在微信中打开？',
+  openInWechat: '您正在微信中浏览，可直接登录：',
+  oauthLogin: '微信一键登录',
   bindTitle: '绑定手机号',
   bindHint: '首次登录需要绑定手机号，验证后即可完成登录。',
   phone: '手机号',
@@ -27,6 +28,7 @@ const zh = {
   codeSent: '验证码已发送，5 分钟内有效。',
   bindSubmit: '绑定并登录',
   profileTitle: '个人资料',
+  nickname: '昵称',
   openid: 'OpenID',
   unionid: 'UnionID',
   lastLogin: '上次登录',
@@ -59,6 +61,9 @@ const zh = {
   bad_request: '请求无效。',
   bind_expired: '绑定已失效，请重新扫码登录。',
   internal: '服务器内部错误，请稍后重试。',
+  oauth_state: '登录请求已过期或无效，请重新发起登录。',
+  oauth_code: '微信授权已失效，请重试。',
+  invalid_json: '请求体不是有效的 JSON。',
 };
 
 const en: typeof zh = {
@@ -73,7 +78,8 @@ const en: typeof zh = {
   qrExpired: 'This code has expired. Get a new one.',
   waiting: 'Waiting for a scan…',
   scanned: 'Scanned. Logging you in…',
-  openInWechat: 'Inside WeChat?',
+  openInWechat: 'You are inside WeChat, so you can log in directly:',
+  oauthLogin: 'Log in with WeChat',
   bindTitle: 'Bind your phone',
   bindHint: 'The first login needs a phone number. Verify it to finish logging in.',
   phone: 'Phone number',
@@ -84,6 +90,7 @@ const en: typeof zh = {
   codeSent: 'Code sent. It is valid for 5 minutes.',
   bindSubmit: 'Bind and log in',
   profileTitle: 'Profile',
+  nickname: 'Nickname',
   openid: 'OpenID',
   unionid: 'UnionID',
   lastLogin: 'Last login',
@@ -115,6 +122,9 @@ const en: typeof zh = {
   bad_request: 'Invalid request.',
   bind_expired: 'The binding has expired. Scan the code again.',
   internal: 'Internal server error. Please try again later.',
+  oauth_state: 'This login request has expired or is invalid. Please start again.',
+  oauth_code: 'The WeChat authorization has expired. Please try again.',
+  invalid_json: 'The request body is not valid JSON.',
 };
 
 export type MessageKey = keyof typeof zh;

@@ -9,7 +9,8 @@ import { regenerateSession, sessionOf } from '../http/session.js';
 import type { OfficialAccountApi } from '../wechat/official-account-api.js';
 import { maxSceneStrLength } from '../wechat/constants.js';
 import type { CurrentUser } from './current-user.js';
-import type { LoginService, SceneState } from './login-service.js';
+import type { SceneState } from './login-service.js';
+import type { CompleteLogin } from './session-login.js';
 import type { ScenePoller } from './scene-poller.js';
 import type { SceneIssuer } from './scenes.js';
 
@@ -23,7 +24,7 @@ export interface LoginRouteDeps {
   render: Render;
   api: OfficialAccountApi;
   scenes: SceneIssuer;
-  loginService: LoginService;
+  completeLogin: CompleteLogin;
   poller: ScenePoller;
   currentUser: CurrentUser;
   formBody: Koa.Middleware;
@@ -36,8 +37,6 @@ export interface LoginRouteDeps {
 
 /** A session remembers the newest few codes, so two open login tabs both work. */
 const scenesKeptPerSession = 3;
-/** How long a scanned-but-unbound session may take to bind its phone. */
-const pendingBindLifetimeMs = 15 * 60 * 1000;
 
 /** The QR login: the page, the long-poll, the no-JavaScript status check, and logout. */
 export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
@@ -118,27 +117,10 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     return entry as SceneEntry;
   }
 
-  /**
-   * Turns what the database says into the poll's answer. A scanner with a
-   * phone is logged in here: the scene is used up (one login row, even when
-   * two polls race), and the session is regenerated.
-   */
+  /** Turns what the database says into the poll's answer; a scanner with a phone is logged in here. */
   async function answerPoll(ctx: AppContext, entry: SceneEntry, state: SceneState): Promise<PollAnswer> {
     if (state.status === 'pending') return { status: entry.expiresAt <= now() ? 'expired' : 'pending' };
-    const session = sessionOf(ctx);
-    const { user } = state;
-    if (!user.phone) {
-      session.pendingBind = { userId: user.id, scene: entry.scene, method: 'qrcode', expiresAt: now() + pendingBindLifetimeMs };
-      return { status: 'bind', redirect: '/bind' };
-    }
-    const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
-    if (!(await deps.loginService.recordLogin(user, 'qrcode', meta, entry.scene))) {
-      // Another poll already used this scene for the login.
-      return { status: 'expired' };
-    }
-    const redirect = session.next ?? '/profile';
-    regenerateSession(ctx, { userId: user.id, sessionVersion: user.sessionVersion });
-    return { status: 'success', redirect };
+    return deps.completeLogin(ctx, state.user, 'qrcode', entry.scene);
   }
 
   async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean }) {

@@ -19,6 +19,12 @@ export interface LoginServiceDeps {
   loginHistory: LoginHistoryQueries;
   hub: LoginHub;
   scenes: SceneIssuer;
+  /**
+   * Asks WeChat for a newcomer's unionid (cgi-bin/user/info), so that the
+   * same person coming from the mini-program is the same user.
+   */
+  fetchUnionid?: (openid: string) => Promise<string | undefined>;
+  logger?: { warn(message: string, fields?: Record<string, unknown>): void };
   now?: () => Date;
 }
 
@@ -42,7 +48,7 @@ export function createLoginService(deps: LoginServiceDeps) {
       case 'scan':
         return handleScan(message.openid, message.scene);
       case 'subscribe':
-        await deps.users.recordFollow(message.openid, now());
+        await deps.users.recordFollow(message.openid, now(), await unionidOfNewcomer(message.openid));
         return emptyReply;
       case 'unsubscribe':
         await deps.users.recordUnfollow(message.openid, now());
@@ -56,10 +62,24 @@ export function createLoginService(deps: LoginServiceDeps) {
     const expiresAt = deps.scenes.readSceneExpiry(scene);
     // A scene we never issued, or one past its lifetime, changes nothing.
     if (expiresAt === undefined || expiresAt < now().getTime()) return scanReplies.sceneInvalid;
-    const result = await deps.users.recordScan(openid, scene, now());
+    const result = await deps.users.recordScan(openid, scene, now(), await unionidOfNewcomer(openid));
     if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
     deps.hub.publish(scene);
     return result.user.phone ? scanReplies.loggedIn : scanReplies.bindPhone;
+  }
+
+  /**
+   * Only for an openid we have never seen: a returning user costs no API call.
+   * If WeChat cannot be asked, the login goes on without the unionid.
+   */
+  async function unionidOfNewcomer(openid: string): Promise<string | undefined> {
+    if (!deps.fetchUnionid || (await deps.users.findUserByOpenid(openid))) return undefined;
+    try {
+      return await deps.fetchUnionid(openid);
+    } catch (error) {
+      deps.logger?.warn('user/info failed; going on without unionid', { error: error instanceof Error ? error.message : String(error) });
+      return undefined;
+    }
   }
 
   /** Who, if anyone, has scanned `scene`. */

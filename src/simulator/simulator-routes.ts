@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import QRCode from 'qrcode';
 import type { SmsInbox } from '../account/sms-sender.js';
@@ -26,6 +27,8 @@ type Ctx = AppContext;
 /** The built-in WeChat: its API under /simulator/api and a phone at /simulator. */
 export function simulatorRoutes(router: AppRouter, deps: SimulatorRouteDeps): void {
   simulatorApiRoutes(router, deps);
+  simulatorOauthRoutes(router, deps);
+  simulatorMiniProgramRoutes(router, deps);
   simulatorPhoneRoutes(router, deps);
 }
 
@@ -86,6 +89,117 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
     ctx.body = persona.following
       ? { subscribe: 1, openid: persona.openid, unionid: persona.unionid, language: 'zh_CN', nickname: persona.nickname }
       : { subscribe: 0, openid: persona.openid, unionid: persona.unionid };
+  });
+}
+
+/** Web authorization: the authorize page where a persona approves, and the sns/ API. */
+function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBody }: SimulatorRouteDeps): void {
+  const api = '/simulator/api';
+
+  /** What real WeChat checks before showing the authorize page; a message when something is off. */
+  function authorizeProblem(query: Record<string, unknown>): string | undefined {
+    if (query.appid !== state.officialAccountAppId) return 'appid 参数错误 / wrong appid';
+    if (query.response_type !== 'code') return 'response_type 参数错误';
+    if (query.scope !== 'snsapi_base' && query.scope !== 'snsapi_userinfo') return 'scope 参数错误';
+    // The 网页授权域名 check: the redirect must go back to the configured domain.
+    if (typeof query.redirect_uri !== 'string' || !query.redirect_uri.startsWith(`${config.publicUrl}/`)) {
+      return 'redirect_uri 域名与后台配置不一致 (10003)';
+    }
+    return undefined;
+  }
+
+  router.get(`${api}/connect/oauth2/authorize`, (ctx) => {
+    const problem = authorizeProblem(ctx.query);
+    render(
+      ctx,
+      'simulator/authorize.njk',
+      { problem, request: ctx.query, personas: [...state.personas.values()] },
+      problem ? 400 : 200,
+    );
+  });
+
+  router.post('/simulator/authorize', formBody, requireCsrf, (ctx) => {
+    const form = ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
+    const persona = state.findPersona(String(form.openid ?? ''));
+    const problem = authorizeProblem(form) ?? (persona ? undefined : '请选择用户 / Pick a user');
+    if (problem) return render(ctx, 'simulator/authorize.njk', { problem, request: form, personas: [...state.personas.values()] }, 400);
+    const code = state.issueCode('oauth', persona!, state.officialAccountAppId, String(form.scope));
+    const target = new URL(String(form.redirect_uri));
+    target.searchParams.set('code', code);
+    target.searchParams.set('state', String(form.state ?? ''));
+    ctx.status = 303;
+    ctx.redirect(target.toString());
+  });
+
+  router.get(`${api}/sns/oauth2/access_token`, (ctx) => {
+    const { appid, secret, code } = ctx.query;
+    const bad = state.checkCredentials(appid, secret);
+    if (bad) return void (ctx.body = bad);
+    const redeemed = state.redeemCode('oauth', code, String(appid));
+    if ('errcode' in redeemed) return void (ctx.body = redeemed);
+    const { persona, scope } = redeemed;
+    ctx.body = {
+      access_token: state.issueSnsToken(persona, scope!),
+      expires_in: 7200,
+      refresh_token: `refresh-${persona.openid}`,
+      openid: persona.openid,
+      scope,
+      unionid: persona.unionid,
+    };
+  });
+
+  router.get(`${api}/sns/userinfo`, (ctx) => {
+    const checked = state.checkSnsToken(ctx.query.access_token, ctx.query.openid);
+    if ('errcode' in checked) return void (ctx.body = checked);
+    if (checked.scope !== 'snsapi_userinfo') return void (ctx.body = { errcode: 48_001, errmsg: 'api unauthorized' });
+    const { persona } = checked;
+    ctx.body = {
+      openid: persona.openid,
+      nickname: persona.nickname,
+      sex: 0,
+      province: '',
+      city: '',
+      country: '',
+      headimgurl: `https://thirdwx.qlogo.cn/mmopen/simulated/${persona.openid}/132`,
+      privilege: [],
+      unionid: persona.unionid,
+    };
+  });
+}
+
+/** jscode2session and getuserphonenumber, fed by the phone page's code generator. */
+function simulatorMiniProgramRoutes(router: AppRouter, { state }: SimulatorRouteDeps): void {
+  const api = '/simulator/api';
+
+  router.get(`${api}/sns/jscode2session`, (ctx) => {
+    const { appid, secret, js_code: code } = ctx.query;
+    const bad = state.checkCredentials(appid, secret);
+    if (bad) return void (ctx.body = bad);
+    const redeemed = state.redeemCode('js', code, String(appid));
+    if ('errcode' in redeemed) return void (ctx.body = redeemed);
+    const { persona } = redeemed;
+    ctx.body = { openid: persona.miniOpenid, session_key: randomBytes(16).toString('base64'), unionid: persona.unionid };
+  });
+
+  router.post(`${api}/wxa/business/getuserphonenumber`, async (ctx) => {
+    const token = state.checkToken(ctx.query.access_token);
+    if ('errcode' in token) return void (ctx.body = token);
+    // The mini-program's own token is needed; the Official Account's is refused.
+    if (token.appId !== state.miniProgramAppId) return void (ctx.body = { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    const body = await readJson(ctx);
+    const redeemed = state.redeemCode('phone', body?.code, token.appId);
+    if ('errcode' in redeemed) return void (ctx.body = redeemed);
+    const { persona } = redeemed;
+    ctx.body = {
+      errcode: 0,
+      errmsg: 'ok',
+      phone_info: {
+        phoneNumber: persona.phone,
+        purePhoneNumber: persona.phone,
+        countryCode: '86',
+        watermark: { timestamp: Math.floor(state.now() / 1000), appid: token.appId },
+      },
+    };
   });
 }
 
@@ -167,6 +281,17 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
     const result = await pushAndRecord(persona, () => phone.unfollow(persona.openid));
     if (result.status === 200) persona.following = false;
+    redirectToPhone(ctx, persona);
+  });
+
+  // The code generator: what wx.login() and getPhoneNumber would hand a mini-program.
+  router.post('/simulator/codes', deps.formBody, requireCsrf, (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    const kind = formField(ctx, 'kind');
+    if (!persona || (kind !== 'js' && kind !== 'phone') || !state.miniProgramAppId) {
+      return renderPhone(ctx, persona, 422, '请选择用户 / Pick a user');
+    }
+    state.issueCode(kind, persona, state.miniProgramAppId);
     redirectToPhone(ctx, persona);
   });
 

@@ -15,6 +15,26 @@ export interface Persona {
   phone: string;
   following: boolean;
   chat: { from: 'user' | 'account'; text: string; at: Date }[];
+  /** Codes made with the code generator, newest first, for the mini-program flows. */
+  generatedCodes: { kind: CodeKind; code: string }[];
+}
+
+/** oauth: from the authorize page; js: what wx.login() gives; phone: what getPhoneNumber gives. */
+export type CodeKind = 'oauth' | 'js' | 'phone';
+
+interface IssuedCode {
+  kind: CodeKind;
+  openid: string;
+  appId: string;
+  scope?: string;
+  used: boolean;
+  expiresAt: number;
+}
+
+interface SnsToken {
+  openid: string;
+  scope: string;
+  expiresAt: number;
 }
 
 export interface Ticket {
@@ -43,6 +63,11 @@ export function createSimulatorState(options: SimulatorOptions) {
   const stableTokens = new Map<string, string>();
   const tickets = new Map<string, Ticket>();
   const counters = { tokenRequests: 0 };
+  const codes = new Map<string, IssuedCode>();
+  const snsTokens = new Map<string, SnsToken>();
+  const miniProgramAppId = options.config.miniProgram?.appId;
+  /** WeChat's codes live 5 minutes. */
+  const codeLifetimeMs = 5 * 60 * 1000;
 
   const apps = new Map<string, string>([[options.config.wechat.appId, options.config.wechat.appSecret]]);
   if (options.config.miniProgram) apps.set(options.config.miniProgram.appId, options.config.miniProgram.appSecret);
@@ -62,6 +87,7 @@ export function createSimulatorState(options: SimulatorOptions) {
       phone: `139${digits.toString().padStart(8, '0')}`,
       following: false,
       chat: [],
+      generatedCodes: [],
     };
     personas.set(persona.openid, persona);
     return persona;
@@ -122,8 +148,49 @@ export function createSimulatorState(options: SimulatorOptions) {
     return [...tickets.values()].filter((ticket) => ticket.expiresAt > now() && !ticket.scannedBy).reverse();
   }
 
+  /** A one-time code for `persona` in `appId`; `kind` says which API accepts it. */
+  function issueCode(kind: CodeKind, persona: Persona, appId: string, scope?: string): string {
+    const code = randomBytes(16).toString('hex');
+    codes.set(code, { kind, openid: persona.openid, appId, scope, used: false, expiresAt: now() + codeLifetimeMs });
+    if (kind !== 'oauth') persona.generatedCodes = [{ kind, code }, ...persona.generatedCodes].slice(0, 6);
+    return code;
+  }
+
+  /**
+   * Uses up a code: 40029 when it is unknown, expired or for another app or
+   * API, 40163 when it was already used. Otherwise the persona and scope.
+   */
+  function redeemCode(kind: CodeKind, code: unknown, appId: string): { persona: Persona; scope?: string } | { errcode: number; errmsg: string } {
+    const issued = typeof code === 'string' ? codes.get(code) : undefined;
+    const persona = issued ? personas.get(issued.openid) : undefined;
+    if (!issued || !persona || issued.kind !== kind || issued.appId !== appId || issued.expiresAt <= now()) {
+      return { errcode: 40_029, errmsg: 'invalid code' };
+    }
+    if (issued.used) return { errcode: 40_163, errmsg: 'code been used' };
+    issued.used = true;
+    return { persona, scope: issued.scope };
+  }
+
+  function issueSnsToken(persona: Persona, scope: string): string {
+    const token = randomBytes(24).toString('base64url');
+    snsTokens.set(token, { openid: persona.openid, scope, expiresAt: now() + 7_200_000 });
+    return token;
+  }
+
+  function checkSnsToken(token: unknown, openid: unknown): { persona: Persona; scope: string } | { errcode: number; errmsg: string } {
+    const issued = typeof token === 'string' ? snsTokens.get(token) : undefined;
+    if (!issued || issued.expiresAt <= now() || issued.openid !== openid) return { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid' };
+    return { persona: personas.get(issued.openid)!, scope: issued.scope };
+  }
+
   return {
     personas,
+    issueCode,
+    redeemCode,
+    issueSnsToken,
+    checkSnsToken,
+    officialAccountAppId: options.config.wechat.appId,
+    miniProgramAppId,
     tickets,
     counters,
     createPersona,

@@ -155,3 +155,60 @@ test('with a real Official Account configured, the simulator is not mounted', as
   t.is((await fetch(`${server.url}/simulator/api/cgi-bin/token`)).status, 404);
   t.notRegex(await (await fetch(`${server.url}/healthz`)).text(), /模拟器/);
 });
+
+test('the authorize page refuses a wrong appid and a redirect_uri off the configured domain', async (t) => {
+  const { server, appid } = await setup(t);
+  const base = `${server.url}/simulator/api/connect/oauth2/authorize?response_type=code&scope=snsapi_base&state=s`;
+  const good = await fetch(`${base}&appid=${appid}&redirect_uri=${encodeURIComponent(`${server.url}/auth/wechat/callback`)}`);
+  t.is(good.status, 200);
+  const wrongApp = await fetch(`${base}&appid=wxother&redirect_uri=${encodeURIComponent(`${server.url}/auth/wechat/callback`)}`);
+  t.is(wrongApp.status, 400);
+  t.regex(await wrongApp.text(), /appid 参数错误/);
+  const offSite = await fetch(`${base}&appid=${appid}&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`);
+  t.is(offSite.status, 400);
+  t.regex(await offSite.text(), /10003/);
+});
+
+test('sns/oauth2/access_token: 40125 for a wrong secret, 40029 for an unknown code, 40163 for a used one; userinfo needs the userinfo scope', async (t) => {
+  const { server, api, appid, secret } = await setup(t);
+  const sim = await simulatorPhone(server);
+  const openid = await sim.createPersona('授权');
+  const approve = async (scope: string) => {
+    const response = await sim.post('/simulator/authorize', { openid, appid, redirect_uri: `${server.url}/auth/wechat/callback`, response_type: 'code', scope, state: 'st' });
+    return new URL(response.headers.get('location')!).searchParams.get('code')!;
+  };
+  const code = await approve('snsapi_base');
+  t.like(await api(`/sns/oauth2/access_token?appid=${appid}&secret=wrong&code=${code}&grant_type=authorization_code`), { errcode: 40125 });
+  t.like(await api(`/sns/oauth2/access_token?appid=${appid}&secret=${secret}&code=nope&grant_type=authorization_code`), { errcode: 40029 });
+  const grant = await api(`/sns/oauth2/access_token?appid=${appid}&secret=${secret}&code=${code}&grant_type=authorization_code`);
+  t.like(grant, { openid, scope: 'snsapi_base', expires_in: 7200 });
+  t.like(await api(`/sns/oauth2/access_token?appid=${appid}&secret=${secret}&code=${code}&grant_type=authorization_code`), { errcode: 40163 });
+  t.like(await api(`/sns/userinfo?access_token=${grant.access_token}&openid=${openid}`), { errcode: 48001 });
+  const full = await api(`/sns/oauth2/access_token?appid=${appid}&secret=${secret}&code=${await approve('snsapi_userinfo')}&grant_type=authorization_code`);
+  t.like(await api(`/sns/userinfo?access_token=${full.access_token}&openid=${openid}`), { openid, nickname: '授权', unionid: full.unionid });
+  t.like(await api(`/sns/userinfo?access_token=bogus&openid=${openid}`), { errcode: 40001 });
+});
+
+test('jscode2session and getuserphonenumber: codes from the generator, the mini-program token only, one unionid for both apps', async (t) => {
+  const { server, api, postJson, appid, secret } = await setup(t);
+  const mini = server.config.miniProgram!;
+  const sim = await simulatorPhone(server);
+  const openid = await sim.createPersona('小程序');
+  await sim.post('/simulator/codes', { openid, kind: 'js' });
+  const jsCode = (await sim.chat(openid)).match(/data-kind="js">([0-9a-f]+)</)![1];
+  t.like(await api(`/sns/jscode2session?appid=${appid}&secret=${secret}&js_code=${jsCode}&grant_type=authorization_code`), { errcode: 40029 }, 'a code for another app');
+  const session = await api(`/sns/jscode2session?appid=${mini.appId}&secret=${mini.appSecret}&js_code=${jsCode}&grant_type=authorization_code`);
+  t.not(session.openid, openid, 'the mini-program sees its own openid');
+  t.is(typeof session.session_key, 'string');
+  const { access_token: oaToken } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
+  const { access_token: miniToken } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${mini.appId}&secret=${mini.appSecret}`);
+  const userInfo = await api(`/cgi-bin/user/info?access_token=${oaToken}&openid=${openid}`);
+  t.is(session.unionid, userInfo.unionid);
+  await sim.post('/simulator/codes', { openid, kind: 'phone' });
+  const phoneCode = (await sim.chat(openid)).match(/data-kind="phone">([0-9a-f]+)</)![1];
+  t.like(await postJson(`/wxa/business/getuserphonenumber?access_token=${oaToken}`, { code: phoneCode }), { errcode: 40001 });
+  const phone = await postJson(`/wxa/business/getuserphonenumber?access_token=${miniToken}`, { code: phoneCode });
+  t.like(phone, { errcode: 0, phone_info: { countryCode: '86' } });
+  t.regex(phone.phone_info.purePhoneNumber, /^139\d{8}$/);
+  t.like(await postJson(`/wxa/business/getuserphonenumber?access_token=${miniToken}`, { code: phoneCode }), { errcode: 40163 });
+});

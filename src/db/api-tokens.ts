@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { toDate } from './values.js';
+
+/** Only the sha256 of a bearer token is stored: a leaked table logs nobody in. */
+export function hashApiToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Data access for `api_tokens` (the mini-program's bearer tokens). */
+export function createApiTokenQueries(knex: Knex) {
+  async function insertToken(token: string, userId: number, expiresAt: Date, now: Date): Promise<void> {
+    await knex('api_tokens').insert({ token_hash: hashApiToken(token), user_id: userId, expires_at: expiresAt, created_at: now });
+  }
+
+  /** The user a live (unexpired, unrevoked) token belongs to. */
+  async function findUserIdByToken(token: string, now: Date): Promise<number | undefined> {
+    const row = await knex('api_tokens').where({ token_hash: hashApiToken(token) }).whereNull('revoked_at').first('user_id', 'expires_at');
+    if (!row || toDate(row.expires_at).getTime() <= now.getTime()) return undefined;
+    return Number(row.user_id);
+  }
+
+  async function revokeToken(token: string, now: Date): Promise<void> {
+    await knex('api_tokens').where({ token_hash: hashApiToken(token) }).update({ revoked_at: now });
+  }
+
+  return { insertToken, findUserIdByToken, revokeToken };
+}
+
+export type ApiTokenQueries = ReturnType<typeof createApiTokenQueries>;

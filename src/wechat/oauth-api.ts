@@ -1,0 +1,63 @@
+import { oauthAccessTokenPath, oauthAuthorizePath, snsUserInfoPath } from './constants.js';
+import type { WechatHttp } from './http-client.js';
+
+export type OauthScope = 'snsapi_base' | 'snsapi_userinfo';
+
+export interface OauthApiOptions {
+  http: WechatHttp;
+  appId: string;
+  appSecret: string;
+  openBase: string;
+}
+
+export interface OauthGrant {
+  openid: string;
+  unionid?: string;
+  accessToken: string;
+  scope: string;
+}
+
+export interface SnsUserInfo {
+  openid: string;
+  nickname?: string;
+  headimgurl?: string;
+  unionid?: string;
+}
+
+/**
+ * Web authorization inside WeChat (网页授权).
+ * https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
+ */
+export function createOauthApi(options: OauthApiOptions) {
+  /** The authorize address; WeChat insists on the `#wechat_redirect` fragment. */
+  function authorizeUrl(redirectUri: string, scope: OauthScope, state: string): string {
+    const query = new URLSearchParams({
+      appid: options.appId,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope,
+      state,
+    });
+    return `${options.openBase}${oauthAuthorizePath}?${query}#wechat_redirect`;
+  }
+
+  /** Trades the one-time code for the user's openid (and a user access token). */
+  async function exchangeCode(code: string): Promise<OauthGrant> {
+    const answer = await options.http.get<{ access_token: string; openid: string; unionid?: string; scope: string }>(oauthAccessTokenPath, {
+      appid: options.appId,
+      secret: options.appSecret,
+      code,
+      grant_type: 'authorization_code',
+    });
+    return { openid: answer.openid, unionid: answer.unionid, accessToken: answer.access_token, scope: answer.scope };
+  }
+
+  /** The nickname and avatar; needs a grant with snsapi_userinfo. */
+  async function getUserInfo(grant: OauthGrant): Promise<SnsUserInfo> {
+    return options.http.get<SnsUserInfo>(snsUserInfoPath, { access_token: grant.accessToken, openid: grant.openid, lang: 'zh_CN' });
+  }
+
+  return { authorizeUrl, exchangeCode, getUserInfo };
+}
+
+export type OauthApi = ReturnType<typeof createOauthApi>;
