@@ -23,7 +23,7 @@ import { createSessionMiddleware } from './http/session.js';
 import { createStaticFiles } from './http/static-files.js';
 import { callbackRoutes } from './login/callback-routes.js';
 import { createCurrentUser } from './login/current-user.js';
-import { createDeliveryDeduper } from './login/delivery-dedupe.js';
+import { createDeliveryDeduper, deliveryMemorySeconds } from './login/delivery-dedupe.js';
 import { createLoginHub, type LoginHub } from './login/login-hub.js';
 import { loginRoutes } from './login/login-routes.js';
 import { oauthRoutes } from './login/oauth-routes.js';
@@ -31,6 +31,9 @@ import { createLoginService } from './login/login-service.js';
 import { createScenePoller } from './login/scene-poller.js';
 import { createSessionLogin } from './login/session-login.js';
 import { createSceneIssuer } from './login/scenes.js';
+import { createRedisClient } from './redis/redis-client.js';
+import { createRedisDeliveryStore, createRedisRateLimiter } from './redis/redis-stores.js';
+import { createScanRelay } from './redis/scan-relay.js';
 import { simulatorRoutes } from './simulator/simulator-routes.js';
 import { createSimulatorState } from './simulator/simulator-state.js';
 import { createAccessTokenProvider } from './wechat/access-token.js';
@@ -52,8 +55,12 @@ export interface AppHandle {
   app: Koa;
   hub: LoginHub;
   smsInbox: SmsInbox;
-  /** Stops timers the app owns; the caller closes the database. */
-  close(): void;
+  /** Resolves once Redis (when configured) is connected and subscribed. */
+  ready(): Promise<void>;
+  /** Shutting down: held polls answer `pending` at once, so scripts re-poll and reach a live instance. */
+  drain(): void;
+  /** Stops the timers and Redis connections the app owns; the caller closes the database. */
+  close(): Promise<void>;
 }
 
 /** Builds the Koa app and wires every part once. It never listens by itself. */
@@ -66,6 +73,9 @@ export function createApp(deps: AppDeps): AppHandle {
   const users = createUserQueries(knex);
   const loginHistory = createLoginHistoryQueries(knex);
   const hub = createLoginHub();
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, hub, logger) : undefined;
+  const memoryLimiter = createMemoryRateLimiter(config.rateLimits.enabled);
+  const limiter = redis ? createRedisRateLimiter(redis.publisher, memoryLimiter, config.rateLimits.enabled) : memoryLimiter;
   const scenes = createSceneIssuer(config.sessionKeys[0]);
   const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
   const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch });
@@ -81,7 +91,7 @@ export function createApp(deps: AppDeps): AppHandle {
   const loginService = createLoginService({
     users,
     loginHistory,
-    hub,
+    announceScan: redis ? redis.relay.announce : hub.publish,
     scenes,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
     logger,
@@ -93,8 +103,7 @@ export function createApp(deps: AppDeps): AppHandle {
     encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
     timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
   });
-  const deduper = createDeliveryDeduper();
-  const limiter = createMemoryRateLimiter(config.rateLimits.enabled);
+  const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined);
   const smsInbox = createSmsInbox();
   const send =
     config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox);
@@ -105,6 +114,7 @@ export function createApp(deps: AppDeps): AppHandle {
     limits: config.rateLimits,
     secret: config.sessionKeys[0],
   });
+  const poller = createScenePoller(hub, loginService);
   const currentUser = createCurrentUser(users);
   const completeLogin = createSessionLogin(loginService);
   const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
@@ -119,7 +129,7 @@ export function createApp(deps: AppDeps): AppHandle {
     api,
     scenes,
     completeLogin,
-    poller: createScenePoller(hub, loginService),
+    poller,
     currentUser,
     formBody,
     qrExpireSeconds: config.qrExpireSeconds,
@@ -160,6 +170,11 @@ export function createApp(deps: AppDeps): AppHandle {
 
   const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
   use(createErrorHandler(render, logger));
+  use(async (ctx, next) => {
+    await next();
+    // While shutting down, no connection is kept alive: clients reconnect to a live instance.
+    if (hub.isDraining()) ctx.set('Connection', 'close');
+  });
   use(securityHeaders);
   app.use(createSessionMiddleware(app, config.secureCookies));
   use(languageMiddleware);
@@ -171,9 +186,31 @@ export function createApp(deps: AppDeps): AppHandle {
     app,
     hub,
     smsInbox,
-    close() {
+    ready: async () => {
+      await redis?.relay.ready();
+    },
+    drain: () => hub.drain(),
+    async close() {
+      hub.close();
+      poller.close();
       tokenCache.close();
       deduper.close();
+      await redis?.close();
+    },
+  };
+}
+
+/** Two connections: a subscribed Redis connection cannot send other commands. */
+function connectRedis(url: string, hub: LoginHub, logger: Logger) {
+  const publisher = createRedisClient(url, logger, 'publisher');
+  const subscriber = createRedisClient(url, logger, 'subscriber');
+  return {
+    publisher,
+    relay: createScanRelay(publisher, subscriber, hub, logger),
+    async close() {
+      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+      publisher.disconnect();
+      subscriber.disconnect();
     },
   };
 }

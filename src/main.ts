@@ -5,6 +5,9 @@ import { ConfigError, loadConfig } from './config.js';
 import { createKnex } from './db/knex.js';
 import { createConsoleLogger } from './http/error-handler.js';
 
+/** SIGTERM to exit: in-flight callbacks get this long to finish. */
+const shutdownDeadlineMs = 10_000;
+
 /** Loads the configuration, opens (and for SQLite migrates) the database, listens, and shuts down on SIGTERM. */
 async function main(): Promise<void> {
   const logger = createConsoleLogger();
@@ -28,25 +31,33 @@ async function main(): Promise<void> {
     await knex.migrate.latest();
   }
   const handle = createApp({ config, knex, logger });
+  await handle.ready();
   const server = http.createServer(handle.app.callback());
   server.listen(config.port, config.host, () => {
     logger.info('listening', { url: config.publicUrl, simulator: config.simulator, database: config.databaseUrl.split(':')[0] });
     if (config.simulator) logger.info(`simulator on: open ${config.publicUrl}/login and ${config.publicUrl}/simulator`);
   });
 
-  const shutdown = () => {
-    logger.info('shutting down');
-    server.close(() => {
-      handle.close();
-      void knex.destroy().then(() => process.exit(0));
-    });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    // Whatever happens below, the process is gone within the deadline.
+    setTimeout(() => process.exit(1), shutdownDeadlineMs).unref();
+    // Stop accepting; held polls answer "pending" at once and their scripts re-poll a live instance.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    handle.drain();
     server.closeIdleConnections();
-    // Held polls would keep the server open; they re-poll and reach a live instance.
-    setTimeout(() => server.closeAllConnections(), 1000).unref();
-    setTimeout(() => process.exit(1), 10_000).unref();
+    // In-flight requests (callbacks included) finish; then the connections close.
+    await closed;
+    await handle.close();
+    await knex.destroy();
+    logger.info('stopped');
+    process.exit(0);
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((error) => {

@@ -1,7 +1,6 @@
 import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
 import type { User, UserQueries } from '../db/users.js';
 import type { WechatMessage } from '../wechat/messages.js';
-import type { LoginHub } from './login-hub.js';
 import type { SceneIssuer } from './scenes.js';
 
 /** The texts the scanner sees in WeChat, as passive replies. */
@@ -17,7 +16,8 @@ export const emptyReply = 'success';
 export interface LoginServiceDeps {
   users: UserQueries;
   loginHistory: LoginHistoryQueries;
-  hub: LoginHub;
+  /** Wakes the polls waiting for a scene: the local hub, and other instances through Redis when configured. */
+  announceScan: (scene: string) => void;
   scenes: SceneIssuer;
   /**
    * Asks WeChat for a newcomer's unionid (cgi-bin/user/info), so that the
@@ -37,7 +37,7 @@ export type SceneState = { status: 'pending' } | { status: 'scanned'; user: User
 
 /**
  * What a scan, a follow or an unfollow does, and how a poll finds out. The
- * database is the source of truth; the hub only says "look again now".
+ * database is the source of truth; announcing a scan only says "look again now".
  */
 export function createLoginService(deps: LoginServiceDeps) {
   const now = deps.now ?? (() => new Date());
@@ -64,7 +64,7 @@ export function createLoginService(deps: LoginServiceDeps) {
     if (expiresAt === undefined || expiresAt < now().getTime()) return scanReplies.sceneInvalid;
     const result = await deps.users.recordScan(openid, scene, now(), await unionidOfNewcomer(openid));
     if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
-    deps.hub.publish(scene);
+    deps.announceScan(scene);
     return result.user.phone ? scanReplies.loggedIn : scanReplies.bindPhone;
   }
 

@@ -51,6 +51,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     error: (message, fields) => logs.push({ level: 'error', message, fields }),
   };
   const handle = createApp({ config, knex, logger, fetch: options.fetch });
+  await handle.ready();
   server.on('request', handle.app.callback());
   return {
     url,
@@ -62,7 +63,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      handle.close();
+      await handle.close();
       await knex.destroy();
       await database.drop();
     },
