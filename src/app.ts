@@ -49,6 +49,8 @@ export interface AppDeps {
   logger: Logger;
   /** Lets tests talk to a fake WeChat; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Mounts GET /__bench/stats (listener count, heap after GC) for `npm run bench`; never in production. */
+  benchIntrospection?: boolean;
 }
 
 export interface AppHandle {
@@ -91,6 +93,7 @@ export function createApp(deps: AppDeps): AppHandle {
   const loginService = createLoginService({
     users,
     loginHistory,
+    transaction: (work) => knex.transaction(work),
     announceScan: redis ? redis.relay.announce : hub.publish,
     scenes,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
@@ -150,7 +153,7 @@ export function createApp(deps: AppDeps): AppHandle {
       api: createMiniProgramApi({ http, tokens: miniProgramTokens, ...config.miniProgram }),
       users,
       tokens: createApiTokenQueries(knex),
-      loginHistory,
+      loginService,
       jsonBody: formBody,
     });
   }
@@ -165,6 +168,13 @@ export function createApp(deps: AppDeps): AppHandle {
     bindAttemptsPerIpPerHour: config.rateLimits.bindAttemptsPerIpPerHour,
     formBody,
   });
+  if (deps.benchIntrospection && !config.production) {
+    router.get('/__bench/stats', (ctx) => {
+      (globalThis as { gc?: () => void }).gc?.();
+      const memory = process.memoryUsage();
+      ctx.body = { listeners: hub.listenerCount(), heapUsed: memory.heapUsed, rss: memory.rss };
+    });
+  }
   const simulatorState = config.simulator ? createSimulatorState({ config }) : undefined;
   if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
 

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     // The embedded database migrates itself, so that `npm start` works on a fresh machine.
     await knex.migrate.latest();
   }
-  const handle = createApp({ config, knex, logger });
+  const handle = createApp({ config, knex, logger, benchIntrospection: process.env.BENCH_INTROSPECTION === '1' });
   await handle.ready();
   const server = http.createServer(handle.app.callback());
   server.listen(config.port, config.host, () => {

@@ -1,10 +1,10 @@
 import type Koa from 'koa';
 import type { ApiTokenQueries } from '../db/api-tokens.js';
-import type { LoginHistoryQueries } from '../db/login-history.js';
 import { PhoneTakenError, type UserQueries } from '../db/users.js';
 import { BadRequestError, ConflictError, UnauthorizedError, ValidationError } from '../errors.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import { randomToken } from '../http/session.js';
+import type { LoginService } from '../login/login-service.js';
 import { invalidAuthCodeErrcodes } from '../wechat/constants.js';
 import { WechatError } from '../wechat/errors.js';
 import type { MiniProgramApi } from '../wechat/mini-program-api.js';
@@ -14,7 +14,7 @@ export interface MiniProgramRouteDeps {
   api: MiniProgramApi;
   users: UserQueries;
   tokens: ApiTokenQueries;
-  loginHistory: LoginHistoryQueries;
+  loginService: LoginService;
   jsonBody: Koa.Middleware;
   now?: () => number;
 }
@@ -35,8 +35,7 @@ export function miniProgramRoutes(router: AppRouter, deps: MiniProgramRouteDeps)
     const user = await deps.users.recordMiniProgramUser(session.openid, session.unionid, at);
     const token = randomToken(32);
     await deps.tokens.insertToken(token, user.id, new Date(at.getTime() + tokenLifetimeMs), at);
-    await deps.loginHistory.insertLogin({ userId: user.id, method: 'miniprogram', ip: ctx.ip, userAgent: ctx.get('user-agent') }, at);
-    await deps.users.touchLastLogin(user.id, at);
+    await deps.loginService.recordLogin(user, 'miniprogram', { ip: ctx.ip, userAgent: ctx.get('user-agent') });
     ctx.body = { token, needPhone: !user.phone };
   });
 

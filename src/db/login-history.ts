@@ -25,7 +25,7 @@ export function createLoginHistoryQueries(knex: Knex) {
    * Records a completed login. Returns false, and writes nothing, when the
    * scene was already used: that is how two racing polls end with one row.
    */
-  async function insertLogin(login: NewLogin, now: Date, trx?: Knex.Transaction): Promise<boolean> {
+  async function insertLogin(login: NewLogin, now: Date, trx?: Knex | Knex.Transaction): Promise<boolean> {
     try {
       await (trx ?? knex)('login_history').insert({
         user_id: login.userId,

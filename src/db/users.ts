@@ -25,7 +25,7 @@ export interface WechatProfile {
 
 type AppOpenidColumn = 'openid' | 'mini_openid';
 
-export type RecordScanResult = { outcome: 'recorded'; user: User } | { outcome: 'scene_taken' };
+export type RecordScanResult = { outcome: 'recorded'; hasPhone: boolean } | { outcome: 'scene_taken' };
 
 export class PhoneTakenError extends Error {
   constructor() {
@@ -80,6 +80,26 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
+   * The common case, a scan by someone we know, in as few statements as
+   * possible (this is the callback's hot path): one UPDATE records the scene,
+   * the time and the follow state atomically, first for a user with a phone,
+   * then for one without. Returns undefined for an openid we have never seen
+   * (the caller then uses `recordScan`). The unique index on tmp_scene_str
+   * refuses a scene held by another user.
+   */
+  async function recordReturningScan(openid: string, scene: string, now: Date): Promise<RecordScanResult | undefined> {
+    const changes = { tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now };
+    try {
+      if ((await table().where({ openid }).whereNotNull('phone').update(changes)) > 0) return { outcome: 'recorded', hasPhone: true };
+      if ((await table().where({ openid }).whereNull('phone').update(changes)) > 0) return { outcome: 'recorded', hasPhone: false };
+      return undefined;
+    } catch (error) {
+      if (isUniqueViolation(error)) return { outcome: 'scene_taken' };
+      throw error;
+    }
+  }
+
+  /**
    * A scan of a login QR code: find or create the user by openid and record
    * the scene, the time and that they follow the account, in one transaction.
    * A scene already held by another user is refused.
@@ -94,7 +114,7 @@ export function createUserQueries(knex: Knex) {
           .where({ openid })
           .update({ tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now });
         const user = await findUserByOpenid(openid, trx);
-        return { outcome: 'recorded' as const, user: user! };
+        return { outcome: 'recorded' as const, hasPhone: Boolean(user!.phone) };
       });
     } catch (error) {
       // Two different users racing for one scene: the unique index lets one win.
@@ -160,7 +180,7 @@ export function createUserQueries(knex: Knex) {
     }
   }
 
-  async function touchLastLogin(userId: number, now: Date, trx?: Knex.Transaction): Promise<void> {
+  async function touchLastLogin(userId: number, now: Date, trx?: Knex | Knex.Transaction): Promise<void> {
     await table(trx).where({ id: userId }).update({ last_login_time: now, updated_at: now });
   }
 
@@ -169,6 +189,7 @@ export function createUserQueries(knex: Knex) {
     findUserByOpenid,
     findUserByScene,
     findUserByPhone,
+    recordReturningScan,
     recordScan,
     recordFollow,
     recordOauthUser,

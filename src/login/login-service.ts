@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
 import type { User, UserQueries } from '../db/users.js';
 import type { WechatMessage } from '../wechat/messages.js';
@@ -16,6 +17,7 @@ export const emptyReply = 'success';
 export interface LoginServiceDeps {
   users: UserQueries;
   loginHistory: LoginHistoryQueries;
+  transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   /** Wakes the polls waiting for a scene: the local hub, and other instances through Redis when configured. */
   announceScan: (scene: string) => void;
   scenes: SceneIssuer;
@@ -62,10 +64,12 @@ export function createLoginService(deps: LoginServiceDeps) {
     const expiresAt = deps.scenes.readSceneExpiry(scene);
     // A scene we never issued, or one past its lifetime, changes nothing.
     if (expiresAt === undefined || expiresAt < now().getTime()) return scanReplies.sceneInvalid;
-    const result = await deps.users.recordScan(openid, scene, now(), await unionidOfNewcomer(openid));
+    const result =
+      (await deps.users.recordReturningScan(openid, scene, now())) ??
+      (await deps.users.recordScan(openid, scene, now(), await unionidOf(openid)));
     if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
     deps.announceScan(scene);
-    return result.user.phone ? scanReplies.loggedIn : scanReplies.bindPhone;
+    return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
   }
 
   /**
@@ -73,7 +77,11 @@ export function createLoginService(deps: LoginServiceDeps) {
    * If WeChat cannot be asked, the login goes on without the unionid.
    */
   async function unionidOfNewcomer(openid: string): Promise<string | undefined> {
-    if (!deps.fetchUnionid || (await deps.users.findUserByOpenid(openid))) return undefined;
+    return (await deps.users.findUserByOpenid(openid)) ? undefined : unionidOf(openid);
+  }
+
+  async function unionidOf(openid: string): Promise<string | undefined> {
+    if (!deps.fetchUnionid) return undefined;
     try {
       return await deps.fetchUnionid(openid);
     } catch (error) {
@@ -94,9 +102,12 @@ export function createLoginService(deps: LoginServiceDeps) {
    */
   async function recordLogin(user: User, method: LoginMethod, meta: LoginMeta, scene?: string): Promise<boolean> {
     const at = now();
-    const inserted = await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at);
-    if (inserted) await deps.users.touchLastLogin(user.id, at);
-    return inserted;
+    // One transaction: the history row and the last-login time land together (and cost one commit).
+    return deps.transaction(async (trx) => {
+      const inserted = await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at, trx);
+      if (inserted) await deps.users.touchLastLogin(user.id, at, trx);
+      return inserted;
+    });
   }
 
   return { handleWechatEvent, findSceneState, recordLogin };

@@ -105,3 +105,20 @@ for (const { kind, enabled } of databaseKinds) {
   await knex('users').insert({ openid: 'o_emoji', created_at: now, updated_at: now, unionid: '😀' });
   t.is((await knex('users').where({ openid: 'o_emoji' }).first()).unionid, '😀');
 });
+
+for (const { kind, enabled } of databaseKinds) {
+  const declare = enabled ? test.serial : test.serial.skip;
+
+  declare(`${kind}: a returning scan is one update; an unknown openid is left to recordScan`, async (t) => {
+    const { users } = await setup(t, kind);
+    t.is(await users.recordReturningScan('o_unknown', 'scene-u', now), undefined);
+    await users.recordScan('o_back', 'scene-1', now);
+    t.deepEqual(await users.recordReturningScan('o_back', 'scene-2', now), { outcome: 'recorded', hasPhone: false });
+    const user = (await users.findUserByOpenid('o_back'))!;
+    await users.bindPhone(user.id, '13600000000', now);
+    t.deepEqual(await users.recordReturningScan('o_back', 'scene-3', now), { outcome: 'recorded', hasPhone: true });
+    await users.recordScan('o_other', 'scene-4', now);
+    t.deepEqual(await users.recordReturningScan('o_back', 'scene-4', now), { outcome: 'scene_taken' });
+    t.is((await users.findUserByOpenid('o_back'))!.tmpSceneStr, 'scene-3');
+  });
+}

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort, startServerProcess, type ServerProcess } from '../../test/helpers/process-server.js';
+import { sessionKey } from './setup.js';
+
+export { type ServerProcess };
+
+/** Our server, as `npm start` runs it, with GC exposed and the bench's stats route. */
+export function startOurServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  return startServerProcess(
+    { DATABASE_URL: databaseUrl, SESSION_KEYS: sessionKey, RATE_LIMITS: 'off', BENCH_INTROSPECTION: '1', QR_EXPIRE_SECONDS: '3600', ...env },
+    ['--expose-gc'],
+  );
+}
+
+/** A helper server from bench/ (the tutorial baseline or co-wechat), waited for until it listens. */
+export async function startHelperServer(script: string, env: Record<string, string>) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '..', script)], {
+    env: { ...process.env, PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => String(chunk).includes('listening') && resolve());
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/** Stops a server and waits; held polls are answered by its drain. */
+export async function stop(server: ServerProcess): Promise<void> {
+  server.child.kill('SIGTERM');
+  await Promise.race([server.exited, new Promise((resolve) => setTimeout(resolve, 12_000))]);
+  await server.stop();
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { knexConfigFromUrl } from '../../src/db/knex.js';
+import { computeSignature } from '../../src/wechat/signature.js';
+import { cookiesOf, inBatches, request } from './http.js';
+
+export const sessionKey = 'bench-session-key-0123456789';
+export const wechatToken = 'dev-token';
+const mysqlBase = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306';
+
+export interface BenchDatabase {
+  kind: 'sqlite' | 'mysql';
+  url: string;
+  knex: Knex;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database for one run. */
+export async function createBenchDatabase(kind: 'sqlite' | 'mysql'): Promise<BenchDatabase> {
+  let url: string;
+  let dropDatabase = async () => {};
+  if (kind === 'sqlite') {
+    url = `sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'wl-bench-')), 'bench.sqlite3')}`;
+  } else {
+    const name = `wl_bench_${randomBytes(4).toString('hex')}`;
+    const admin = knexFactory({ client: 'mysql2', connection: mysqlBase });
+    await admin.raw(`create database \`${name}\` character set utf8mb4`);
+    await admin.destroy();
+    url = `${mysqlBase}/${name}`;
+    dropDatabase = async () => {
+      const dropper = knexFactory({ client: 'mysql2', connection: mysqlBase });
+      await dropper.raw(`drop database if exists \`${name}\``);
+      await dropper.destroy();
+    };
+  }
+  const knex = knexFactory(knexConfigFromUrl(url));
+  await knex.migrate.latest();
+  return {
+    kind,
+    url,
+    knex,
+    async drop() {
+      await knex.destroy();
+      await dropDatabase();
+    },
+  };
+}
+
+/** Users who already bound a phone: their scans log in at once, the hot path. */
+export async function seedUsers(knex: Knex, count: number): Promise<string[]> {
+  const now = new Date();
+  const openids = Array.from({ length: count }, (_, index) => `o_bench_${index}`);
+  for (let start = 0; start < count; start += 500) {
+    await knex('users').insert(
+      openids.slice(start, start + 500).map((openid, offset) => ({
+        openid,
+        phone: `1380000${String(start + offset).padStart(4, '0')}`,
+        subscribed: true,
+        session_version: 0,
+        created_at: now,
+        updated_at: now,
+      })),
+    );
+  }
+  return openids;
+}
+
+/** MySQL's count of statements the server has run, for queries per waiting browser. */
+export async function questions(knex: Knex): Promise<number> {
+  const [rows] = await knex.raw("show global status like 'Questions'");
+  return Number(rows[0].Value);
+}
+
+export interface LoginSession {
+  cookie: string;
+  scene: string;
+}
+
+/** Opens `count` login pages, as that many browsers would; each has its own session and scene. */
+export async function openLoginSessions(baseUrl: string, count: number): Promise<LoginSession[]> {
+  return inBatches(Array.from({ length: count }), 32, async () => {
+    const reply = await request(`${baseUrl}/login`);
+    if (reply.status !== 200) throw new Error(`/login answered ${reply.status}`);
+    return { cookie: cookiesOf(reply), scene: reply.body.match(/data-scene="([^"]+)"/)![1] };
+  });
+}
+
+export function pollUrl(baseUrl: string, scene: string): string {
+  return `${baseUrl}/login/poll?scene=${encodeURIComponent(scene)}`;
+}
+
+/** A signed SCAN push for `openid` and `scene`, as WeChat would send it. */
+export function signedScan(baseUrl: string, openid: string, scene: string, createTime: number) {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = randomBytes(6).toString('hex');
+  const query = new URLSearchParams({ signature: computeSignature([wechatToken, timestamp, nonce]), timestamp, nonce, openid });
+  const body =
+    `<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
+    `<CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[SCAN]]></Event>` +
+    `<EventKey><![CDATA[${scene}]]></EventKey></xml>`;
+  return { url: `${baseUrl}/wechat/callback?${query}`, body };
+}
+
+export async function serverStats(baseUrl: string): Promise<{ listeners: number; heapUsed: number; rss: number }> {
+  return JSON.parse((await request(`${baseUrl}/__bench/stats`)).body);
+}
+
+/** The resident set of a process, from /proc (the server's own view would include no page-cache effects either). */
+export function rssOf(pid: number): number {
+  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
+}

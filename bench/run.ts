@@ -1,0 +1,76 @@
+/**
+ * `npm run bench`: real server processes on loopback, on SQLite and on
+ * MariaDB, driven by this process. Prints one table; writes nothing.
+ *
+ *   npm run bench                 everything, on every reachable database
+ *   npm run bench -- --db mysql   one database
+ *   npm run bench -- --quick      smaller numbers, for a smoke run
+ */
+import os from 'node:os';
+import knexFactory from 'knex';
+import { callbackThroughput, heldPolls, leakCheck, scanToLogin, type Row, type Sizes } from './scenarios.js';
+import { createBenchDatabase } from './lib/setup.js';
+
+const full: Sizes = { heldPolls: 10_000, scanPolls: 5_000, scans: 1_000, scansPerSecond: 200, idleWindowMs: 60_000, callbacks: 15_000, leakPolls: 100_000 };
+const quick: Sizes = { heldPolls: 1_000, scanPolls: 500, scans: 100, scansPerSecond: 100, idleWindowMs: 10_000, callbacks: 2_000, leakPolls: 10_000 };
+
+async function mysqlReachable(): Promise<boolean> {
+  const admin = knexFactory({ client: 'mysql2', connection: process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306', pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.destroy();
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const headers = ['scenario', 'db', 'figure', 'value', 'target'] as const;
+  const widths = headers.map((header) => Math.max(header.length, ...rows.map((row) => row[header].length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, index) => cell.padEnd(widths[index])).join(' | ')} |`;
+  console.log(line([...headers]));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(headers.map((header) => row[header])));
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const sizes = args.includes('--quick') ? quick : full;
+  const dbArg = args[args.indexOf('--db') + 1];
+  const wanted = args.includes('--db') ? dbArg.split(',') : ['sqlite', 'mysql'];
+  const kinds = wanted.filter((kind) => kind === 'sqlite' || kind === 'mysql') as ('sqlite' | 'mysql')[];
+  if (kinds.includes('mysql') && !(await mysqlReachable())) {
+    console.log('MariaDB/MySQL unreachable: its rows are skipped');
+    kinds.splice(kinds.indexOf('mysql'), 1);
+  }
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  const rows: Row[] = [];
+  let coWechat: number | undefined;
+  for (const kind of kinds) {
+    for (const scenario of ['held polls', 'scan to login', 'callback throughput', 'leak check']) {
+      process.stderr.write(`… ${scenario} on ${kind}\n`);
+      const database = await createBenchDatabase(kind);
+      try {
+        if (scenario === 'held polls') rows.push(...(await heldPolls(database, sizes)));
+        if (scenario === 'scan to login') rows.push(...(await scanToLogin(database, sizes)));
+        if (scenario === 'callback throughput') {
+          const result = await callbackThroughput(database, sizes, coWechat);
+          coWechat = result.coWechat;
+          rows.push(...result.rows.filter((row) => !(row.db === 'none' && rows.some((existing) => existing.figure === row.figure))));
+        }
+        if (scenario === 'leak check') rows.push(...(await leakCheck(database, sizes)));
+      } finally {
+        await database.drop();
+      }
+    }
+  }
+  printTable(rows);
+  process.exit(0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
