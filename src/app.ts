@@ -126,7 +126,7 @@ export function createApp(deps: AppDeps): AppHandle {
 
   const router: AppRouter = new Router<AppState, AppContextExtras>();
   healthRoutes(router, { knex, mpVerify: config.wechat.mpVerify });
-  callbackRoutes(router, { codec, loginService, deduper });
+  callbackRoutes(router, { codec, loginService, deduper, originalId: config.wechat.originalId });
   loginRoutes(router, {
     render,
     api,
@@ -186,6 +186,13 @@ export function createApp(deps: AppDeps): AppHandle {
     if (hub.isDraining()) ctx.set('Connection', 'close');
   });
   use(securityHeaders);
+  if (config.secureCookies) {
+    // PUBLIC_URL says people reach us over https, even when a proxy forgets X-Forwarded-Proto.
+    use(async (ctx, next) => {
+      (ctx.cookies as unknown as { secure: boolean }).secure = true;
+      return next();
+    });
+  }
   app.use(createSessionMiddleware(app, config.secureCookies));
   use(languageMiddleware);
   use(createStaticFiles(path.resolve(__dirname, '../static')));

@@ -7,6 +7,7 @@
 export const developmentSessionKey = 'wechat-login-development-key-change-me';
 export const simulatorAppId = 'wxsimulator0000001';
 export const simulatorAppSecret = 'simulator-app-secret';
+export const simulatorOriginalId = 'gh_simulator00001';
 export const simulatorMiniProgramAppId = 'wxsimulatormini001';
 export const simulatorMiniProgramAppSecret = 'simulator-mini-secret';
 
@@ -48,6 +49,8 @@ export interface Config {
     tokenApi: TokenApi;
     timestampToleranceSeconds: number;
     mpVerify?: string;
+    /** The account's original ID (gh_…); when known, pushes addressed to another account are refused. */
+    originalId?: string;
     requestTimeoutMs: number;
   };
   miniProgram?: { appId: string; appSecret: string };
@@ -151,6 +154,7 @@ export function loadConfig(env: Env): Config {
       tokenApi: read.choice('WECHAT_TOKEN_API', 'stable', ['stable', 'classic']) as TokenApi,
       timestampToleranceSeconds: read.integer('WECHAT_TIMESTAMP_TOLERANCE_SECONDS', 300, 0, 86_400),
       mpVerify: read.mpVerify('WECHAT_MP_VERIFY'),
+      originalId: env.WECHAT_ORIGINAL_ID || (simulator ? simulatorOriginalId : undefined),
       requestTimeoutMs: read.integer('WECHAT_REQUEST_TIMEOUT_MS', 5000, 100, 60_000),
     },
     miniProgram:

@@ -1,3 +1,4 @@
+import { simulatorOriginalId } from '../../src/config.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -98,7 +99,7 @@ export function signedScan(baseUrl: string, openid: string, scene: string, creat
   const nonce = randomBytes(6).toString('hex');
   const query = new URLSearchParams({ signature: computeSignature([wechatToken, timestamp, nonce]), timestamp, nonce, openid });
   const body =
-    `<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
+    `<xml><ToUserName><![CDATA[${simulatorOriginalId}]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
     `<CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[SCAN]]></Event>` +
     `<EventKey><![CDATA[${scene}]]></EventKey></xml>`;
   return { url: `${baseUrl}/wechat/callback?${query}`, body };

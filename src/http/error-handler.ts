@@ -17,6 +17,17 @@ export function createConsoleLogger(quiet = false): Logger {
   return { info: write('info'), warn: write('warn'), error: write('error') };
 }
 
+const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'SQLITE_BUSY', 'SQLITE_CANTOPEN']);
+
+/**
+ * The database cannot be reached right now (as opposed to a bug): answered
+ * 503, so that WeChat retries the callback and the polling script backs off.
+ */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const { code, name, message } = (error ?? {}) as { code?: string; name?: string; message?: string };
+  return (code !== undefined && connectionErrorCodes.has(code)) || name === 'KnexTimeoutError' || /Timeout acquiring a connection/.test(message ?? '');
+}
+
 /** True for requests that want JSON or plain text rather than a page. */
 function wantsMachineAnswer(ctx: AppContext): boolean {
   return (
@@ -44,8 +55,15 @@ export function createErrorHandler(render: Render, logger: Logger): AppMiddlewar
       const known = caught instanceof AppError;
       // koa-body and raw-body raise http-errors with a status (413, 400, 415).
       const httpStatus = (caught as { status?: unknown; expose?: unknown })?.status;
-      const status = known ? caught.status : typeof httpStatus === 'number' && httpStatus >= 400 && httpStatus < 500 ? 400 : 500;
-      const code = known ? caught.code : status === 400 ? 'bad_request' : 'internal';
+      const databaseDown = !known && isDatabaseUnavailable(caught);
+      const status = known
+        ? caught.status
+        : databaseDown
+          ? 503
+          : typeof httpStatus === 'number' && httpStatus >= 400 && httpStatus < 500
+            ? 400
+            : 500;
+      const code = known ? caught.code : databaseDown ? 'service_unavailable' : status === 400 ? 'bad_request' : 'internal';
       if (status >= 500) {
         logger.error('request failed', {
           method: ctx.method,
@@ -55,6 +73,8 @@ export function createErrorHandler(render: Render, logger: Logger): AppMiddlewar
         });
       }
       ctx.set('Cache-Control', 'no-store');
+      // An unread body (too large, say) leaves the connection unusable: tell the client not to reuse it.
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
       if (ctx.path.startsWith('/wechat/') || ctx.path.startsWith('/MP_verify_')) {
         ctx.status = status;
         ctx.type = 'text/plain; charset=utf-8';

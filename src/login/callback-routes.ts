@@ -1,4 +1,4 @@
-import { BadRequestError } from '../errors.js';
+import { AppError, BadRequestError } from '../errors.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import { readTextBody } from '../http/read-body.js';
 import type { CallbackCodec } from '../wechat/callback-codec.js';
@@ -9,6 +9,8 @@ import { emptyReply, type LoginService } from './login-service.js';
 
 export interface CallbackRouteDeps {
   codec: CallbackCodec;
+  /** The account's original ID, when configured: a push for another account is refused. */
+  originalId?: string;
   loginService: LoginService;
   deduper: DeliveryDeduper;
 }
@@ -25,6 +27,9 @@ export function callbackRoutes(router: AppRouter, deps: CallbackRouteDeps): void
   });
 
   router.post('/wechat/callback', async (ctx) => {
+    // WeChat sends text/xml; a form, JSON or upload is someone else.
+    const type = ctx.get('content-type');
+    if (type && !/xml|text\/plain/i.test(type)) throw new AppError(415, 'unsupported_media_type', 'callbacks are XML');
     const opened = await deps.codec.open(ctx.query, () => readTextBody(ctx.req, maxCallbackBodyBytes));
     let message;
     try {
@@ -32,6 +37,9 @@ export function callbackRoutes(router: AppRouter, deps: CallbackRouteDeps): void
     } catch (error) {
       if (error instanceof MalformedMessageError) throw new BadRequestError(error.message, 'malformed_xml');
       throw error;
+    }
+    if (deps.originalId && message.toUser !== deps.originalId) {
+      throw new BadRequestError('the push is addressed to another account', 'wrong_account');
     }
     const reply = await deps.deduper.once(deliveryKey(opened.fields), async () => {
       const text = await deps.loginService.handleWechatEvent(message);

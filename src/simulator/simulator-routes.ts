@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import QRCode from 'qrcode';
 import type { SmsInbox } from '../account/sms-sender.js';
-import type { Config } from '../config.js';
+import { simulatorOriginalId, type Config } from '../config.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
 import type { Logger } from '../http/error-handler.js';
@@ -19,8 +19,6 @@ export interface SimulatorRouteDeps {
   logger: Logger;
 }
 
-/** The simulated Official Account's original ID. */
-export const simulatorAccountId = 'gh_simulator00001';
 
 type Ctx = AppContext;
 
@@ -209,7 +207,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     callbackUrl: `${config.publicUrl}/wechat/callback`,
     token: config.wechat.token,
     appId: config.wechat.appId,
-    accountId: simulatorAccountId,
+    accountId: simulatorOriginalId,
     encodingAesKey: config.wechat.encodingAesKey,
   });
 

@@ -12,7 +12,15 @@ export interface AccessTokenOptions {
   tokenApi: TokenApi;
   /** Refresh this long before WeChat's expiry, so no call ever carries a token that dies in flight. */
   refreshMarginSeconds?: number;
+  now?: () => number;
 }
+
+/**
+ * After a forced refresh, a token rejected again within this time is not
+ * refreshed again: the fault is elsewhere (another system resetting the
+ * secret, say), and stable_token allows few forced refreshes a day.
+ */
+const forcedRefreshCooldownMs = 30_000;
 
 interface TokenAnswer {
   access_token: string;
@@ -27,7 +35,9 @@ interface TokenAnswer {
 export function createAccessTokenProvider(options: AccessTokenOptions) {
   const cacheKey = `access_token:${options.appId}`;
   const margin = options.refreshMarginSeconds ?? 300;
+  const now = options.now ?? Date.now;
   let inFlight: Promise<string> | undefined;
+  let lastForcedRefreshAt = -Infinity;
 
   async function fetchToken(forceRefresh: boolean): Promise<string> {
     const answer =
@@ -52,6 +62,7 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
   }
 
   function refresh(forceRefresh: boolean): Promise<string> {
+    if (forceRefresh && !inFlight) lastForcedRefreshAt = now();
     inFlight ??= fetchToken(forceRefresh).finally(() => {
       inFlight = undefined;
     });
@@ -66,7 +77,9 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
   /**
    * Runs `call` with a token. If WeChat says the token is invalid or expired
    * (40001, 40014, 42001), the token is dropped, refreshed once and the call
-   * retried once. A second failure is thrown: never a loop.
+   * retried once. A second failure is thrown: never a loop. While a forced
+   * refresh is recent, the newest token is not refreshed again (no stampede
+   * in a 40001 storm).
    */
   async function withToken<T>(call: (token: string) => Promise<T>): Promise<T> {
     const token = await getToken();
@@ -75,7 +88,10 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
     } catch (error) {
       if (!(error instanceof WechatError) || !invalidAccessTokenErrcodes.includes(error.errcode)) throw error;
       // Drop only the token that failed: another caller may already have refreshed it.
-      if (options.cache.get<string>(cacheKey) === token) options.cache.del(cacheKey);
+      if (options.cache.get<string>(cacheKey) === token) {
+        if (now() - lastForcedRefreshAt < forcedRefreshCooldownMs) throw error;
+        options.cache.del(cacheKey);
+      }
       const fresh = options.cache.get<string>(cacheKey) ?? (await refresh(true));
       return call(fresh);
     }

@@ -1,5 +1,4 @@
 import { normalizeMainlandPhone } from '../../src/account/phone.js';
-import { simulatorAccountId } from '../../src/simulator/simulator-routes.js';
 import { createSimulatedPhone, type SimulatedPhone } from '../../src/simulator/phone.js';
 import { BrowserClient, csrfOf, sceneOf } from './browser-client.js';
 import type { TestServer } from './server.js';
@@ -10,7 +9,7 @@ export function phoneFor(server: TestServer): SimulatedPhone {
     callbackUrl: `${server.url}/wechat/callback`,
     token: server.config.wechat.token,
     appId: server.config.wechat.appId,
-    accountId: simulatorAccountId,
+    accountId: server.config.wechat.originalId!,
     encodingAesKey: server.config.wechat.encodingAesKey,
   });
 }

@@ -1,3 +1,4 @@
+import { simulatorOriginalId } from '../../src/config.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 
 export const testToken = 'dev-token';
@@ -17,7 +18,7 @@ export function signedQuery(options: { token?: string; timestamp?: number; nonce
 
 export function eventXml(fields: { openid: string; event: string; eventKey?: string; createTime?: number; toUser?: string; ticket?: string }): string {
   return (
-    `<xml><ToUserName><![CDATA[${fields.toUser ?? 'gh_test'}]]></ToUserName>` +
+    `<xml><ToUserName><![CDATA[${fields.toUser ?? simulatorOriginalId}]]></ToUserName>` +
     `<FromUserName><![CDATA[${fields.openid}]]></FromUserName>` +
     `<CreateTime>${fields.createTime ?? Math.floor(Date.now() / 1000)}</CreateTime>` +
     `<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[${fields.event}]]></Event>` +

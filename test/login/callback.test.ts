@@ -44,7 +44,7 @@ test('a signed scan of a live scene records the user and replies with text, To a
   t.is(response.status, 200);
   t.regex(response.type!, /xml/);
   t.is(replyContent(response.text), scanReplies.bindPhone);
-  t.regex(response.text, /<ToUserName><!\[CDATA\[o_scan\]\]><\/ToUserName><FromUserName><!\[CDATA\[gh_test\]\]>/);
+  t.regex(response.text, /<ToUserName><!\[CDATA\[o_scan\]\]><\/ToUserName><FromUserName><!\[CDATA\[gh_simulator00001\]\]>/);
   const user = await server.knex('users').where({ openid: 'o_scan' }).first();
   t.is(user.tmp_scene_str, scene);
 });

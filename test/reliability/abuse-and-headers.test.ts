@@ -1,0 +1,89 @@
+import test from 'ava';
+import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
+import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+/** A browser that has scanned and now sits on /bind; returns it with its CSRF token. */
+async function onBindPage(server: TestServer, openid: string) {
+  const { browser, scene } = await openLoginPage(server);
+  await phoneFor(server).scan(openid, scene, 'ticket', false);
+  await poll(browser, scene);
+  return { browser, csrf: csrfOf(await (await browser.get('/bind')).text()) };
+}
+
+test('/bind/code: one code per phone per minute, then 429 with a message', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const { browser, csrf } = await onBindPage(server, 'o_resend');
+  t.is((await browser.postForm('/bind/code', { phone: '13700000001', _csrf: csrf })).status, 200);
+  const again = await browser.postForm('/bind/code', { phone: '13700000001', _csrf: csrf });
+  t.is(again.status, 429);
+  t.regex(await again.text(), /发送太频繁/);
+  t.is(server.handle.smsInbox.list().length, 1);
+});
+
+test('/bind/code: hourly caps per phone and per IP', async (t) => {
+  const server = await startServer({ env: { SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_PHONE_PER_HOUR: '2', SMS_MAX_PER_IP_PER_HOUR: '3' } });
+  t.teardown(() => server.close());
+  const { browser, csrf } = await onBindPage(server, 'o_caps');
+  const send = (phone: string) => browser.postForm('/bind/code', { phone, _csrf: csrf }).then((response) => response.status);
+  t.deepEqual([await send('13700000002'), await send('13700000002'), await send('13700000002')], [200, 200, 429]);
+  t.deepEqual([await send('13700000003'), await send('13700000004')], [200, 429]);
+});
+
+test('/bind: attempts per IP are capped with 429', async (t) => {
+  const server = await startServer({ env: { BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '3' } });
+  t.teardown(() => server.close());
+  const { browser, csrf } = await onBindPage(server, 'o_bindcap');
+  await browser.postForm('/bind/code', { phone: '13700000005', _csrf: csrf });
+  const statuses = [];
+  for (let attempt = 0; attempt < 4; attempt += 1) {
+    statuses.push((await browser.postForm('/bind', { phone: '13700000005', code: '000000', _csrf: csrf })).status);
+  }
+  t.deepEqual(statuses.slice(3), [429]);
+  t.true(statuses.slice(0, 3).every((status) => status === 422 || status === 200 || status === 303));
+});
+
+test('RATE_LIMITS=off turns the limits off', async (t) => {
+  const server = await startServer({ env: { RATE_LIMITS: 'off' } });
+  t.teardown(() => server.close());
+  const { browser, csrf } = await onBindPage(server, 'o_nolimits');
+  t.is((await browser.postForm('/bind/code', { phone: '13700000006', _csrf: csrf })).status, 200);
+  t.is((await browser.postForm('/bind/code', { phone: '13700000006', _csrf: csrf })).status, 200);
+});
+
+test('pages carry a CSP with no inline script, deny framing, and set a Referrer-Policy', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  for (const path of ['/login', '/simulator', '/nowhere']) {
+    const response = await new BrowserClient(server.url).get(path);
+    const csp = response.headers.get('content-security-policy')!;
+    t.regex(csp, /script-src 'self'(;|$)/, path);
+    t.notRegex(csp, /unsafe-inline|unsafe-eval/, path);
+    t.regex(csp, /frame-ancestors 'none'/, path);
+    t.is(response.headers.get('x-frame-options'), 'DENY', path);
+    t.is(response.headers.get('referrer-policy'), 'same-origin', path);
+    t.is(response.headers.get('x-content-type-options'), 'nosniff', path);
+    const html = await response.text();
+    t.deepEqual(html.match(/<script(?![^>]*\ssrc=)[^>]*>/g), null, `${path} has no inline script`);
+    t.notRegex(html, /\son(click|load|error|submit)=/i, `${path} has no inline handlers`);
+  }
+});
+
+test('cookies are httpOnly and SameSite=Lax; Secure behind https', async (t) => {
+  const plain = await startServer();
+  t.teardown(() => plain.close());
+  const plainCookie = (await fetch(`${plain.url}/login`)).headers.getSetCookie().join('; ');
+  t.regex(plainCookie, /httponly/i);
+  t.regex(plainCookie, /samesite=lax/i);
+  t.notRegex(plainCookie, /secure/i);
+
+  const https = await startServer({ env: { PUBLIC_URL: 'https://login.example' } });
+  t.teardown(() => https.close());
+  for (const headers of [{ 'x-forwarded-proto': 'https' }, {}]) {
+    // The simulator page sets the session cookie without calling WeChat (login.example is not reachable here).
+    const response = await fetch(`${https.url}/simulator`, { headers });
+    t.is(response.status, 200);
+    t.regex(response.headers.getSetCookie().join('; '), /;\s*secure/i);
+  }
+});
