@@ -190,7 +190,11 @@ test('login regenerates the session: the cookie from before does not become a lo
   const planted = browser.cookieHeader();
   await phoneFor(server).scan('o_fix', scene, 'ticket', false);
   await poll(browser, scene);
+  const csrfBefore = csrfOf(await (await browser.get('/bind')).text());
   t.is((await bindPhone(server, browser, '13300133000')).status, 303);
+  const csrfAfter = csrfOf(await (await browser.get('/profile')).text());
+  t.not(csrfAfter, csrfBefore, 'a fresh session: new CSRF token');
+  t.is((await browser.postForm('/logout', { _csrf: csrfBefore })).status, 403, 'the old token is dead');
   t.not(browser.cookieHeader(), planted);
   const attacker = new (browser.constructor as typeof import('../helpers/browser-client.js').BrowserClient)(server.url);
   attacker.setCookies(planted);

@@ -35,6 +35,8 @@ test('missing fields and a bad CreateTime are malformed', async (t) => {
 test('DOCTYPE, entities and broken XML are refused, never expanded', async (t) => {
   const laughs = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><A>&lol2;</A></xml>';
   await t.throwsAsync(parseXmlFields(laughs), { instanceOf: MalformedMessageError });
+  // Even a harmless-looking DOCTYPE in front of a valid push is refused, not parsed around.
+  await t.throwsAsync(parseXmlFields(`<!DOCTYPE xml [<!ENTITY a "b">]>${event('<Event>SCAN</Event><EventKey>s</EventKey>')}`), { instanceOf: MalformedMessageError });
   await t.throwsAsync(parseXmlFields('<xml><A>x</B></xml>'), { instanceOf: MalformedMessageError });
   await t.throwsAsync(parseXmlFields(''), { instanceOf: MalformedMessageError });
   await t.throwsAsync(parseXmlFields('just text'), { instanceOf: MalformedMessageError });
