@@ -53,14 +53,18 @@ async function main() {
       process.stderr.write(`… ${scenario} on ${kind}\n`);
       const database = await createBenchDatabase(kind);
       try {
-        if (scenario === 'held polls') rows.push(...(await heldPolls(database, sizes)));
-        if (scenario === 'scan to login') rows.push(...(await scanToLogin(database, sizes)));
+        let found: Row[] = [];
+        if (scenario === 'held polls') found = await heldPolls(database, sizes);
+        if (scenario === 'scan to login') found = await scanToLogin(database, sizes);
         if (scenario === 'callback throughput') {
           const result = await callbackThroughput(database, sizes, coWechat);
           coWechat = result.coWechat;
-          rows.push(...result.rows.filter((row) => !(row.db === 'none' && rows.some((existing) => existing.figure === row.figure))));
+          found = result.rows.filter((row) => !(row.db === 'none' && rows.some((existing) => existing.figure === row.figure)));
         }
-        if (scenario === 'leak check') rows.push(...(await leakCheck(database, sizes)));
+        if (scenario === 'leak check') found = await leakCheck(database, sizes);
+        rows.push(...found);
+        // Each figure as soon as it is known, so that a failure later does not lose it.
+        for (const row of found) process.stderr.write(`  ${row.figure}: ${row.value}${row.target ? ` (target ${row.target})` : ''}\n`);
       } finally {
         await database.drop();
       }

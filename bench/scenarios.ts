@@ -84,13 +84,23 @@ interface Browser {
   session: LoginSession;
   answeredAt?: number;
   status?: string;
+  /** Poll requests that failed and were retried after a back-off, as the script does. */
+  errors?: number;
 }
 
-/** Keeps a browser polling (like static/js/login.js) until it gets an answer other than pending. */
+/** Keeps a browser polling like static/js/login.js: again after `pending`, and after a failure with a back-off. */
 async function keepPolling(url: string, browser: Browser, stopped: () => boolean): Promise<void> {
+  let failures = 0;
   while (!stopped()) {
     const reply = await request(pollUrl(url, browser.session.scene), { headers: { cookie: browser.session.cookie } }).catch(() => undefined);
-    if (!reply) return;
+    if (!reply || reply.status !== 200) {
+      if (stopped()) return;
+      browser.errors = (browser.errors ?? 0) + 1;
+      failures += 1;
+      await sleep(Math.min(1000 * failures, 5000));
+      continue;
+    }
+    failures = 0;
     const status = (JSON.parse(reply.body) as { status: string }).status;
     if (status !== 'pending') {
       browser.answeredAt = performance.now();
@@ -98,6 +108,14 @@ async function keepPolling(url: string, browser: Browser, stopped: () => boolean
       return;
     }
   }
+}
+
+/** MySQL's Questions counter over an idle window (no scans), per waiting browser per minute. */
+async function queriesPerBrowserPerMinute(database: BenchDatabase, browsers: number, windowMs: number): Promise<number> {
+  const before = await questions(database.knex);
+  await sleep(windowMs);
+  // The two SHOW STATUS statements count as Questions too.
+  return ((await questions(database.knex)) - before - 2) / browsers / (windowMs / 60_000);
 }
 
 /** Sends `count` signed SCAN callbacks at a steady rate; returns when each was sent. */
@@ -137,10 +155,8 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
     await waitForListeners(server.url, sizes.scanPolls);
 
     if (database.kind === 'mysql') {
-      const before = await questions(database.knex);
-      await sleep(sizes.idleWindowMs);
-      const perBrowserPerMinute = ((await questions(database.knex)) - before - 2) / sizes.scanPolls / (sizes.idleWindowMs / 60_000);
-      rows.push({ scenario: 'scan to login', db: database.kind, figure: 'DB queries per waiting browser per minute (long-poll)', value: perBrowserPerMinute.toFixed(2), target: '≤ 3' });
+      const perMinute = await queriesPerBrowserPerMinute(database, sizes.scanPolls, sizes.idleWindowMs);
+      rows.push({ scenario: 'scan to login', db: database.kind, figure: 'DB queries per waiting browser per minute (long-poll)', value: perMinute.toFixed(2), target: '≤ 3' });
     }
 
     const scanned = browsers.slice(0, sizes.scans);
@@ -151,6 +167,8 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
     const failed = scanned.filter((browser) => browser.status !== 'success').length;
     rows.push(...latencyRows('scan to login', database.kind, latencies, 'p99 ≤ 25 ms'));
     rows.push({ scenario: 'scan to login', db: database.kind, figure: 'polls not answered success', value: String(failed), target: '0' });
+    const retried = browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0);
+    rows.push({ scenario: 'scan to login', db: database.kind, figure: `poll requests that failed and were retried (${sizes.scanPolls.toLocaleString('en')} opened at once)`, value: String(retried), target: '' });
     stopped = true;
     await stop(server);
     await Promise.all(polling);
@@ -182,10 +200,8 @@ async function tutorialBaseline(database: BenchDatabase, openids: string[], size
     });
     await sleep(1500);
     if (database.kind === 'mysql') {
-      const before = await questions(database.knex);
-      await sleep(sizes.idleWindowMs);
-      const perBrowserPerMinute = ((await questions(database.knex)) - before - 2) / sizes.scanPolls / (sizes.idleWindowMs / 60_000);
-      rows.push({ scenario: 'baseline: 1 s polling', db: database.kind, figure: 'DB queries per waiting browser per minute', value: perBrowserPerMinute.toFixed(2), target: '(≈ 60)' });
+      const perMinute = await queriesPerBrowserPerMinute(database, sizes.scanPolls, sizes.idleWindowMs);
+      rows.push({ scenario: 'baseline: 1 s polling', db: database.kind, figure: 'DB queries per waiting browser per minute', value: perMinute.toFixed(2), target: '(≈ 60)' });
     }
     const scanned = scenes.slice(0, sizes.scans);
     const sentAt = await sendScans(ours.url, openids, scanned, sizes.scansPerSecond);

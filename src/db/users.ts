@@ -46,8 +46,10 @@ export function createUserQueries(knex: Knex) {
     return toUser(await table(trx).where({ openid }).first());
   }
 
-  async function findUserByScene(scene: string): Promise<User | undefined> {
-    return toUser(await table().where({ tmp_scene_str: scene }).first());
+  /** The users whose latest scan is one of `scenes`, by scene: one query for many polls. */
+  async function findUsersByScenes(scenes: string[]): Promise<Map<string, User>> {
+    const rows = await table().whereIn('tmp_scene_str', scenes);
+    return new Map(rows.map((row) => [String(row.tmp_scene_str), toUser(row)!]));
   }
 
   async function findUserByPhone(phone: string): Promise<User | undefined> {
@@ -187,7 +189,7 @@ export function createUserQueries(knex: Knex) {
   return {
     findUserById,
     findUserByOpenid,
-    findUserByScene,
+    findUsersByScenes,
     findUserByPhone,
     recordReturningScan,
     recordScan,

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
 import type { User, UserQueries } from '../db/users.js';
 import type { WechatMessage } from '../wechat/messages.js';
+import { createSceneLookup } from './scene-lookup.js';
 import type { SceneIssuer } from './scenes.js';
 
 /** The texts the scanner sees in WeChat, as passive replies. */
@@ -43,6 +44,7 @@ export type SceneState = { status: 'pending' } | { status: 'scanned'; user: User
  */
 export function createLoginService(deps: LoginServiceDeps) {
   const now = deps.now ?? (() => new Date());
+  const sceneLookup = createSceneLookup(deps.users);
 
   /** Handles one callback event and returns the text to reply with (or `success`). */
   async function handleWechatEvent(message: WechatMessage): Promise<string> {
@@ -90,9 +92,9 @@ export function createLoginService(deps: LoginServiceDeps) {
     }
   }
 
-  /** Who, if anyone, has scanned `scene`. */
+  /** Who, if anyone, has scanned `scene` (lookups of the same tick share one query). */
   async function findSceneState(scene: string): Promise<SceneState> {
-    const user = await deps.users.findUserByScene(scene);
+    const user = await sceneLookup.findUserByScene(scene);
     return user ? { status: 'scanned', user } : { status: 'pending' };
   }
 

@@ -266,21 +266,19 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     redirectToPhone(ctx, persona);
   });
 
-  router.post('/simulator/follow', deps.formBody, requireCsrf, async (ctx) => {
-    const persona = state.findPersona(String(formField(ctx, 'openid')));
-    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
-    const result = await pushAndRecord(persona, () => phone.follow(persona.openid));
-    if (result.status === 200) persona.following = true;
-    redirectToPhone(ctx, persona);
-  });
-
-  router.post('/simulator/unfollow', deps.formBody, requireCsrf, async (ctx) => {
-    const persona = state.findPersona(String(formField(ctx, 'openid')));
-    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
-    const result = await pushAndRecord(persona, () => phone.unfollow(persona.openid));
-    if (result.status === 200) persona.following = false;
-    redirectToPhone(ctx, persona);
-  });
+  // Follow and unfollow: `subscribe` (no scene) and `unsubscribe`.
+  for (const [path, following] of [
+    ['/simulator/follow', true],
+    ['/simulator/unfollow', false],
+  ] as const) {
+    router.post(path, deps.formBody, requireCsrf, async (ctx) => {
+      const persona = state.findPersona(String(formField(ctx, 'openid')));
+      if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+      const result = await pushAndRecord(persona, () => (following ? phone.follow(persona.openid) : phone.unfollow(persona.openid)));
+      if (result.status === 200) persona.following = following;
+      redirectToPhone(ctx, persona);
+    });
+  }
 
   // The code generator: what wx.login() and getPhoneNumber would hand a mini-program.
   router.post('/simulator/codes', deps.formBody, requireCsrf, (ctx) => {

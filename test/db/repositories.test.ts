@@ -26,7 +26,7 @@ for (const { kind, enabled } of databaseKinds) {
     const { users } = await setup(t, kind);
     const result = await users.recordScan('o_first', 'scene-1', now);
     t.is(result.outcome, 'recorded');
-    const user = await users.findUserByScene('scene-1');
+    const user = (await users.findUsersByScenes(['scene-1', 'scene-none'])).get('scene-1');
     t.like(user, { openid: 'o_first', tmpSceneStr: 'scene-1', subscribed: true, phone: null, sessionVersion: 0 });
     t.is(user!.lastLoginTime!.toISOString(), now.toISOString());
   });
@@ -43,7 +43,7 @@ for (const { kind, enabled } of databaseKinds) {
     const { users } = await setup(t, kind);
     await users.recordScan('o_one', 'scene-x', now);
     t.deepEqual(await users.recordScan('o_two', 'scene-x', now), { outcome: 'scene_taken' });
-    t.is((await users.findUserByScene('scene-x'))!.openid, 'o_one');
+    t.is((await users.findUsersByScenes(['scene-x'])).get('scene-x')!.openid, 'o_one');
     t.is((await users.findUserByOpenid('o_two'))!.tmpSceneStr, null);
     // The same user scanning again is idempotent.
     t.is((await users.recordScan('o_one', 'scene-x', now)).outcome, 'recorded');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { bindPhone, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
@@ -14,7 +14,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
  * Walks the OAuth round trip like WeChat's browser: our redirect, the
  * simulator's authorize page, the persona's approval, back to our callback.
  */
-async function authorize(server: TestServer, browser: BrowserClient, persona: BrowserClient, openid: string, path = '/auth/wechat') {
+async function authorize(browser: BrowserClient, persona: BrowserClient, openid: string, path = '/auth/wechat') {
   const start = await browser.get(path);
   const location = start.headers.get('location')!;
   const [address, fragment] = location.split('#');
@@ -58,7 +58,7 @@ test('snsapi_base: a new user goes to /bind, binds, and logs in with method oaut
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('微信内');
   const browser = new BrowserClient(server.url, { 'user-agent': 'Mozilla/5.0 MicroMessenger/8.0' });
-  const flow = await authorize(server, browser, sim.phone, openid);
+  const flow = await authorize(browser, sim.phone, openid);
   const finished = await flow.finish();
   t.is(finished.status, 302);
   t.is(finished.headers.get('location'), '/bind');
@@ -74,7 +74,7 @@ test('snsapi_userinfo stores the nickname and avatar; a returning user lands on 
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('昵称用户');
   const first = new BrowserClient(server.url);
-  await (await authorize(server, first, sim.phone, openid, '/auth/wechat?scope=userinfo')).finish();
+  await (await authorize(first, sim.phone, openid, '/auth/wechat?scope=userinfo')).finish();
   await bindPhone(server, first, '13822223333');
   const row = await server.knex('users').where({ openid }).first();
   t.is(row.nickname, '昵称用户');
@@ -82,7 +82,7 @@ test('snsapi_userinfo stores the nickname and avatar; a returning user lands on 
   t.regex(await (await first.get('/profile')).text(), /昵称用户/);
 
   const again = new BrowserClient(server.url);
-  const finished = await (await authorize(server, again, sim.phone, openid, '/auth/wechat?next=%2Fapi%2Fme')).finish();
+  const finished = await (await authorize(again, sim.phone, openid, '/auth/wechat?next=%2Fapi%2Fme')).finish();
   t.is(finished.headers.get('location'), '/api/me');
   t.is((await again.get('/api/me')).status, 200);
 });
@@ -92,7 +92,7 @@ test('a state mismatch, a missing state and a replayed state get a 400 page', as
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('攻击');
   const browser = new BrowserClient(server.url);
-  const flow = await authorize(server, browser, sim.phone, openid);
+  const flow = await authorize(browser, sim.phone, openid);
   const code = flow.callback.searchParams.get('code')!;
   const forged = await browser.get(`/auth/wechat/callback?code=${code}&state=forged`);
   t.is(forged.status, 400);
@@ -109,7 +109,7 @@ test('a reused code gets a clear page with a retry link, never a 500', async (t)
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('重放');
   const browser = new BrowserClient(server.url);
-  const flow = await authorize(server, browser, sim.phone, openid);
+  const flow = await authorize(browser, sim.phone, openid);
   t.is((await flow.finish()).status, 302);
   // The same code again, under a fresh state of this session.
   const restart = await browser.get('/auth/wechat');
@@ -139,7 +139,7 @@ test('the QR user and the OAuth user are one user (same Official Account openid)
   await poll(browser, scene);
   await bindPhone(server, browser, '13833334444');
   const viaOauth = new BrowserClient(server.url);
-  const finished = await (await authorize(server, viaOauth, sim.phone, openid)).finish();
+  const finished = await (await authorize(viaOauth, sim.phone, openid)).finish();
   t.is(finished.headers.get('location'), '/profile');
   t.is(Number((await server.knex('users').count({ n: '*' }).first())!.n), 1);
 });

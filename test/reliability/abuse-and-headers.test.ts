@@ -80,7 +80,7 @@ test('cookies are httpOnly and SameSite=Lax; Secure behind https', async (t) => 
 
   const https = await startServer({ env: { PUBLIC_URL: 'https://login.example' } });
   t.teardown(() => https.close());
-  for (const headers of [{ 'x-forwarded-proto': 'https' }, {}]) {
+  for (const headers of [{ 'x-forwarded-proto': 'https' }, {}] as Record<string, string>[]) {
     // The simulator page sets the session cookie without calling WeChat (login.example is not reachable here).
     const response = await fetch(`${https.url}/simulator`, { headers });
     t.is(response.status, 200);

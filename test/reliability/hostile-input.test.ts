@@ -8,40 +8,26 @@ import { databaseKinds } from '../helpers/databases.js';
 import { openLoginPage } from '../helpers/login-flow.js';
 import { startServer } from '../helpers/server.js';
 import { replyContent, signedQuery, testToken } from '../helpers/wechat-push.js';
+import type { CallbackItem, CorpusItem, Sign } from '../fixtures/hostile-corpus.js';
 
-interface Item {
-  kind: 'callback' | 'verify' | 'poll';
-  name: string;
-  sign?: 'valid' | 'none' | 'forged' | 'stale';
-  contentType?: string;
-  body?: string;
-  bodyBase64?: string;
-  repeat?: number;
-  encrypt?: { key: 'right' | 'wrong'; appid: 'right' | 'wrong'; truncate?: boolean; msgSignature?: 'valid' | 'forged' };
-  aesEnvelope?: boolean;
-  echostr?: string;
-  query?: string;
-  expect: '4xx' | 'success' | 'invalid-scene-reply';
-}
-
-const corpus: Item[] = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/hostile-callbacks.json'), 'utf8'));
+const corpus: CorpusItem[] = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/hostile-callbacks.json'), 'utf8'));
 const aesKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const wrongKey = 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg';
 
-function queryFor(sign: Item['sign']): URLSearchParams {
+function queryFor(sign: Sign): URLSearchParams {
   if (sign === 'none') return new URLSearchParams({ timestamp: String(Math.floor(Date.now() / 1000)), nonce: 'n' });
   if (sign === 'forged') return signedQuery({ token: 'not-the-token' });
   if (sign === 'stale') return signedQuery({ timestamp: Math.floor(Date.now() / 1000) - 3600 });
   return signedQuery();
 }
 
-function bodyOf(item: Item): Buffer {
+function bodyOf(item: CallbackItem): Buffer {
   if (item.bodyBase64) return Buffer.from(item.bodyBase64, 'base64');
   return Buffer.from((item.body ?? '').repeat(item.repeat ?? 1), 'utf8');
 }
 
 /** Builds the request an attacker (or a broken proxy) would send for one corpus item. */
-function requestFor(item: Item, appId: string): { query: URLSearchParams; body: Buffer } {
+function requestFor(item: CallbackItem, appId: string): { query: URLSearchParams; body: Buffer } {
   const query = queryFor(item.sign);
   let body = bodyOf(item);
   const envelope = (encrypt: string, signature?: string) => {
@@ -76,11 +62,11 @@ for (const { kind, enabled } of databaseKinds) {
         text = await response.text();
       } else if (item.kind === 'verify') {
         const query = queryFor(item.sign);
-        query.set('echostr', item.echostr!);
+        query.set('echostr', item.echostr);
         const response = await fetch(`${server.url}/wechat/callback?${query}`);
         status = response.status;
         text = await response.text();
-        if (text.includes(item.echostr!)) failures.push(`${item.name}: echostr came back`);
+        if (text.includes(item.echostr)) failures.push(`${item.name}: echostr came back`);
       } else {
         const { query, body } = requestFor(item, server.config.wechat.appId);
         const response = await fetch(`${server.url}/wechat/callback?${query}`, {
