@@ -5,6 +5,7 @@
  *   npm run bench                 everything, on every reachable database
  *   npm run bench -- --db mysql   one database
  *   npm run bench -- --quick      smaller numbers, for a smoke run
+ *   npm run bench -- --only "held polls,leak check"
  */
 import os from 'node:os';
 import knexFactory from 'knex';
@@ -40,6 +41,8 @@ async function main() {
   const sizes = args.includes('--quick') ? quick : full;
   const dbArg = args[args.indexOf('--db') + 1];
   const wanted = args.includes('--db') ? dbArg.split(',') : ['sqlite', 'mysql'];
+  const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
+  const scenarios = ['held polls', 'scan to login', 'callback throughput', 'leak check'].filter((name) => !onlyArg || onlyArg.includes(name));
   const kinds = wanted.filter((kind) => kind === 'sqlite' || kind === 'mysql') as ('sqlite' | 'mysql')[];
   if (kinds.includes('mysql') && !(await mysqlReachable())) {
     console.log('MariaDB/MySQL unreachable: its rows are skipped');
@@ -49,7 +52,7 @@ async function main() {
   const rows: Row[] = [];
   let coWechat: number | undefined;
   for (const kind of kinds) {
-    for (const scenario of ['held polls', 'scan to login', 'callback throughput', 'leak check']) {
+    for (const scenario of scenarios) {
       process.stderr.write(`… ${scenario} on ${kind}\n`);
       const database = await createBenchDatabase(kind);
       try {

@@ -39,7 +39,9 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 async function waitForListeners(url: string, count: number, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await serverStats(url)).listeners < count) {
-    if (Date.now() > deadline) throw new Error(`only ${(await serverStats(url)).listeners} of ${count} polls held`);
+    if (Date.now() > deadline) {
+      throw new Error(`only ${(await serverStats(url)).listeners} of ${count} polls held; failures: ${JSON.stringify([...pollFailures])}`);
+    }
     await sleep(200);
   }
 }
@@ -88,13 +90,20 @@ interface Browser {
   errors?: number;
 }
 
+/** Why polls failed, for the report when too few are held. */
+const pollFailures = new Map<string, number>();
+const countFailure = (reason: string) => pollFailures.set(reason, (pollFailures.get(reason) ?? 0) + 1);
+
 /** Keeps a browser polling like static/js/login.js: again after `pending`, and after a failure with a back-off. */
 async function keepPolling(url: string, browser: Browser, stopped: () => boolean): Promise<void> {
   let failures = 0;
   while (!stopped()) {
-    const reply = await request(pollUrl(url, browser.session.scene), { headers: { cookie: browser.session.cookie } }).catch(() => undefined);
+    const reply = await request(pollUrl(url, browser.session.scene), { headers: { cookie: browser.session.cookie } }).catch(
+      (error: NodeJS.ErrnoException) => void countFailure(error.code ?? error.message),
+    );
     if (!reply || reply.status !== 200) {
       if (stopped()) return;
+      if (reply) countFailure(`HTTP ${reply.status} ${reply.body.slice(0, 40)}`);
       browser.errors = (browser.errors ?? 0) + 1;
       failures += 1;
       await sleep(Math.min(1000 * failures, 5000));
