@@ -4,6 +4,7 @@ import { csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { bindPhone, latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
 import { startServer } from '../helpers/server.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql', env: Record<string, string> = {}) {
@@ -162,24 +163,23 @@ test('the hub listener count returns to 0 after answers, timeouts and disconnect
   await poll(browser, scene); // timeout
   const aborted = new AbortController();
   const leaving = fetch(`${server.url}/login/poll?scene=${scene}`, { headers: { cookie: browser.cookieHeader() }, signal: aborted.signal }).catch(() => 'left');
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  t.is(server.handle.hub.listenerCount(), 1);
+  await waitUntil(() => server.handle.hub.listenerCount() === 1);
   aborted.abort();
   t.is(await leaving, 'left');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitUntil(() => server.handle.hub.listenerCount() === 0);
   t.is(server.handle.hub.listenerCount(), 0);
   const answered = poll(browser, scene);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitUntil(() => server.handle.hub.listenerCount() === 1);
   await phoneFor(server).scan('o_count', scene, 'ticket', false);
   t.is((await answered).body.status, 'bind');
   t.is(server.handle.hub.listenerCount(), 0);
 });
 
 test('a session may hold 3 polls; the 4th gets 429', async (t) => {
-  const server = await setup(t, 'sqlite', { LOGIN_POLL_TIMEOUT_MS: '800' });
+  const server = await setup(t, 'sqlite', { LOGIN_POLL_TIMEOUT_MS: '3000' });
   const { browser, scene } = await openLoginPage(server);
   const held = [poll(browser, scene), poll(browser, scene), poll(browser, scene)];
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await waitUntil(() => server.handle.hub.listenerCount() === 3);
   t.is((await browser.get(`/login/poll?scene=${scene}`)).status, 429);
   t.deepEqual((await Promise.all(held)).map((answer) => answer.body.status), ['pending', 'pending', 'pending']);
 });

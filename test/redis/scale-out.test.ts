@@ -5,6 +5,7 @@ import { startServerProcess } from '../helpers/process-server.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 import { knexConfigFromUrl } from '../../src/db/knex.js';
 import knexFactory from 'knex';
+import { waitUntil } from '../helpers/wait-until.js';
 
 const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const mysqlTest = process.env.TEST_MYSQL === '1' ? test.serial : test.serial.skip;
@@ -75,11 +76,12 @@ mysqlTest('with Redis unreachable, the poll still finds the login at its next da
 
 mysqlTest('SIGTERM: held polls answer pending at once, and the process exits 0 within 10 s', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const server = await startServerProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' });
+  const server = await startServerProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000', BENCH_INTROSPECTION: '1' });
   t.teardown(() => server.stop());
   const { poll } = await openLogin(server.url);
   const held = [poll(), poll()];
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // /__bench/stats (on with BENCH_INTROSPECTION) tells when both polls are held.
+  await waitUntil(async () => (await (await fetch(`${server.url}/__bench/stats`)).json()).listeners === 2);
   const started = Date.now();
   server.child.kill('SIGTERM');
   const answers = await raceAgainst(Promise.all(held), 3000);
