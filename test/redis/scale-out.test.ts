@@ -8,7 +8,7 @@ import knexFactory from 'knex';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-const mysqlTest = process.env.TEST_MYSQL === '1' ? test.serial : test.serial.skip;
+const mysqlTest = process.env.TEST_MYSQL === '1' && process.env.TEST_REDIS === '1' ? test.serial : test.serial.skip;
 
 const raceAgainst = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise, new Promise<'too slow'>((resolve) => setTimeout(() => resolve('too slow'), ms))]);
