@@ -42,8 +42,14 @@ export function createVerificationCodes(deps: VerificationCodeDeps) {
       }
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await deps.queries.insertCode(phone, purpose, hash(phone, code), new Date(at.getTime() + codeLifetimeMs), at);
-    await deps.send({ phone, code, purpose });
+    const id = await deps.queries.insertCode(phone, purpose, hash(phone, code), new Date(at.getTime() + codeLifetimeMs), at);
+    try {
+      await deps.send({ phone, code, purpose });
+    } catch (error) {
+      // A code that never left must not count against the resend interval or the hourly cap.
+      await deps.queries.deleteCode(id);
+      throw error;
+    }
   }
 
   /** Checks and uses up the latest code for `phone`; throws a typed 422/429 error on failure. */

@@ -13,8 +13,10 @@ export interface SmsCode {
 
 /** Data access for `sms_codes`. */
 export function createSmsCodeQueries(knex: Knex) {
-  async function insertCode(phone: string, purpose: string, codeHash: string, expiresAt: Date, now: Date): Promise<void> {
-    await knex('sms_codes').insert({ phone, purpose, code_hash: codeHash, attempts: 0, expires_at: expiresAt, created_at: now });
+  /** Stores a new code; returns its id. */
+  async function insertCode(phone: string, purpose: string, codeHash: string, expiresAt: Date, now: Date): Promise<number> {
+    const [id] = await knex('sms_codes').insert({ phone, purpose, code_hash: codeHash, attempts: 0, expires_at: expiresAt, created_at: now });
+    return Number(id);
   }
 
   async function findLatestCode(phone: string, purpose: string): Promise<SmsCode | undefined> {
