@@ -104,9 +104,13 @@ export function createLoginService(deps: LoginServiceDeps) {
    */
   async function recordLogin(user: User, method: LoginMethod, meta: LoginMeta, scene?: string): Promise<boolean> {
     const at = now();
-    // One transaction: the history row and the last-login time land together (and cost one commit).
+    const login = { userId: user.id, method, scene, ...meta };
+    // A QR login's scan set last_login_time already: the history row alone is one
+    // autocommit INSERT, which keeps the poll's answer fast.
+    if (scene) return deps.loginHistory.insertLogin(login, at);
+    // Otherwise one transaction: the history row and the last-login time land together (one commit).
     return deps.transaction(async (trx) => {
-      const inserted = await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at, trx);
+      const inserted = await deps.loginHistory.insertLogin(login, at, trx);
       if (inserted) await deps.users.touchLastLogin(user.id, at, trx);
       return inserted;
     });
