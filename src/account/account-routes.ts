@@ -4,6 +4,7 @@ import { PhoneTakenError, type UserQueries } from '../db/users.js';
 import { AppError, ConflictError, TooManyRequestsError, UnauthorizedError, ValidationError } from '../errors.js';
 import type { AppContext, AppRouter, SessionData } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
+import { formOf } from '../http/form.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { Render } from '../http/render.js';
 import type { CurrentUser } from '../login/current-user.js';
@@ -126,10 +127,6 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       renderBind(ctx, { phone: form.phone, error: ctx.state.t(error.code), codeSent: true }, error.status);
     }
   }
-}
-
-function formOf(ctx: AppContext): Record<string, unknown> {
-  return ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
 }
 
 function requirePhone(input: unknown): string {

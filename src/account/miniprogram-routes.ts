@@ -3,6 +3,7 @@ import type { ApiTokenQueries } from '../db/api-tokens.js';
 import { PhoneTakenError, type UserQueries } from '../db/users.js';
 import { BadRequestError, ConflictError, UnauthorizedError, ValidationError } from '../errors.js';
 import type { AppContext, AppRouter } from '../http/context.js';
+import { formOf } from '../http/form.js';
 import { randomToken } from '../http/session.js';
 import type { LoginService } from '../login/login-service.js';
 import { invalidAuthCodeErrcodes } from '../wechat/constants.js';
@@ -62,8 +63,7 @@ export function miniProgramRoutes(router: AppRouter, deps: MiniProgramRouteDeps)
 }
 
 function codeOf(ctx: AppContext): string {
-  const body = (ctx.request as { body?: unknown }).body;
-  const code = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>).code : undefined;
+  const { code } = formOf(ctx);
   if (typeof code !== 'string' || code.length === 0 || code.length > 256) throw new BadRequestError('code is missing', 'missing_code');
   return code;
 }

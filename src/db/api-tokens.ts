@@ -20,11 +20,7 @@ export function createApiTokenQueries(knex: Knex) {
     return Number(row.user_id);
   }
 
-  async function revokeToken(token: string, now: Date): Promise<void> {
-    await knex('api_tokens').where({ token_hash: hashApiToken(token) }).update({ revoked_at: now });
-  }
-
-  return { insertToken, findUserIdByToken, revokeToken };
+  return { insertToken, findUserIdByToken };
 }
 
 export type ApiTokenQueries = ReturnType<typeof createApiTokenQueries>;

@@ -66,8 +66,3 @@ export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
 export function createKnex(databaseUrl: string): Knex {
   return knexFactory(knexConfigFromUrl(databaseUrl));
 }
-
-/** True for MySQL and MariaDB, where tables need utf8mb4 spelled out. */
-export function isMysql(knex: Knex): boolean {
-  return knex.client.config.client === 'mysql2';
-}

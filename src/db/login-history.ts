@@ -42,10 +42,6 @@ export function createLoginHistoryQueries(knex: Knex) {
     }
   }
 
-  async function isSceneUsed(scene: string): Promise<boolean> {
-    return Boolean(await knex('login_history').where({ scene }).first('id'));
-  }
-
   /** The user's logins, newest first. */
   async function listRecentLogins(userId: number, limit: number): Promise<LoginRecord[]> {
     const rows = await knex('login_history')
@@ -60,7 +56,7 @@ export function createLoginHistoryQueries(knex: Knex) {
     }));
   }
 
-  return { insertLogin, isSceneUsed, listRecentLogins };
+  return { insertLogin, listRecentLogins };
 }
 
 export type LoginHistoryQueries = ReturnType<typeof createLoginHistoryQueries>;

@@ -1,6 +1,7 @@
 import { ForbiddenError } from '../errors.js';
-import { textEquals } from './constant-time.js';
+import { textEquals } from '../security/constant-time.js';
 import type { AppContext, AppMiddleware } from './context.js';
+import { formOf } from './form.js';
 import { sessionOf } from './session.js';
 
 /**
@@ -9,8 +10,7 @@ import { sessionOf } from './session.js';
  */
 export const requireCsrf: AppMiddleware = async (ctx, next) => {
   const expected = sessionOf(ctx).csrf!;
-  const body = (ctx.request as { body?: Record<string, unknown> }).body;
-  const given = ctx.get('x-csrf-token') || (typeof body?._csrf === 'string' ? body._csrf : '');
+  const given = ctx.get('x-csrf-token') || formOf(ctx)._csrf;
   if (!textEquals(expected, given)) throw new ForbiddenError('missing or wrong CSRF token', 'csrf');
   return next();
 };

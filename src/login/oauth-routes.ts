@@ -1,6 +1,6 @@
 import type { UserQueries } from '../db/users.js';
 import { BadRequestError } from '../errors.js';
-import { textEquals } from '../http/constant-time.js';
+import { textEquals } from '../security/constant-time.js';
 import type { AppRouter } from '../http/context.js';
 import type { Render } from '../http/render.js';
 import { safeNextPath } from '../http/safe-next.js';

@@ -5,6 +5,8 @@ import type { SmsInbox } from '../account/sms-sender.js';
 import { simulatorOriginalId, type Config } from '../config.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
+import { formOf } from '../http/form.js';
+import { readTextBody } from '../http/read-body.js';
 import type { Logger } from '../http/error-handler.js';
 import type { Render } from '../http/render.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
@@ -117,7 +119,7 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
   });
 
   router.post('/simulator/authorize', formBody, requireCsrf, (ctx) => {
-    const form = ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
+    const form = formOf(ctx);
     const persona = state.findPersona(String(form.openid ?? ''));
     const problem = authorizeProblem(form) ?? (persona ? undefined : '请选择用户 / Pick a user');
     if (problem) return render(ctx, 'simulator/authorize.njk', { problem, request: form, personas: [...state.personas.values()] }, 400);
@@ -312,20 +314,13 @@ function redirectToPhone(ctx: Ctx, persona: Persona): void {
 }
 
 function formField(ctx: Ctx, name: string): unknown {
-  return ((ctx.request as { body?: Record<string, unknown> }).body ?? {})[name] ?? '';
+  return formOf(ctx)[name] ?? '';
 }
 
-/** Reads a JSON body the way WeChat's API does: anything unparseable is "no body". */
+/** Reads a JSON body the way WeChat's API does: anything unreadable or unparseable is "no body". */
 async function readJson(ctx: Ctx): Promise<Record<string, unknown> | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) return undefined;
-    chunks.push(chunk as Buffer);
-  }
   try {
-    const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const parsed = JSON.parse(await readTextBody(ctx.req, 64 * 1024));
     return parsed && typeof parsed === 'object' ? parsed : undefined;
   } catch {
     return undefined;

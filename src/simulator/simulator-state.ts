@@ -62,7 +62,6 @@ export function createSimulatorState(options: SimulatorOptions) {
   const tokens = new Map<string, IssuedToken>();
   const stableTokens = new Map<string, string>();
   const tickets = new Map<string, Ticket>();
-  const counters = { tokenRequests: 0 };
   const codes = new Map<string, IssuedCode>();
   const snsTokens = new Map<string, SnsToken>();
   const miniProgramAppId = options.config.miniProgram?.appId;
@@ -101,7 +100,6 @@ export function createSimulatorState(options: SimulatorOptions) {
   }
 
   function issueToken(appId: string): { access_token: string; expires_in: number } {
-    counters.tokenRequests += 1;
     const token = randomBytes(24).toString('base64url');
     tokens.set(token, { appId, expiresAt: now() + tokenExpiresSeconds * 1000 });
     return { access_token: token, expires_in: tokenExpiresSeconds };
@@ -112,8 +110,7 @@ export function createSimulatorState(options: SimulatorOptions) {
     const current = stableTokens.get(appId);
     const issued = current ? tokens.get(current) : undefined;
     if (current && issued && issued.expiresAt > now() && !forceRefresh) {
-      counters.tokenRequests += 1;
-      return { access_token: current, expires_in: Math.floor((issued.expiresAt - now()) / 1000) };
+        return { access_token: current, expires_in: Math.floor((issued.expiresAt - now()) / 1000) };
     }
     if (current) tokens.delete(current);
     const fresh = issueToken(appId);
@@ -192,7 +189,6 @@ export function createSimulatorState(options: SimulatorOptions) {
     officialAccountAppId: options.config.wechat.appId,
     miniProgramAppId,
     tickets,
-    counters,
     createPersona,
     findPersona: (openid: string) => personas.get(openid),
     checkCredentials,

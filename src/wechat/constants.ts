@@ -28,8 +28,6 @@ export const getUserPhoneNumberPath = '/wxa/business/getuserphonenumber';
 export const invalidAccessTokenErrcodes = [40_001, 40_014, 42_001];
 /** The OAuth or js_code was already used or is invalid. */
 export const invalidAuthCodeErrcodes = [40_029, 40_163];
-/** -1: "system busy"; 45009: the daily API quota is used up. */
-export const systemBusyErrcode = -1;
 
 /** The longest `scene_str` qrcode/create accepts. */
 export const maxSceneStrLength = 64;

@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { textEquals } from '../security/constant-time.js';
 
 /**
  * sha1 over the lexically sorted parts, joined without a separator: the
@@ -12,11 +13,7 @@ export function computeSignature(parts: string[]): string {
 
 /** Compares an expected hex digest with the one given, in constant time. */
 export function signatureMatches(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false;
-  const expectedBytes = Buffer.from(expected, 'utf8');
-  const givenBytes = Buffer.from(given.toLowerCase(), 'utf8');
-  // timingSafeEqual needs equal lengths; a length mismatch reveals nothing secret.
-  return expectedBytes.length === givenBytes.length && timingSafeEqual(expectedBytes, givenBytes);
+  return typeof given === 'string' && textEquals(expected, given.toLowerCase());
 }
 
 /** True when `timestamp` (seconds) is within `toleranceSeconds` of now; a tolerance of 0 turns the check off. */
