@@ -1,4 +1,5 @@
 import { createSceneIssuer } from '../src/login/scenes.js';
+import { deriveKeys } from '../src/security/keys.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';
 import { startHelperServer, startOurServer, stop } from './lib/processes.js';
 import {
@@ -192,7 +193,7 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
 /** The tutorial design: each browser asks a plain status endpoint every second. */
 async function tutorialBaseline(database: BenchDatabase, openids: string[], sizes: Sizes): Promise<Row[]> {
   const rows: Row[] = [];
-  const issuer = createSceneIssuer(sessionKey);
+  const issuer = createSceneIssuer(deriveKeys([sessionKey]).scene);
   const ours = await startOurServer(database.url); // only to process the callbacks
   const baseline = await startHelperServer('baseline-status-server.ts', { DATABASE_URL: database.url });
   let stopped = false;
@@ -249,7 +250,7 @@ async function measureThroughput(url: string, openids: string[], count: number, 
 export async function callbackThroughput(database: BenchDatabase, sizes: Sizes, coWechatPerSecond?: number): Promise<{ rows: Row[]; coWechat: number }> {
   const openids = await database.knex('users').pluck('openid');
   const users = openids.length > 0 ? (openids as string[]) : await seedUsers(database.knex, 1000);
-  const issuer = createSceneIssuer(sessionKey);
+  const issuer = createSceneIssuer(deriveKeys([sessionKey]).scene);
   const scenes = Array.from({ length: sizes.callbacks + 500 }, () => issuer.issueScene(Date.now() + 3_600_000));
   const server = await startOurServer(database.url);
   let ours;

@@ -6,23 +6,27 @@ import { koaBody } from 'koa-body';
 import NodeCache from 'node-cache';
 import { accountRoutes } from './account/account-routes.js';
 import { miniProgramRoutes } from './account/miniprogram-routes.js';
+import { createPhoneBinding } from './account/phone-binding.js';
+import { sessionRoutes } from './account/session-routes.js';
 import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender, type SmsInbox } from './account/sms-sender.js';
-import { createVerificationCodes } from './account/verification-codes.js';
 import type { Config } from './config.js';
 import { createApiTokenQueries } from './db/api-tokens.js';
 import { createLoginHistoryQueries } from './db/login-history.js';
+import { createSingleUseTokenQueries } from './db/single-use-tokens.js';
 import { createSmsCodeQueries } from './db/sms-codes.js';
+import { createUserSessionQueries } from './db/user-sessions.js';
 import { createUserQueries } from './db/users.js';
 import type { AppContextExtras, AppMiddleware, AppRouter, AppState } from './http/context.js';
 import { createErrorHandler, type Logger } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
 import { createRenderer, createViewEnvironment, languageMiddleware } from './http/render.js';
-import { securityHeaders } from './http/security-headers.js';
+import { clientIpMiddleware } from './http/client-ip.js';
+import { createSecurityHeaders } from './http/security-headers.js';
 import { createSessionMiddleware } from './http/session.js';
 import { createStaticFiles } from './http/static-files.js';
 import { callbackRoutes } from './login/callback-routes.js';
-import { createCurrentUser } from './login/current-user.js';
+import { createCurrentSession, currentUserFrom } from './login/current-user.js';
 import { createDeliveryDeduper, deliveryMemorySeconds } from './login/delivery-dedupe.js';
 import { createLoginHub, type LoginHub } from './login/login-hub.js';
 import { loginRoutes } from './login/login-routes.js';
@@ -31,6 +35,7 @@ import { createLoginService } from './login/login-service.js';
 import { createScenePoller } from './login/scene-poller.js';
 import { createSessionLogin } from './login/session-login.js';
 import { createSceneIssuer } from './login/scenes.js';
+import { createUserSessions } from './login/user-sessions.js';
 import { createRedisClient } from './redis/redis-client.js';
 import { createRedisDeliveryStore, createRedisRateLimiter } from './redis/redis-stores.js';
 import { createScanRelay } from './redis/scan-relay.js';
@@ -68,9 +73,9 @@ export interface AppHandle {
 /** Builds the Koa app and wires every part once. It never listens by itself. */
 export function createApp(deps: AppDeps): AppHandle {
   const { config, knex, logger } = deps;
-  const app = new Koa({ keys: config.sessionKeys });
-  // Behind an https reverse proxy, trust X-Forwarded-* so that secure cookies and client IPs work.
-  app.proxy = config.secureCookies;
+  const app = new Koa({ keys: config.keys.cookie });
+  // X-Forwarded-Proto is believed only behind proxies we were told of (TRUST_PROXY); the client IP is set by clientIpMiddleware.
+  app.proxy = config.trustProxy > 0;
 
   const users = createUserQueries(knex);
   const loginHistory = createLoginHistoryQueries(knex);
@@ -78,7 +83,10 @@ export function createApp(deps: AppDeps): AppHandle {
   const redis = config.redisUrl ? connectRedis(config.redisUrl, hub, logger) : undefined;
   const memoryLimiter = createMemoryRateLimiter(config.rateLimits.enabled);
   const limiter = redis ? createRedisRateLimiter(redis.publisher, memoryLimiter, config.rateLimits.enabled) : memoryLimiter;
-  const scenes = createSceneIssuer(config.sessionKeys[0]);
+  const scenes = createSceneIssuer(config.keys.scene);
+  const apiTokens = createApiTokenQueries(knex);
+  const transaction = <T>(work: (trx: Knex.Transaction) => Promise<T>) => knex.transaction(work);
+  const sessions = createUserSessions({ queries: createUserSessionQueries(knex), ...config.sessions });
   const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
   const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch });
   const tokens = createAccessTokenProvider({
@@ -93,7 +101,11 @@ export function createApp(deps: AppDeps): AppHandle {
   const loginService = createLoginService({
     users,
     loginHistory,
-    transaction: (work) => knex.transaction(work),
+    transaction,
+    endAllAccess: async (userId, trx) => {
+      await sessions.endAllSessions(userId, trx);
+      await apiTokens.revokeTokensOfUser(userId, new Date(), trx);
+    },
     announceScan: redis ? redis.relay.announce : hub.publish,
     scenes,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
@@ -110,16 +122,21 @@ export function createApp(deps: AppDeps): AppHandle {
   const smsInbox = createSmsInbox();
   const send =
     config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox);
-  const codes = createVerificationCodes({
-    queries: createSmsCodeQueries(knex),
+  const sessionLogin = createSessionLogin({ loginService, sessions, transaction });
+  const phoneBinding = createPhoneBinding({
+    codes: createSmsCodeQueries(knex),
+    users,
+    sessionLogin,
+    transaction,
     send,
     limiter,
     limits: config.rateLimits,
-    secret: config.sessionKeys[0],
+    codeKeys: config.keys.smsCode,
   });
   const poller = createScenePoller(hub, loginService);
-  const currentUser = createCurrentUser(users);
-  const completeLogin = createSessionLogin(loginService);
+  const currentSession = createCurrentSession(sessions);
+  const currentUser = currentUserFrom(currentSession);
+  const completeLogin = sessionLogin.completeLogin;
   const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
   // Parsed per route, only where a body is expected: forms and small JSON.
   const formBody = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
@@ -134,13 +151,12 @@ export function createApp(deps: AppDeps): AppHandle {
     completeLogin,
     poller,
     currentUser,
-    formBody,
     qrExpireSeconds: config.qrExpireSeconds,
     loginPollTimeoutMs: config.loginPollTimeoutMs,
     pollsHeldPerSession: config.rateLimits.pollsHeldPerSession,
     rateLimitsEnabled: config.rateLimits.enabled,
   });
-  oauthRoutes(router, { oauth, users, completeLogin, render, publicUrl: config.publicUrl });
+  oauthRoutes(router, { oauth, users, singleUse: createSingleUseTokenQueries(knex), completeLogin, render, publicUrl: config.publicUrl });
   if (config.miniProgram) {
     const miniProgramTokens = createAccessTokenProvider({
       http,
@@ -152,22 +168,14 @@ export function createApp(deps: AppDeps): AppHandle {
     miniProgramRoutes(router, {
       api: createMiniProgramApi({ http, tokens: miniProgramTokens, ...config.miniProgram }),
       users,
-      tokens: createApiTokenQueries(knex),
+      tokens: apiTokens,
+      phoneBinding,
       loginService,
       jsonBody: formBody,
     });
   }
-  accountRoutes(router, {
-    render,
-    users,
-    loginHistory,
-    completeLogin,
-    codes,
-    currentUser,
-    limiter,
-    bindAttemptsPerIpPerHour: config.rateLimits.bindAttemptsPerIpPerHour,
-    formBody,
-  });
+  accountRoutes(router, { render, phoneBinding, sessionLogin, currentSession, sessions, loginHistory, formBody });
+  sessionRoutes(router, { currentSession, sessions, formBody });
   if (deps.benchIntrospection && !config.production) {
     router.get('/__bench/stats', (ctx) => {
       (globalThis as { gc?: () => void }).gc?.();
@@ -179,13 +187,14 @@ export function createApp(deps: AppDeps): AppHandle {
   if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
 
   const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
+  use(clientIpMiddleware(config.trustProxy));
   use(createErrorHandler(render, logger));
   use(async (ctx, next) => {
     await next();
     // While shutting down, no connection is kept alive: clients reconnect to a live instance.
     if (hub.isDraining()) ctx.set('Connection', 'close');
   });
-  use(securityHeaders);
+  use(createSecurityHeaders({ https: config.secureCookies }));
   if (config.secureCookies) {
     // PUBLIC_URL says people reach us over https, even when a proxy forgets X-Forwarded-Proto.
     use(async (ctx, next) => {
@@ -193,7 +202,7 @@ export function createApp(deps: AppDeps): AppHandle {
       return next();
     });
   }
-  app.use(createSessionMiddleware(app, config.secureCookies));
+  app.use(createSessionMiddleware(app, { secure: config.secureCookies, maxAgeMs: config.sessions.maxLifetimeSeconds * 1000 }));
   use(languageMiddleware);
   use(createStaticFiles(path.resolve(__dirname, '../static')));
   app.use(router.routes());

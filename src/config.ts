@@ -4,6 +4,8 @@
  * every problem and throws one `ConfigError` that names them all.
  */
 
+import { deriveKeys, type DerivedKeys } from './security/keys.js';
+
 export const developmentSessionKey = 'wechat-login-development-key-change-me';
 export const simulatorAppId = 'wxsimulator0000001';
 export const simulatorAppSecret = 'simulator-app-secret';
@@ -19,6 +21,10 @@ export interface RateLimitConfig {
   smsResendSeconds: number;
   smsPerPhonePerHour: number;
   smsPerIpPerHour: number;
+  /** Codes one user may have sent per hour, whatever the numbers (toll fraud). */
+  smsPerUserPerHour: number;
+  /** Codes the whole server may send per hour: a budget against toll fraud. */
+  smsPerHour: number;
   smsCodeMaxAttempts: number;
   bindAttemptsPerIpPerHour: number;
   pollsHeldPerSession: number;
@@ -33,6 +39,16 @@ export interface Config {
   databaseUrl: string;
   sessionKeys: string[];
   usingDevelopmentSessionKey: boolean;
+  /** Per-purpose keys derived from SESSION_KEYS (cookies, scenes, SMS code hashes). */
+  keys: DerivedKeys;
+  /** How many reverse proxies stand in front (TRUST_PROXY); 0 trusts no forwarded header. */
+  trustProxy: number;
+  sessions: {
+    /** A signed-in session unused this long is over. */
+    idleTimeoutSeconds: number;
+    /** A signed-in session is over this long after the login, however busy. */
+    maxLifetimeSeconds: number;
+  };
   simulator: boolean;
   /** Lifetime of the simulator's access tokens; short values let token refresh be exercised. */
   simulatorTokenExpiresSeconds: number;
@@ -75,7 +91,7 @@ export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const read = createReader(env, problems);
 
-  const production = env.NODE_ENV === 'production';
+  const production = env.NODE_ENV?.trim().toLowerCase() === 'production';
   const port = read.integer('PORT', 3000, 0, 65_535);
   const host = read.string('HOST', '0.0.0.0');
   const publicUrl = read.url('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
@@ -84,18 +100,21 @@ export function loadConfig(env: Env): Config {
     problems.push('DATABASE_URL must start with sqlite: or mysql://');
   }
 
+  const simulatorSetting = read.choice('WECHAT_SIMULATOR', 'auto', ['auto', 'on', 'off']);
+  const appIdSet = Boolean(env.WECHAT_APP_ID);
+  const simulator = simulatorSetting === 'on' || (simulatorSetting === 'auto' && !appIdSet);
+
   const sessionKeys = (env.SESSION_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean);
   const usingDevelopmentSessionKey = sessionKeys.length === 0;
+  // The development key is public: with real users (the simulator off) it would let anyone sign a session.
   if (usingDevelopmentSessionKey && production) {
     problems.push('SESSION_KEYS is required when NODE_ENV=production');
+  } else if (usingDevelopmentSessionKey && !simulator) {
+    problems.push('SESSION_KEYS is required when the simulator is off (real WeChat credentials)');
   }
   if (sessionKeys.some((key) => key.length < 16)) {
     problems.push('SESSION_KEYS: every key must be at least 16 characters');
   }
-
-  const simulatorSetting = read.choice('WECHAT_SIMULATOR', 'auto', ['auto', 'on', 'off']);
-  const appIdSet = Boolean(env.WECHAT_APP_ID);
-  const simulator = simulatorSetting === 'on' || (simulatorSetting === 'auto' && !appIdSet);
   if (simulator && production) {
     problems.push(
       'WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production (set WECHAT_APP_ID and WECHAT_APP_SECRET)',
@@ -131,6 +150,11 @@ export function loadConfig(env: Env): Config {
     problems.push('REDIS_URL must start with redis:// or rediss://');
   }
 
+  const trustProxy = read.trustProxy('TRUST_PROXY');
+  const idleTimeoutSeconds = read.integer('SESSION_IDLE_TIMEOUT_SECONDS', 7 * 86_400, 1, 365 * 86_400);
+  const maxLifetimeSeconds = read.integer('SESSION_MAX_LIFETIME_SECONDS', 30 * 86_400, 1, 365 * 86_400);
+  const effectiveSessionKeys = usingDevelopmentSessionKey ? [developmentSessionKey] : sessionKeys;
+
   const config: Config = {
     production,
     port,
@@ -138,8 +162,11 @@ export function loadConfig(env: Env): Config {
     publicUrl,
     secureCookies: publicUrl.startsWith('https://'),
     databaseUrl,
-    sessionKeys: usingDevelopmentSessionKey ? [developmentSessionKey] : sessionKeys,
+    sessionKeys: effectiveSessionKeys,
     usingDevelopmentSessionKey,
+    keys: deriveKeys(effectiveSessionKeys),
+    trustProxy,
+    sessions: { idleTimeoutSeconds, maxLifetimeSeconds },
     simulator,
     simulatorTokenExpiresSeconds: read.integer('SIMULATOR_TOKEN_EXPIRES_SECONDS', 7200, 1, 86_400),
     wechat: {
@@ -168,6 +195,8 @@ export function loadConfig(env: Env): Config {
       smsResendSeconds: read.integer('SMS_RESEND_INTERVAL_SECONDS', 60, 0, 3600),
       smsPerPhonePerHour: read.integer('SMS_MAX_PER_PHONE_PER_HOUR', 5, 1, 10_000),
       smsPerIpPerHour: read.integer('SMS_MAX_PER_IP_PER_HOUR', 20, 1, 100_000),
+      smsPerUserPerHour: read.integer('SMS_MAX_PER_USER_PER_HOUR', 10, 1, 100_000),
+      smsPerHour: read.integer('SMS_MAX_PER_HOUR', 1000, 1, 10_000_000),
       smsCodeMaxAttempts: read.integer('SMS_CODE_MAX_ATTEMPTS', 5, 1, 100),
       bindAttemptsPerIpPerHour: read.integer('BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR', 60, 1, 100_000),
       pollsHeldPerSession: read.integer('POLLS_HELD_PER_SESSION', 3, 1, 1000),
@@ -225,6 +254,16 @@ function createReader(env: Env, problems: string[]) {
         return undefined;
       }
       return value;
+    },
+    /** Unset: trust no forwarded header. A whole number N ≥ 1: N reverse proxies stand in front. */
+    trustProxy(name: string): number {
+      const value = raw(name);
+      if (value === undefined) return 0;
+      if (!/^[1-9]\d{0,1}$/.test(value)) {
+        problems.push(`${name} must be the number of reverse proxies in front of the server, from 1 to 99 (got "${value}")`);
+        return 0;
+      }
+      return Number(value);
     },
     mpVerify(name: string): string | undefined {
       const value = raw(name);

@@ -22,7 +22,13 @@ test('no configuration: SQLite, the simulator, the development key, port 3000', 
 });
 
 test('a real Official Account turns the simulator off and uses WeChat\'s addresses', (t) => {
-  const config = loadConfig({ WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 'tok', PUBLIC_URL: 'https://login.example/' });
+  const config = loadConfig({
+    WECHAT_APP_ID: 'wx1',
+    WECHAT_APP_SECRET: 's',
+    WECHAT_TOKEN: 'tok',
+    SESSION_KEYS: 'a-long-enough-production-key',
+    PUBLIC_URL: 'https://login.example/',
+  });
   t.false(config.simulator);
   t.is(config.wechat.apiBase, 'https://api.weixin.qq.com');
   t.is(config.wechat.openBase, 'https://open.weixin.qq.com');

@@ -1,33 +1,31 @@
 import type Koa from 'koa';
 import type { LoginHistoryQueries } from '../db/login-history.js';
-import { PhoneTakenError, type UserQueries } from '../db/users.js';
-import { AppError, ConflictError, TooManyRequestsError, UnauthorizedError, ValidationError } from '../errors.js';
-import type { AppContext, AppRouter, SessionData } from '../http/context.js';
+import { AppError, UnauthorizedError, ValidationError } from '../errors.js';
+import type { AppContext, AppRouter } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
 import { formOf } from '../http/form.js';
-import type { RateLimiter } from '../http/rate-limiter.js';
 import type { Render } from '../http/render.js';
-import type { CurrentUser } from '../login/current-user.js';
-import type { CompleteLogin } from '../login/session-login.js';
+import type { CurrentSession } from '../login/current-user.js';
+import { loginMetaOf, type SessionLogin } from '../login/session-login.js';
+import type { UserSessions } from '../login/user-sessions.js';
+import { describeUserAgent } from '../http/user-agent.js';
+import type { PendingBinding, PhoneBinding } from './phone-binding.js';
 import { maskIdentifier, maskPhone, normalizeMainlandPhone } from './phone.js';
-import type { VerificationCodes } from './verification-codes.js';
 
 export interface AccountRouteDeps {
   render: Render;
-  users: UserQueries;
+  phoneBinding: PhoneBinding;
+  sessionLogin: Pick<SessionLogin, 'signIn'>;
+  currentSession: CurrentSession;
+  sessions: UserSessions;
   loginHistory: LoginHistoryQueries;
-  completeLogin: CompleteLogin;
-  codes: VerificationCodes;
-  currentUser: CurrentUser;
-  limiter: RateLimiter;
-  bindAttemptsPerIpPerHour: number;
   formBody: Koa.Middleware;
   now?: () => number;
 }
 
 const recentLoginsShown = 10;
 
-/** Phone binding, the profile page and /api/me. */
+/** Phone binding, the profile page (with the signed-in devices) and /api/me. */
 export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
   const now = deps.now ?? Date.now;
 
@@ -42,10 +40,7 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
     const pending = pendingBindOf(ctx);
     if (!pending) return ctx.redirect('/login');
     await renderFormErrors(ctx, form, async () => {
-      const phone = requirePhone(form.phone);
-      // No code is sent for a number that cannot be bound anyway.
-      await refuseTakenPhone(phone, pending.userId);
-      await deps.codes.sendCode(phone, ctx.ip);
+      await deps.phoneBinding.sendBindCode(pending.userId, requirePhone(form.phone), ctx.ip);
       renderBind(ctx, { phone: form.phone, notice: ctx.state.t('codeSent'), codeSent: true });
     });
   });
@@ -55,30 +50,21 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
     if (!pending) return ctx.redirect('/login');
     const form = formOf(ctx);
     await renderFormErrors(ctx, form, async () => {
-      if (!(await deps.limiter.hit(`bind-ip:${ctx.ip}`, deps.bindAttemptsPerIpPerHour, 3600))) {
-        throw new TooManyRequestsError('too many bind attempts from this address');
-      }
-      const phone = requirePhone(form.phone);
-      await refuseTakenPhone(phone, pending.userId);
-      await deps.codes.consumeCode(phone, typeof form.code === 'string' ? form.code.trim() : '');
-      try {
-        await deps.users.bindPhone(pending.userId, phone, new Date(now()));
-      } catch (error) {
-        if (error instanceof PhoneTakenError) throw new ConflictError('phone bound to another user', 'phone_taken');
-        throw error;
-      }
-      const user = await deps.users.findUserById(pending.userId);
-      const outcome = user ? await deps.completeLogin(ctx, user, pending.method, pending.scene) : undefined;
-      if (outcome?.status !== 'success') throw new ValidationError('the scan was already used', 'bind_expired');
+      const code = typeof form.code === 'string' ? form.code.trim() : '';
+      const started = await deps.phoneBinding.bindAndSignIn(pending, requirePhone(form.phone), code, loginMetaOf(ctx));
       ctx.status = 303;
-      ctx.redirect(outcome.redirect!);
+      ctx.redirect(deps.sessionLogin.signIn(ctx, started));
     });
   });
 
   router.get('/profile', async (ctx) => {
-    const user = await deps.currentUser(ctx);
-    if (!user) return ctx.redirect('/login');
-    const logins = await deps.loginHistory.listRecentLogins(user.id, recentLoginsShown);
+    const signedIn = await deps.currentSession(ctx);
+    if (!signedIn) return ctx.redirect('/login');
+    const { user } = signedIn;
+    const [logins, sessions] = await Promise.all([
+      deps.loginHistory.listRecentLogins(user.id, recentLoginsShown),
+      deps.sessions.listSessions(user.id),
+    ]);
     ctx.set('Cache-Control', 'no-store');
     deps.render(ctx, 'profile.njk', {
       nickname: user.nickname,
@@ -86,12 +72,20 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       openid: user.openid ? maskIdentifier(user.openid) : null,
       unionid: user.unionid ? maskIdentifier(user.unionid) : null,
       lastLoginAt: user.lastLoginTime,
-      logins,
+      logins: logins.map((login) => ({ ...login, ...describeUserAgent(login.userAgent) })),
+      sessions: sessions.map((session) => ({
+        id: session.id,
+        ip: session.ip,
+        lastSeenAt: session.lastSeenAt,
+        createdAt: session.createdAt,
+        current: session.id === signedIn.session.id,
+        ...describeUserAgent(session.userAgent),
+      })),
     });
   });
 
   router.get('/api/me', async (ctx) => {
-    const user = await deps.currentUser(ctx);
+    const user = (await deps.currentSession(ctx))?.user;
     ctx.set('Cache-Control', 'no-store');
     if (!user) throw new UnauthorizedError('not logged in', 'unauthenticated');
     const logins = await deps.loginHistory.listRecentLogins(user.id, recentLoginsShown);
@@ -104,14 +98,10 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
     };
   });
 
-  async function refuseTakenPhone(phone: string, userId: number): Promise<void> {
-    const holder = await deps.users.findUserByPhone(phone);
-    if (holder && holder.id !== userId) throw new ConflictError('phone bound to another user', 'phone_taken');
-  }
-
-  function pendingBindOf(ctx: AppContext): SessionData['pendingBind'] {
+  function pendingBindOf(ctx: AppContext): PendingBinding | undefined {
     const pending = ctx.session?.pendingBind;
-    return pending && pending.expiresAt > now() ? pending : undefined;
+    // A binding from before pending bindings carried a version cannot be checked against an unfollow: it is over.
+    return pending && pending.expiresAt > now() && typeof pending.version === 'number' ? pending : undefined;
   }
 
   function renderBind(ctx: AppContext, data: { phone?: unknown; notice?: string; error?: string; codeSent?: boolean }, status = 200) {

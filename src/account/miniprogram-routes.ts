@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { ApiTokenQueries } from '../db/api-tokens.js';
-import { PhoneTakenError, type UserQueries } from '../db/users.js';
-import { BadRequestError, ConflictError, UnauthorizedError, ValidationError } from '../errors.js';
+import type { UserQueries } from '../db/users.js';
+import { BadRequestError, UnauthorizedError, ValidationError } from '../errors.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import { formOf } from '../http/form.js';
 import { randomToken } from '../http/session.js';
@@ -9,12 +9,14 @@ import type { LoginService } from '../login/login-service.js';
 import { invalidAuthCodeErrcodes } from '../wechat/constants.js';
 import { WechatError } from '../wechat/errors.js';
 import type { MiniProgramApi } from '../wechat/mini-program-api.js';
+import type { PhoneBinding } from './phone-binding.js';
 import { normalizeMainlandPhone } from './phone.js';
 
 export interface MiniProgramRouteDeps {
   api: MiniProgramApi;
   users: UserQueries;
   tokens: ApiTokenQueries;
+  phoneBinding: Pick<PhoneBinding, 'bindVerifiedPhone'>;
   loginService: LoginService;
   jsonBody: Koa.Middleware;
   now?: () => number;
@@ -45,21 +47,28 @@ export function miniProgramRoutes(router: AppRouter, deps: MiniProgramRouteDeps)
     const code = codeOf(ctx);
     const phone = normalizeMainlandPhone(await withCodeErrors(() => deps.api.getPhoneNumber(code)));
     if (!phone) throw new ValidationError('WeChat returned a number outside mainland China', 'invalid_phone');
-    try {
-      await deps.users.bindPhone(userId, phone, new Date(now()));
-    } catch (error) {
-      if (error instanceof PhoneTakenError) throw new ConflictError('phone bound to another user', 'phone_taken');
-      throw error;
-    }
+    await deps.phoneBinding.bindVerifiedPhone(userId, phone);
     ctx.body = { phone, needPhone: false };
   });
 
+  router.post('/api/miniprogram/logout', async (ctx) => {
+    const token = bearerOf(ctx);
+    if (!token || !(await deps.tokens.revokeToken(token, new Date(now())))) {
+      throw new UnauthorizedError('missing, unknown or revoked token', 'unauthenticated');
+    }
+    ctx.status = 204;
+  });
+
   async function userOfBearer(ctx: AppContext): Promise<number> {
-    const match = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(ctx.get('authorization'));
-    const userId = match ? await deps.tokens.findUserIdByToken(match[1], new Date(now())) : undefined;
+    const token = bearerOf(ctx);
+    const userId = token ? await deps.tokens.findUserIdByToken(token, new Date(now())) : undefined;
     if (!userId) throw new UnauthorizedError('missing, unknown, expired or revoked token', 'unauthenticated');
     return userId;
   }
+}
+
+function bearerOf(ctx: AppContext): string | undefined {
+  return /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(ctx.get('authorization'))?.[1];
 }
 
 function codeOf(ctx: AppContext): string {

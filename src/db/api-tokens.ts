@@ -20,7 +20,16 @@ export function createApiTokenQueries(knex: Knex) {
     return Number(row.user_id);
   }
 
-  return { insertToken, findUserIdByToken };
+  /** Revokes one token; false when it was unknown or already revoked. */
+  async function revokeToken(token: string, now: Date): Promise<boolean> {
+    return (await knex('api_tokens').where({ token_hash: hashApiToken(token) }).whereNull('revoked_at').update({ revoked_at: now })) === 1;
+  }
+
+  async function revokeTokensOfUser(userId: number, now: Date, trx?: Knex.Transaction): Promise<void> {
+    await (trx ?? knex)('api_tokens').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: now });
+  }
+
+  return { insertToken, findUserIdByToken, revokeToken, revokeTokensOfUser };
 }
 
 export type ApiTokenQueries = ReturnType<typeof createApiTokenQueries>;

@@ -155,12 +155,13 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
-   * Unfollowing unbinds the phone (the product's rule), marks the user
-   * unsubscribed and raises the session version, which logs out every session.
+   * Marks the user unsubscribed, clears the phone and raises the session
+   * version (which ends pending bindings). What unfollowing means is the
+   * login service's decision; this is only the write.
    */
-  async function recordUnfollow(openid: string, now: Date): Promise<void> {
-    await table()
-      .where({ openid })
+  async function recordUnfollow(userId: number, now: Date, trx?: Knex.Transaction): Promise<void> {
+    await table(trx)
+      .where({ id: userId })
       .update({
         phone: null,
         subscribed: false,
@@ -170,12 +171,24 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
-   * Binds `phone` to the user; throws PhoneTakenError when another user holds
-   * it. The unique index decides races between two users binding one phone.
+   * Binds `phone` to a user who has no phone yet (or has this one already),
+   * and, when `version` is given, only while the session version still
+   * matches. False when the user no longer qualifies; PhoneTakenError when
+   * another user holds the number (the unique index decides races).
    */
-  async function bindPhone(userId: number, phone: string, now: Date): Promise<void> {
+  async function bindPhoneIfEmpty(
+    userId: number,
+    phone: string,
+    version: number | undefined,
+    now: Date,
+    trx?: Knex.Transaction,
+  ): Promise<boolean> {
+    const query = table(trx)
+      .where({ id: userId })
+      .andWhere((where) => where.whereNull('phone').orWhere({ phone }));
+    if (version !== undefined) query.andWhere({ session_version: version });
     try {
-      await table().where({ id: userId }).update({ phone, updated_at: now });
+      return (await query.update({ phone, updated_at: now })) === 1;
     } catch (error) {
       if (isUniqueViolation(error)) throw new PhoneTakenError();
       throw error;
@@ -197,14 +210,14 @@ export function createUserQueries(knex: Knex) {
     recordOauthUser,
     recordMiniProgramUser,
     recordUnfollow,
-    bindPhone,
+    bindPhoneIfEmpty,
     touchLastLogin,
   };
 }
 
 export type UserQueries = ReturnType<typeof createUserQueries>;
 
-function toUser(row: Record<string, unknown> | undefined): User | undefined {
+export function toUser(row: Record<string, unknown> | undefined): User | undefined {
   if (!row) return undefined;
   return {
     id: Number(row.id),

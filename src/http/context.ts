@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
+import type { SignedIn } from '../login/current-user.js';
 import type { Lang } from './i18n.js';
 
 /** What a browser session holds. Stored in a signed cookie, so it stays small. */
@@ -12,18 +13,23 @@ export interface SessionData {
   scenes?: { scene: string; expiresAt: number; qrUrl: string }[];
   /** Where to go after logging in (a same-site path). */
   next?: string;
-  /** Logged in: the user and the session version it was issued under. */
-  userId?: number;
-  sessionVersion?: number;
+  /** Signed in: the token of a session kept on the server (user_sessions); the server decides if it is still live. */
+  auth?: string;
   /** An OAuth round trip under way: its single-use state. */
   oauth?: { state: string; scope: 'snsapi_base' | 'snsapi_userinfo'; expiresAt: number };
-  /** Scanned, but the user must bind a phone before this becomes a login. */
-  pendingBind?: { userId: number; scene?: string; method: 'qrcode' | 'oauth'; expiresAt: number };
+  /**
+   * Scanned, but the user must bind a phone before this becomes a login.
+   * `version` is the user's session version when it began: unfollowing raises
+   * it, which ends every pending binding of the user.
+   */
+  pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'oauth'; expiresAt: number };
 }
 
 export interface AppState {
   lang: Lang;
   t: (key: string, fallback?: string) => string;
+  /** This request's signed-in session once looked up (null: looked up, none). */
+  signedIn?: SignedIn | null;
 }
 
 export interface AppContextExtras {

@@ -38,6 +38,14 @@ const zh = {
   device: '设备',
   method: '方式',
   logout: '退出登录',
+  sessionsTitle: '已登录的设备',
+  thisDevice: '当前设备',
+  lastSeen: '最近活动',
+  signedInAt: '登录于',
+  unknownBrowser: '未知浏览器',
+  unknownOs: '未知系统',
+  endSession: '退出该设备',
+  endOtherSessions: '退出其他所有设备',
   none: '无',
   method_qrcode: '扫码',
   method_oauth: '微信内授权',
@@ -64,6 +72,9 @@ const zh = {
   oauth_state: '登录请求已过期或无效，请重新发起登录。',
   oauth_code: '微信授权已失效，请重试。',
   invalid_json: '请求体不是有效的 JSON。',
+  sms_budget: '短信发送繁忙，请稍后再试。',
+  phone_already_bound: '该账号已绑定其他手机号。',
+  unauthenticated: '请先登录。',
 };
 
 const en: typeof zh = {
@@ -100,6 +111,14 @@ const en: typeof zh = {
   device: 'Device',
   method: 'Method',
   logout: 'Log out',
+  sessionsTitle: 'Signed-in devices',
+  thisDevice: 'This device',
+  lastSeen: 'Last active',
+  signedInAt: 'Signed in',
+  unknownBrowser: 'Unknown browser',
+  unknownOs: 'unknown system',
+  endSession: 'Log out this device',
+  endOtherSessions: 'Log out all other devices',
   none: 'none',
   method_qrcode: 'QR code',
   method_oauth: 'In WeChat',
@@ -125,6 +144,9 @@ const en: typeof zh = {
   oauth_state: 'This login request has expired or is invalid. Please start again.',
   oauth_code: 'The WeChat authorization has expired. Please try again.',
   invalid_json: 'The request body is not valid JSON.',
+  sms_budget: 'Text messages are busy right now. Please try again later.',
+  phone_already_bound: 'This account has another phone number bound.',
+  unauthenticated: 'Please log in first.',
 };
 
 export type MessageKey = keyof typeof zh;

@@ -17,7 +17,18 @@ const contentSecurityPolicy = [
   "object-src 'none'",
 ].join('; ');
 
-export const securityHeaders: AppMiddleware = async (ctx, next) => {
+/** A year, the usual HSTS lifetime. */
+const hstsMaxAgeSeconds = 365 * 24 * 60 * 60;
+
+/** `https`: the site is served over TLS (PUBLIC_URL), so browsers are told never to use plain http for it (HSTS). */
+export function createSecurityHeaders(options: { https: boolean }): AppMiddleware {
+  return async (ctx, next) => {
+    if (options.https) ctx.set('Strict-Transport-Security', `max-age=${hstsMaxAgeSeconds}`);
+    return securityHeaders(ctx, next);
+  };
+}
+
+const securityHeaders: AppMiddleware = async (ctx, next) => {
   ctx.set('Content-Security-Policy', contentSecurityPolicy);
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('Referrer-Policy', 'same-origin');

@@ -4,20 +4,22 @@ import session from 'koa-session';
 import type { AppContext, SessionData } from './context.js';
 
 export const sessionCookieName = 'wl.sid';
-const sessionMaxAgeMs = 7 * 24 * 60 * 60 * 1000;
 
 /**
- * Sessions live in a signed, httpOnly, SameSite=Lax cookie (secure when the
- * site is served over https), so any instance can read them with no store.
+ * The browser's session lives in a signed, httpOnly, SameSite=Lax cookie
+ * (secure when the site is served over https): the anonymous part (scenes,
+ * CSRF token, a pending binding) costs waiting polls no query. Being signed
+ * in is not decided here: the cookie carries only the token of a session
+ * kept on the server (see login/user-sessions.ts), which can be ended.
  */
-export function createSessionMiddleware(app: Koa, secure: boolean) {
+export function createSessionMiddleware(app: Koa, options: { secure: boolean; maxAgeMs: number }) {
   return session(
     {
       key: sessionCookieName,
-      maxAge: sessionMaxAgeMs,
+      maxAge: options.maxAgeMs,
       httpOnly: true,
       sameSite: 'lax',
-      secure,
+      secure: options.secure,
       signed: true,
       renew: true,
     },

@@ -1,22 +1,34 @@
-import type { User, UserQueries } from '../db/users.js';
+import type { SessionRecord } from '../db/user-sessions.js';
+import type { User } from '../db/users.js';
 import type { AppContext } from '../http/context.js';
+import type { UserSessions } from './user-sessions.js';
+
+export interface SignedIn {
+  user: User;
+  session: SessionRecord;
+}
 
 export type CurrentUser = (ctx: AppContext) => Promise<User | undefined>;
+export type CurrentSession = (ctx: AppContext) => Promise<SignedIn | undefined>;
 
 /**
- * The logged-in user of this request, or undefined. A session issued under an
- * older session version (the user unfollowed since) is logged out here.
+ * Who is signed in on this request: the session token in the cookie, checked
+ * against the server's record (one indexed query, remembered for the rest of
+ * the request). A revoked, idle or expired session is forgotten from the
+ * cookie, so the browser is simply signed out.
  */
-export function createCurrentUser(users: UserQueries): CurrentUser {
+export function createCurrentSession(sessions: UserSessions): CurrentSession {
   return async (ctx) => {
-    const session = ctx.session;
-    if (!session?.userId) return undefined;
-    const user = await users.findUserById(session.userId);
-    if (!user || user.sessionVersion !== session.sessionVersion) {
-      delete session.userId;
-      delete session.sessionVersion;
-      return undefined;
-    }
-    return user;
+    if (ctx.state.signedIn !== undefined) return ctx.state.signedIn ?? undefined;
+    const token = ctx.session?.auth;
+    const found = token ? await sessions.resumeSession(token) : undefined;
+    if (token && !found) delete ctx.session!.auth;
+    ctx.state.signedIn = found ?? null;
+    return found;
   };
+}
+
+/** The signed-in user of this request, or undefined. */
+export function currentUserFrom(currentSession: CurrentSession): CurrentUser {
+  return async (ctx) => (await currentSession(ctx))?.user;
 }

@@ -1,11 +1,9 @@
-import type Koa from 'koa';
 import QRCode from 'qrcode';
 import { BadRequestError, ForbiddenError, TooManyRequestsError } from '../errors.js';
 import type { AppContext, AppRouter } from '../http/context.js';
-import { requireCsrf } from '../http/csrf.js';
 import type { Render } from '../http/render.js';
 import { safeNextPath } from '../http/safe-next.js';
-import { regenerateSession, sessionOf } from '../http/session.js';
+import { sessionOf } from '../http/session.js';
 import type { OfficialAccountApi } from '../wechat/official-account-api.js';
 import { maxSceneStrLength } from '../wechat/constants.js';
 import type { CurrentUser } from './current-user.js';
@@ -27,7 +25,6 @@ export interface LoginRouteDeps {
   completeLogin: CompleteLogin;
   poller: ScenePoller;
   currentUser: CurrentUser;
-  formBody: Koa.Middleware;
   qrExpireSeconds: number;
   loginPollTimeoutMs: number;
   pollsHeldPerSession: number;
@@ -38,7 +35,7 @@ export interface LoginRouteDeps {
 /** A session remembers the newest few codes, so two open login tabs both work. */
 const scenesKeptPerSession = 3;
 
-/** The QR login: the page, the long-poll, the no-JavaScript status check, and logout. */
+/** The QR login: the page, the long-poll and the no-JavaScript status check. */
 export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   const now = deps.now ?? Date.now;
   const heldPolls = new Map<string, number>();
@@ -102,12 +99,6 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     await renderLoginPage(ctx, { ...entry, stillWaiting: true });
   });
 
-  router.post('/logout', deps.formBody, requireCsrf, (ctx) => {
-    regenerateSession(ctx, {});
-    ctx.status = 303;
-    ctx.redirect('/login');
-  });
-
   function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
     if (typeof scene !== 'string' || scene.length === 0 || scene.length > maxSceneStrLength) {
       throw new BadRequestError('scene is missing or too long');
@@ -120,7 +111,8 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   /** Turns what the database says into the poll's answer; a scanner with a phone is logged in here. */
   async function answerPoll(ctx: AppContext, entry: SceneEntry, state: SceneState): Promise<PollAnswer> {
     if (state.status === 'pending') return { status: entry.expiresAt <= now() ? 'expired' : 'pending' };
-    return deps.completeLogin(ctx, state.user, 'qrcode', entry.scene);
+    const { status, redirect } = await deps.completeLogin(ctx, state.user, 'qrcode', entry.scene);
+    return redirect ? { status, redirect } : { status };
   }
 
   async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean }) {

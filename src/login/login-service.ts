@@ -19,6 +19,11 @@ export interface LoginServiceDeps {
   users: UserQueries;
   loginHistory: LoginHistoryQueries;
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
+  /**
+   * Ends everything that lets the user in without a new login (server-side
+   * sessions, mini-program tokens), inside the unfollow's transaction.
+   */
+  endAllAccess: (userId: number, trx: Knex.Transaction) => Promise<void>;
   /** Wakes the polls waiting for a scene: the local hub, and other instances through Redis when configured. */
   announceScan: (scene: string) => void;
   scenes: SceneIssuer;
@@ -55,7 +60,7 @@ export function createLoginService(deps: LoginServiceDeps) {
         await deps.users.recordFollow(message.openid, now(), await unionidOfNewcomer(message.openid));
         return emptyReply;
       case 'unsubscribe':
-        await deps.users.recordUnfollow(message.openid, now());
+        await handleUnfollow(message.openid);
         return emptyReply;
       default:
         return emptyReply;
@@ -72,6 +77,20 @@ export function createLoginService(deps: LoginServiceDeps) {
     if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
     deps.announceScan(scene);
     return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
+  }
+
+  /**
+   * Unfollowing ends the relationship: the phone is unbound, every session and
+   * mini-program token ends, and so does every pending binding (the session
+   * version moves on). All or nothing, and a retried delivery changes nothing more.
+   */
+  async function handleUnfollow(openid: string): Promise<void> {
+    await deps.transaction(async (trx) => {
+      const user = await deps.users.findUserByOpenid(openid, trx);
+      if (!user) return;
+      await deps.users.recordUnfollow(user.id, now(), trx);
+      await deps.endAllAccess(user.id, trx);
+    });
   }
 
   /**
@@ -100,20 +119,21 @@ export function createLoginService(deps: LoginServiceDeps) {
 
   /**
    * Records a completed login. With a scene, at most one login ever uses it:
-   * the loser of a race gets false and must not log in.
+   * the loser of a race gets false and must not log in. Runs in `trx` when
+   * given (the caller's transaction), otherwise in one of its own.
    */
-  async function recordLogin(user: User, method: LoginMethod, meta: LoginMeta, scene?: string): Promise<boolean> {
+  async function recordLogin(
+    user: User,
+    method: LoginMethod,
+    meta: LoginMeta,
+    { scene, trx }: { scene?: string; trx?: Knex.Transaction } = {},
+  ): Promise<boolean> {
+    if (!trx) return deps.transaction((own) => recordLogin(user, method, meta, { scene, trx: own }));
     const at = now();
-    const login = { userId: user.id, method, scene, ...meta };
-    // A QR login's scan set last_login_time already: the history row alone is one
-    // autocommit INSERT, which keeps the poll's answer fast.
-    if (scene) return deps.loginHistory.insertLogin(login, at);
-    // Otherwise one transaction: the history row and the last-login time land together (one commit).
-    return deps.transaction(async (trx) => {
-      const inserted = await deps.loginHistory.insertLogin(login, at, trx);
-      if (inserted) await deps.users.touchLastLogin(user.id, at, trx);
-      return inserted;
-    });
+    const inserted = await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at, trx);
+    // A QR login's scan set last_login_time already; the other methods set it here.
+    if (inserted && !scene) await deps.users.touchLastLogin(user.id, at, trx);
+    return inserted;
   }
 
   return { handleWechatEvent, findSceneState, recordLogin };

@@ -1,3 +1,4 @@
+import type { SingleUseTokenQueries } from '../db/single-use-tokens.js';
 import type { UserQueries } from '../db/users.js';
 import { BadRequestError } from '../errors.js';
 import { textEquals } from '../security/constant-time.js';
@@ -13,6 +14,8 @@ import type { CompleteLogin } from './session-login.js';
 export interface OauthRouteDeps {
   oauth: OauthApi;
   users: UserQueries;
+  /** Remembers each state on the server until it is used: a copied cookie cannot use it twice. */
+  singleUse: SingleUseTokenQueries;
   completeLogin: CompleteLogin;
   render: Render;
   publicUrl: string;
@@ -21,6 +24,7 @@ export interface OauthRouteDeps {
 
 /** A state is good for 10 minutes, once. */
 const stateLifetimeMs = 10 * 60 * 1000;
+const oauthStatePurpose = 'oauth-state';
 
 /**
  * Login inside WeChat's own browser, where a QR code on the same screen
@@ -30,13 +34,15 @@ export function oauthRoutes(router: AppRouter, deps: OauthRouteDeps): void {
   const now = deps.now ?? Date.now;
   const redirectUri = `${deps.publicUrl}/auth/wechat/callback`;
 
-  router.get('/auth/wechat', (ctx) => {
+  router.get('/auth/wechat', async (ctx) => {
     const session = sessionOf(ctx);
     const next = safeNextPath(ctx.query.next);
     if (next) session.next = next;
     const scope = ctx.query.scope === 'userinfo' ? 'snsapi_userinfo' : 'snsapi_base';
     const state = randomToken(12);
-    session.oauth = { state, scope, expiresAt: now() + stateLifetimeMs };
+    const expiresAt = now() + stateLifetimeMs;
+    await deps.singleUse.insertToken(oauthStatePurpose, state, new Date(expiresAt), new Date(now()));
+    session.oauth = { state, scope, expiresAt };
     ctx.redirect(deps.oauth.authorizeUrl(redirectUri, scope, state));
   });
 
@@ -45,8 +51,12 @@ export function oauthRoutes(router: AppRouter, deps: OauthRouteDeps): void {
     const expected = session.oauth;
     // Single use: whatever happens next, this state cannot be replayed.
     delete session.oauth;
+    // The state must be this browser's, and unused on the server (whatever copies of the cookie say).
     if (!expected || expected.expiresAt <= now() || !textEquals(expected.state, ctx.query.state)) {
       throw new BadRequestError('OAuth state mismatch', 'oauth_state');
+    }
+    if (!(await deps.singleUse.useToken(oauthStatePurpose, expected.state, new Date(now())))) {
+      throw new BadRequestError('OAuth state already used', 'oauth_state');
     }
     const code = ctx.query.code;
     if (typeof code !== 'string' || code.length === 0 || code.length > 256) {

@@ -19,15 +19,15 @@ export interface SceneIssuer {
   readSceneExpiry(scene: string): number | undefined;
 }
 
-export function createSceneIssuer(secret: string): SceneIssuer {
-  const mac = (payload: Buffer) =>
-    createHmac('sha256', `wechat-login scene:${secret}`).update(payload).digest().subarray(0, macLength);
+/** `keys`: the scene keys, newest first; the first signs, any verifies (key rotation keeps live codes). */
+export function createSceneIssuer(keys: Buffer[]): SceneIssuer {
+  const mac = (key: Buffer, payload: Buffer) => createHmac('sha256', key).update(payload).digest().subarray(0, macLength);
 
   function issueScene(expiresAtMs: number): string {
     const expiry = Buffer.alloc(expiryLength);
     expiry.writeUInt32BE(Math.ceil(expiresAtMs / 1000), 0);
     const payload = Buffer.concat([randomBytes(randomLength), expiry]);
-    return Buffer.concat([payload, mac(payload)]).toString('base64url');
+    return Buffer.concat([payload, mac(keys[0], payload)]).toString('base64url');
   }
 
   function readSceneExpiry(scene: string): number | undefined {
@@ -35,7 +35,7 @@ export function createSceneIssuer(secret: string): SceneIssuer {
     const bytes = Buffer.from(scene, 'base64url');
     const payload = bytes.subarray(0, randomLength + expiryLength);
     const given = bytes.subarray(randomLength + expiryLength);
-    if (given.length !== macLength || !timingSafeEqual(given, mac(payload))) return undefined;
+    if (given.length !== macLength || !keys.some((key) => timingSafeEqual(given, mac(key, payload)))) return undefined;
     return payload.readUInt32BE(randomLength) * 1000;
   }
 

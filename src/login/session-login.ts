@@ -1,8 +1,10 @@
+import type { Knex } from 'knex';
 import type { LoginMethod } from '../db/login-history.js';
 import type { User } from '../db/users.js';
 import type { AppContext } from '../http/context.js';
 import { regenerateSession, sessionOf } from '../http/session.js';
-import type { LoginService } from './login-service.js';
+import type { LoginMeta, LoginService } from './login-service.js';
+import type { UserSessions } from './user-sessions.js';
 
 /** How long a scanned-but-unbound session may take to bind its phone. */
 const pendingBindLifetimeMs = 15 * 60 * 1000;
@@ -10,28 +12,77 @@ const pendingBindLifetimeMs = 15 * 60 * 1000;
 export interface LoginOutcome {
   status: 'success' | 'bind' | 'expired';
   redirect?: string;
+  /** The new server-side session, on success. */
+  sessionId?: number;
+}
+
+export interface StartedSession {
+  token: string;
+  id: number;
+}
+
+export interface SessionLoginDeps {
+  loginService: LoginService;
+  sessions: UserSessions;
+  transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
+  now?: () => number;
+}
+
+/** What the login history and the session record of a browser login say about it. */
+export function loginMetaOf(ctx: AppContext): LoginMeta {
+  return { ip: ctx.ip, userAgent: ctx.get('user-agent') };
 }
 
 /**
- * The end of every login (QR scan, OAuth, phone binding): a user without a
- * phone gets a pending binding, which is not yet a login; a user with one is
- * recorded in the login history and gets a fresh session. `expired` means the
- * scene was already used by another login.
+ * The end of every browser login (QR scan, OAuth, phone binding): a user
+ * without a phone gets a pending binding, which is not yet a login; a user
+ * with one gets a login-history row and a server-side session, in one
+ * transaction, and a fresh cookie session that carries only its token.
  */
-export function createSessionLogin(loginService: LoginService, now: () => number = Date.now) {
-  return async function completeLogin(ctx: AppContext, user: User, method: LoginMethod, scene?: string): Promise<LoginOutcome> {
-    const session = sessionOf(ctx);
+export function createSessionLogin(deps: SessionLoginDeps) {
+  const now = deps.now ?? Date.now;
+
+  /**
+   * Inside the caller's transaction: records the login and starts the session.
+   * Undefined when the scene was already used by another login.
+   */
+  async function recordSignIn(
+    trx: Knex.Transaction,
+    user: User,
+    method: LoginMethod,
+    meta: LoginMeta,
+    scene?: string,
+  ): Promise<StartedSession | undefined> {
+    if (!(await deps.loginService.recordLogin(user, method, meta, { scene, trx }))) return undefined;
+    return deps.sessions.startSession({ userId: user.id, method, ...meta }, trx);
+  }
+
+  /**
+   * Gives the browser the new session: the whole cookie session is replaced
+   * (new sid, new CSRF token), so a session planted before the login
+   * (fixation) never becomes a signed-in one. Returns where to go next.
+   */
+  function signIn(ctx: AppContext, started: StartedSession): string {
+    const redirect = ctx.session?.next ?? '/profile';
+    regenerateSession(ctx, { auth: started.token });
+    return redirect;
+  }
+
+  /** `expired` means the scene was already used by another login. */
+  async function completeLogin(ctx: AppContext, user: User, method: LoginMethod, scene?: string): Promise<LoginOutcome> {
     if (!user.phone) {
       if (method === 'miniprogram') throw new Error('mini-program logins do not use browser sessions');
-      session.pendingBind = { userId: user.id, scene, method, expiresAt: now() + pendingBindLifetimeMs };
+      sessionOf(ctx).pendingBind = { userId: user.id, version: user.sessionVersion, scene, method, expiresAt: now() + pendingBindLifetimeMs };
       return { status: 'bind', redirect: '/bind' };
     }
-    const meta = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
-    if (!(await loginService.recordLogin(user, method, meta, scene))) return { status: 'expired' };
-    const redirect = session.next ?? '/profile';
-    regenerateSession(ctx, { userId: user.id, sessionVersion: user.sessionVersion });
-    return { status: 'success', redirect };
-  };
+    const meta = loginMetaOf(ctx);
+    const started = await deps.transaction((trx) => recordSignIn(trx, user, method, meta, scene));
+    if (!started) return { status: 'expired' };
+    return { status: 'success', redirect: signIn(ctx, started), sessionId: started.id };
+  }
+
+  return { completeLogin, recordSignIn, signIn };
 }
 
-export type CompleteLogin = ReturnType<typeof createSessionLogin>;
+export type SessionLogin = ReturnType<typeof createSessionLogin>;
+export type CompleteLogin = SessionLogin['completeLogin'];

@@ -49,14 +49,17 @@ for (const { kind, enabled } of databaseKinds) {
     t.is((await users.recordScan('o_one', 'scene-x', now)).outcome, 'recorded');
   });
 
-  declare(`${kind}: a phone binds once; another user gets PhoneTakenError`, async (t) => {
+  declare(`${kind}: a phone binds once, only to a user without one; another user gets PhoneTakenError`, async (t) => {
     const { users } = await setup(t, kind);
     await users.recordScan('o_a', 's-a', now);
     await users.recordScan('o_b', 's-b', now);
     const a = (await users.findUserByOpenid('o_a'))!;
     const b = (await users.findUserByOpenid('o_b'))!;
-    await users.bindPhone(a.id, '13800138000', now);
-    await t.throwsAsync(users.bindPhone(b.id, '13800138000', now), { instanceOf: PhoneTakenError });
+    t.true(await users.bindPhoneIfEmpty(a.id, '13800138000', 0, now));
+    t.true(await users.bindPhoneIfEmpty(a.id, '13800138000', 0, now), 'the same phone again is idempotent');
+    t.false(await users.bindPhoneIfEmpty(a.id, '13800138001', 0, now), 'a user with a phone keeps it');
+    await t.throwsAsync(users.bindPhoneIfEmpty(b.id, '13800138000', 0, now), { instanceOf: PhoneTakenError });
+    t.false(await users.bindPhoneIfEmpty(b.id, '13800138002', 7, now), 'a stale session version binds nothing');
     t.is((await users.findUserById(b.id))!.phone, null);
     t.is((await users.findUserByPhone('13800138000'))!.id, a.id);
   });
@@ -65,8 +68,8 @@ for (const { kind, enabled } of databaseKinds) {
     const { users } = await setup(t, kind);
     await users.recordScan('o_u', 's-u', now);
     const user = (await users.findUserByOpenid('o_u'))!;
-    await users.bindPhone(user.id, '13900139000', now);
-    await users.recordUnfollow('o_u', now);
+    await users.bindPhoneIfEmpty(user.id, '13900139000', undefined, now);
+    await users.recordUnfollow(user.id, now);
     t.like(await users.findUserById(user.id), { phone: null, subscribed: false, sessionVersion: 1 });
   });
 
@@ -83,17 +86,37 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(history[0].at.toISOString(), now.toISOString());
   });
 
-  declare(`${kind}: SMS codes: latest first, counted, consumed once, attempts counted`, async (t) => {
-    const { codes } = await setup(t, kind);
-    await codes.insertCode('13800138000', 'bind', 'h1', new Date(now.getTime() + 300_000), now);
-    await codes.insertCode('13800138000', 'bind', 'h2', new Date(now.getTime() + 300_000), new Date(now.getTime() + 1000));
-    const latest = (await codes.findLatestCode('13800138000', 'bind'))!;
-    t.is(latest.codeHash, 'h2');
-    t.is(await codes.countCodesSince('13800138000', 'bind', new Date(now.getTime() - 1000)), 2);
-    await Promise.all([codes.increaseAttempts(latest.id), codes.increaseAttempts(latest.id)]);
-    t.is((await codes.findLatestCode('13800138000', 'bind'))!.attempts, 2);
+  declare(`${kind}: SMS codes: latest first per user, counted per phone, attempts claimed up to the cap, consumed once`, async (t) => {
+    const { codes, users } = await setup(t, kind);
+    await users.recordScan('o_s', 's-s', now);
+    await users.recordScan('o_t', 's-t', now);
+    const s = (await users.findUserByOpenid('o_s'))!.id;
+    const other = (await users.findUserByOpenid('o_t'))!.id;
+    const code = (userId: number, codeHash: string, at: Date) =>
+      codes.insertCode({ userId, phone: '13800138000', purpose: 'bind', codeHash, expiresAt: new Date(at.getTime() + 300_000) }, at);
+    await code(s, 'h1', now);
+    await code(s, 'h2', new Date(now.getTime() + 1000));
+    await code(other, 'h3', new Date(now.getTime() + 2000));
+    const latest = (await codes.findLatestCode(s, '13800138000', 'bind'))!;
+    t.is(latest.codeHash, 'h2', "another user's newer code is not this user's");
+    t.is(await codes.countCodesForPhoneSince('13800138000', 'bind', new Date(now.getTime() - 1000)), 3);
+    const claims = await Promise.all(Array.from({ length: 8 }, () => codes.claimAttempt(latest.id, 5, now)));
+    t.is(claims.filter(Boolean).length, 5);
+    t.is((await codes.findLatestCode(s, '13800138000', 'bind'))!.attempts, 5);
     const consumed = await Promise.all([codes.consumeCode(latest.id, now), codes.consumeCode(latest.id, now)]);
     t.deepEqual(consumed.filter(Boolean).length, 1);
+    t.false(await codes.claimAttempt(latest.id, 100, now), 'a used code takes no more attempts');
+  });
+
+  declare(`${kind}: the resend slot is claimed by one of many parallel senders`, async (t) => {
+    const { codes } = await setup(t, kind);
+    const until = new Date(now.getTime() + 60_000);
+    const claims = await Promise.all(Array.from({ length: 10 }, () => codes.claimSendSlot('13800138000', 'bind', now, until)));
+    t.is(claims.filter(Boolean).length, 1);
+    t.false(await codes.claimSendSlot('13800138000', 'bind', new Date(now.getTime() + 59_000), until));
+    const later = new Date(now.getTime() + 60_000);
+    const renewals = await Promise.all(Array.from({ length: 10 }, () => codes.claimSendSlot('13800138000', 'bind', later, new Date(later.getTime() + 60_000))));
+    t.is(renewals.filter(Boolean).length, 1);
   });
 }
 
@@ -115,7 +138,7 @@ for (const { kind, enabled } of databaseKinds) {
     await users.recordScan('o_back', 'scene-1', now);
     t.deepEqual(await users.recordReturningScan('o_back', 'scene-2', now), { outcome: 'recorded', hasPhone: false });
     const user = (await users.findUserByOpenid('o_back'))!;
-    await users.bindPhone(user.id, '13600000000', now);
+    await users.bindPhoneIfEmpty(user.id, '13600000000', undefined, now);
     t.deepEqual(await users.recordReturningScan('o_back', 'scene-3', now), { outcome: 'recorded', hasPhone: true });
     await users.recordScan('o_other', 'scene-4', now);
     t.deepEqual(await users.recordReturningScan('o_back', 'scene-4', now), { outcome: 'scene_taken' });

@@ -11,7 +11,7 @@ const aesKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
   const server = await startServer({ env });
   t.teardown(() => server.close());
-  const scenes = createSceneIssuer(server.config.sessionKeys[0]);
+  const scenes = createSceneIssuer(server.config.keys.scene);
   return { server, liveScene: () => scenes.issueScene(Date.now() + 300_000) };
 }
 
@@ -100,7 +100,7 @@ test('a forged or expired scene gets "二维码已失效" and changes nothing', 
   const { server } = await setup(t);
   const forged = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_x', event: 'SCAN', eventKey: 'A'.repeat(40) }));
   t.is(replyContent(forged.text), scanReplies.sceneInvalid);
-  const expired = createSceneIssuer(server.config.sessionKeys[0]).issueScene(Date.now() - 1000);
+  const expired = createSceneIssuer(server.config.keys.scene).issueScene(Date.now() - 1000);
   const late = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_x', event: 'SCAN', eventKey: expired }));
   t.is(replyContent(late.text), scanReplies.sceneInvalid);
   t.is(await userCount(server), 0);

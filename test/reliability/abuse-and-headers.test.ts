@@ -22,8 +22,8 @@ test('/bind/code: one code per phone per minute, then 429 with a message', async
   t.is(server.handle.smsInbox.list().length, 1);
 });
 
-test('/bind/code: hourly caps per phone and per IP', async (t) => {
-  const server = await startServer({ env: { SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_PHONE_PER_HOUR: '2', SMS_MAX_PER_IP_PER_HOUR: '3' } });
+test('/bind/code: hourly caps per phone and per IP (the IP cap counts every request for a code)', async (t) => {
+  const server = await startServer({ env: { SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_PHONE_PER_HOUR: '2', SMS_MAX_PER_IP_PER_HOUR: '4' } });
   t.teardown(() => server.close());
   const { browser, csrf } = await onBindPage(server, 'o_caps');
   const send = (phone: string) => browser.postForm('/bind/code', { phone, _csrf: csrf }).then((response) => response.status);

@@ -6,7 +6,7 @@ import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 test('a captured, validly signed callback replayed after the tolerance gets 401 and changes nothing', async (t) => {
   const server = await startServer({ env: { WECHAT_TIMESTAMP_TOLERANCE_SECONDS: '5' } });
   t.teardown(() => server.close());
-  const scene = createSceneIssuer(server.config.sessionKeys[0]).issueScene(Date.now() + 300_000);
+  const scene = createSceneIssuer(server.config.keys.scene).issueScene(Date.now() + 300_000);
   // Captured on the wire 10 s ago: a genuine signature, never delivered.
   const capturedQuery = signedQuery({ timestamp: Math.floor(Date.now() / 1000) - 10 });
   const capturedBody = eventXml({ openid: 'o_replayed', event: 'SCAN', eventKey: scene });

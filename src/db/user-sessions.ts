@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { toUser, type User } from './users.js';
+import { toDate } from './values.js';
+
+/** Only the sha256 of a session token is stored: a leaked table signs nobody in. */
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export interface NewSession {
+  userId: number;
+  method: string;
+  ip: string;
+  userAgent: string;
+  expiresAt: Date;
+}
+
+export interface SessionRecord {
+  id: number;
+  userId: number;
+  ip: string;
+  userAgent: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+}
+
+/** Data access for `user_sessions`, the signed-in sessions. */
+export function createUserSessionQueries(knex: Knex) {
+  const table = (trx: Knex | Knex.Transaction = knex) => trx('user_sessions');
+
+  /** Stores a new session for `token`; returns its id. */
+  async function insertSession(token: string, session: NewSession, now: Date, trx?: Knex.Transaction): Promise<number> {
+    const [id] = await table(trx).insert({
+      token_hash: hashSessionToken(token),
+      user_id: session.userId,
+      method: session.method,
+      ip: session.ip.slice(0, 45),
+      user_agent: session.userAgent.slice(0, 512),
+      created_at: now,
+      last_seen_at: now,
+      expires_at: session.expiresAt,
+    });
+    return Number(id);
+  }
+
+  /**
+   * The unrevoked session of `token` with its user, in one indexed query (every
+   * signed-in request pays it). The caller judges idle time and expiry.
+   */
+  async function findSessionWithUser(token: string): Promise<{ session: SessionRecord; user: User } | undefined> {
+    const row = await knex('user_sessions as s')
+      .join('users as u', 'u.id', 's.user_id')
+      .where('s.token_hash', hashSessionToken(token))
+      .whereNull('s.revoked_at')
+      .first(
+        'u.*',
+        's.id as s_id',
+        's.ip as s_ip',
+        's.user_agent as s_user_agent',
+        's.created_at as s_created_at',
+        's.last_seen_at as s_last_seen_at',
+        's.expires_at as s_expires_at',
+      );
+    if (!row) return undefined;
+    const session: SessionRecord = {
+      id: Number(row.s_id),
+      userId: Number(row.id),
+      ip: String(row.s_ip),
+      userAgent: String(row.s_user_agent),
+      createdAt: toDate(row.s_created_at),
+      lastSeenAt: toDate(row.s_last_seen_at),
+      expiresAt: toDate(row.s_expires_at),
+    };
+    return { session, user: toUser(row)! };
+  }
+
+  async function touchSession(id: number, now: Date): Promise<void> {
+    await table().where({ id }).update({ last_seen_at: now });
+  }
+
+  /** The user's unrevoked, unexpired sessions, most recently used first. */
+  async function listLiveSessions(userId: number, idleSince: Date, now: Date): Promise<SessionRecord[]> {
+    const rows = await table()
+      .where({ user_id: userId })
+      .whereNull('revoked_at')
+      .andWhere('last_seen_at', '>', idleSince)
+      .andWhere('expires_at', '>', now)
+      .orderBy([{ column: 'last_seen_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    return rows.map(toSession);
+  }
+
+  /** Ends one session of the user; false when it was not theirs or already over. */
+  async function revokeSession(userId: number, id: number, now: Date): Promise<boolean> {
+    return (await table().where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: now })) === 1;
+  }
+
+  /** Ends every session of the user except `keepId` (none when undefined); returns how many ended. */
+  async function revokeSessionsOfUser(userId: number, now: Date, keepId?: number, trx?: Knex.Transaction): Promise<number> {
+    const query = table(trx).where({ user_id: userId }).whereNull('revoked_at');
+    if (keepId !== undefined) query.andWhereNot({ id: keepId });
+    return query.update({ revoked_at: now });
+  }
+
+  return { insertSession, findSessionWithUser, touchSession, listLiveSessions, revokeSession, revokeSessionsOfUser };
+}
+
+export type UserSessionQueries = ReturnType<typeof createUserSessionQueries>;
+
+function toSession(row: Record<string, unknown>): SessionRecord {
+  return {
+    id: Number(row.id),
+    userId: Number(row.user_id),
+    ip: String(row.ip),
+    userAgent: String(row.user_agent),
+    createdAt: toDate(row.created_at),
+    lastSeenAt: toDate(row.last_seen_at),
+    expiresAt: toDate(row.expires_at),
+  };
+}

@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import type { User } from '../db/users.js';
+import type { SessionRecord, UserSessionQueries } from '../db/user-sessions.js';
+import { randomToken } from '../http/session.js';
+
+export interface UserSessionDeps {
+  queries: UserSessionQueries;
+  idleTimeoutSeconds: number;
+  maxLifetimeSeconds: number;
+  now?: () => number;
+}
+
+export interface SessionStart {
+  userId: number;
+  method: string;
+  ip: string;
+  userAgent: string;
+}
+
+/** The most often a session's last-seen time is written: reads stay one query, writes stay rare. */
+const longestTouchIntervalMs = 60_000;
+
+/**
+ * Signed-in sessions kept on the server. The browser holds a random token
+ * (inside the signed session cookie); the server holds its hash, and the
+ * session is over when its row is revoked, when it has been idle too long, or
+ * when its absolute lifetime is up, whatever any copy of the cookie says.
+ */
+export function createUserSessions(deps: UserSessionDeps) {
+  const now = deps.now ?? Date.now;
+  const idleMs = deps.idleTimeoutSeconds * 1000;
+  const touchIntervalMs = Math.min(longestTouchIntervalMs, idleMs / 4);
+
+  /** Starts a session (inside the login's transaction); returns the token for the cookie. */
+  async function startSession(start: SessionStart, trx?: Knex.Transaction): Promise<{ token: string; id: number }> {
+    const token = randomToken(32);
+    const at = new Date(now());
+    const expiresAt = new Date(at.getTime() + deps.maxLifetimeSeconds * 1000);
+    const id = await deps.queries.insertSession(token, { ...start, expiresAt }, at, trx);
+    return { token, id };
+  }
+
+  /** The live session of `token` and its user, or undefined. Refreshes the idle clock now and then. */
+  async function resumeSession(token: string): Promise<{ user: User; session: SessionRecord } | undefined> {
+    const found = await deps.queries.findSessionWithUser(token);
+    if (!found) return undefined;
+    const at = now();
+    if (found.session.expiresAt.getTime() <= at || found.session.lastSeenAt.getTime() + idleMs <= at) return undefined;
+    if (at - found.session.lastSeenAt.getTime() >= touchIntervalMs) await deps.queries.touchSession(found.session.id, new Date(at));
+    return found;
+  }
+
+  /** The user's live sessions, most recently used first. */
+  function listSessions(userId: number): Promise<SessionRecord[]> {
+    const at = now();
+    return deps.queries.listLiveSessions(userId, new Date(at - idleMs), new Date(at));
+  }
+
+  function endSession(userId: number, sessionId: number): Promise<boolean> {
+    return deps.queries.revokeSession(userId, sessionId, new Date(now()));
+  }
+
+  /** Ends every session of the user but `keepId`. */
+  function endOtherSessions(userId: number, keepId: number): Promise<number> {
+    return deps.queries.revokeSessionsOfUser(userId, new Date(now()), keepId);
+  }
+
+  function endAllSessions(userId: number, trx?: Knex.Transaction): Promise<number> {
+    return deps.queries.revokeSessionsOfUser(userId, new Date(now()), undefined, trx);
+  }
+
+  return { startSession, resumeSession, listSessions, endSession, endOtherSessions, endAllSessions };
+}
+
+export type UserSessions = ReturnType<typeof createUserSessions>;
