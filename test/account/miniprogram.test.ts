@@ -98,6 +98,26 @@ test('bad JSON, a missing code, a reused code and bad tokens get 400 or 401 with
   t.deepEqual(await call('/api/miniprogram/phone', { code: phoneCode }, 'x'.repeat(43)), { status: 401, body: { error: 'unauthenticated' } });
 });
 
+test('POST /api/miniprogram/logout revokes the token (204); unfollowing revokes every token of the user', async (t) => {
+  const { server, sim, call } = await setup(t);
+  const openid = await sim.createPersona('退出');
+  const logout = (token?: string) =>
+    fetch(`${server.url}/api/miniprogram/logout`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const first = await call('/api/miniprogram/login', { code: await sim.generateCode(openid, 'js') });
+  const response = await logout(first.body.token);
+  t.is(response.status, 204);
+  t.is((await call('/api/miniprogram/phone', { code: await sim.generateCode(openid, 'phone') }, first.body.token)).status, 401);
+  t.is((await logout(first.body.token)).status, 401, 'a revoked token cannot be revoked again');
+  t.is((await logout()).status, 401);
+  // The same person also follows the Official Account (one user through the unionid), then unfollows.
+  const second = await call('/api/miniprogram/login', { code: await sim.generateCode(openid, 'js') });
+  const { browser, scene } = await openLoginPage(server);
+  await phoneFor(server).scan(openid, scene, 'ticket', false);
+  await poll(browser, scene);
+  await phoneFor(server).unfollow(openid);
+  t.is((await call('/api/miniprogram/phone', { code: await sim.generateCode(openid, 'phone') }, second.body.token)).status, 401);
+});
+
 test('an expired or revoked token gets 401', async (t) => {
   const { server, sim, call } = await setup(t);
   const openid = await sim.createPersona('过期');

@@ -104,6 +104,23 @@ test('a state mismatch, a missing state and a replayed state get a 400 page', as
   t.is(await server.knex('users').where({ openid }).first(), undefined);
 });
 
+test('a state is single-use on the server: a copy of the cookie cannot use it again', async (t) => {
+  const server = await setup(t);
+  const sim = await openSimulator(server);
+  const openid = await sim.createPersona('复制');
+  const browser = new BrowserClient(server.url);
+  const flow = await authorize(browser, sim.phone, openid);
+  const copy = new BrowserClient(server.url);
+  copy.setCookies(browser.cookieHeader());
+  t.is((await flow.finish()).status, 302);
+  const state = flow.callback.searchParams.get('state')!;
+  // A fresh code from WeChat, so that only the state can refuse it.
+  const again = await authorize(new BrowserClient(server.url), sim.phone, openid);
+  const replayed = await copy.get(`/auth/wechat/callback?code=${again.callback.searchParams.get('code')}&state=${state}`);
+  t.is(replayed.status, 400);
+  t.regex(await replayed.text(), /登录请求已过期或无效/);
+});
+
 test('a reused code gets a clear page with a retry link, never a 500', async (t) => {
   const server = await setup(t);
   const sim = await openSimulator(server);
