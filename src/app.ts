@@ -195,7 +195,7 @@ export function createApp(deps: AppDeps): AppHandle {
   }
   app.use(createSessionMiddleware(app, config.secureCookies));
   use(languageMiddleware);
-  use(createStaticFiles(path.resolve(__dirname, '../static')));
+  use(createStaticFiles(path.resolve(__dirname, '../static'), ['favicon.ico']));
   app.use(router.routes());
   app.use(router.allowedMethods());
 
