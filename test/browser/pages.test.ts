@@ -142,3 +142,42 @@ for (const lang of ['zh', 'en'] as const) {
     });
   }
 }
+
+browserTest('the QR code has a text alternative, and the expiry is announced once a minute, not every second', async (t) => {
+  const context = await personContext('en', 'phone');
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const problems = watchPageProblems(page);
+  // A fake clock: a minute passes in no time, and the seconds can be counted.
+  await page.clock.install();
+  await page.goto(`${server.url}/login`);
+
+  const qr = page.getByRole('img', { name: /WeChat login QR code/ });
+  t.is(await qr.count(), 1);
+  t.regex((await qr.getAttribute('aria-label'))!, /scan it with "Scan"/);
+  t.is(await page.locator('.countdown').getAttribute('aria-hidden'), 'true');
+  const notice = page.locator('#expiry-notice');
+  t.is(await notice.getAttribute('aria-live'), 'polite');
+  t.is(await page.locator('#status').getAttribute('aria-live'), 'polite');
+  t.is(await notice.textContent(), 'The code expires within 5 minutes');
+
+  await page.evaluate(() => {
+    const changes: string[] = [];
+    (window as unknown as { noticeChanges: string[] }).noticeChanges = changes;
+    const target = document.getElementById('expiry-notice')!;
+    new MutationObserver(() => changes.push(target.textContent ?? '')).observe(target, { childList: true, characterData: true, subtree: true });
+  });
+  const changes = () => page.evaluate(() => (window as unknown as { noticeChanges: string[] }).noticeChanges);
+  const secondsShown = async () => Number(await page.locator('#countdown').textContent());
+
+  const before = await secondsShown();
+  await page.clock.runFor(10_000);
+  t.true(before - (await secondsShown()) >= 9, 'the visible countdown ticks every second');
+  t.deepEqual(await changes(), [], 'nothing is announced while the minute has not changed');
+
+  await page.clock.runFor(60_000);
+  t.deepEqual(await changes(), ['The code expires within 4 minutes']);
+  await page.clock.runFor(60_000 * 3);
+  t.deepEqual(await changes(), ['The code expires within 4 minutes', 'The code expires within 3 minutes', 'The code expires within 2 minutes', 'The code expires within a minute']);
+  problems.assertClean('login with a fake clock');
+});
