@@ -181,3 +181,22 @@ browserTest('the QR code has a text alternative, and the expiry is announced onc
   t.deepEqual(await changes(), ['The code expires within 4 minutes', 'The code expires within 3 minutes', 'The code expires within 2 minutes', 'The code expires within a minute']);
   problems.assertClean('login with a fake clock');
 });
+
+browserTest('inside WeChat, the login page with its one-tap button is accessible too', async (t) => {
+  for (const lang of ['zh', 'en'] as const) {
+    const context = await browser.newContext({
+      locale: languages[lang],
+      viewport: widths.phone,
+      isMobile: true,
+      bypassCSP: true,
+      userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47',
+    });
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    const problems = watchPageProblems(page);
+    await page.goto(`${server.url}/login`);
+    t.true(await page.locator('#oauth-login').isVisible());
+    const failures = await checkPage(page, problems, 'login-in-wechat', lang, 'phone');
+    t.deepEqual(failures, []);
+  }
+});
