@@ -30,6 +30,29 @@
     return said.join('. ');
   }
 
+  /** Names a control by what it does, so that focus can find its twin in the fresh copy. */
+  function controlKey(element) {
+    var form = element.closest('form');
+    var scene = element.closest('[data-scene]');
+    return [element.tagName, element.getAttribute('href'), form && form.getAttribute('action'),
+      scene && scene.getAttribute('data-scene'), element.textContent].join('|');
+  }
+
+  /** Swaps one part; a keyboard user's focus stays on the same control when it is still there. */
+  function swap(current, fresh) {
+    var focused = current.contains(document.activeElement) ? controlKey(document.activeElement) : null;
+    var copy = document.importNode(fresh, true);
+    current.replaceWith(copy);
+    if (focused === null) return;
+    var twin = [].filter.call(copy.querySelectorAll('a, button, input'), function (element) {
+      return controlKey(element) === focused;
+    })[0];
+    if (twin) return twin.focus();
+    // The control is gone (Follow became Unfollow): keep the place, not the page's top.
+    copy.setAttribute('tabindex', '-1');
+    copy.focus();
+  }
+
   function refresh() {
     return fetch('/simulator' + query(), { credentials: 'same-origin', cache: 'no-store' })
       .then(function (response) {
@@ -42,7 +65,7 @@
         var said = changesBetween(root, fresh);
         [].forEach.call(fresh.querySelectorAll('[data-live]'), function (part) {
           var current = root.querySelector('[data-live="' + part.getAttribute('data-live') + '"]');
-          if (current) current.replaceWith(document.importNode(part, true));
+          if (current) swap(current, part);
         });
         root.setAttribute('data-version', fresh.getAttribute('data-version'));
         root.setAttribute('data-as', fresh.getAttribute('data-as'));

@@ -70,6 +70,9 @@ browserTest('the simulator shows a waiting code, a scan\'s chat bubble and an SM
 
   const waiting = simulator.locator(`li[data-scene="${scene}"]`);
   await waiting.waitFor({ timeout: 10_000 });
+  // A keyboard user on a button keeps their focus through the next update.
+  await simulator.locator('form[action="/simulator/codes"] button').first().focus();
+  const followLabel = await simulator.evaluate(() => document.activeElement?.textContent);
   t.is(await simulator.locator('#simulator-news').textContent(), '有新的二维码等待扫描 / A new code is waiting');
   const ticket = (await waiting.locator('input[name=ticket]').getAttribute('value'))!;
 
@@ -81,6 +84,7 @@ browserTest('the simulator shows a waiting code, a scan\'s chat bubble and an SM
   await simulator.locator('.chat .bubble.account', { hasText: '请回到网页上绑定手机号' }).waitFor({ timeout: 10_000 });
   t.is(await simulator.locator(`li[data-scene="${scene}"]`).count(), 0);
   t.regex((await simulator.locator('#simulator-news').textContent())!, /New message from the account/);
+  t.is(await simulator.evaluate(() => document.activeElement?.textContent), followLabel);
 
   // The site asks for a phone; the SMS shows up on the simulator, and its code works.
   await site.waitForURL('**/bind', { timeout: 10_000 });
