@@ -204,7 +204,7 @@ export function createApp(deps: AppDeps): AppHandle {
   }
   app.use(createSessionMiddleware(app, { secure: config.secureCookies, maxAgeMs: config.sessions.maxLifetimeSeconds * 1000 }));
   use(languageMiddleware);
-  use(createStaticFiles(path.resolve(__dirname, '../static')));
+  use(createStaticFiles(path.resolve(__dirname, '../static'), ['favicon.ico']));
   app.use(router.routes());
   app.use(router.allowedMethods());
 

@@ -10,6 +10,7 @@ import { readTextBody } from '../http/read-body.js';
 import type { Logger } from '../http/error-handler.js';
 import type { Render } from '../http/render.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
+import { buildPhoneView } from './phone-view.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
 
 export interface SimulatorRouteDeps {
@@ -219,26 +220,18 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
   }
 
   function renderPhone(ctx: Ctx, persona: Persona | undefined, status = 200, error?: string) {
-    render(
-      ctx,
-      'simulator/phone.njk',
-      {
-        personas: [...state.personas.values()],
-        persona,
-        tickets: state.waitingTickets().map((ticket) => ({
-          ...ticket,
-          secondsLeft: Math.max(0, Math.round((ticket.expiresAt - state.now()) / 1000)),
-        })),
-        sms: deps.smsInbox.list(),
-        error,
-      },
-      status,
-    );
+    render(ctx, 'simulator/phone.njk', { ...buildPhoneView(state, deps.smsInbox, persona), error }, status);
   }
 
   router.get('/simulator', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     renderPhone(ctx, selectedPersona(ctx.query.as));
+  });
+
+  // static/js/simulator.js asks this every few seconds, and fetches /simulator again when the version changed.
+  router.get('/simulator/version', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { version: buildPhoneView(state, deps.smsInbox, selectedPersona(ctx.query.as)).version };
   });
 
   // A real phone that scanned the QR code on the same network lands here.

@@ -9,6 +9,9 @@
   var expiresAt = Date.parse(qr.getAttribute('data-expires-at'));
   var statusEl = document.getElementById('status');
   var countdownEl = document.getElementById('countdown');
+  // The visible countdown is aria-hidden; this polite live region speaks only when the whole minutes change.
+  var noticeEl = document.getElementById('expiry-notice');
+  var minutesSaid = null;
   var messages = document.getElementById('messages');
   var text = function (name) { return messages ? messages.getAttribute('data-' + name) : ''; };
   var stopped = false;
@@ -26,6 +29,12 @@
   function tick() {
     var left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
     countdownEl.textContent = String(left);
+    var minutes = Math.ceil(left / 60);
+    if (noticeEl && minutes > 0 && minutes !== minutesSaid) {
+      // The first tick only remembers what the page already says, so nothing is announced on load.
+      if (minutesSaid !== null) noticeEl.textContent = minutes > 1 ? text('minutes').replace('{n}', String(minutes)) : text('minute');
+      minutesSaid = minutes;
+    }
     if (left === 0 && !stopped) showExpired();
   }
 

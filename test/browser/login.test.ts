@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import test from 'ava';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { watchPageProblems } from '../helpers/page-problems.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -25,10 +26,17 @@ test.after.always(async () => {
 });
 
 /** The desktop browser showing the login page, and a phone-sized one on the simulator. */
-async function openWindows(locale = 'zh-CN'): Promise<{ desk: Page; phone: Page }> {
+async function openWindows(locale = 'zh-CN') {
   const desk = await (await browser.newContext({ locale, viewport: { width: 1280, height: 800 } })).newPage();
   const phone = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
-  return { desk, phone };
+  const deskProblems = watchPageProblems(desk);
+  const phoneProblems = watchPageProblems(phone);
+  /** Fails on any console error, uncaught exception or failed request either window saw. */
+  const assertCleanConsoles = () => {
+    deskProblems.assertClean('desktop window');
+    phoneProblems.assertClean('phone window');
+  };
+  return { desk, phone, assertCleanConsoles };
 }
 
 async function scanOnPhone(phone: Page, nickname: string, scene: string) {
@@ -47,7 +55,7 @@ async function scanOnPhone(phone: Page, nickname: string, scene: string) {
 }
 
 browserTest('a new user scans on the phone, binds a phone and lands on the profile; returning, they are in at once', async (t) => {
-  const { desk, phone } = await openWindows();
+  const { desk, phone, assertCleanConsoles } = await openWindows();
   await desk.goto(`${server.url}/login`);
   t.is(await desk.locator('h1').textContent(), '微信扫码登录');
   t.true(await desk.locator('#qr svg').isVisible());
@@ -79,15 +87,18 @@ browserTest('a new user scans on the phone, binds a phone and lands on the profi
   t.log(`returning user: scan to profile in ${Date.now() - started} ms (includes the phone page's own navigation)`);
   t.true((await phone.locator('.chat').textContent())!.includes('登录成功'));
   t.is(await desk.locator('.logins li').count(), 2);
+  assertCleanConsoles();
 });
 
 browserTest('the page renews an expired code by itself, and English is available', async (t) => {
   const shortLived = await startServer({ env: { QR_EXPIRE_SECONDS: '2' } });
   t.teardown(() => shortLived.close());
   const desk = await (await browser.newContext({ locale: 'en-US' })).newPage();
+  const problems = watchPageProblems(desk);
   await desk.goto(`${shortLived.url}/login`);
   t.is(await desk.locator('h1').textContent(), 'Log in with WeChat');
   const first = await desk.locator('#qr').getAttribute('data-scene');
   await desk.waitForFunction((old) => document.getElementById('qr')?.getAttribute('data-scene') !== old, first, { timeout: 10_000 });
   t.not(await desk.locator('#qr').getAttribute('data-scene'), first);
+  problems.assertClean('login page renewing its code');
 });

@@ -212,3 +212,37 @@ test('jscode2session and getuserphonenumber: codes from the generator, the mini-
   t.regex(phone.phone_info.purePhoneNumber, /^139\d{8}$/);
   t.like(await postJson(`/wxa/business/getuserphonenumber?access_token=${miniToken}`, { code: phoneCode }), { errcode: 40163 });
 });
+
+test('/simulator/version changes only when what the phone page shows changes', async (t) => {
+  const { server } = await setup(t);
+  const sim = await simulatorPhone(server);
+  const versionOf = async (openid?: string) => {
+    const response = await sim.phone.get(`/simulator/version${openid ? `?as=${encodeURIComponent(openid)}` : ''}`);
+    t.is(response.status, 200);
+    t.is(response.headers.get('cache-control'), 'no-store');
+    return ((await response.json()) as { version: string }).version;
+  };
+  const empty = await versionOf();
+  t.regex(empty, /^[\w-]{16}$/);
+  t.is(await versionOf(), empty, 'the same state, the same version');
+
+  const openid = await sim.createPersona('版本');
+  const withPersona = await versionOf(openid);
+  t.not(withPersona, empty);
+  // The page carries the version the script starts from.
+  t.true((await sim.chat(openid)).includes(`data-version="${withPersona}"`));
+
+  const { browser, scene } = await openLoginPage(server);
+  const withCode = await versionOf(openid);
+  t.not(withCode, withPersona, 'a new waiting code');
+  t.is(await versionOf(openid), withCode, 'the seconds ticking down are not a change');
+
+  await sim.scan(openid, scene);
+  const afterScan = await versionOf(openid);
+  t.not(afterScan, withCode, 'the chat and the waiting list changed');
+  t.is((await poll(browser, scene)).body.status, 'bind');
+
+  const csrf = csrfOf(await (await browser.get('/bind')).text());
+  t.is((await browser.postForm('/bind/code', { phone: '13800138777', _csrf: csrf })).status, 200);
+  t.not(await versionOf(openid), afterScan, 'an SMS arrived');
+});

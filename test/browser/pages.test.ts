@@ -1,0 +1,202 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { assertAccessible } from '../helpers/accessibility.js';
+import { watchPageProblems, type PageProblems } from '../helpers/page-problems.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+// Every page a person meets, in both languages, on a phone and on a desktop:
+// no serious or critical axe-core violation, and a clean console.
+
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const launchArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const hasChromium = existsSync(chromiumPath);
+if (!hasChromium) console.warn(`\n  Browser tests SKIPPED: no chromium at ${chromiumPath} (.ci/run installs Debian's chromium)\n`);
+const browserTest = hasChromium ? test.serial : test.serial.skip;
+const screenshots = path.resolve(__dirname, '../../screenshots');
+
+let browser: Browser;
+let server: TestServer;
+
+test.before(async () => {
+  if (!hasChromium) return;
+  mkdirSync(screenshots, { recursive: true });
+  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
+  server = await startServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
+});
+
+test.after.always(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const widths = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;
+const languages = { zh: 'zh-CN', en: 'en-US' } as const;
+
+/**
+ * A browser context as a person of that language and screen would have it.
+ * bypassCSP lets axe run; the server's own headers stay as they are.
+ */
+async function personContext(lang: keyof typeof languages, width: keyof typeof widths): Promise<BrowserContext> {
+  return browser.newContext({ locale: languages[lang], viewport: widths[width], isMobile: width === 'phone', bypassCSP: true });
+}
+
+/**
+ * Checks the page as it is now: accessibility, console, and a screenshot to
+ * look at. Returns what is wrong (empty when all is well), so that one run
+ * lists the problems of every page instead of stopping at the first.
+ */
+async function checkPage(page: Page, problems: PageProblems, name: string, lang: string, width: string): Promise<string[]> {
+  const label = `${name} (${lang}, ${width})`;
+  await page.screenshot({ path: path.join(screenshots, `${name}-${lang}-${width}.png`), fullPage: true });
+  const found: string[] = [];
+  for (const assertion of [() => assertAccessible(page, label), () => problems.assertClean(label)]) {
+    try {
+      await assertion();
+    } catch (error) {
+      found.push((error as Error).message);
+    }
+  }
+  return found;
+}
+
+let phoneNumber = 13_800_138_100;
+
+for (const lang of ['zh', 'en'] as const) {
+  for (const width of ['phone', 'desktop'] as const) {
+    browserTest(`every page is accessible and has a clean console: ${lang}, ${width}`, async (t) => {
+      const context = await personContext(lang, width);
+      t.teardown(() => context.close());
+      const site = await context.newPage();
+      const phone = await context.newPage();
+      const siteProblems = watchPageProblems(site);
+      const phoneProblems = watchPageProblems(phone);
+      const failures: string[] = [];
+      const check = async (page: Page, name: string) => {
+        failures.push(...(await checkPage(page, page === site ? siteProblems : phoneProblems, name, lang, width)));
+      };
+
+      // The simulator, empty, then with a new user.
+      await phone.goto(`${server.url}/simulator?lang=${lang}`);
+      await check(phone, 'simulator-empty');
+      await phone.fill('input[name=nickname]', `${lang}-${width}`);
+      await phone.locator('form[action="/simulator/personas"] button').click();
+      const openid = (await phone.locator('#persona').getAttribute('data-openid'))!;
+      const simulatorAsPersona = `${server.url}/simulator?as=${encodeURIComponent(openid)}`;
+
+      // The login page, waiting for a scan.
+      await site.goto(`${server.url}/login`);
+      await site.waitForFunction(() => (document.getElementById('status')?.textContent ?? '') !== '');
+      t.is(await site.getAttribute('html', 'lang'), lang === 'en' ? 'en' : 'zh-CN');
+      await check(site, 'login');
+
+      // The simulator sees the waiting code; the scan landing page a real phone would open.
+      const scene = (await site.locator('#qr').getAttribute('data-scene'))!;
+      await phone.goto(simulatorAsPersona);
+      const ticket = (await phone.locator(`li[data-scene="${scene}"] input[name=ticket]`).getAttribute('value'))!;
+      await check(phone, 'simulator-waiting');
+      await phone.goto(`${server.url}/simulator/scan?ticket=${encodeURIComponent(ticket)}`);
+      await check(phone, 'simulator-scan');
+      phoneProblems.expect(404, '/simulator/scan');
+      await phone.goto(`${server.url}/simulator/scan?ticket=unknown`);
+      await check(phone, 'simulator-scan-unknown');
+
+      // The in-WeChat authorize page of the simulator.
+      await phone.goto(`${server.url}/auth/wechat`);
+      await phone.waitForURL('**/connect/oauth2/authorize**');
+      await check(phone, 'simulator-authorize');
+
+      // Scan: the login page moves on to phone binding by itself.
+      await phone.goto(simulatorAsPersona);
+      await phone.locator(`li[data-scene="${scene}"] button.scan`).click();
+      await site.waitForURL('**/bind', { timeout: 10_000 });
+      await check(site, 'bind');
+
+      phoneNumber += 1;
+      await site.fill('#phone-send', String(phoneNumber));
+      await site.click('#send-code');
+      await site.waitForSelector('#code');
+      await check(site, 'bind-code-sent');
+
+      siteProblems.expect(422, '/bind');
+      await site.fill('#code', '000000');
+      await site.click('#bind-submit');
+      await site.waitForSelector('.error');
+      await check(site, 'bind-wrong-code');
+
+      await phone.goto(simulatorAsPersona);
+      await check(phone, 'simulator-chat-sms');
+      const code = (await phone.locator('.sms-code').first().textContent())!;
+      await site.fill('#code', code);
+      await site.click('#bind-submit');
+      await site.waitForURL('**/profile');
+      await check(site, 'profile');
+
+      siteProblems.expect(404, '/nope');
+      const notFound = await site.goto(`${server.url}/nope`);
+      t.is(notFound?.status(), 404);
+      await check(site, 'error-404');
+      if (failures.length > 0) t.fail(`\n${failures.join('\n\n')}`);
+      else t.pass();
+    });
+  }
+}
+
+browserTest('the QR code has a text alternative, and the expiry is announced once a minute, not every second', async (t) => {
+  const context = await personContext('en', 'phone');
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const problems = watchPageProblems(page);
+  // A fake clock: a minute passes in no time, and the seconds can be counted.
+  await page.clock.install();
+  await page.goto(`${server.url}/login`);
+
+  const qr = page.getByRole('img', { name: /WeChat login QR code/ });
+  t.is(await qr.count(), 1);
+  t.regex((await qr.getAttribute('aria-label'))!, /scan it with "Scan"/);
+  t.is(await page.locator('.countdown').getAttribute('aria-hidden'), 'true');
+  const notice = page.locator('#expiry-notice');
+  t.is(await notice.getAttribute('aria-live'), 'polite');
+  t.is(await page.locator('#status').getAttribute('aria-live'), 'polite');
+  t.is(await notice.textContent(), 'The code expires within 5 minutes');
+
+  await page.evaluate(() => {
+    const changes: string[] = [];
+    (window as unknown as { noticeChanges: string[] }).noticeChanges = changes;
+    const target = document.getElementById('expiry-notice')!;
+    new MutationObserver(() => changes.push(target.textContent ?? '')).observe(target, { childList: true, characterData: true, subtree: true });
+  });
+  const changes = () => page.evaluate(() => (window as unknown as { noticeChanges: string[] }).noticeChanges);
+  const secondsShown = async () => Number(await page.locator('#countdown').textContent());
+
+  const before = await secondsShown();
+  await page.clock.runFor(10_000);
+  t.true(before - (await secondsShown()) >= 9, 'the visible countdown ticks every second');
+  t.deepEqual(await changes(), [], 'nothing is announced while the minute has not changed');
+
+  await page.clock.runFor(60_000);
+  t.deepEqual(await changes(), ['The code expires within 4 minutes']);
+  await page.clock.runFor(60_000 * 3);
+  t.deepEqual(await changes(), ['The code expires within 4 minutes', 'The code expires within 3 minutes', 'The code expires within 2 minutes', 'The code expires within a minute']);
+  problems.assertClean('login with a fake clock');
+});
+
+browserTest('inside WeChat, the login page with its one-tap button is accessible too', async (t) => {
+  for (const lang of ['zh', 'en'] as const) {
+    const context = await browser.newContext({
+      locale: languages[lang],
+      viewport: widths.phone,
+      isMobile: true,
+      bypassCSP: true,
+      userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47',
+    });
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    const problems = watchPageProblems(page);
+    await page.goto(`${server.url}/login`);
+    t.true(await page.locator('#oauth-login').isVisible());
+    const failures = await checkPage(page, problems, 'login-in-wechat', lang, 'phone');
+    t.deepEqual(failures, []);
+  }
+});
