@@ -10,6 +10,8 @@ import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender, type Sm
 import { createVerificationCodes } from './account/verification-codes.js';
 import type { Config } from './config.js';
 import { createApiTokenQueries } from './db/api-tokens.js';
+import { createKnownDeviceQueries } from './db/known-devices.js';
+import { createLoginSceneQueries } from './db/login-scenes.js';
 import { createLoginHistoryQueries } from './db/login-history.js';
 import { createSmsCodeQueries } from './db/sms-codes.js';
 import { createUserQueries } from './db/users.js';
@@ -18,12 +20,15 @@ import { createErrorHandler, type Logger } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
 import { createRenderer, createViewEnvironment, languageMiddleware } from './http/render.js';
-import { securityHeaders } from './http/security-headers.js';
+import { createSecurityHeaders } from './http/security-headers.js';
 import { createSessionMiddleware } from './http/session.js';
 import { createStaticFiles } from './http/static-files.js';
 import { callbackRoutes } from './login/callback-routes.js';
+import { confirmRoutes } from './login/confirm-routes.js';
 import { createCurrentUser } from './login/current-user.js';
 import { createDeliveryDeduper, deliveryMemorySeconds } from './login/delivery-dedupe.js';
+import { withLoginAftercare } from './login/login-aftercare.js';
+import { createLoginConfirmation } from './login/login-confirmation.js';
 import { createLoginHub, type LoginHub } from './login/login-hub.js';
 import { loginRoutes } from './login/login-routes.js';
 import { oauthRoutes } from './login/oauth-routes.js';
@@ -65,6 +70,8 @@ export interface AppHandle {
   close(): Promise<void>;
 }
 
+const sceneSweepIntervalMs = 10 * 60 * 1000;
+
 /** Builds the Koa app and wires every part once. It never listens by itself. */
 export function createApp(deps: AppDeps): AppHandle {
   const { config, knex, logger } = deps;
@@ -90,12 +97,27 @@ export function createApp(deps: AppDeps): AppHandle {
   });
   const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase });
   const oauth = createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase });
+  const announceScan = redis ? redis.relay.announce : hub.publish;
+  const loginScenes = createLoginSceneQueries(knex);
+  const knownDevices = createKnownDeviceQueries(knex);
+  const confirmation =
+    config.loginConfirm === 'off'
+      ? undefined
+      : createLoginConfirmation({
+          mode: config.loginConfirm,
+          scenes: loginScenes,
+          devices: knownDevices,
+          users,
+          announce: announceScan,
+          publicUrl: config.publicUrl,
+        });
   const loginService = createLoginService({
     users,
     loginHistory,
     transaction: (work) => knex.transaction(work),
-    announceScan: redis ? redis.relay.announce : hub.publish,
+    announceScan,
     scenes,
+    confirmation,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
     logger,
   });
@@ -119,7 +141,12 @@ export function createApp(deps: AppDeps): AppHandle {
   });
   const poller = createScenePoller(hub, loginService);
   const currentUser = createCurrentUser(users);
-  const completeLogin = createSessionLogin(loginService);
+  const completeLogin = withLoginAftercare(createSessionLogin(loginService), {
+    devices: knownDevices,
+    sendCustomText: api.sendCustomText,
+    logger,
+    // TODO(issue 10): `endSessionLink` (a link that ends the new session) once sessions live on the server.
+  });
   const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
   // Parsed per route, only where a body is expected: forms and small JSON.
   const formBody = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
@@ -133,6 +160,7 @@ export function createApp(deps: AppDeps): AppHandle {
     scenes,
     completeLogin,
     poller,
+    confirmation,
     currentUser,
     formBody,
     qrExpireSeconds: config.qrExpireSeconds,
@@ -141,6 +169,7 @@ export function createApp(deps: AppDeps): AppHandle {
     rateLimitsEnabled: config.rateLimits.enabled,
   });
   oauthRoutes(router, { oauth, users, completeLogin, render, publicUrl: config.publicUrl });
+  if (confirmation) confirmRoutes(router, { confirmation, oauth, render, formBody, publicUrl: config.publicUrl });
   if (config.miniProgram) {
     const miniProgramTokens = createAccessTokenProvider({
       http,
@@ -185,7 +214,7 @@ export function createApp(deps: AppDeps): AppHandle {
     // While shutting down, no connection is kept alive: clients reconnect to a live instance.
     if (hub.isDraining()) ctx.set('Connection', 'close');
   });
-  use(securityHeaders);
+  use(createSecurityHeaders({ simulatorFrames: config.simulator }));
   if (config.secureCookies) {
     // PUBLIC_URL says people reach us over https, even when a proxy forgets X-Forwarded-Proto.
     use(async (ctx, next) => {
@@ -199,6 +228,12 @@ export function createApp(deps: AppDeps): AppHandle {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
+  // Scene records of long-expired QR codes are of no use to anyone.
+  const sceneSweeper = setInterval(() => {
+    loginScenes.deleteExpiredScenes(Date.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
+  }, sceneSweepIntervalMs);
+  sceneSweeper.unref();
+
   return {
     app,
     hub,
@@ -208,6 +243,7 @@ export function createApp(deps: AppDeps): AppHandle {
     },
     drain: () => hub.drain(),
     async close() {
+      clearInterval(sceneSweeper);
       hub.close();
       poller.close();
       tokenCache.close();

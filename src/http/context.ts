@@ -17,6 +17,10 @@ export interface SessionData {
   sessionVersion?: number;
   /** An OAuth round trip under way: its single-use state. */
   oauth?: { state: string; scope: 'snsapi_base' | 'snsapi_userinfo'; expiresAt: number };
+  /** The WeChat user who opens confirm links in this browser, proven by a snsapi_base round trip (LOGIN_CONFIRM). */
+  wechatOpenid?: { openid: string; expiresAt: number };
+  /** A confirm page's snsapi_base round trip under way: its single-use state and the link to return to. */
+  confirmOauth?: { state: string; token: string; expiresAt: number };
   /** Scanned, but the user must bind a phone before this becomes a login. */
   pendingBind?: { userId: number; scene?: string; method: 'qrcode' | 'oauth'; expiresAt: number };
 }

@@ -17,10 +17,20 @@ const contentSecurityPolicy = [
   "object-src 'none'",
 ].join('; ');
 
-export const securityHeaders: AppMiddleware = async (ctx, next) => {
-  ctx.set('Content-Security-Policy', contentSecurityPolicy);
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Referrer-Policy', 'same-origin');
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  return next();
-};
+/**
+ * `simulatorFrames` (simulator mode only, never with real WeChat): a page
+ * loaded into a frame (Sec-Fetch-Dest: iframe) may be framed by this same
+ * origin, so that the simulator's phone shows the confirm page inside its
+ * in-app browser. Other origins can never frame anything.
+ */
+export function createSecurityHeaders(options: { simulatorFrames: boolean }): AppMiddleware {
+  const sameOriginPolicy = contentSecurityPolicy.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
+  return async (ctx, next) => {
+    const framed = options.simulatorFrames && ctx.get('sec-fetch-dest') === 'iframe';
+    ctx.set('Content-Security-Policy', framed ? sameOriginPolicy : contentSecurityPolicy);
+    ctx.set('X-Frame-Options', framed ? 'SAMEORIGIN' : 'DENY');
+    ctx.set('Referrer-Policy', 'same-origin');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    return next();
+  };
+}
