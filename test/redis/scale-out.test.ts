@@ -6,6 +6,7 @@ import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 import { knexConfigFromUrl } from '../../src/db/knex.js';
 import knexFactory from 'knex';
 import { waitUntil } from '../helpers/wait-until.js';
+import { plainScanLogin } from '../helpers/server.js';
 
 const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const mysqlTest = process.env.TEST_MYSQL === '1' && process.env.TEST_REDIS === '1' ? test.serial : test.serial.skip;
@@ -31,7 +32,7 @@ async function openLogin(url: string) {
 
 mysqlTest('a scan processed on instance A wakes a poll held on instance B through Redis', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' };
+  const env = { ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' };
   const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]));
   const { scene, poll } = await openLogin(b.url);
@@ -48,7 +49,7 @@ mysqlTest('a scan processed on instance A wakes a poll held on instance B throug
 
 mysqlTest('a retried delivery that lands on the other instance gets the same reply and one effect', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
+  const env = { ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
   const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]));
   const { scene } = await openLogin(a.url);
@@ -61,7 +62,7 @@ mysqlTest('a retried delivery that lands on the other instance gets the same rep
 
 mysqlTest('with Redis unreachable, the poll still finds the login at its next database check, and no page errors', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL: 'redis://127.0.0.1:1', LOGIN_POLL_TIMEOUT_MS: '1500' };
+  const env = { ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: 'redis://127.0.0.1:1', LOGIN_POLL_TIMEOUT_MS: '1500' };
   const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]));
   const { browser, scene, poll } = await openLogin(b.url);
@@ -76,7 +77,7 @@ mysqlTest('with Redis unreachable, the poll still finds the login at its next da
 
 mysqlTest('SIGTERM: held polls answer pending at once, and the process exits 0 within 10 s', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const server = await startServerProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000', BENCH_INTROSPECTION: '1' });
+  const server = await startServerProcess({ ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000', BENCH_INTROSPECTION: '1' });
   t.teardown(() => server.stop());
   const { poll } = await openLogin(server.url);
   const held = [poll(), poll()];

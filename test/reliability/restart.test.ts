@@ -5,6 +5,7 @@ import { BrowserClient, csrfOf, sceneOf } from '../helpers/browser-client.js';
 import { createTestDatabase } from '../helpers/databases.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process-server.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
+import { plainScanLogin } from '../helpers/server.js';
 
 const kind = process.env.TEST_MYSQL === '1' ? 'mysql' : 'sqlite';
 
@@ -14,7 +15,7 @@ async function restartableServer(t: { teardown(fn: () => unknown): void }) {
   const knex = knexFactory(knexConfigFromUrl(database.url));
   await knex.migrate.latest();
   await knex.destroy();
-  let current: ServerProcess = await startServerProcess({ DATABASE_URL: database.url });
+  let current: ServerProcess = await startServerProcess({ ...plainScanLogin, DATABASE_URL: database.url });
   const port = new URL(current.url).port;
   t.teardown(async () => {
     await current.stop();
@@ -26,7 +27,7 @@ async function restartableServer(t: { teardown(fn: () => unknown): void }) {
     async restart() {
       current.child.kill('SIGTERM');
       await current.exited;
-      current = await startServerProcess({ DATABASE_URL: database.url, PORT: port, PUBLIC_URL: `http://127.0.0.1:${port}` });
+      current = await startServerProcess({ ...plainScanLogin, DATABASE_URL: database.url, PORT: port, PUBLIC_URL: `http://127.0.0.1:${port}` });
     },
   };
 }
