@@ -54,6 +54,7 @@
           seenScanned = true;
           numberEl.textContent = answer.number;
           scannedEl.hidden = false;
+          qr.classList.add('scanned');
           statusEl.textContent = '';
           poll();
         } else if (answer.status === 'denied') {
