@@ -2,6 +2,9 @@ import { BrowserClient, csrfOf } from './browser-client.js';
 import { openSimulator } from './simulator-phone.js';
 import type { TestServer } from './server.js';
 
+/** What these helpers need of a server: its address. */
+type Site = Pick<TestServer, 'url'>;
+
 /** A desktop Chrome on Windows: what the attacker's (or the user's) browser says it is. */
 export const desktopChrome =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
@@ -11,7 +14,7 @@ export const wechatInAppBrowser =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN';
 
 /** Opens /login in a browser session that says it is `userAgent`. */
-export async function openLoginAs(server: TestServer, userAgent = desktopChrome, browser = new BrowserClient(server.url, { 'user-agent': userAgent })) {
+export async function openLoginAs(server: Site, userAgent = desktopChrome, browser = new BrowserClient(server.url, { 'user-agent': userAgent })) {
   const response = await browser.get('/login');
   const html = await response.text();
   if (response.status !== 200) throw new Error(`GET /login answered ${response.status}`);
@@ -19,7 +22,7 @@ export async function openLoginAs(server: TestServer, userAgent = desktopChrome,
 }
 
 /** The confirm link in a scan's passive reply, as a path on this server. */
-export function confirmPathOf(server: TestServer, replyText: string | undefined): string {
+export function confirmPathOf(server: Site, replyText: string | undefined): string {
   const match = replyText?.match(/href="([^"]+)"/);
   if (!match) throw new Error(`no confirm link in reply: ${replyText}`);
   if (!match[1].startsWith(`${server.url}/login/confirm?t=`)) throw new Error(`unexpected link ${match[1]}`);
@@ -39,7 +42,7 @@ export async function follow(browser: BrowserClient, path: string, limit = 8) {
 }
 
 /** A simulator persona: a WeChat user the simulated OAuth can sign in as. */
-export async function createPersona(server: TestServer, nickname: string): Promise<string> {
+export async function createPersona(server: Site, nickname: string): Promise<string> {
   return (await openSimulator(server)).createPersona(nickname);
 }
 
@@ -47,7 +50,7 @@ export async function createPersona(server: TestServer, nickname: string): Promi
  * The scanner's phone opening a link in WeChat's in-app browser: the
  * simulator remembers who reads, so the snsapi_base round trip is silent.
  */
-export async function openInWechat(server: TestServer, openid: string, path: string, phone = new BrowserClient(server.url, { 'user-agent': wechatInAppBrowser })) {
+export async function openInWechat(server: Site, openid: string, path: string, phone = new BrowserClient(server.url, { 'user-agent': wechatInAppBrowser })) {
   await phone.get(`/simulator/browser?as=${encodeURIComponent(openid)}&url=${encodeURIComponent(server.url + path)}`);
   const page = await follow(phone, path);
   return { phone, ...page };
@@ -66,7 +69,7 @@ export function answer(phone: BrowserClient, html: string, choice: { number: str
 }
 
 /** Scans `scene` with the simulator's phone page, as a person would (the scan counts as an interaction, as in WeChat). */
-export async function scanInSimulator(server: TestServer, openid: string, scene: string) {
+export async function scanInSimulator(server: Site, openid: string, scene: string) {
   const simulator = await openSimulator(server);
   const page = await simulator.pageOf(openid);
   const item = page.match(new RegExp(`data-scene="${scene}"[\\s\\S]*?name="ticket" value="([^"]+)"`));
@@ -77,7 +80,7 @@ export async function scanInSimulator(server: TestServer, openid: string, scene:
 }
 
 /** The persona's chat bubbles as text, oldest first. */
-export async function chatOf(server: TestServer, openid: string): Promise<string[]> {
+export async function chatOf(server: Site, openid: string): Promise<string[]> {
   const page = await (await openSimulator(server)).pageOf(openid);
   return [...page.matchAll(/<p class="bubble (?:user|account)">([\s\S]*?)<\/p>/g)].map((match) => match[1].replace(/<[^>]+>/g, ''));
 }
