@@ -7,6 +7,7 @@ import { knexConfigFromUrl } from '../../src/db/knex.js';
 import knexFactory from 'knex';
 import { waitUntil } from '../helpers/wait-until.js';
 import { plainScanLogin } from '../helpers/server.js';
+import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../helpers/confirm-flow.js';
 
 const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const mysqlTest = process.env.TEST_MYSQL === '1' && process.env.TEST_REDIS === '1' ? test.serial : test.serial.skip;
@@ -91,4 +92,30 @@ mysqlTest('SIGTERM: held polls answer pending at once, and the process exits 0 w
   t.is(code, 0);
   t.log(`SIGTERM to exit: ${Date.now() - started} ms`);
   t.regex(server.output(), /"stopped"/);
+});
+
+mysqlTest('LOGIN_CONFIRM: scanned and confirmed on instance A, the poll held on instance B wakes through Redis', async (t) => {
+  const databaseUrl = await migratedDatabase(t);
+  const env = { LOGIN_CONFIRM: 'new-device', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' };
+  const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+  t.teardown(() => Promise.all([a.stop(), b.stop()]));
+  const browser = new BrowserClient(b.url, { 'user-agent': desktopChrome });
+  const scene = sceneOf(await (await browser.get('/login')).text());
+  const pollB = (seen = '') => browser.get(`/login/poll?scene=${scene}${seen}`).then((response) => response.json() as Promise<{ status: string; number?: string }>);
+  const openid = await createPersona(a, 'Across');
+
+  const firstPoll = pollB();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const delivered = await postCallback(a.url, signedQuery(), eventXml({ openid, event: 'subscribe', eventKey: `qrscene_${scene}` }));
+  t.is(delivered.status, 200);
+  const scanned = await raceAgainst(firstPoll, 5000);
+  t.like(scanned, { status: 'scanned' });
+  const number = (scanned as { number: string }).number;
+
+  const held = pollB('&seen=scanned');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const confirm = await openInWechat(a, openid, confirmPathOf(a, delivered.text));
+  t.regex(confirm.html, /id="confirm-browser">Chrome 120</);
+  t.is((await answer(confirm.phone, confirm.html, { number })).status, 200);
+  t.deepEqual(await raceAgainst(held, 5000), { status: 'bind', redirect: '/bind' });
 });
