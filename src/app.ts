@@ -7,10 +7,14 @@ import NodeCache from 'node-cache';
 import { accountRoutes } from './account/account-routes.js';
 import { miniProgramRoutes } from './account/miniprogram-routes.js';
 import { createPhoneBinding } from './account/phone-binding.js';
+import { createEndSessionByLink } from './account/end-session-by-link.js';
+import { endSessionRoutes } from './account/end-session-routes.js';
 import { sessionRoutes } from './account/session-routes.js';
 import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender, type SmsInbox } from './account/sms-sender.js';
 import type { Config } from './config.js';
 import { createApiTokenQueries } from './db/api-tokens.js';
+import { createKnownDeviceQueries } from './db/known-devices.js';
+import { createLoginSceneQueries } from './db/login-scenes.js';
 import { createLoginHistoryQueries } from './db/login-history.js';
 import { createSingleUseTokenQueries } from './db/single-use-tokens.js';
 import { createSmsCodeQueries } from './db/sms-codes.js';
@@ -26,8 +30,13 @@ import { createSecurityHeaders } from './http/security-headers.js';
 import { createSessionMiddleware } from './http/session.js';
 import { createStaticFiles } from './http/static-files.js';
 import { callbackRoutes } from './login/callback-routes.js';
+import { confirmRoutes } from './login/confirm-routes.js';
 import { createCurrentSession, currentUserFrom } from './login/current-user.js';
 import { createDeliveryDeduper, deliveryMemorySeconds } from './login/delivery-dedupe.js';
+import { createLoginAftercare } from './login/login-aftercare.js';
+import { createEndSessionLinks } from './login/end-session-links.js';
+import { createWechatIdentity } from './login/wechat-identity.js';
+import { createLoginConfirmation } from './login/login-confirmation.js';
 import { createLoginHub, type LoginHub } from './login/login-hub.js';
 import { loginRoutes } from './login/login-routes.js';
 import { oauthRoutes } from './login/oauth-routes.js';
@@ -70,6 +79,8 @@ export interface AppHandle {
   close(): Promise<void>;
 }
 
+const sceneSweepIntervalMs = 10 * 60 * 1000;
+
 /** Builds the Koa app and wires every part once. It never listens by itself. */
 export function createApp(deps: AppDeps): AppHandle {
   const { config, knex, logger } = deps;
@@ -98,6 +109,20 @@ export function createApp(deps: AppDeps): AppHandle {
   });
   const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase });
   const oauth = createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase });
+  const announceScan = redis ? redis.relay.announce : hub.publish;
+  const loginScenes = createLoginSceneQueries(knex);
+  const knownDevices = createKnownDeviceQueries(knex);
+  const confirmation =
+    config.loginConfirm === 'off'
+      ? undefined
+      : createLoginConfirmation({
+          mode: config.loginConfirm,
+          scenes: loginScenes,
+          devices: knownDevices,
+          users,
+          announce: announceScan,
+          publicUrl: config.publicUrl,
+        });
   const loginService = createLoginService({
     users,
     loginHistory,
@@ -106,8 +131,9 @@ export function createApp(deps: AppDeps): AppHandle {
       await sessions.endAllSessions(userId, trx);
       await apiTokens.revokeTokensOfUser(userId, new Date(), trx);
     },
-    announceScan: redis ? redis.relay.announce : hub.publish,
+    announceScan,
     scenes,
+    confirmation,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
     logger,
   });
@@ -122,7 +148,18 @@ export function createApp(deps: AppDeps): AppHandle {
   const smsInbox = createSmsInbox();
   const send =
     config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox);
-  const sessionLogin = createSessionLogin({ loginService, sessions, transaction });
+  const endSessionLinks = createEndSessionLinks({
+    keys: config.keys.link,
+    publicUrl: config.publicUrl,
+    lifetimeSeconds: config.sessions.maxLifetimeSeconds,
+  });
+  const afterSignIn = createLoginAftercare({
+    devices: knownDevices,
+    sendCustomText: api.sendCustomText,
+    logger,
+    endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
+  });
+  const sessionLogin = createSessionLogin({ loginService, sessions, transaction, afterSignIn });
   const phoneBinding = createPhoneBinding({
     codes: createSmsCodeQueries(knex),
     users,
@@ -140,6 +177,7 @@ export function createApp(deps: AppDeps): AppHandle {
   const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
   // Parsed per route, only where a body is expected: forms and small JSON.
   const formBody = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
+  const identity = createWechatIdentity({ oauth, render, publicUrl: config.publicUrl });
 
   const router: AppRouter = new Router<AppState, AppContextExtras>();
   healthRoutes(router, { knex, mpVerify: config.wechat.mpVerify });
@@ -150,6 +188,7 @@ export function createApp(deps: AppDeps): AppHandle {
     scenes,
     completeLogin,
     poller,
+    confirmation,
     currentUser,
     qrExpireSeconds: config.qrExpireSeconds,
     loginPollTimeoutMs: config.loginPollTimeoutMs,
@@ -157,6 +196,8 @@ export function createApp(deps: AppDeps): AppHandle {
     rateLimitsEnabled: config.rateLimits.enabled,
   });
   oauthRoutes(router, { oauth, users, singleUse: createSingleUseTokenQueries(knex), completeLogin, render, publicUrl: config.publicUrl });
+  identity.routes(router);
+  if (confirmation) confirmRoutes(router, { confirmation, identity, render, formBody });
   if (config.miniProgram) {
     const miniProgramTokens = createAccessTokenProvider({
       http,
@@ -176,6 +217,7 @@ export function createApp(deps: AppDeps): AppHandle {
   }
   accountRoutes(router, { render, phoneBinding, sessionLogin, currentSession, sessions, loginHistory, formBody });
   sessionRoutes(router, { currentSession, sessions, formBody });
+  endSessionRoutes(router, { endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }), identity, render, formBody });
   if (deps.benchIntrospection && !config.production) {
     router.get('/__bench/stats', (ctx) => {
       (globalThis as { gc?: () => void }).gc?.();
@@ -194,7 +236,7 @@ export function createApp(deps: AppDeps): AppHandle {
     // While shutting down, no connection is kept alive: clients reconnect to a live instance.
     if (hub.isDraining()) ctx.set('Connection', 'close');
   });
-  use(createSecurityHeaders({ https: config.secureCookies }));
+  use(createSecurityHeaders({ https: config.secureCookies, simulatorFrames: config.simulator }));
   if (config.secureCookies) {
     // PUBLIC_URL says people reach us over https, even when a proxy forgets X-Forwarded-Proto.
     use(async (ctx, next) => {
@@ -208,6 +250,12 @@ export function createApp(deps: AppDeps): AppHandle {
   app.use(router.routes());
   app.use(router.allowedMethods());
 
+  // Scene records of long-expired QR codes are of no use to anyone.
+  const sceneSweeper = setInterval(() => {
+    loginScenes.deleteExpiredScenes(Date.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
+  }, sceneSweepIntervalMs);
+  sceneSweeper.unref();
+
   return {
     app,
     hub,
@@ -217,6 +265,7 @@ export function createApp(deps: AppDeps): AppHandle {
     },
     drain: () => hub.drain(),
     async close() {
+      clearInterval(sceneSweeper);
       hub.close();
       poller.close();
       tokenCache.close();

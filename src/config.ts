@@ -15,6 +15,8 @@ export const simulatorMiniProgramAppSecret = 'simulator-mini-secret';
 
 export type TokenApi = 'stable' | 'classic';
 export type SmsProvider = 'console' | 'webhook';
+/** When a QR login waits for the scanner to confirm it in WeChat. */
+export type LoginConfirmMode = 'new-device' | 'always' | 'off';
 
 export interface RateLimitConfig {
   enabled: boolean;
@@ -72,6 +74,7 @@ export interface Config {
   miniProgram?: { appId: string; appSecret: string };
   qrExpireSeconds: number;
   loginPollTimeoutMs: number;
+  loginConfirm: LoginConfirmMode;
   sms: { provider: SmsProvider; webhookUrl?: string };
   redisUrl?: string;
   rateLimits: RateLimitConfig;
@@ -188,6 +191,7 @@ export function loadConfig(env: Env): Config {
       miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
     qrExpireSeconds: read.integer('QR_EXPIRE_SECONDS', 300, 1, 2_592_000),
     loginPollTimeoutMs: read.integer('LOGIN_POLL_TIMEOUT_MS', 25_000, 100, 120_000),
+    loginConfirm: read.choice('LOGIN_CONFIRM', 'new-device', ['new-device', 'always', 'off']) as LoginConfirmMode,
     sms: { provider: smsProvider, webhookUrl: smsWebhookUrl },
     redisUrl,
     rateLimits: {

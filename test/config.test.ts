@@ -76,3 +76,11 @@ test('the simulator off without credentials is an error, not a silent misconfigu
   const error = t.throws(() => loadConfig({ WECHAT_SIMULATOR: 'off' }), { instanceOf: ConfigError });
   t.regex(error.message, /WECHAT_APP_ID and WECHAT_APP_SECRET are required/);
 });
+
+test('LOGIN_CONFIRM: new-device by default, always and off accepted, anything else named', (t) => {
+  t.is(loadConfig({}).loginConfirm, 'new-device');
+  t.is(loadConfig({ LOGIN_CONFIRM: 'always' }).loginConfirm, 'always');
+  t.is(loadConfig({ LOGIN_CONFIRM: 'OFF' }).loginConfirm, 'off');
+  const error = t.throws(() => loadConfig({ LOGIN_CONFIRM: 'sometimes' }), { instanceOf: ConfigError });
+  t.regex(error!.message, /LOGIN_CONFIRM must be one of new-device, always, off/);
+});

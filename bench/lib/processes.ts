@@ -8,7 +8,7 @@ export { type ServerProcess };
 /** Our server, as `npm start` runs it, with GC exposed and the bench's stats route. */
 export function startOurServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   return startServerProcess(
-    { DATABASE_URL: databaseUrl, SESSION_KEYS: sessionKey, RATE_LIMITS: 'off', BENCH_INTROSPECTION: '1', QR_EXPIRE_SECONDS: '3600', ...env },
+    { DATABASE_URL: databaseUrl, SESSION_KEYS: sessionKey, RATE_LIMITS: 'off', LOGIN_CONFIRM: 'off', BENCH_INTROSPECTION: '1', QR_EXPIRE_SECONDS: '3600', ...env },
     ['--expose-gc'],
   );
 }

@@ -53,7 +53,7 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       const code = typeof form.code === 'string' ? form.code.trim() : '';
       const started = await deps.phoneBinding.bindAndSignIn(pending, requirePhone(form.phone), code, loginMetaOf(ctx));
       ctx.status = 303;
-      ctx.redirect(deps.sessionLogin.signIn(ctx, started));
+      ctx.redirect(await deps.sessionLogin.signIn(ctx, started));
     });
   });
 

@@ -91,6 +91,12 @@ export function createUserSessionQueries(knex: Knex) {
     return rows.map(toSession);
   }
 
+  /** One unrevoked session of the user, or undefined. */
+  async function findSessionOfUser(userId: number, id: number): Promise<SessionRecord | undefined> {
+    const row = await table().where({ id, user_id: userId }).whereNull('revoked_at').first();
+    return row ? toSession(row) : undefined;
+  }
+
   /** Ends one session of the user; false when it was not theirs or already over. */
   async function revokeSession(userId: number, id: number, now: Date): Promise<boolean> {
     return (await table().where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: now })) === 1;
@@ -103,7 +109,7 @@ export function createUserSessionQueries(knex: Knex) {
     return query.update({ revoked_at: now });
   }
 
-  return { insertSession, findSessionWithUser, touchSession, listLiveSessions, revokeSession, revokeSessionsOfUser };
+  return { insertSession, findSessionWithUser, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser };
 }
 
 export type UserSessionQueries = ReturnType<typeof createUserSessionQueries>;

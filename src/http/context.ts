@@ -17,6 +17,10 @@ export interface SessionData {
   auth?: string;
   /** An OAuth round trip under way: its single-use state. */
   oauth?: { state: string; scope: 'snsapi_base' | 'snsapi_userinfo'; expiresAt: number };
+  /** The WeChat user who opens our links in WeChat in this browser, proven by a snsapi_base round trip. */
+  wechatOpenid?: { openid: string; expiresAt: number };
+  /** That snsapi_base round trip under way: its single-use state and the path to return to. */
+  wechatIdentityOauth?: { state: string; returnTo: string; expiresAt: number };
   /**
    * Scanned, but the user must bind a phone before this becomes a login.
    * `version` is the user's session version when it began: unfollowing raises

@@ -20,18 +20,23 @@ const contentSecurityPolicy = [
 /** A year, the usual HSTS lifetime. */
 const hstsMaxAgeSeconds = 365 * 24 * 60 * 60;
 
-/** `https`: the site is served over TLS (PUBLIC_URL), so browsers are told never to use plain http for it (HSTS). */
-export function createSecurityHeaders(options: { https: boolean }): AppMiddleware {
+/**
+ * `https`: the site is served over TLS (PUBLIC_URL), so browsers are told
+ * never to use plain http for it (HSTS).
+ * `simulatorFrames` (simulator mode only, never with real WeChat): a page
+ * loaded into a frame (Sec-Fetch-Dest: iframe) may be framed by this same
+ * origin, so that the simulator's phone shows the confirm page inside its
+ * in-app browser. Other origins can never frame anything.
+ */
+export function createSecurityHeaders(options: { https: boolean; simulatorFrames: boolean }): AppMiddleware {
+  const sameOriginPolicy = contentSecurityPolicy.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
   return async (ctx, next) => {
+    const framed = options.simulatorFrames && ctx.get('sec-fetch-dest') === 'iframe';
     if (options.https) ctx.set('Strict-Transport-Security', `max-age=${hstsMaxAgeSeconds}`);
-    return securityHeaders(ctx, next);
+    ctx.set('Content-Security-Policy', framed ? sameOriginPolicy : contentSecurityPolicy);
+    ctx.set('X-Frame-Options', framed ? 'SAMEORIGIN' : 'DENY');
+    ctx.set('Referrer-Policy', 'same-origin');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    return next();
   };
 }
-
-const securityHeaders: AppMiddleware = async (ctx, next) => {
-  ctx.set('Content-Security-Policy', contentSecurityPolicy);
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Referrer-Policy', 'same-origin');
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  return next();
-};

@@ -7,15 +7,19 @@ import { sessionOf } from '../http/session.js';
 import type { OfficialAccountApi } from '../wechat/official-account-api.js';
 import { maxSceneStrLength } from '../wechat/constants.js';
 import type { CurrentUser } from './current-user.js';
+import { ensureDeviceId } from './device-cookie.js';
+import type { LoginConfirmation } from './login-confirmation.js';
 import type { SceneState } from './login-service.js';
 import type { CompleteLogin } from './session-login.js';
 import type { ScenePoller } from './scene-poller.js';
 import type { SceneIssuer } from './scenes.js';
 
-export type PollStatus = 'pending' | 'success' | 'bind' | 'expired';
+export type PollStatus = 'pending' | 'scanned' | 'success' | 'bind' | 'denied' | 'expired';
 export interface PollAnswer {
   status: PollStatus;
   redirect?: string;
+  /** With `scanned`: the number the scanner must pick in WeChat. */
+  number?: string;
 }
 
 export interface LoginRouteDeps {
@@ -24,6 +28,8 @@ export interface LoginRouteDeps {
   scenes: SceneIssuer;
   completeLogin: CompleteLogin;
   poller: ScenePoller;
+  /** Present when LOGIN_CONFIRM is on. */
+  confirmation?: LoginConfirmation;
   currentUser: CurrentUser;
   qrExpireSeconds: number;
   loginPollTimeoutMs: number;
@@ -53,6 +59,11 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
 
     const expiresAt = now() + deps.qrExpireSeconds * 1000;
     const scene = deps.scenes.issueScene(expiresAt);
+    if (deps.confirmation) {
+      // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
+      const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip };
+      await deps.confirmation.recordSceneRequest(scene, expiresAt, browser);
+    }
     const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
     session.scenes = [...(session.scenes ?? []), { scene, expiresAt, qrUrl: qrcode.url }].slice(-scenesKeptPerSession);
     ctx.set('Cache-Control', 'no-store');
@@ -77,7 +88,8 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     ctx.res.once('close', onClose);
     try {
       const waitMs = Math.min(deps.loginPollTimeoutMs, entry.expiresAt - now());
-      const state = await deps.poller.waitForScan(entry.scene, waitMs, left.signal);
+      // `seen=scanned`: the page already shows the number, so hold the poll until the scanner decides.
+      const state = await deps.poller.waitForScan(entry.scene, waitMs, left.signal, ctx.query.seen === 'scanned');
       ctx.body = await answerPoll(ctx, entry, state);
     } finally {
       ctx.res.off('close', onClose);
@@ -96,7 +108,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     if (answer.redirect) return ctx.redirect(answer.redirect);
     if (answer.status === 'expired') return ctx.redirect('/login');
     ctx.set('Cache-Control', 'no-store');
-    await renderLoginPage(ctx, { ...entry, stillWaiting: true });
+    await renderLoginPage(ctx, { ...entry, stillWaiting: true, answer });
   });
 
   function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
@@ -111,11 +123,13 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   /** Turns what the database says into the poll's answer; a scanner with a phone is logged in here. */
   async function answerPoll(ctx: AppContext, entry: SceneEntry, state: SceneState): Promise<PollAnswer> {
     if (state.status === 'pending') return { status: entry.expiresAt <= now() ? 'expired' : 'pending' };
+    if (state.status === 'awaiting') return { status: entry.expiresAt <= now() ? 'expired' : 'scanned', number: state.number };
+    if (state.status === 'denied') return { status: 'denied' };
     const { status, redirect } = await deps.completeLogin(ctx, state.user, 'qrcode', entry.scene);
     return redirect ? { status, redirect } : { status };
   }
 
-  async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean }) {
+  async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean; answer?: PollAnswer }) {
     const svg = await QRCode.toString(view.qrUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
     deps.render(ctx, 'login.njk', {
       scene: view.scene,
@@ -124,6 +138,9 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       qrSvg: svg,
       statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,
       stillWaiting: view.stillWaiting ?? false,
+      // The no-JavaScript status check shows the same states as the script: scanned with the number, or denied.
+      pollStatus: view.answer?.status ?? 'pending',
+      pickNumber: view.answer?.number,
       inWechat: /MicroMessenger/i.test(ctx.get('user-agent')),
     });
   }

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
 import type { User, UserQueries } from '../db/users.js';
 import type { WechatMessage } from '../wechat/messages.js';
+import type { DeviceDescription } from './device-description.js';
+import type { LoginConfirmation } from './login-confirmation.js';
 import { createSceneLookup } from './scene-lookup.js';
 import type { SceneIssuer } from './scenes.js';
 
@@ -11,6 +13,17 @@ export const scanReplies = {
   bindPhone: '扫码成功！请回到网页上绑定手机号，完成登录。',
   sceneInvalid: '二维码已失效，请刷新网页后重新扫码。',
 } as const;
+
+/** The reply to a scan that waits for confirmation: who is asking, and the link to answer. */
+export function confirmReply(device: DeviceDescription, link: string): string {
+  const place = [device.ip && `IP ${device.ip}`, device.region].filter(Boolean).join('，');
+  const who = [device.browser, device.os].filter(Boolean).join(' · ') || '未知浏览器';
+  return (
+    `有浏览器正在请求登录你的账号：\n${who}\n${place}\n\n` +
+    `如果是你本人在电脑上操作，请<a href="${link}">点此确认登录</a>，并选择网页上显示的数字。` +
+    `\n如果不是你，请不要点击，也不要把网页上的数字告诉任何人。链接 3 分钟内有效。`
+  );
+}
 
 /** The "nothing to say" answer WeChat expects. */
 export const emptyReply = 'success';
@@ -32,6 +45,8 @@ export interface LoginServiceDeps {
    * same person coming from the mini-program is the same user.
    */
   fetchUnionid?: (openid: string) => Promise<string | undefined>;
+  /** Present when LOGIN_CONFIRM is on: a scan may have to be confirmed in WeChat before it logs in. */
+  confirmation?: LoginConfirmation;
   logger?: { warn(message: string, fields?: Record<string, unknown>): void };
   now?: () => Date;
 }
@@ -41,7 +56,12 @@ export interface LoginMeta {
   userAgent: string;
 }
 
-export type SceneState = { status: 'pending' } | { status: 'scanned'; user: User };
+export type SceneState =
+  | { status: 'pending' }
+  | { status: 'scanned'; user: User }
+  /** Scanned, waiting for the scanner to confirm in WeChat (LOGIN_CONFIRM). */
+  | { status: 'awaiting'; number: string }
+  | { status: 'denied' };
 
 /**
  * What a scan, a follow or an unfollow does, and how a poll finds out. The
@@ -71,11 +91,15 @@ export function createLoginService(deps: LoginServiceDeps) {
     const expiresAt = deps.scenes.readSceneExpiry(scene);
     // A scene we never issued, or one past its lifetime, changes nothing.
     if (expiresAt === undefined || expiresAt < now().getTime()) return scanReplies.sceneInvalid;
+    // With LOGIN_CONFIRM, the scene is claimed (and confirmation asked for) before the scan is recorded.
+    const claim = deps.confirmation ? await deps.confirmation.claimScan(openid, scene) : undefined;
+    if (claim?.kind === 'refused') return scanReplies.sceneInvalid;
     const result =
       (await deps.users.recordReturningScan(openid, scene, now())) ??
       (await deps.users.recordScan(openid, scene, now(), await unionidOf(openid)));
     if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
     deps.announceScan(scene);
+    if (claim?.kind === 'confirm') return confirmReply(claim.device, claim.link);
     return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
   }
 
@@ -113,6 +137,7 @@ export function createLoginService(deps: LoginServiceDeps) {
 
   /** Who, if anyone, has scanned `scene` (lookups of the same tick share one query). */
   async function findSceneState(scene: string): Promise<SceneState> {
+    if (deps.confirmation) return deps.confirmation.findSceneState(scene);
     const user = await sceneLookup.findUserByScene(scene);
     return user ? { status: 'scanned', user } : { status: 'pending' };
   }

@@ -32,7 +32,11 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
     return at !== undefined && now() - at < recentCheckMs && !hub.publishedSince(scene, at);
   }
 
-  async function waitForScan(scene: string, waitMs: number, signal: AbortSignal): Promise<SceneState> {
+  /**
+   * `seenAwaiting`: the client already shows "scanned, pick the number", so an
+   * `awaiting` state is held like `pending` until the scanner decides.
+   */
+  async function waitForScan(scene: string, waitMs: number, signal: AbortSignal, seenAwaiting = false): Promise<SceneState> {
     if (hub.isDraining()) return { status: 'pending' };
     const subscription = hub.subscribe(scene);
     let timer: NodeJS.Timeout | undefined;
@@ -40,7 +44,8 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
     try {
       if (waitMs <= 0 || !checkedRecently(scene)) {
         const first = await check(scene);
-        if (first.status === 'scanned' || waitMs <= 0 || signal.aborted) return first;
+        const news = first.status !== 'pending' && !(first.status === 'awaiting' && seenAwaiting);
+        if (news || waitMs <= 0 || signal.aborted) return first;
       }
       await new Promise<void>((resolve) => {
         timer = setTimeout(resolve, waitMs);

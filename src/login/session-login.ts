@@ -16,15 +16,23 @@ export interface LoginOutcome {
   sessionId?: number;
 }
 
+/** A login just recorded, with its server-side session. */
 export interface StartedSession {
   token: string;
+  /** The session's id (user_sessions.id). */
   id: number;
+  user: User;
+  method: LoginMethod;
 }
+
+/** What follows a browser sign-in (remembering the device, the WeChat notice); it must never fail the login. */
+export type AfterSignIn = (ctx: AppContext, started: StartedSession) => Promise<void>;
 
 export interface SessionLoginDeps {
   loginService: LoginService;
   sessions: UserSessions;
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
+  afterSignIn?: AfterSignIn;
   now?: () => number;
 }
 
@@ -54,17 +62,20 @@ export function createSessionLogin(deps: SessionLoginDeps) {
     scene?: string,
   ): Promise<StartedSession | undefined> {
     if (!(await deps.loginService.recordLogin(user, method, meta, { scene, trx }))) return undefined;
-    return deps.sessions.startSession({ userId: user.id, method, ...meta }, trx);
+    const { token, id } = await deps.sessions.startSession({ userId: user.id, method, ...meta }, trx);
+    return { token, id, user, method };
   }
 
   /**
    * Gives the browser the new session: the whole cookie session is replaced
    * (new sid, new CSRF token), so a session planted before the login
-   * (fixation) never becomes a signed-in one. Returns where to go next.
+   * (fixation) never becomes a signed-in one. Then what follows every
+   * sign-in (afterSignIn). Returns where to go next.
    */
-  function signIn(ctx: AppContext, started: StartedSession): string {
+  async function signIn(ctx: AppContext, started: StartedSession): Promise<string> {
     const redirect = ctx.session?.next ?? '/profile';
     regenerateSession(ctx, { auth: started.token });
+    await deps.afterSignIn?.(ctx, started);
     return redirect;
   }
 
@@ -78,7 +89,7 @@ export function createSessionLogin(deps: SessionLoginDeps) {
     const meta = loginMetaOf(ctx);
     const started = await deps.transaction((trx) => recordSignIn(trx, user, method, meta, scene));
     if (!started) return { status: 'expired' };
-    return { status: 'success', redirect: signIn(ctx, started), sessionId: started.id };
+    return { status: 'success', redirect: await signIn(ctx, started), sessionId: started.id };
   }
 
   return { completeLogin, recordSignIn, signIn };

@@ -56,6 +56,13 @@ export function createUserSessions(deps: UserSessionDeps) {
     return deps.queries.listLiveSessions(userId, new Date(at - idleMs), new Date(at));
   }
 
+  /** One live session of the user, or undefined (ended, idle too long, or past its lifetime). */
+  async function findLiveSession(userId: number, sessionId: number): Promise<SessionRecord | undefined> {
+    const session = await deps.queries.findSessionOfUser(userId, sessionId);
+    const at = now();
+    return session && session.expiresAt.getTime() > at && session.lastSeenAt.getTime() + idleMs > at ? session : undefined;
+  }
+
   function endSession(userId: number, sessionId: number): Promise<boolean> {
     return deps.queries.revokeSession(userId, sessionId, new Date(now()));
   }
@@ -69,7 +76,7 @@ export function createUserSessions(deps: UserSessionDeps) {
     return deps.queries.revokeSessionsOfUser(userId, new Date(now()), undefined, trx);
   }
 
-  return { startSession, resumeSession, listSessions, endSession, endOtherSessions, endAllSessions };
+  return { startSession, resumeSession, listSessions, findLiveSession, endSession, endOtherSessions, endAllSessions };
 }
 
 export type UserSessions = ReturnType<typeof createUserSessions>;

@@ -15,6 +15,8 @@ export interface DerivedKeys {
   scene: Buffer[];
   /** HMAC keys for SMS code hashes. */
   smsCode: Buffer[];
+  /** HMAC keys for the links we send in WeChat messages ("end this login"). */
+  link: Buffer[];
 }
 
 const salt = 'wechat-login key derivation v1';
@@ -30,5 +32,6 @@ export function deriveKeys(secrets: string[]): DerivedKeys {
     cookie: secrets.map((secret) => deriveKey(secret, 'cookie').toString('base64url')),
     scene: secrets.map((secret) => deriveKey(secret, 'scene')),
     smsCode: secrets.map((secret) => deriveKey(secret, 'sms code')),
+    link: secrets.map((secret) => deriveKey(secret, 'wechat link')),
   };
 }

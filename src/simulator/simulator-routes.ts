@@ -25,6 +25,9 @@ export interface SimulatorRouteDeps {
 
 type Ctx = AppContext;
 
+/** Which persona the phone's in-app browser reads as; only the simulated authorize page looks at it. */
+const inAppPersonaCookie = 'wl.sim.reader';
+
 /** The built-in WeChat: its API under /simulator/api and a phone at /simulator. */
 export function simulatorRoutes(router: AppRouter, deps: SimulatorRouteDeps): void {
   simulatorApiRoutes(router, deps);
@@ -82,6 +85,19 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
     ctx.body = await QRCode.toBuffer(ticket.url, { margin: 1, width: 430 });
   });
 
+  // The customer-service message: only text is used by the server, so only text is accepted.
+  router.post(`${api}/cgi-bin/message/custom/send`, async (ctx) => {
+    const token = state.checkToken(ctx.query.access_token);
+    if ('errcode' in token) return fail(ctx, token);
+    if (token.appId !== state.officialAccountAppId) return fail(ctx, { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    const body = await readJson(ctx);
+    if (!body) return fail(ctx, { errcode: 47_001, errmsg: 'data format error' });
+    if (body.msgtype !== 'text') return fail(ctx, { errcode: 40_008, errmsg: 'invalid message type' });
+    const content = (body.text as { content?: unknown } | undefined)?.content;
+    if (typeof content !== 'string' || content.length === 0) return fail(ctx, { errcode: 44_004, errmsg: 'empty content' });
+    ctx.body = state.deliverCustomText(body.touser, content);
+  });
+
   router.get(`${api}/cgi-bin/user/info`, (ctx) => {
     const token = state.checkToken(ctx.query.access_token);
     if ('errcode' in token) return fail(ctx, token);
@@ -111,6 +127,14 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
 
   router.get(`${api}/connect/oauth2/authorize`, (ctx) => {
     const problem = authorizeProblem(ctx.query);
+    // Inside the phone's in-app browser WeChat knows who is reading, and snsapi_base asks nothing: a silent redirect.
+    const reader = state.findPersona(ctx.cookies.get(inAppPersonaCookie, { signed: true }) ?? '');
+    if (!problem && reader && ctx.query.scope === 'snsapi_base') {
+      const target = new URL(String(ctx.query.redirect_uri));
+      target.searchParams.set('code', state.issueCode('oauth', reader, state.officialAccountAppId, 'snsapi_base'));
+      target.searchParams.set('state', String(ctx.query.state ?? ''));
+      return ctx.redirect(target.toString());
+    }
     render(
       ctx,
       'simulator/authorize.njk',
@@ -214,13 +238,43 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     encodingAesKey: config.wechat.encodingAesKey,
   });
 
+  /** A link the in-app browser may open: only this site's own pages. */
+  function sameSiteLink(url: string): string | undefined {
+    if (!url.startsWith(`${config.publicUrl}/`)) return undefined;
+    return url.slice(config.publicUrl.length);
+  }
+
+  /**
+   * A chat message as WeChat shows it: text, with `<a href>` links (and bare
+   * addresses) tappable. Links to this site open in the in-app browser as the persona.
+   */
+  function chatParts(text: string, openid: string): { text: string; href?: string }[] {
+    const parts: { text: string; href?: string }[] = [];
+    const links = /<a href="([^"]+)">([^<]*)<\/a>|(https?:\/\/[^\s<]+)/g;
+    let last = 0;
+    for (const match of text.matchAll(links)) {
+      if (match.index! > last) parts.push({ text: text.slice(last, match.index) });
+      const url = match[1] ?? match[3];
+      const inApp = sameSiteLink(url);
+      parts.push({
+        text: match[2] ?? url,
+        href: inApp ? `/simulator/browser?as=${encodeURIComponent(openid)}&url=${encodeURIComponent(url)}` : undefined,
+      });
+      last = match.index! + match[0].length;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
+
   function selectedPersona(openid: unknown): Persona | undefined {
     if (typeof openid === 'string' && state.findPersona(openid)) return state.findPersona(openid);
     return [...state.personas.values()][0];
   }
 
   function renderPhone(ctx: Ctx, persona: Persona | undefined, status = 200, error?: string) {
-    render(ctx, 'simulator/phone.njk', { ...buildPhoneView(state, deps.smsInbox, persona), error }, status);
+    const view = buildPhoneView(state, deps.smsInbox, persona);
+    const chat = persona ? persona.chat.map((message) => ({ ...message, parts: chatParts(message.text, persona.openid) })) : [];
+    render(ctx, 'simulator/phone.njk', { ...view, chat, error }, status);
   }
 
   router.get('/simulator', (ctx) => {
@@ -252,6 +306,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     const ticket = state.tickets.get(String(formField(ctx, 'ticket')));
     if (!persona || !ticket) return renderPhone(ctx, persona, 422, '请选择用户和二维码 / Pick a user and a code');
     persona.chat.push({ from: 'user', text: '[扫描二维码]', at: new Date() });
+    persona.lastInteractionAt = state.now();
     const wasFollowing = persona.following;
     const result = await pushAndRecord(persona, () => phone.scan(persona.openid, ticket.scene, ticket.ticket, wasFollowing));
     if (result.status === 200) {
@@ -271,9 +326,28 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
       if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
       const result = await pushAndRecord(persona, () => (following ? phone.follow(persona.openid) : phone.unfollow(persona.openid)));
       if (result.status === 200) persona.following = following;
+      if (following) persona.lastInteractionAt = state.now();
       redirectToPhone(ctx, persona);
     });
   }
+
+  // WeChat's in-app browser: opens a link from the chat as this persona, inside the phone.
+  router.get('/simulator/browser', (ctx) => {
+    const persona = state.findPersona(String(ctx.query.as ?? ''));
+    const url = sameSiteLink(String(ctx.query.url ?? ''));
+    if (!persona || !url) return renderPhone(ctx, persona, 422, '无法打开这个链接 / This link cannot be opened here');
+    ctx.cookies.set(inAppPersonaCookie, persona.openid, { signed: true, httpOnly: true, sameSite: 'lax', path: '/simulator/api/connect' });
+    ctx.set('Cache-Control', 'no-store');
+    render(ctx, 'simulator/browser.njk', { persona, url });
+  });
+
+  // Time travel for the 48-hour window of customer-service messages: as if the persona had been silent for two days.
+  router.post('/simulator/idle', deps.formBody, requireCsrf, (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+    persona.lastInteractionAt = state.now() - 49 * 60 * 60 * 1000;
+    redirectToPhone(ctx, persona);
+  });
 
   // The code generator: what wx.login() and getPhoneNumber would hand a mini-program.
   router.post('/simulator/codes', deps.formBody, requireCsrf, (ctx) => {

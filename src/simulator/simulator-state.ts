@@ -14,7 +14,13 @@ export interface Persona {
   unionid: string;
   phone: string;
   following: boolean;
+  /** The messages between the persona and the Official Account; the account's may carry `<a href>` links, as in WeChat. */
   chat: { from: 'user' | 'account'; text: string; at: Date }[];
+  /**
+   * When the persona last did something the account hears of (a scan, a
+   * follow): customer-service messages reach them only within 48 hours of it.
+   */
+  lastInteractionAt?: number;
   /** Codes made with the code generator, newest first, for the mini-program flows. */
   generatedCodes: { kind: CodeKind; code: string }[];
 }
@@ -65,6 +71,8 @@ export function createSimulatorState(options: SimulatorOptions) {
   const codes = new Map<string, IssuedCode>();
   const snsTokens = new Map<string, SnsToken>();
   const miniProgramAppId = options.config.miniProgram?.appId;
+  /** Customer-service messages are allowed for 48 hours after the user's last interaction. */
+  const customMessageWindowMs = 48 * 60 * 60 * 1000;
   /** WeChat's codes live 5 minutes. */
   const codeLifetimeMs = 5 * 60 * 1000;
 
@@ -140,6 +148,22 @@ export function createSimulatorState(options: SimulatorOptions) {
     return entry;
   }
 
+  /**
+   * cgi-bin/message/custom/send, as WeChat decides it: 40003 unknown openid,
+   * 43004 not following, 45015 no interaction within 48 hours; otherwise the
+   * text lands in the persona's chat.
+   */
+  function deliverCustomText(openid: unknown, content: string): { errcode: number; errmsg: string } {
+    const persona = typeof openid === 'string' ? personas.get(openid) : undefined;
+    if (!persona) return { errcode: 40_003, errmsg: 'invalid openid' };
+    if (!persona.following) return { errcode: 43_004, errmsg: 'require subscribe' };
+    if (persona.lastInteractionAt === undefined || now() - persona.lastInteractionAt > customMessageWindowMs) {
+      return { errcode: 45_015, errmsg: 'response out of time limit or subscription is canceled' };
+    }
+    persona.chat.push({ from: 'account', text: content, at: new Date(now()) });
+    return { errcode: 0, errmsg: 'ok' };
+  }
+
   /** Login QR codes that are waiting: not expired and not yet scanned. */
   function waitingTickets(): Ticket[] {
     return [...tickets.values()].filter((ticket) => ticket.expiresAt > now() && !ticket.scannedBy).reverse();
@@ -197,6 +221,7 @@ export function createSimulatorState(options: SimulatorOptions) {
     checkToken,
     createTicket,
     waitingTickets,
+    deliverCustomText,
     now,
   };
 }

@@ -19,6 +19,14 @@ export const snsUserInfoPath = '/sns/userinfo';
 export const jscode2sessionPath = '/sns/jscode2session';
 /** https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html */
 export const getUserPhoneNumberPath = '/wxa/business/getuserphonenumber';
+/** https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html */
+export const customSendPath = '/cgi-bin/message/custom/send';
+/**
+ * custom/send refused: 45015 the user has not interacted with the account in
+ * the last 48 hours; 43004 the user does not follow the account.
+ */
+export const customSendOutOfWindowErrcode = 45_015;
+export const requireSubscribeErrcode = 43_004;
 
 /**
  * The access_token is invalid (40001), malformed (40014) or expired (42001):

@@ -1,4 +1,4 @@
-import { maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoPath } from './constants.js';
+import { customSendPath, maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoPath } from './constants.js';
 import type { AccessTokenProvider } from './access-token.js';
 import type { WechatHttp } from './http-client.js';
 
@@ -61,7 +61,18 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
     );
   }
 
-  return { createLoginQrcode, showQrcodeUrl, getUserInfo };
+  /**
+   * A customer-service text message (客服消息). WeChat delivers it only within
+   * 48 hours of the user's last interaction (45015 otherwise). Text may carry
+   * `<a href="...">` links.
+   */
+  async function sendCustomText(openid: string, content: string): Promise<void> {
+    await tokens.withToken((token) =>
+      http.post<{ errcode: number }>(customSendPath, { access_token: token }, { touser: openid, msgtype: 'text', text: { content } }),
+    );
+  }
+
+  return { createLoginQrcode, showQrcodeUrl, getUserInfo, sendCustomText };
 }
 
 export type OfficialAccountApi = ReturnType<typeof createOfficialAccountApi>;

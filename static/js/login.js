@@ -14,8 +14,13 @@
   var minutesSaid = null;
   var messages = document.getElementById('messages');
   var text = function (name) { return messages ? messages.getAttribute('data-' + name) : ''; };
+  var scannedEl = document.getElementById('scanned');
+  var deniedEl = document.getElementById('denied');
+  var numberEl = document.getElementById('pick-number');
   var stopped = false;
   var failures = 0;
+  // Once the page shows the number, the server holds the next poll until the scanner decides.
+  var seenScanned = false;
 
   function showExpired() {
     stopped = true;
@@ -40,7 +45,8 @@
 
   function poll() {
     if (stopped) return;
-    fetch('/login/poll?scene=' + encodeURIComponent(scene), { credentials: 'same-origin', headers: { accept: 'application/json' } })
+    var query = '?scene=' + encodeURIComponent(scene) + (seenScanned ? '&seen=scanned' : '');
+    fetch('/login/poll' + query, { credentials: 'same-origin', headers: { accept: 'application/json' } })
       .then(function (response) {
         if (response.status === 403) { stopped = true; window.location.replace('/login'); return null; }
         if (!response.ok) throw new Error('HTTP ' + response.status);
@@ -53,7 +59,22 @@
           stopped = true;
           statusEl.textContent = text('scanned');
           window.location.assign(answer.redirect);
+        } else if (answer.status === 'scanned') {
+          seenScanned = true;
+          numberEl.textContent = answer.number;
+          scannedEl.hidden = false;
+          qr.classList.add('scanned');
+          statusEl.textContent = '';
+          poll();
+        } else if (answer.status === 'denied') {
+          // The code is dead; a new one only when the visitor asks for it.
+          stopped = true;
+          scannedEl.hidden = true;
+          deniedEl.hidden = false;
+          qr.classList.add('expired');
+          statusEl.textContent = '';
         } else if (answer.status === 'expired') {
+          scannedEl.hidden = true;
           showExpired();
         } else {
           poll();
@@ -66,7 +87,9 @@
       });
   }
 
-  statusEl.textContent = text('waiting');
+  if (scannedEl && !scannedEl.hidden) seenScanned = true;
+  if (deniedEl && !deniedEl.hidden) stopped = true;
+  if (!seenScanned && !stopped) statusEl.textContent = text('waiting');
   tick();
   setInterval(tick, 1000);
   poll();

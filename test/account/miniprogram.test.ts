@@ -1,10 +1,10 @@
 import test from 'ava';
 import { bindPhone, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
-  const server = await startServer();
+  const server = await startServer({ env: plainScanLogin });
   t.teardown(() => server.close());
   const sim = await openSimulator(server);
   const call = async (path: string, body: unknown, token?: string) => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 
 /** A provider's webhook on a real socket; `status` is what it answers. */
 async function startWebhook(t: { teardown(fn: () => unknown): void }, status: number) {
@@ -22,7 +22,7 @@ async function startWebhook(t: { teardown(fn: () => unknown): void }, status: nu
 }
 
 async function requestCode(t: { teardown(fn: () => unknown): void }, webhookUrl: string) {
-  const server = await startServer({ env: { SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhookUrl } });
+  const server = await startServer({ env: { ...plainScanLogin, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhookUrl } });
   t.teardown(() => server.close());
   const { browser, scene } = await openLoginPage(server);
   await phoneFor(server).scan('o_sms', scene, 'ticket', false);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import test from 'ava';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { watchPageProblems } from '../helpers/page-problems.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const hasChromium = existsSync(chromiumPath);
@@ -17,7 +17,7 @@ let server: TestServer;
 test.before(async () => {
   if (!hasChromium) return;
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
 });
 
 test.after.always(async () => {
@@ -91,7 +91,7 @@ browserTest('a new user scans on the phone, binds a phone and lands on the profi
 });
 
 browserTest('the page renews an expired code by itself, and English is available', async (t) => {
-  const shortLived = await startServer({ env: { QR_EXPIRE_SECONDS: '2' } });
+  const shortLived = await startServer({ env: { ...plainScanLogin, QR_EXPIRE_SECONDS: '2' } });
   t.teardown(() => shortLived.close());
   const desk = await (await browser.newContext({ locale: 'en-US' })).newPage();
   const problems = watchPageProblems(desk);

@@ -17,6 +17,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The plain scan-to-login flow (a scan logs the browser in at once). Tests of
+ * that flow say so explicitly; the default, LOGIN_CONFIRM=new-device, asks a
+ * new browser's scanner to confirm in WeChat (test/login/confirm.test.ts).
+ */
+export const plainScanLogin = { LOGIN_CONFIRM: 'off' } as const;
+
 export interface StartOptions {
   database?: 'sqlite' | 'mysql';
   env?: Record<string, string>;

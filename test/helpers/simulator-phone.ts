@@ -2,7 +2,7 @@ import { BrowserClient, csrfOf } from './browser-client.js';
 import type { TestServer } from './server.js';
 
 /** The simulator's phone page, driven like a person would. */
-export async function openSimulator(server: TestServer) {
+export async function openSimulator(server: Pick<TestServer, 'url'>) {
   const phone = new BrowserClient(server.url);
   const csrf = csrfOf(await (await phone.get('/simulator')).text());
   const pageOf = async (openid: string) => (await phone.get(`/simulator?as=${encodeURIComponent(openid)}`)).text();

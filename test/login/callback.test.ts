@@ -3,13 +3,13 @@ import { createSceneIssuer } from '../../src/login/scenes.js';
 import { scanReplies } from '../../src/login/login-service.js';
 import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../src/wechat/message-crypto.js';
 import { computeSignature } from '../../src/wechat/signature.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 import { eventXml, postCallback, replyContent, signedQuery, testToken } from '../helpers/wechat-push.js';
 
 const aesKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
-  const server = await startServer({ env });
+  const server = await startServer({ env: { ...plainScanLogin, ...env } });
   t.teardown(() => server.close());
   const scenes = createSceneIssuer(server.config.keys.scene);
   return { server, liveScene: () => scenes.issueScene(Date.now() + 300_000) };

@@ -3,12 +3,12 @@ import { scanReplies } from '../../src/login/login-service.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { bindPhone, latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql', env: Record<string, string> = {}) {
-  const server = await startServer({ database: kind, env });
+  const server = await startServer({ database: kind, env: { ...plainScanLogin, ...env } });
   t.teardown(() => server.close());
   return server;
 }

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { bindPhone, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
-  const server = await startServer();
+  const server = await startServer({ env: plainScanLogin });
   t.teardown(() => server.close());
   return server;
 }
@@ -162,7 +162,7 @@ test('the QR user and the OAuth user are one user (same Official Account openid)
 });
 
 test('MP_verify: the configured file answers its code; any other gets 404', async (t) => {
-  const server = await startServer({ env: { WECHAT_MP_VERIFY: 'AbC123xyz' } });
+  const server = await startServer({ env: { ...plainScanLogin, WECHAT_MP_VERIFY: 'AbC123xyz' } });
   t.teardown(() => server.close());
   const good = await fetch(`${server.url}/MP_verify_AbC123xyz.txt`);
   t.is(good.status, 200);

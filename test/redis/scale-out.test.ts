@@ -6,6 +6,8 @@ import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 import { knexConfigFromUrl } from '../../src/db/knex.js';
 import knexFactory from 'knex';
 import { waitUntil } from '../helpers/wait-until.js';
+import { plainScanLogin } from '../helpers/server.js';
+import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../helpers/confirm-flow.js';
 
 const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const mysqlTest = process.env.TEST_MYSQL === '1' && process.env.TEST_REDIS === '1' ? test.serial : test.serial.skip;
@@ -31,7 +33,7 @@ async function openLogin(url: string) {
 
 mysqlTest('a scan processed on instance A wakes a poll held on instance B through Redis', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' };
+  const env = { ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' };
   const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]));
   const { scene, poll } = await openLogin(b.url);
@@ -48,7 +50,7 @@ mysqlTest('a scan processed on instance A wakes a poll held on instance B throug
 
 mysqlTest('a retried delivery that lands on the other instance gets the same reply and one effect', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
+  const env = { ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl };
   const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]));
   const { scene } = await openLogin(a.url);
@@ -61,7 +63,7 @@ mysqlTest('a retried delivery that lands on the other instance gets the same rep
 
 mysqlTest('with Redis unreachable, the poll still finds the login at its next database check, and no page errors', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL: 'redis://127.0.0.1:1', LOGIN_POLL_TIMEOUT_MS: '1500' };
+  const env = { ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: 'redis://127.0.0.1:1', LOGIN_POLL_TIMEOUT_MS: '1500' };
   const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]));
   const { browser, scene, poll } = await openLogin(b.url);
@@ -76,7 +78,7 @@ mysqlTest('with Redis unreachable, the poll still finds the login at its next da
 
 mysqlTest('SIGTERM: held polls answer pending at once, and the process exits 0 within 10 s', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const server = await startServerProcess({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000', BENCH_INTROSPECTION: '1' });
+  const server = await startServerProcess({ ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000', BENCH_INTROSPECTION: '1' });
   t.teardown(() => server.stop());
   const { poll } = await openLogin(server.url);
   const held = [poll(), poll()];
@@ -90,4 +92,30 @@ mysqlTest('SIGTERM: held polls answer pending at once, and the process exits 0 w
   t.is(code, 0);
   t.log(`SIGTERM to exit: ${Date.now() - started} ms`);
   t.regex(server.output(), /"stopped"/);
+});
+
+mysqlTest('LOGIN_CONFIRM: scanned and confirmed on instance A, the poll held on instance B wakes through Redis', async (t) => {
+  const databaseUrl = await migratedDatabase(t);
+  const env = { LOGIN_CONFIRM: 'new-device', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' };
+  const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+  t.teardown(() => Promise.all([a.stop(), b.stop()]));
+  const browser = new BrowserClient(b.url, { 'user-agent': desktopChrome });
+  const scene = sceneOf(await (await browser.get('/login')).text());
+  const pollB = (seen = '') => browser.get(`/login/poll?scene=${scene}${seen}`).then((response) => response.json() as Promise<{ status: string; number?: string }>);
+  const openid = await createPersona(a, 'Across');
+
+  const firstPoll = pollB();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const delivered = await postCallback(a.url, signedQuery(), eventXml({ openid, event: 'subscribe', eventKey: `qrscene_${scene}` }));
+  t.is(delivered.status, 200);
+  const scanned = await raceAgainst(firstPoll, 5000);
+  t.like(scanned, { status: 'scanned' });
+  const number = (scanned as { number: string }).number;
+
+  const held = pollB('&seen=scanned');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const confirm = await openInWechat(a, openid, confirmPathOf(a, delivered.text));
+  t.regex(confirm.html, /id="confirm-browser">Chrome 120</);
+  t.is((await answer(confirm.phone, confirm.html, { number })).status, 200);
+  t.deepEqual(await raceAgainst(held, 5000), { status: 'bind', redirect: '/bind' });
 });

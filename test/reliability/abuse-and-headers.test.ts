@@ -1,7 +1,7 @@
 import test from 'ava';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
 
 /** A browser that has scanned and now sits on /bind; returns it with its CSRF token. */
 async function onBindPage(server: TestServer, openid: string) {
@@ -12,7 +12,7 @@ async function onBindPage(server: TestServer, openid: string) {
 }
 
 test('/bind/code: one code per phone per minute, then 429 with a message', async (t) => {
-  const server = await startServer();
+  const server = await startServer({ env: plainScanLogin });
   t.teardown(() => server.close());
   const { browser, csrf } = await onBindPage(server, 'o_resend');
   t.is((await browser.postForm('/bind/code', { phone: '13700000001', _csrf: csrf })).status, 200);
@@ -23,7 +23,7 @@ test('/bind/code: one code per phone per minute, then 429 with a message', async
 });
 
 test('/bind/code: hourly caps per phone and per IP (the IP cap counts every request for a code)', async (t) => {
-  const server = await startServer({ env: { SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_PHONE_PER_HOUR: '2', SMS_MAX_PER_IP_PER_HOUR: '4' } });
+  const server = await startServer({ env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_PHONE_PER_HOUR: '2', SMS_MAX_PER_IP_PER_HOUR: '4' } });
   t.teardown(() => server.close());
   const { browser, csrf } = await onBindPage(server, 'o_caps');
   const send = (phone: string) => browser.postForm('/bind/code', { phone, _csrf: csrf }).then((response) => response.status);
@@ -32,7 +32,7 @@ test('/bind/code: hourly caps per phone and per IP (the IP cap counts every requ
 });
 
 test('/bind: attempts per IP are capped with 429', async (t) => {
-  const server = await startServer({ env: { BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '3' } });
+  const server = await startServer({ env: { ...plainScanLogin, BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '3' } });
   t.teardown(() => server.close());
   const { browser, csrf } = await onBindPage(server, 'o_bindcap');
   await browser.postForm('/bind/code', { phone: '13700000005', _csrf: csrf });
@@ -45,7 +45,7 @@ test('/bind: attempts per IP are capped with 429', async (t) => {
 });
 
 test('RATE_LIMITS=off turns the limits off', async (t) => {
-  const server = await startServer({ env: { RATE_LIMITS: 'off' } });
+  const server = await startServer({ env: { ...plainScanLogin, RATE_LIMITS: 'off' } });
   t.teardown(() => server.close());
   const { browser, csrf } = await onBindPage(server, 'o_nolimits');
   t.is((await browser.postForm('/bind/code', { phone: '13700000006', _csrf: csrf })).status, 200);
@@ -53,7 +53,7 @@ test('RATE_LIMITS=off turns the limits off', async (t) => {
 });
 
 test('pages carry a CSP with no inline script, deny framing, and set a Referrer-Policy', async (t) => {
-  const server = await startServer();
+  const server = await startServer({ env: plainScanLogin });
   t.teardown(() => server.close());
   for (const path of ['/login', '/simulator', '/nowhere']) {
     const response = await new BrowserClient(server.url).get(path);
@@ -71,14 +71,14 @@ test('pages carry a CSP with no inline script, deny framing, and set a Referrer-
 });
 
 test('cookies are httpOnly and SameSite=Lax; Secure behind https', async (t) => {
-  const plain = await startServer();
+  const plain = await startServer({ env: plainScanLogin });
   t.teardown(() => plain.close());
   const plainCookie = (await fetch(`${plain.url}/login`)).headers.getSetCookie().join('; ');
   t.regex(plainCookie, /httponly/i);
   t.regex(plainCookie, /samesite=lax/i);
   t.notRegex(plainCookie, /secure/i);
 
-  const https = await startServer({ env: { PUBLIC_URL: 'https://login.example' } });
+  const https = await startServer({ env: { ...plainScanLogin, PUBLIC_URL: 'https://login.example' } });
   t.teardown(() => https.close());
   for (const headers of [{ 'x-forwarded-proto': 'https' }, {}] as Record<string, string>[]) {
     // The simulator page sets the session cookie without calling WeChat (login.example is not reachable here).

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createMysqlDatabase } from '../helpers/databases.js';
 import { openLoginPage, poll } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
@@ -14,7 +14,7 @@ mysqlTest('the database down during a callback: non-2xx, /healthz 503, and the r
   const proxy = await startTcpProxy(target.hostname, Number(target.port || 3306));
   const viaProxy = new URL(database.url);
   viaProxy.port = String(proxy.port());
-  const server = await startServer({ database: 'mysql', env: { DATABASE_URL: viaProxy.toString() } });
+  const server = await startServer({ database: 'mysql', env: { ...plainScanLogin, DATABASE_URL: viaProxy.toString() } });
   t.teardown(async () => {
     await proxy.up();
     await server.close();

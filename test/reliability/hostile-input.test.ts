@@ -6,7 +6,7 @@ import { aesKeyFromEncodingAesKey, encryptMessage } from '../../src/wechat/messa
 import { computeSignature } from '../../src/wechat/signature.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { openLoginPage } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 import { replyContent, signedQuery, testToken } from '../helpers/wechat-push.js';
 import type { CallbackItem, CorpusItem, Sign } from '../fixtures/hostile-corpus.js';
 
@@ -49,7 +49,7 @@ function requestFor(item: CallbackItem, appId: string): { query: URLSearchParams
 for (const { kind, enabled } of databaseKinds) {
   (enabled ? test : test.skip)(`${kind}: ${corpus.length} hostile inputs: each gets a 4xx (or success), the server stays up, the database is unchanged`, async (t) => {
     t.true(corpus.length >= 200);
-    const server = await startServer({ database: kind, env: { WECHAT_ENCODING_AES_KEY: aesKey } });
+    const server = await startServer({ database: kind, env: { ...plainScanLogin, WECHAT_ENCODING_AES_KEY: aesKey } });
     t.teardown(() => server.close());
     const { browser } = await openLoginPage(server);
     const failures: string[] = [];

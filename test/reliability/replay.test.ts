@@ -1,10 +1,10 @@
 import test from 'ava';
 import { createSceneIssuer } from '../../src/login/scenes.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 test('a captured, validly signed callback replayed after the tolerance gets 401 and changes nothing', async (t) => {
-  const server = await startServer({ env: { WECHAT_TIMESTAMP_TOLERANCE_SECONDS: '5' } });
+  const server = await startServer({ env: { ...plainScanLogin, WECHAT_TIMESTAMP_TOLERANCE_SECONDS: '5' } });
   t.teardown(() => server.close());
   const scene = createSceneIssuer(server.config.keys.scene).issueScene(Date.now() + 300_000);
   // Captured on the wire 10 s ago: a genuine signature, never delivered.

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { delay, startFakeWechat } from '../helpers/fake-wechat.js';
-import { startServer } from '../helpers/server.js';
+import { startServer, plainScanLogin } from '../helpers/server.js';
 
 type Mode = 'healthy' | 'down' | 'slow' | 'busy' | 'quota' | 'invalid-token';
 
@@ -25,6 +25,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, initial: Mode = '
   });
   const server = await startServer({
     env: {
+      ...plainScanLogin,
       WECHAT_APP_ID: 'wxreal',
       WECHAT_APP_SECRET: 'secret',
       WECHAT_TOKEN: 'tok',

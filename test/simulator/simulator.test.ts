@@ -2,10 +2,10 @@ import test from 'ava';
 import { scanReplies } from '../../src/login/login-service.js';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, poll } from '../helpers/login-flow.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
-  const server = await startServer({ env });
+  const server = await startServer({ env: { ...plainScanLogin, ...env } });
   t.teardown(() => server.close());
   const api = (path: string, init?: RequestInit) => fetch(`${server.url}/simulator/api${path}`, init).then((response) => response.json());
   const postJson = (path: string, body: unknown) =>
@@ -148,7 +148,7 @@ test('every page shows the simulator banner while it is on', async (t) => {
 });
 
 test('with a real Official Account configured, the simulator is not mounted', async (t) => {
-  const server = await startServer({ env: { WECHAT_APP_ID: 'wxreal', WECHAT_APP_SECRET: 'secret', WECHAT_TOKEN: 'tok', WECHAT_API_BASE: 'http://127.0.0.1:9' } });
+  const server = await startServer({ env: { ...plainScanLogin, WECHAT_APP_ID: 'wxreal', WECHAT_APP_SECRET: 'secret', WECHAT_TOKEN: 'tok', WECHAT_API_BASE: 'http://127.0.0.1:9' } });
   t.teardown(() => server.close());
   t.false(server.config.simulator);
   t.is((await fetch(`${server.url}/simulator`)).status, 404);

@@ -1,0 +1,27 @@
+import type { Knex } from 'knex';
+import { isUniqueViolation } from './values.js';
+
+/** Data access for `known_devices`: the browsers a user has completed a login in. */
+export function createKnownDeviceQueries(knex: Knex) {
+  const table = () => knex<Record<string, unknown>>('known_devices');
+
+  async function isKnownDevice(userId: number, deviceHash: string): Promise<boolean> {
+    return Boolean(await table().where({ user_id: userId, device_hash: deviceHash }).first('id'));
+  }
+
+  /** Remembers the device; a device already known only has its last-seen time moved. */
+  async function rememberDevice(userId: number, deviceHash: string, now: number): Promise<void> {
+    const touched = await table().where({ user_id: userId, device_hash: deviceHash }).update({ last_seen_at_ms: now });
+    if (touched > 0) return;
+    try {
+      await table().insert({ user_id: userId, device_hash: deviceHash, first_seen_at_ms: now, last_seen_at_ms: now });
+    } catch (error) {
+      // Two logins in one browser at once: the other one inserted it.
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+
+  return { isKnownDevice, rememberDevice };
+}
+
+export type KnownDeviceQueries = ReturnType<typeof createKnownDeviceQueries>;

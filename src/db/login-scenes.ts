@@ -1,0 +1,141 @@
+import type { Knex } from 'knex';
+import { isUniqueViolation } from './values.js';
+
+export type LoginSceneState = 'waiting' | 'scanned' | 'approved' | 'denied';
+
+export interface LoginSceneRow {
+  scene: string;
+  deviceHash: string;
+  userAgent: string;
+  ip: string;
+  createdAt: number;
+  expiresAt: number;
+  state: LoginSceneState;
+  scannerOpenid: string | null;
+  number: string | null;
+  tokenExpiresAt: number | null;
+}
+
+export interface NewLoginScene {
+  scene: string;
+  deviceHash: string;
+  userAgent: string;
+  ip: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface ConfirmationRequest {
+  scene: string;
+  openid: string;
+  number: string;
+  tokenHash: string;
+  tokenExpiresAt: number;
+}
+
+/** How long a dead scene's row is kept after its QR code expired: enough to answer "expired" and to debug. */
+const keepAfterExpiryMs = 24 * 60 * 60 * 1000;
+
+/**
+ * Data access for `login_scenes`. Every state change is one conditional
+ * UPDATE: the state it starts from is in the WHERE clause, so two racing
+ * requests (two scanners, a double-clicked button) change it at most once.
+ */
+export function createLoginSceneQueries(knex: Knex) {
+  const table = () => knex<Record<string, unknown>>('login_scenes');
+
+  async function insertScene(scene: NewLoginScene): Promise<void> {
+    try {
+      await table().insert({
+        scene: scene.scene,
+        device_hash: scene.deviceHash,
+        user_agent: scene.userAgent.slice(0, 512),
+        ip: scene.ip.slice(0, 64),
+        created_at_ms: scene.createdAt,
+        expires_at_ms: scene.expiresAt,
+        state: 'waiting',
+      });
+    } catch (error) {
+      // The same scene recorded twice (a retried request) is the same row.
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+
+  async function findScene(scene: string): Promise<LoginSceneRow | undefined> {
+    return toRow(await table().where({ scene }).first());
+  }
+
+  async function findSceneByTokenHash(tokenHash: string): Promise<LoginSceneRow | undefined> {
+    return toRow(await table().where({ token_hash: tokenHash }).first());
+  }
+
+  /**
+   * A scan that needs confirmation: the first scanner of a waiting scene
+   * takes it. The same scanner scanning again gets a fresh token (the old
+   * link dies); anyone else gets false.
+   */
+  async function markScanned(request: ConfirmationRequest, now: number): Promise<boolean> {
+    const changes = {
+      state: 'scanned',
+      scanner_openid: request.openid,
+      number: request.number,
+      token_hash: request.tokenHash,
+      token_expires_at_ms: request.tokenExpiresAt,
+    };
+    const first = await table().where({ scene: request.scene, state: 'waiting' }).where('expires_at_ms', '>', now).update(changes);
+    if (first > 0) return true;
+    const again = await table()
+      .where({ scene: request.scene, state: 'scanned', scanner_openid: request.openid })
+      .where('expires_at_ms', '>', now)
+      .update({ token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt });
+    return again > 0;
+  }
+
+  /** A scan that needs no confirmation (a device the scanner logged in on before): approved at once. */
+  async function markApprovedAtScan(scene: string, openid: string, now: number): Promise<boolean> {
+    const changed = await table()
+      .where({ scene, state: 'waiting' })
+      .where('expires_at_ms', '>', now)
+      .update({ state: 'approved', scanner_openid: openid, decided_at_ms: now });
+    if (changed > 0) return true;
+    // A retried scan by the same person of a scene they already hold.
+    return Boolean(await table().where({ scene, state: 'approved', scanner_openid: openid }).first('id'));
+  }
+
+  /**
+   * The scanner's decision, once: the token must be live and unused, and it is
+   * burnt by the same UPDATE that records the decision.
+   */
+  async function decide(tokenHash: string, openid: string, decision: 'approved' | 'denied', now: number): Promise<boolean> {
+    const changed = await table()
+      .where({ token_hash: tokenHash, state: 'scanned', scanner_openid: openid })
+      .where('token_expires_at_ms', '>', now)
+      .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
+    return changed > 0;
+  }
+
+  /** Forgets scenes whose QR code expired long ago. */
+  async function deleteExpiredScenes(now: number): Promise<number> {
+    return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
+  }
+
+  return { insertScene, findScene, findSceneByTokenHash, markScanned, markApprovedAtScan, decide, deleteExpiredScenes };
+}
+
+export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;
+
+function toRow(row: Record<string, unknown> | undefined): LoginSceneRow | undefined {
+  if (!row) return undefined;
+  return {
+    scene: String(row.scene),
+    deviceHash: String(row.device_hash),
+    userAgent: String(row.user_agent),
+    ip: String(row.ip),
+    createdAt: Number(row.created_at_ms),
+    expiresAt: Number(row.expires_at_ms),
+    state: row.state as LoginSceneState,
+    scannerOpenid: (row.scanner_openid as string | null) ?? null,
+    number: (row.number as string | null) ?? null,
+    tokenExpiresAt: row.token_expires_at_ms === null || row.token_expires_at_ms === undefined ? null : Number(row.token_expires_at_ms),
+  };
+}

@@ -1,0 +1,62 @@
+import type { KnownDeviceQueries } from '../db/known-devices.js';
+import type { User } from '../db/users.js';
+import type { Logger } from '../http/error-handler.js';
+import { WechatError } from '../wechat/errors.js';
+import { ensureDeviceId, hashDeviceId } from './device-cookie.js';
+import { describeDevice, type DeviceDescription } from './device-description.js';
+import type { AfterSignIn, StartedSession } from './session-login.js';
+
+export interface LoginAftercareDeps {
+  devices: KnownDeviceQueries;
+  /** cgi-bin/message/custom/send with a text. */
+  sendCustomText: (openid: string, content: string) => Promise<void>;
+  logger: Logger;
+  now?: () => number;
+  /** The link in the notice that ends the session just created. */
+  endSessionLink: (started: StartedSession) => string;
+}
+
+/**
+ * What follows every completed browser login, kept out of the login itself:
+ * the browser becomes a known device for the user (LOGIN_CONFIRM=new-device),
+ * and after a QR login the user gets a WeChat message naming the browser, OS
+ * and IP, with a link that ends that session. Every sign-in counts: the poll,
+ * OAuth, and /bind (a QR login that needed a phone completes there).
+ * Neither step can fail a login that has already happened: failures are logged.
+ */
+export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
+  const now = deps.now ?? Date.now;
+  return async (ctx, started) => {
+    const { user, method } = started;
+    try {
+      await deps.devices.rememberDevice(user.id, hashDeviceId(ensureDeviceId(ctx)), now());
+    } catch (error) {
+      deps.logger.warn('could not remember the device', { error: error instanceof Error ? error.message : String(error) });
+    }
+    if (method === 'qrcode' && user.openid) {
+      const device = describeDevice(ctx.get('user-agent'), ctx.ip);
+      const text = loginNoticeText(device, new Date(now()), deps.endSessionLink(started));
+      // Not awaited: WeChat's answer must not hold the browser's login.
+      void sendNotice(user, text);
+    }
+  };
+
+  async function sendNotice(user: User, text: string): Promise<void> {
+    try {
+      await deps.sendCustomText(user.openid!, text);
+    } catch (error) {
+      const fields: Record<string, unknown> = { userId: user.id, error: error instanceof Error ? error.message : String(error) };
+      if (error instanceof WechatError) fields.errcode = error.errcode;
+      deps.logger.warn('login notice not sent', fields);
+    }
+  }
+}
+
+/** The notice after a QR login; `endLink` ends that very session. */
+export function loginNoticeText(device: DeviceDescription, at: Date, endLink: string): string {
+  const who = [device.browser, device.os].filter(Boolean).join(' · ') || '未知浏览器';
+  const where = [`IP ${device.ip}`, device.region].filter(Boolean).join('，');
+  const time = at.toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
+  const end = `<a href="${endLink}">结束这次登录</a>`;
+  return `你的账号于 ${time} 通过扫码在这个浏览器上登录了：\n${who}\n${where}\n\n如果不是你本人操作，请${end}。`;
+}

@@ -1,0 +1,77 @@
+import type { AppContext, AppRouter } from '../http/context.js';
+import type { Render } from '../http/render.js';
+import { safeNextPath } from '../http/safe-next.js';
+import { randomToken, sessionOf } from '../http/session.js';
+import { textEquals } from '../security/constant-time.js';
+import { invalidAuthCodeErrcodes } from '../wechat/constants.js';
+import { WechatError } from '../wechat/errors.js';
+import type { OauthApi } from '../wechat/oauth-api.js';
+
+export interface WechatIdentityDeps {
+  oauth: OauthApi;
+  render: Render;
+  publicUrl: string;
+  now?: () => number;
+}
+
+/** The OAuth round trip must come back within this time, once. */
+const oauthStateLifetimeMs = 5 * 60 * 1000;
+/** How long this browser is trusted to be that WeChat user, for links from WeChat messages. */
+const provenOpenidLifetimeMs = 30 * 60 * 1000;
+const callbackPath = '/login/confirm/callback';
+
+/**
+ * Who is holding this page in WeChat's in-app browser: proven by a silent
+ * snsapi_base OAuth round trip (never by a parameter), then remembered in the
+ * session for a while. Used by the links we send in WeChat (the login
+ * confirmation, the "end this login" notice), which only their owner may use.
+ */
+export function createWechatIdentity(deps: WechatIdentityDeps) {
+  const now = deps.now ?? Date.now;
+  const redirectUri = `${deps.publicUrl}${callbackPath}`;
+
+  /** The WeChat openid this browser proved, or undefined. */
+  function provenOpenid(ctx: AppContext): string | undefined {
+    const proven = ctx.session?.wechatOpenid;
+    return proven && proven.expiresAt > now() ? proven.openid : undefined;
+  }
+
+  /** Sends the browser through the silent snsapi_base round trip; it comes back to `returnTo` (a path on this site). */
+  function proveOpenid(ctx: AppContext, returnTo: string): void {
+    const state = randomToken(12);
+    sessionOf(ctx).wechatIdentityOauth = { state, returnTo, expiresAt: now() + oauthStateLifetimeMs };
+    ctx.redirect(deps.oauth.authorizeUrl(redirectUri, 'snsapi_base', state));
+  }
+
+  /** The round trip's return: WeChat's code names the opener. */
+  function routes(router: AppRouter): void {
+    router.get(callbackPath, async (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      const session = sessionOf(ctx);
+      const expected = session.wechatIdentityOauth;
+      // Single use: whatever happens next, this state cannot be replayed.
+      delete session.wechatIdentityOauth;
+      if (!expected || expected.expiresAt <= now() || !textEquals(expected.state, ctx.query.state)) {
+        return renderProblem(ctx, 'oauth_state');
+      }
+      const code = ctx.query.code;
+      if (typeof code !== 'string' || code.length === 0 || code.length > 256) return renderProblem(ctx, 'oauth_code');
+      try {
+        const grant = await deps.oauth.exchangeCode(code);
+        session.wechatOpenid = { openid: grant.openid, expiresAt: now() + provenOpenidLifetimeMs };
+      } catch (error) {
+        if (error instanceof WechatError && invalidAuthCodeErrcodes.includes(error.errcode)) return renderProblem(ctx, 'oauth_code');
+        throw error;
+      }
+      ctx.redirect(safeNextPath(expected.returnTo) ?? '/');
+    });
+  }
+
+  function renderProblem(ctx: AppContext, code: string) {
+    deps.render(ctx, 'confirm.njk', { problem: ctx.state.t(code) }, 400);
+  }
+
+  return { provenOpenid, proveOpenid, routes };
+}
+
+export type WechatIdentity = ReturnType<typeof createWechatIdentity>;
