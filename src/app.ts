@@ -10,6 +10,7 @@ import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender, type Sm
 import { createVerificationCodes } from './account/verification-codes.js';
 import type { Config } from './config.js';
 import { createApiTokenQueries } from './db/api-tokens.js';
+import { createDatabaseNonceStore } from './db/callback-nonces.js';
 import { createLoginHistoryQueries } from './db/login-history.js';
 import { createSmsCodeQueries } from './db/sms-codes.js';
 import { createUserQueries } from './db/users.js';
@@ -32,12 +33,13 @@ import { createScenePoller } from './login/scene-poller.js';
 import { createSessionLogin } from './login/session-login.js';
 import { createSceneIssuer } from './login/scenes.js';
 import { createRedisClient } from './redis/redis-client.js';
-import { createRedisDeliveryStore, createRedisRateLimiter } from './redis/redis-stores.js';
+import { createRedisDeliveryStore, createRedisNonceStore, createRedisRateLimiter } from './redis/redis-stores.js';
 import { createScanRelay } from './redis/scan-relay.js';
 import { simulatorRoutes } from './simulator/simulator-routes.js';
 import { createSimulatorState } from './simulator/simulator-state.js';
 import { createAccessTokenProvider } from './wechat/access-token.js';
 import { createCallbackCodec } from './wechat/callback-codec.js';
+import { createReplayGuard } from './wechat/replay-guard.js';
 import { createWechatHttp } from './wechat/http-client.js';
 import { createMiniProgramApi } from './wechat/mini-program-api.js';
 import { createOauthApi } from './wechat/oauth-api.js';
@@ -105,6 +107,10 @@ export function createApp(deps: AppDeps): AppHandle {
     encodingAesKey: config.wechat.encodingAesKey,
     encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
     timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
+    replayGuard: createReplayGuard({
+      store: redis ? createRedisNonceStore(redis.publisher, createDatabaseNonceStore(knex)) : createDatabaseNonceStore(knex),
+      toleranceSeconds: config.wechat.timestampToleranceSeconds,
+    }),
   });
   const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined);
   const smsInbox = createSmsInbox();
@@ -139,6 +145,9 @@ export function createApp(deps: AppDeps): AppHandle {
     loginPollTimeoutMs: config.loginPollTimeoutMs,
     pollsHeldPerSession: config.rateLimits.pollsHeldPerSession,
     rateLimitsEnabled: config.rateLimits.enabled,
+    limiter,
+    qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
+    logger,
   });
   oauthRoutes(router, { oauth, users, completeLogin, render, publicUrl: config.publicUrl });
   if (config.miniProgram) {
