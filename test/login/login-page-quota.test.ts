@@ -1,4 +1,5 @@
 import test from 'ava';
+import Redis from 'ioredis';
 import { BrowserClient, sceneOf } from '../helpers/browser-client.js';
 import { startFakeWechat } from '../helpers/fake-wechat.js';
 import { startServer } from '../helpers/server.js';
@@ -89,7 +90,6 @@ test('with a QR lifetime of a minute or less, every visit gets a new code (none 
   const b = await startServer({ env: { ...a.realWechat, REDIS_URL: redisUrl, QR_CODES_PER_IP_PER_MINUTE: '5' } });
   t.teardown(() => b.close());
   // Both count 127.0.0.1 under one Redis key: start from a clean window.
-  const { default: Redis } = await import('ioredis');
   const redis = new Redis(redisUrl);
   t.teardown(() => redis.disconnect());
   await redis.del('wechat-login:rate:qrcode-ip:127.0.0.1', 'wechat-login:rate:qrcode-ip:::ffff:127.0.0.1');
