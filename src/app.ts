@@ -187,6 +187,11 @@ export function createApp(deps: AppDeps): AppHandle {
   const simulatorState = config.simulator ? createSimulatorState({ config }) : undefined;
   if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
 
+  // What reaches Koa outside the middleware chain: a client cut off mid-request (a slow body past the
+  // server's request timeout, a reset). One log line instead of Koa's stack trace on stderr.
+  app.on('error', (error: Error & { code?: string }, ctx?: Koa.Context) => {
+    logger.warn('request stream error', { code: error.code, error: error.message, path: ctx?.path });
+  });
   const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
   use(createErrorHandler(render, logger));
   use(async (ctx, next) => {
