@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { createApiTokenQueries } from './db/api-tokens.js';
 import { createKnownDeviceQueries } from './db/known-devices.js';
 import { createLoginSceneQueries } from './db/login-scenes.js';
+import { createDatabaseNonceStore } from './db/callback-nonces.js';
 import { createLoginHistoryQueries } from './db/login-history.js';
 import { createSingleUseTokenQueries } from './db/single-use-tokens.js';
 import { createSmsCodeQueries } from './db/sms-codes.js';
@@ -46,12 +47,13 @@ import { createSessionLogin } from './login/session-login.js';
 import { createSceneIssuer } from './login/scenes.js';
 import { createUserSessions } from './login/user-sessions.js';
 import { createRedisClient } from './redis/redis-client.js';
-import { createRedisDeliveryStore, createRedisRateLimiter } from './redis/redis-stores.js';
+import { createRedisDeliveryStore, createRedisNonceStore, createRedisRateLimiter } from './redis/redis-stores.js';
 import { createScanRelay } from './redis/scan-relay.js';
 import { simulatorRoutes } from './simulator/simulator-routes.js';
 import { createSimulatorState } from './simulator/simulator-state.js';
 import { createAccessTokenProvider } from './wechat/access-token.js';
 import { createCallbackCodec } from './wechat/callback-codec.js';
+import { createReplayGuard } from './wechat/replay-guard.js';
 import { createWechatHttp } from './wechat/http-client.js';
 import { createMiniProgramApi } from './wechat/mini-program-api.js';
 import { createOauthApi } from './wechat/oauth-api.js';
@@ -143,6 +145,10 @@ export function createApp(deps: AppDeps): AppHandle {
     encodingAesKey: config.wechat.encodingAesKey,
     encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
     timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
+    replayGuard: createReplayGuard({
+      store: redis ? createRedisNonceStore(redis.publisher, createDatabaseNonceStore(knex)) : createDatabaseNonceStore(knex),
+      toleranceSeconds: config.wechat.timestampToleranceSeconds,
+    }),
   });
   const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined);
   const smsInbox = createSmsInbox();
@@ -194,6 +200,9 @@ export function createApp(deps: AppDeps): AppHandle {
     loginPollTimeoutMs: config.loginPollTimeoutMs,
     pollsHeldPerSession: config.rateLimits.pollsHeldPerSession,
     rateLimitsEnabled: config.rateLimits.enabled,
+    limiter,
+    qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
+    logger,
   });
   oauthRoutes(router, { oauth, users, singleUse: createSingleUseTokenQueries(knex), completeLogin, render, publicUrl: config.publicUrl });
   identity.routes(router);
@@ -228,6 +237,11 @@ export function createApp(deps: AppDeps): AppHandle {
   const simulatorState = config.simulator ? createSimulatorState({ config }) : undefined;
   if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
 
+  // What reaches Koa outside the middleware chain: a client cut off mid-request (a slow body past the
+  // server's request timeout, a reset). One log line instead of Koa's stack trace on stderr.
+  app.on('error', (error: Error & { code?: string }, ctx?: Koa.Context) => {
+    logger.warn('request stream error', { code: error.code, error: error.message, path: ctx?.path });
+  });
   const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
   use(clientIpMiddleware(config.trustProxy));
   use(createErrorHandler(render, logger));

@@ -30,6 +30,8 @@ export interface RateLimitConfig {
   smsCodeMaxAttempts: number;
   bindAttemptsPerIpPerHour: number;
   pollsHeldPerSession: number;
+  /** New login QR codes (qrcode/create calls) one client IP may cause per minute. */
+  qrCodesPerIpPerMinute: number;
 }
 
 export interface Config {
@@ -129,6 +131,10 @@ export function loadConfig(env: Env): Config {
   if (!simulator && !env.WECHAT_TOKEN) {
     problems.push('WECHAT_TOKEN is required when the simulator is off');
   }
+  // Without it a push addressed to any account is accepted (issue 11).
+  if (production && !env.WECHAT_ORIGINAL_ID) {
+    problems.push("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
+  }
 
   const simulatorApi = `${publicUrl}/simulator/api`;
   const apiBase = read.url('WECHAT_API_BASE', simulator ? simulatorApi : 'https://api.weixin.qq.com').replace(/\/+$/, '');
@@ -184,7 +190,7 @@ export function loadConfig(env: Env): Config {
       tokenApi: read.choice('WECHAT_TOKEN_API', 'stable', ['stable', 'classic']) as TokenApi,
       timestampToleranceSeconds: read.integer('WECHAT_TIMESTAMP_TOLERANCE_SECONDS', 300, 0, 86_400),
       mpVerify: read.mpVerify('WECHAT_MP_VERIFY'),
-      originalId: env.WECHAT_ORIGINAL_ID || (simulator ? simulatorOriginalId : undefined),
+      originalId: read.originalId('WECHAT_ORIGINAL_ID') ?? (simulator ? simulatorOriginalId : undefined),
       requestTimeoutMs: read.integer('WECHAT_REQUEST_TIMEOUT_MS', 5000, 100, 60_000),
     },
     miniProgram:
@@ -204,6 +210,7 @@ export function loadConfig(env: Env): Config {
       smsCodeMaxAttempts: read.integer('SMS_CODE_MAX_ATTEMPTS', 5, 1, 100),
       bindAttemptsPerIpPerHour: read.integer('BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR', 60, 1, 100_000),
       pollsHeldPerSession: read.integer('POLLS_HELD_PER_SESSION', 3, 1, 1000),
+      qrCodesPerIpPerMinute: read.integer('QR_CODES_PER_IP_PER_MINUTE', 20, 1, 100_000),
     },
   };
 
@@ -268,6 +275,15 @@ function createReader(env: Env, problems: string[]) {
         return 0;
       }
       return Number(value);
+    },
+    originalId(name: string): string | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+        problems.push(`${name} must be the account's original ID, like gh_0123456789ab (got "${value.slice(0, 80)}")`);
+        return undefined;
+      }
+      return value;
     },
     mpVerify(name: string): string | undefined {
       const value = raw(name);

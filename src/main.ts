@@ -2,8 +2,9 @@ import 'dotenv/config';
 import http from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createKnex } from './db/knex.js';
+import { assertStrictSqlMode, createKnex, StrictModeError } from './db/knex.js';
 import { createConsoleLogger } from './http/error-handler.js';
+import { applyServerTimeouts } from './http/server-timeouts.js';
 
 /** SIGTERM to exit: in-flight callbacks get this long to finish. */
 const shutdownDeadlineMs = 10_000;
@@ -26,6 +27,13 @@ async function main(): Promise<void> {
   }
 
   const knex = createKnex(config.databaseUrl);
+  try {
+    await assertStrictSqlMode(knex);
+  } catch (error) {
+    if (error instanceof StrictModeError) throw error;
+    // Unreachable now: start anyway (/readyz says so); each new connection is checked when it opens.
+    logger.warn('database unreachable at start; sql_mode is checked when it answers', { error: (error as Error).message });
+  }
   if (config.databaseUrl.startsWith('sqlite:')) {
     // The embedded database migrates itself, so that `npm start` works on a fresh machine.
     await knex.migrate.latest();
@@ -33,6 +41,7 @@ async function main(): Promise<void> {
   const handle = createApp({ config, knex, logger, benchIntrospection: process.env.BENCH_INTROSPECTION === '1' });
   await handle.ready();
   const server = http.createServer(handle.app.callback());
+  applyServerTimeouts(server);
   server.listen(config.port, config.host, () => {
     logger.info('listening', { url: config.publicUrl, simulator: config.simulator, database: config.databaseUrl.split(':')[0] });
     if (config.simulator) logger.info(`simulator on: open ${config.publicUrl}/login and ${config.publicUrl}/simulator`);

@@ -68,8 +68,25 @@ test('production refuses the development session key and the simulator', (t) => 
     { instanceOf: ConfigError },
   );
   t.regex(forced.message, /WECHAT_SIMULATOR/);
-  const ok = loadConfig({ NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't' });
+  const ok = loadConfig({ NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't', WECHAT_ORIGINAL_ID: 'gh_0123456789ab' });
   t.false(ok.simulator);
+  t.is(ok.wechat.originalId, 'gh_0123456789ab');
+});
+
+test('production refuses a missing WECHAT_ORIGINAL_ID: without it a push to any account would be accepted', (t) => {
+  const production = { NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't' };
+  const error = t.throws(() => loadConfig(production), { instanceOf: ConfigError });
+  t.deepEqual(error.problems, ["WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)"]);
+  const malformed = t.throws(() => loadConfig({ ...production, WECHAT_ORIGINAL_ID: 'gh_<script>' }), { instanceOf: ConfigError });
+  t.regex(malformed.message, /WECHAT_ORIGINAL_ID must be the account's original ID/);
+  // Outside production it stays optional.
+  t.is(loadConfig({ WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't' }).wechat.originalId, undefined);
+});
+
+test('QR_CODES_PER_IP_PER_MINUTE defaults to 20 and is checked', (t) => {
+  t.is(loadConfig({}).rateLimits.qrCodesPerIpPerMinute, 20);
+  t.is(loadConfig({ QR_CODES_PER_IP_PER_MINUTE: '500' }).rateLimits.qrCodesPerIpPerMinute, 500);
+  t.throws(() => loadConfig({ QR_CODES_PER_IP_PER_MINUTE: '0' }), { message: /QR_CODES_PER_IP_PER_MINUTE must be a whole number/ });
 });
 
 test('the simulator off without credentials is an error, not a silent misconfiguration', (t) => {

@@ -54,7 +54,17 @@ export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
         timezone: 'Z',
         connectTimeout: 5000,
       },
-      pool: { min: 0, max: 10 },
+      pool: {
+        min: 0,
+        max: 10,
+        afterCreate(connection: MysqlConnection, done: (error: Error | null, connection: unknown) => void) {
+          connection.query('SELECT @@SESSION.sql_mode AS mode', (error, rows) => {
+            if (error) return done(error, connection);
+            const mode = String(rows[0]?.mode ?? '');
+            done(isStrict(mode) ? null : new StrictModeError(mode), connection);
+          });
+        },
+      },
       acquireConnectionTimeout: 5000,
       migrations,
     };
@@ -66,3 +76,35 @@ export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
 export function createKnex(databaseUrl: string): Knex {
   return knexFactory(knexConfigFromUrl(databaseUrl));
 }
+
+/** MySQL runs without strict mode: too-long values would be cut silently rather than refused. */
+export class StrictModeError extends Error {
+  constructor(mode: string) {
+    super(
+      `MySQL strict mode is off (sql_mode="${mode}"): too-long values would be cut silently. ` +
+        "Add STRICT_TRANS_TABLES to sql_mode in the server's configuration (MariaDB and MySQL have it by default).",
+    );
+    this.name = 'StrictModeError';
+  }
+}
+
+function isStrict(mode: string): boolean {
+  return /\bSTRICT_(TRANS|ALL)_TABLES\b/.test(mode);
+}
+
+/**
+ * MySQL/MariaDB only: throws StrictModeError unless the session's sql_mode
+ * is strict (STRICT_TRANS_TABLES or STRICT_ALL_TABLES). Without it, a value
+ * longer than its column is cut instead of refused, and a cut openid could
+ * name someone else. main.ts calls it at start; every new pooled connection
+ * is checked the same way, so a server that was unreachable at start is
+ * still checked.
+ */
+export async function assertStrictSqlMode(knex: Knex): Promise<void> {
+  if (knex.client.config.client !== 'mysql2') return;
+  const [rows] = (await knex.raw('SELECT @@SESSION.sql_mode AS mode')) as [{ mode: string | null }[]];
+  const mode = String(rows[0]?.mode ?? '');
+  if (!isStrict(mode)) throw new StrictModeError(mode);
+}
+
+type MysqlConnection = { query(sql: string, callback: (error: Error | null, rows: { mode: string | null }[]) => void): void };

@@ -27,6 +27,21 @@ type AppOpenidColumn = 'openid' | 'mini_openid';
 
 export type RecordScanResult = { outcome: 'recorded'; hasPhone: boolean } | { outcome: 'scene_taken' };
 
+/** What the identity columns hold (migrations/20261121000001_create_users.ts). */
+export const userColumnLengths = { openid: 64, mini_openid: 64, unionid: 64 } as const;
+
+/** A value from WeChat longer than its column: refused rather than cut (a cut openid could be someone else's). */
+export class ValueTooLongError extends Error {
+  constructor(readonly column: string) {
+    super(`${column} is longer than ${userColumnLengths[column as keyof typeof userColumnLengths]} characters`);
+    this.name = 'ValueTooLongError';
+  }
+}
+
+function assertFits(column: keyof typeof userColumnLengths, value: string): void {
+  if (value.length > userColumnLengths[column]) throw new ValueTooLongError(column);
+}
+
 export class PhoneTakenError extends Error {
   constructor() {
     super('phone already bound to another user');
@@ -59,8 +74,8 @@ export function createUserQueries(knex: Knex) {
   /**
    * Makes sure a user exists for this app's openid. A new openid whose unionid
    * belongs to someone known through the other app joins that user instead of
-   * creating a second one. Concurrent calls create one user (the insert
-   * ignores the conflict).
+   * creating a second one. Concurrent calls create one user (the unique index
+   * refuses the second insert).
    */
   async function ensureUser(trx: Knex.Transaction, column: AppOpenidColumn, value: string, unionid: string | undefined, now: Date) {
     const existing = await table(trx).where({ [column]: value }).first('id', 'unionid');
@@ -75,10 +90,15 @@ export function createUserQueries(knex: Knex) {
         return;
       }
     }
-    await table(trx)
-      .insert({ [column]: value, unionid: unionid ?? null, subscribed: false, session_version: 0, created_at: now, updated_at: now })
-      .onConflict(column)
-      .ignore();
+    assertFits(column, value);
+    if (unionid) assertFits('unionid', unionid);
+    try {
+      // A plain INSERT, never INSERT IGNORE: IGNORE would also turn a too-long value into a silent cut.
+      await table(trx).insert({ [column]: value, unionid: unionid ?? null, subscribed: false, session_version: 0, created_at: now, updated_at: now });
+    } catch (error) {
+      // A concurrent call created the same user first: that is the user we wanted.
+      if (!isUniqueViolation(error)) throw error;
+    }
   }
 
   /**

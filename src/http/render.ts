@@ -3,6 +3,7 @@ import nunjucks from 'nunjucks';
 import type { AppContext, AppMiddleware } from './context.js';
 import { csrfToken } from './csrf.js';
 import { pickLang, translator } from './i18n.js';
+import { sameOriginPath } from './safe-next.js';
 
 export const viewsDirectory = path.resolve(__dirname, '../../views');
 
@@ -49,7 +50,8 @@ export function createRenderer(env: nunjucks.Environment, globals: RenderGlobals
       htmlLang: lang === 'en' ? 'en' : 'zh-CN',
       t: ctx.state.t ?? translator(lang),
       csrf: ctx.session ? csrfToken(ctx) : '',
-      switchLangHref: `${ctx.path}?lang=${otherLang}`,
+      // Never `//host/...`: that link would leave the site.
+      switchLangHref: `${sameOriginPath(ctx.path)}?lang=${otherLang}`,
       ...data,
     });
   };

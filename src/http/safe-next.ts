@@ -9,3 +9,13 @@ export function safeNextPath(next: unknown): string | undefined {
   if (/[\u0000-\u001f\u007f\\]/.test(next)) return undefined;
   return next;
 }
+
+/**
+ * The request's own path, made safe to print as a link on this site. A path
+ * such as `//evil.example/x` or `/\evil.example/x` would be read by browsers
+ * as another host (a protocol-relative URL; browsers treat `\` as `/`), so
+ * every leading run of slashes and backslashes becomes one `/`.
+ */
+export function sameOriginPath(path: string): string {
+  return path.replace(/^[/\\]+/, '/').replace(/^(?!\/)/, '/');
+}

@@ -1,11 +1,14 @@
 import QRCode from 'qrcode';
-import { BadRequestError, ForbiddenError, TooManyRequestsError } from '../errors.js';
+import { BadRequestError, ForbiddenError, ServiceUnavailableError, TooManyRequestsError } from '../errors.js';
 import type { AppContext, AppRouter } from '../http/context.js';
+import type { Logger } from '../http/error-handler.js';
+import type { RateLimiter } from '../http/rate-limiter.js';
 import type { Render } from '../http/render.js';
 import { safeNextPath } from '../http/safe-next.js';
 import { sessionOf } from '../http/session.js';
 import type { OfficialAccountApi } from '../wechat/official-account-api.js';
-import { maxSceneStrLength } from '../wechat/constants.js';
+import { apiQuotaReachedErrcode, maxSceneStrLength } from '../wechat/constants.js';
+import { WechatError } from '../wechat/errors.js';
 import type { CurrentUser } from './current-user.js';
 import { ensureDeviceId } from './device-cookie.js';
 import type { LoginConfirmation } from './login-confirmation.js';
@@ -35,11 +38,17 @@ export interface LoginRouteDeps {
   loginPollTimeoutMs: number;
   pollsHeldPerSession: number;
   rateLimitsEnabled: boolean;
+  /** Caps new QR codes per client IP (RATE_LIMITS=off lifts it); Redis-shared when configured. */
+  limiter: RateLimiter;
+  qrCodesPerIpPerMinute: number;
+  logger: Logger;
   now?: () => number;
 }
 
 /** A session remembers the newest few codes, so two open login tabs both work. */
 const scenesKeptPerSession = 3;
+/** A reload shows the session's newest code again while it is unscanned and has more than this left. */
+const reuseSceneWithMoreThanMs = 60_000;
 
 /** The QR login: the page, the long-poll and the no-JavaScript status check. */
 export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
@@ -57,17 +66,13 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     if (next) session.next = next;
     if (await deps.currentUser(ctx)) return ctx.redirect(session.next ?? '/profile');
 
-    const expiresAt = now() + deps.qrExpireSeconds * 1000;
-    const scene = deps.scenes.issueScene(expiresAt);
-    if (deps.confirmation) {
-      // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
-      const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip };
-      await deps.confirmation.recordSceneRequest(scene, expiresAt, browser);
-    }
-    const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
-    session.scenes = [...(session.scenes ?? []), { scene, expiresAt, qrUrl: qrcode.url }].slice(-scenesKeptPerSession);
     ctx.set('Cache-Control', 'no-store');
-    await renderLoginPage(ctx, { scene, expiresAt, qrUrl: qrcode.url });
+    // WeChat caps qrcode/create per day: a reload must not cost a code.
+    const reusable = await reusableScene(ctx);
+    if (reusable) return renderLoginPage(ctx, reusable);
+    const entry = await createScene(ctx);
+    session.scenes = [...(session.scenes ?? []), entry].slice(-scenesKeptPerSession);
+    await renderLoginPage(ctx, entry);
   });
 
   router.get('/login/poll', async (ctx) => {
@@ -110,6 +115,49 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     ctx.set('Cache-Control', 'no-store');
     await renderLoginPage(ctx, { ...entry, stillWaiting: true, answer });
   });
+
+  /** The session's newest scene, when nobody has scanned it and it has more than a minute left. */
+  async function reusableScene(ctx: AppContext): Promise<SceneEntry | undefined> {
+    const newest = ctx.session?.scenes?.at(-1) as SceneEntry | undefined;
+    if (!newest || newest.expiresAt - now() <= reuseSceneWithMoreThanMs) return undefined;
+    const state = await deps.poller.waitForScan(newest.scene, 0, new AbortController().signal);
+    return state.status === 'pending' ? newest : undefined;
+  }
+
+  /**
+   * A new scene and its QR code, within the per-IP cap. Every creation and
+   * every failure is one log line with a stable message, so that operators
+   * see the daily quota (45009) coming.
+   */
+  async function createScene(ctx: AppContext): Promise<SceneEntry> {
+    if (!(await deps.limiter.hit(`qrcode-ip:${ctx.ip}`, deps.qrCodesPerIpPerMinute, 60))) {
+      deps.logger.warn('login qrcode refused: per-IP limit', { ip: ctx.ip, limitPerMinute: deps.qrCodesPerIpPerMinute });
+      ctx.set('Retry-After', '60');
+      throw new TooManyRequestsError('too many login QR codes from this address', 'qr_rate_limited');
+    }
+    const expiresAt = now() + deps.qrExpireSeconds * 1000;
+    const scene = deps.scenes.issueScene(expiresAt);
+    if (deps.confirmation) {
+      // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
+      const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip };
+      await deps.confirmation.recordSceneRequest(scene, expiresAt, browser);
+    }
+    try {
+      const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
+      deps.logger.info('login qrcode created', { ip: ctx.ip });
+      return { scene, expiresAt, qrUrl: qrcode.url };
+    } catch (error) {
+      if (error instanceof WechatError && error.errcode === apiQuotaReachedErrcode) {
+        deps.logger.error('login qrcode daily quota reached', { errcode: error.errcode, errmsg: error.errmsg });
+        throw new ServiceUnavailableError('WeChat refuses more QR codes today (45009)', 'qr_quota_exhausted');
+      }
+      deps.logger.warn('login qrcode creation failed', {
+        errcode: error instanceof WechatError ? error.errcode : undefined,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+  }
 
   function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
     if (typeof scene !== 'string' || scene.length === 0 || scene.length > maxSceneStrLength) {

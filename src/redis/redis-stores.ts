@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { SharedDeliveryStore } from '../login/delivery-dedupe.js';
+import type { NonceStore } from '../wechat/replay-guard.js';
 
 /**
  * Rate-limit counters shared by every instance (INCR + EXPIRE, fixed
@@ -37,6 +38,31 @@ export function createRedisDeliveryStore(redis: Redis, ttlSeconds: number): Shar
     },
     async release(key) {
       await redis.del(keyOf(key));
+    },
+  };
+}
+
+/**
+ * Callback nonces in Redis: SET NX with the expiry claims a pair atomically
+ * for every instance. While Redis is away, `fallback` (the database) decides,
+ * so that a Redis outage neither stops callbacks nor opens the replay hole.
+ */
+export function createRedisNonceStore(redis: Redis, fallback: NonceStore, now: () => number = Date.now): NonceStore {
+  return {
+    async remember(pairKey, bodyHash, expiresAtMs) {
+      const key = `wechat-login:nonce:${pairKey}`;
+      const ttlMs = Math.max(1000, expiresAtMs - now());
+      try {
+        for (let round = 0; round < 3; round += 1) {
+          if ((await redis.set(key, bodyHash, 'PX', ttlMs, 'NX')) === 'OK') return bodyHash;
+          const first = await redis.get(key);
+          // null: it expired between the two commands; claim again.
+          if (first !== null) return first;
+        }
+      } catch {
+        return fallback.remember(pairKey, bodyHash, expiresAtMs);
+      }
+      throw new Error('callback nonce could not be claimed');
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BadRequestError, UnauthorizedError } from '../errors.js';
 import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage, MessageCryptoError } from './message-crypto.js';
 import { buildEncryptedReply, MalformedMessageError, parseXmlFields, type XmlFields } from './messages.js';
+import type { ReplayGuard } from './replay-guard.js';
 import { computeSignature, signatureMatches, timestampIsFresh } from './signature.js';
 
 export interface CallbackCodecOptions {
@@ -11,6 +12,8 @@ export interface CallbackCodecOptions {
   /** Tried after the current key while a key is being rotated. */
   encodingAesKeyPrevious?: string;
   timestampToleranceSeconds: number;
+  /** Refuses a (timestamp, nonce) pair seen before with another body. */
+  replayGuard?: ReplayGuard;
   now?: () => number;
 }
 
@@ -57,11 +60,20 @@ export function createCallbackCodec(options: CallbackCodecOptions) {
   /**
    * POST: verifies, parses and (in safe mode) decrypts one push. The body is
    * read only after the signature checks out, so forged requests cost nothing.
+   * With a key configured, only encrypted pushes are accepted: the plaintext
+   * signature does not cover the body, the msg_signature does.
    */
   async function open(query: CallbackQuery, readBody: () => Promise<string>): Promise<OpenedCallback> {
     const { timestamp, nonce } = verifySignature(query);
-    const outer = await parseFields(await readBody());
-    if (single(query.encrypt_type) !== 'aes') {
+    const isEncrypted = single(query.encrypt_type) === 'aes';
+    if (keys.length > 0 && !isEncrypted) {
+      throw new UnauthorizedError('plaintext push refused: safe mode is configured', 'encryption_required');
+    }
+    const body = await readBody();
+    // Before anything acts on the body: a known pair with another body stops here.
+    await options.replayGuard?.check(timestamp, nonce, body);
+    const outer = await parseFields(body);
+    if (!isEncrypted) {
       return { fields: outer };
     }
     if (keys.length === 0) throw new BadRequestError('encrypted callbacks are not configured', 'not_decryptable');

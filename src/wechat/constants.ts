@@ -34,6 +34,8 @@ export const requireSubscribeErrcode = 43_004;
  * https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
  */
 export const invalidAccessTokenErrcodes = [40_001, 40_014, 42_001];
+/** The daily quota of an API is used up (for qrcode/create: 100,000 a day for a service account, 10,000 for a test account). */
+export const apiQuotaReachedErrcode = 45_009;
 /** The OAuth or js_code was already used or is invalid. */
 export const invalidAuthCodeErrcodes = [40_029, 40_163];
 

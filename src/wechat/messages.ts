@@ -1,5 +1,5 @@
 import { parseStringPromise } from 'xml2js';
-import { subscribeScenePrefix } from './constants.js';
+import { maxSceneStrLength, subscribeScenePrefix } from './constants.js';
 
 /**
  * The callback XML, parsed into the few events this server acts on.
@@ -49,6 +49,21 @@ export type WechatMessage = ScanEvent | SubscribeEvent | UnsubscribeEvent | Othe
 export type XmlFields = Record<string, string>;
 
 /**
+ * The longest value each field of a push may have; longer is refused (400).
+ * FromUserName is stored in users.openid (64 characters); the others are
+ * bounded by what WeChat documents (a menu EventKey is up to 128 bytes).
+ */
+export const maxFieldLengths: Readonly<Record<string, number>> = {
+  ToUserName: 64,
+  FromUserName: 64,
+  MsgType: 32,
+  Event: 64,
+  EventKey: 128,
+  Ticket: 256,
+  MsgId: 64,
+};
+
+/**
  * Parses an XML document into its root's child elements as strings. A DOCTYPE
  * or entity declaration is refused outright, so nothing is ever expanded
  * (billion laughs, external entities).
@@ -79,7 +94,10 @@ export function toWechatMessage(fields: XmlFields): WechatMessage {
   const createTimeText = requireField(fields, 'CreateTime');
   const msgType = requireField(fields, 'MsgType');
   if (!/^\d{1,12}$/.test(createTimeText)) throw new MalformedMessageError('CreateTime is not a number');
-  if (openid.length > 128 || toUser.length > 128) throw new MalformedMessageError('user name too long');
+  for (const [name, limit] of Object.entries(maxFieldLengths)) {
+    // Refused here, never cut by the database: a cut openid would be another person's.
+    if ((fields[name]?.length ?? 0) > limit) throw new MalformedMessageError(`${name} is longer than ${limit} characters`);
+  }
   const envelope = { toUser, openid, createTime: Number(createTimeText) };
   const event = fields.Event;
   const eventKey = fields.EventKey ?? '';
@@ -88,12 +106,12 @@ export function toWechatMessage(fields: XmlFields): WechatMessage {
   if (msgType === 'event' && event === 'subscribe') {
     // Only the documented prefix is stripped; a plain follow has no EventKey at all.
     if (eventKey.startsWith(subscribeScenePrefix) && eventKey.length > subscribeScenePrefix.length) {
-      return { ...envelope, kind: 'scan', event: 'subscribe', scene: eventKey.slice(subscribeScenePrefix.length), ticket };
+      return { ...envelope, kind: 'scan', event: 'subscribe', scene: boundedScene(eventKey.slice(subscribeScenePrefix.length)), ticket };
     }
     return { ...envelope, kind: 'subscribe' };
   }
   if (msgType === 'event' && event === 'SCAN' && eventKey !== '') {
-    return { ...envelope, kind: 'scan', event: 'SCAN', scene: eventKey, ticket };
+    return { ...envelope, kind: 'scan', event: 'SCAN', scene: boundedScene(eventKey), ticket };
   }
   if (msgType === 'event' && event === 'unsubscribe') {
     return { ...envelope, kind: 'unsubscribe' };
@@ -105,6 +123,12 @@ export function toWechatMessage(fields: XmlFields): WechatMessage {
 export function deliveryKey(fields: XmlFields): string {
   if (fields.MsgId) return `msg:${fields.MsgId}`;
   return ['event', fields.FromUserName, fields.CreateTime, fields.Event, fields.EventKey ?? ''].join(':');
+}
+
+/** A scene is stored in users.tmp_scene_str (64 characters), the most qrcode/create accepts. */
+function boundedScene(scene: string): string {
+  if (scene.length > maxSceneStrLength) throw new MalformedMessageError(`the scene is longer than ${maxSceneStrLength} characters`);
+  return scene;
 }
 
 function requireField(fields: XmlFields, name: string): string {

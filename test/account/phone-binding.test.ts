@@ -2,7 +2,7 @@ import test from 'ava';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
 /** A browser whose scan by `openid` left it a pending binding, on the bind page. */
 async function pendingBinding(server: TestServer, openid: string) {
@@ -29,7 +29,7 @@ for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;
 
   declare(`${kind}: /bind/code answers the same for a registered and a free number, before and past the IP cap`, async (t) => {
-    const server = await startServer({ database: kind, env: { SMS_MAX_PER_IP_PER_HOUR: '3', SMS_RESEND_INTERVAL_SECONDS: '0' } });
+    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '3', SMS_RESEND_INTERVAL_SECONDS: '0' } });
     t.teardown(() => server.close());
     await logInNewUser(server, 'o_owner', '13500000001');
     const prober = await pendingBinding(server, 'o_prober');
@@ -45,7 +45,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: 60 parallel wrong guesses: exactly the allowed attempts are checked, then the code is dead`, async (t) => {
-    const server = await startServer({ database: kind, env: { BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '10000' } });
+    const server = await startServer({ database: kind, env: { ...plainScanLogin, BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '10000' } });
     t.teardown(() => server.close());
     const binding = await pendingBinding(server, 'o_guess');
     t.is((await binding.sendCode('13500000003')).status, 200);
@@ -61,7 +61,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: 50 parallel sends to one phone send one SMS`, async (t) => {
-    const server = await startServer({ database: kind, env: { SMS_MAX_PER_IP_PER_HOUR: '1000', SMS_MAX_PER_USER_PER_HOUR: '1000' } });
+    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '1000', SMS_MAX_PER_USER_PER_HOUR: '1000' } });
     t.teardown(() => server.close());
     const binding = await pendingBinding(server, 'o_burst');
     const statuses = await Promise.all(Array.from({ length: 50 }, () => binding.sendCode('13500000004').then((r) => r.status)));
@@ -72,7 +72,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: another user's wrong guesses cannot burn your code`, async (t) => {
-    const server = await startServer({ database: kind, env: { SMS_RESEND_INTERVAL_SECONDS: '0' } });
+    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0' } });
     t.teardown(() => server.close());
     const victim = await pendingBinding(server, 'o_victim');
     const attacker = await pendingBinding(server, 'o_attacker');
@@ -88,7 +88,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: a second copy of a pending binding is refused and changes nothing`, async (t) => {
-    const server = await startServer({ database: kind });
+    const server = await startServer({ database: kind, env: plainScanLogin });
     t.teardown(() => server.close());
     const first = await pendingBinding(server, 'o_twice');
     const second = copyOf(server, first.browser);
@@ -104,7 +104,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: unfollowing ends a pending binding made before`, async (t) => {
-    const server = await startServer({ database: kind });
+    const server = await startServer({ database: kind, env: plainScanLogin });
     t.teardown(() => server.close());
     const binding = await pendingBinding(server, 'o_gone');
     t.is((await binding.sendCode('13500000008')).status, 200);
@@ -116,7 +116,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: a taken number is refused with 409 after the code, and the code can still bind a free number`, async (t) => {
-    const server = await startServer({ database: kind, env: { SMS_RESEND_INTERVAL_SECONDS: '0' } });
+    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0' } });
     t.teardown(() => server.close());
     await logInNewUser(server, 'o_holder', '13500000009');
     const binding = await pendingBinding(server, 'o_late');
@@ -128,7 +128,7 @@ for (const { kind, enabled } of databaseKinds) {
 }
 
 test('the per-user and the server-wide hourly SMS budgets', async (t) => {
-  const server = await startServer({ env: { SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_USER_PER_HOUR: '2', SMS_MAX_PER_HOUR: '3' } });
+  const server = await startServer({ env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_USER_PER_HOUR: '2', SMS_MAX_PER_HOUR: '3' } });
   t.teardown(() => server.close());
   const one = await pendingBinding(server, 'o_budget1');
   const two = await pendingBinding(server, 'o_budget2');

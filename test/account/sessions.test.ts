@@ -7,7 +7,7 @@ import { deriveKeys } from '../../src/security/keys.js';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
 /** A second browser holding a copy of `browser`'s cookies, as a thief with a copied cookie would. */
 function copyOf(server: TestServer, browser: BrowserClient): BrowserClient {
@@ -35,7 +35,7 @@ async function logInReturning(server: TestServer, openid: string, userAgent = 'a
 }
 
 test('a session cookie signed with the public development key is nobody', async (t) => {
-  const server = await startServer({ env: { SESSION_KEYS: '' } });
+  const server = await startServer({ env: { ...plainScanLogin, SESSION_KEYS: '' } });
   t.teardown(() => server.close());
   t.true(server.config.usingDevelopmentSessionKey);
   await logInNewUser(server, 'o_victim', '13800138000');
@@ -81,7 +81,7 @@ test('TRUST_PROXY: the client IP is the Nth address from the right, and never te
 
 test('a made-up X-Forwarded-For neither dodges the per-IP SMS cap nor lands in the login history', async (t) => {
   const server = await startServer({
-    env: { SMS_MAX_PER_IP_PER_HOUR: '3', SMS_MAX_PER_USER_PER_HOUR: '100', SMS_RESEND_INTERVAL_SECONDS: '0' },
+    env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '3', SMS_MAX_PER_USER_PER_HOUR: '100', SMS_RESEND_INTERVAL_SECONDS: '0' },
   });
   t.teardown(() => server.close());
   const { browser, scene } = await openLoginPage(server);
@@ -109,7 +109,7 @@ test('a made-up X-Forwarded-For neither dodges the per-IP SMS cap nor lands in t
 });
 
 test('behind one trusted proxy the proxy\'s entry is the IP, and a bad entry falls back to the socket', async (t) => {
-  const server = await startServer({ env: { TRUST_PROXY: '1' } });
+  const server = await startServer({ env: { ...plainScanLogin, TRUST_PROXY: '1' } });
   t.teardown(() => server.close());
   const browser = await logInNewUser(server, 'o_proxied', '13900000001');
   const { browser: next, scene } = await openLoginPage(server);
@@ -121,9 +121,9 @@ test('behind one trusted proxy the proxy\'s entry is the IP, and a bad entry fal
 });
 
 test('https: HSTS is sent; plain http sends none', async (t) => {
-  const https = await startServer({ env: { PUBLIC_URL: 'https://login.example' } });
+  const https = await startServer({ env: { ...plainScanLogin, PUBLIC_URL: 'https://login.example' } });
   t.teardown(() => https.close());
-  const plain = await startServer();
+  const plain = await startServer({ env: plainScanLogin });
   t.teardown(() => plain.close());
   t.is((await fetch(`${https.url}/healthz`)).headers.get('strict-transport-security'), 'max-age=31536000');
   t.is((await fetch(`${plain.url}/healthz`)).headers.get('strict-transport-security'), null);
@@ -133,7 +133,7 @@ for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;
 
   declare(`${kind}: a copied cookie is dead after logout, even after the user logs in elsewhere`, async (t) => {
-    const server = await startServer({ database: kind });
+    const server = await startServer({ database: kind, env: plainScanLogin });
     t.teardown(() => server.close());
     const browser = await logInNewUser(server, 'o_logout', '13700000001');
     const stolen = copyOf(server, browser);
@@ -147,7 +147,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: the profile lists the sessions; one can be ended, then all the others`, async (t) => {
-    const server = await startServer({ database: kind });
+    const server = await startServer({ database: kind, env: plainScanLogin });
     t.teardown(() => server.close());
     const desktop = await logInNewUser(server, 'o_devices', '13700000002');
     const phone = await logInReturning(server, 'o_devices', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148');
@@ -177,7 +177,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: unfollowing ends every session and mini-program token of the user`, async (t) => {
-    const server = await startServer({ database: kind });
+    const server = await startServer({ database: kind, env: plainScanLogin });
     t.teardown(() => server.close());
     const browser = await logInNewUser(server, 'o_unfollow', '13700000004');
     const copy = copyOf(server, browser);
@@ -190,7 +190,7 @@ for (const { kind, enabled } of databaseKinds) {
 }
 
 test('an idle session ends after SESSION_IDLE_TIMEOUT_SECONDS; use keeps it alive; the absolute lifetime ends it anyway', async (t) => {
-  const server = await startServer({ env: { SESSION_IDLE_TIMEOUT_SECONDS: '2' } });
+  const server = await startServer({ env: { ...plainScanLogin, SESSION_IDLE_TIMEOUT_SECONDS: '2' } });
   t.teardown(() => server.close());
   const browser = await logInNewUser(server, 'o_idle', '13700000005');
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

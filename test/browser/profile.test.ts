@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import test from 'ava';
 import { chromium, type Browser } from 'playwright-core';
 import { logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const hasChromium = existsSync(chromiumPath);
@@ -15,7 +15,7 @@ let server: TestServer;
 test.before(async () => {
   if (!hasChromium) return;
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer();
+  server = await startServer({ env: plainScanLogin });
 });
 
 test.after.always(async () => {

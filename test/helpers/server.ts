@@ -5,6 +5,7 @@ import { createApp, type AppHandle } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createKnex } from '../../src/db/knex.js';
 import type { Logger } from '../../src/http/error-handler.js';
+import { applyServerTimeouts } from '../../src/http/server-timeouts.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 
 export interface TestServer {
@@ -38,6 +39,8 @@ export interface StartOptions {
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase(options.database ?? 'sqlite');
   const server = http.createServer();
+  // The production timeouts, set before listen as main.ts does.
+  applyServerTimeouts(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

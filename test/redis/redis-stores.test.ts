@@ -2,8 +2,26 @@ import test from 'ava';
 import { createConsoleLogger } from '../../src/http/error-handler.js';
 import { createMemoryRateLimiter } from '../../src/http/rate-limiter.js';
 import { createRedisClient } from '../../src/redis/redis-client.js';
-import { createRedisRateLimiter } from '../../src/redis/redis-stores.js';
+import { createRedisNonceStore, createRedisRateLimiter } from '../../src/redis/redis-stores.js';
+import { createDatabaseNonceStore } from '../../src/db/callback-nonces.js';
+import { createKnex } from '../../src/db/knex.js';
+import { createSqliteDatabase } from '../helpers/databases.js';
 import { randomBytes } from 'node:crypto';
+
+/** Waits for the connection: these clients fail fast (no offline queue) until it is up. */
+const ready = (client: { status: string; once(event: 'ready', listener: () => void): unknown }) =>
+  client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+
+async function migratedSqlite(t: { teardown(fn: () => unknown): void }) {
+  const database = createSqliteDatabase();
+  const knex = createKnex(database.url);
+  await knex.migrate.latest();
+  t.teardown(async () => {
+    await knex.destroy();
+    await database.drop();
+  });
+  return knex;
+}
 
 const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const quietLogger = createConsoleLogger(true);
@@ -16,8 +34,7 @@ redisTest('two instances share one rate-limit counter through Redis', async (t) 
     a.disconnect();
     b.disconnect();
   });
-  await Promise.all([a.ping(), b.ping()].map((ping) => ping.catch(() => undefined)));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await Promise.all([ready(a), ready(b)]);
   const limiterA = createRedisRateLimiter(a, createMemoryRateLimiter(true), true);
   const limiterB = createRedisRateLimiter(b, createMemoryRateLimiter(true), true);
   const key = `test-${randomBytes(6).toString('hex')}`;
@@ -30,4 +47,36 @@ test('with Redis unreachable, the limiter falls back to this instance and does n
   t.teardown(() => dead.disconnect());
   const limiter = createRedisRateLimiter(dead, createMemoryRateLimiter(true), true);
   t.deepEqual([await limiter.hit('k', 1, 60), await limiter.hit('k', 1, 60)], [true, false]);
+});
+
+redisTest('two instances share callback nonces through Redis (SET NX), with an expiry', async (t) => {
+  const a = createRedisClient(redisUrl, quietLogger, 'publisher');
+  const b = createRedisClient(redisUrl, quietLogger, 'publisher');
+  t.teardown(() => {
+    a.disconnect();
+    b.disconnect();
+  });
+  await Promise.all([ready(a), ready(b)]);
+  const knex = await migratedSqlite(t);
+  const storeA = createRedisNonceStore(a, createDatabaseNonceStore(knex));
+  const storeB = createRedisNonceStore(b, createDatabaseNonceStore(knex));
+  const pair = `test-${randomBytes(6).toString('hex')}`;
+  const until = Date.now() + 30_000;
+  const firsts = await Promise.all([storeA.remember(pair, 'a', until), storeB.remember(pair, 'b', until)]);
+  t.is(firsts[0], firsts[1], 'both instances agree on the first body');
+  t.is(await storeB.remember(pair, 'c', until), firsts[0]);
+  const ttl = await a.pttl(`wechat-login:nonce:${pair}`);
+  t.true(ttl > 25_000 && ttl <= 30_000, `expires with the window (${ttl} ms)`);
+  t.is(Number((await knex('callback_nonces').count({ n: '*' }).first())!.n), 0, 'the database is not used while Redis answers');
+});
+
+test('with Redis unreachable, callback nonces fall back to the database, which still refuses a second body', async (t) => {
+  const dead = createRedisClient('redis://127.0.0.1:1', quietLogger, 'publisher');
+  t.teardown(() => dead.disconnect());
+  const knex = await migratedSqlite(t);
+  const store = createRedisNonceStore(dead, createDatabaseNonceStore(knex));
+  const until = Date.now() + 30_000;
+  t.is(await store.remember('pair', 'a', until), 'a');
+  t.is(await store.remember('pair', 'b', until), 'a');
+  t.is(Number((await knex('callback_nonces').count({ n: '*' }).first())!.n), 1);
 });

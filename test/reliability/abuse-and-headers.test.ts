@@ -1,3 +1,4 @@
+import net from 'node:net';
 import test from 'ava';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
@@ -86,4 +87,34 @@ test('cookies are httpOnly and SameSite=Lax; Secure behind https', async (t) => 
     t.is(response.status, 200);
     t.regex(response.headers.getSetCookie().join('; '), /;\s*secure/i);
   }
+});
+
+test('self-links stay on this site: the language switch of //evil.example/x is /evil.example/x, never //evil.example/x', async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.close());
+  const { hostname, port } = new URL(server.url);
+  // fetch() would normalize these paths; the request line must reach the server as an attacker sends it.
+  const rawGet = (path: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname);
+      let response = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => (response += chunk));
+      socket.on('end', () => resolve(response));
+      socket.on('error', reject);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+    });
+  for (const [path, expected] of [
+    ['//evil.example/x', '/evil.example/x?lang=en'],
+    ['/\\evil.example/x', '/evil.example/x?lang=en'],
+    ['///\\\\evil.example', '/evil.example?lang=en'],
+  ]) {
+    const response = await rawGet(path);
+    t.regex(response, /^HTTP\/1\.1 404/, path);
+    const href = response.match(/<a class="lang" href="([^"]*)"/)?.[1];
+    t.is(href, expected, path);
+    t.notRegex(response, /href="(\/\/|\/\\|\\)/, `no link in the page of ${path} leaves the site`);
+  }
+  // Ordinary pages keep their path.
+  t.true((await rawGet('/login')).includes('<a class="lang" href="/login?lang=en"'));
 });

@@ -49,11 +49,24 @@ function requestFor(item: CallbackItem, appId: string): { query: URLSearchParams
 for (const { kind, enabled } of databaseKinds) {
   (enabled ? test : test.skip)(`${kind}: ${corpus.length} hostile inputs: each gets a 4xx (or success), the server stays up, the database is unchanged`, async (t) => {
     t.true(corpus.length >= 200);
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, WECHAT_ENCODING_AES_KEY: aesKey } });
-    t.teardown(() => server.close());
-    const { browser } = await openLoginPage(server);
+    // Safe mode refuses every plaintext push (401), so plaintext items are aimed at a plaintext-mode
+    // server, where they reach the parser; encrypted ones at a safe-mode server. Each safe-mode
+    // server must also refuse the validly signed plaintext items, whatever they hold.
+    const plainServer = await startServer({ database: kind, env: plainScanLogin });
+    t.teardown(() => plainServer.close());
+    const safeServer = await startServer({ database: kind, env: { ...plainScanLogin, WECHAT_ENCODING_AES_KEY: aesKey } });
+    t.teardown(() => safeServer.close());
+    const { browser } = await openLoginPage(plainServer);
     const failures: string[] = [];
     for (const item of corpus) {
+      const server = item.kind === 'callback' && (item.encrypt || item.aesEnvelope) ? safeServer : plainServer;
+      if (item.kind === 'callback' && server === plainServer && item.sign === 'valid' && (!item.contentType || /xml/.test(item.contentType))) {
+        const { query, body } = requestFor(item, safeServer.config.wechat.appId);
+        const headers = item.contentType ? { 'content-type': item.contentType } : undefined;
+        const refused = await fetch(`${safeServer.url}/wechat/callback?${query}`, { method: 'POST', headers, body: new Uint8Array(body) });
+        if (refused.status !== 401) failures.push(`${item.name}: plaintext in safe mode got ${refused.status}`);
+        await refused.text();
+      }
       let status: number;
       let text: string;
       if (item.kind === 'poll') {
@@ -87,9 +100,11 @@ for (const { kind, enabled } of databaseKinds) {
       if (/at .+\.(ts|js):\d+|Error:/.test(text)) failures.push(`${item.name}: the answer shows internals`);
     }
     t.deepEqual(failures, []);
-    t.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });
-    t.is(Number((await server.knex('users').count({ n: '*' }).first())!.n), 0);
-    t.is(Number((await server.knex('login_history').count({ n: '*' }).first())!.n), 0);
-    t.deepEqual(server.logs.filter((log) => log.level === 'error'), []);
+    for (const server of [plainServer, safeServer]) {
+      t.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });
+      t.is(Number((await server.knex('users').count({ n: '*' }).first())!.n), 0);
+      t.is(Number((await server.knex('login_history').count({ n: '*' }).first())!.n), 0);
+      t.deepEqual(server.logs.filter((log) => log.level === 'error'), []);
+    }
   });
 }

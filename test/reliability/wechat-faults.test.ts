@@ -31,6 +31,8 @@ async function setup(t: { teardown(fn: () => unknown): void }, initial: Mode = '
       WECHAT_TOKEN: 'tok',
       WECHAT_API_BASE: fake.url,
       WECHAT_REQUEST_TIMEOUT_MS: '300',
+      // Every page here comes from 127.0.0.1; the per-IP QR cap has its own tests.
+      QR_CODES_PER_IP_PER_MINUTE: '1000',
     },
   });
   t.teardown(async () => {
@@ -54,8 +56,8 @@ async function loginPage(url: string) {
   return { status: response.status, html: await response.text() };
 }
 
-for (const mode of ['busy', 'quota', 'slow'] as const) {
-  test(`WeChat ${mode === 'busy' ? 'answering -1' : mode === 'quota' ? 'answering 45009' : 'slower than the timeout'}: 503 with a retry, and recovery by itself`, async (t) => {
+for (const mode of ['busy', 'slow'] as const) {
+  test(`WeChat ${mode === 'busy' ? 'answering -1' : 'slower than the timeout'}: 503 with a retry, and recovery by itself`, async (t) => {
     const { server, setMode, qrRequests } = await setup(t, mode === 'slow' ? 'slow' : 'healthy');
     setMode(mode);
     const started = Date.now();
@@ -69,6 +71,30 @@ for (const mode of ['busy', 'quota', 'slow'] as const) {
     t.is((await loginPage(server.url)).status, 200);
   });
 }
+
+test('WeChat answering 45009 (daily QR quota used up): a "too many login codes today" page, a log line, and recovery by itself', async (t) => {
+  const { server, setMode, qrRequests } = await setup(t);
+  setMode('quota');
+  const failing = await loginPage(server.url);
+  t.is(failing.status, 503);
+  t.true(failing.html.includes('今天的登录二维码已达到微信的每日上限'), 'says what happened, not a bare "unavailable"');
+  t.false(failing.html.includes('微信服务暂时不可用'));
+  t.is(qrRequests(), 1, 'no retry of a quota error');
+  const english = await new BrowserClient(server.url).get('/login?lang=en');
+  t.true((await english.text()).includes('Too many login codes today'));
+  t.is(server.logs.filter((log) => log.message === 'login qrcode daily quota reached').length, 2);
+  t.like(server.logs.find((log) => log.message === 'login qrcode daily quota reached')!.fields, { errcode: 45009 });
+  setMode('healthy');
+  t.is((await loginPage(server.url)).status, 200);
+  t.true(server.logs.some((log) => log.message === 'login qrcode created'));
+});
+
+test('other qrcode/create failures are logged with a stable message', async (t) => {
+  const { server, setMode } = await setup(t);
+  setMode('busy');
+  t.is((await loginPage(server.url)).status, 503);
+  t.like(server.logs.find((log) => log.message === 'login qrcode creation failed')!.fields, { errcode: -1 });
+});
 
 test('WeChat down: 503 with the message, and nothing internal shown', async (t) => {
   const { server } = await setup(t, 'down');
