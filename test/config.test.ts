@@ -80,7 +80,7 @@ test('production refuses a missing WECHAT_ORIGINAL_ID: without it a push to any 
   const malformed = t.throws(() => loadConfig({ ...production, WECHAT_ORIGINAL_ID: 'gh_<script>' }), { instanceOf: ConfigError });
   t.regex(malformed.message, /WECHAT_ORIGINAL_ID must be the account's original ID/);
   // Outside production it stays optional.
-  t.is(loadConfig({ WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't' }).wechat.originalId, undefined);
+  t.is(loadConfig({ WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't', SESSION_KEYS: 'a-long-enough-production-key' }).wechat.originalId, undefined);
 });
 
 test('QR_CODES_PER_IP_PER_MINUTE defaults to 20 and is checked', (t) => {

@@ -4,7 +4,7 @@ import test from 'ava';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems, type PageProblems } from '../helpers/page-problems.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
 // Every page a person meets, in both languages, on a phone and on a desktop:
 // no serious or critical axe-core violation, and a clean console.
@@ -23,7 +23,7 @@ test.before(async () => {
   if (!hasChromium) return;
   mkdirSync(screenshots, { recursive: true });
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
 });
 
 test.after.always(async () => {

@@ -3,7 +3,7 @@ import test from 'ava';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems } from '../helpers/page-problems.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
 // The simulator's phone page keeps itself current: what happens in other
 // windows (a login page opened, a scan, an SMS sent) shows up without a reload.
@@ -20,7 +20,7 @@ let server: TestServer;
 test.before(async () => {
   if (!hasChromium) return;
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
 });
 
 test.after.always(async () => {
