@@ -5,7 +5,6 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import NodeCache from 'node-cache';
 import { accountRoutes } from './account/account-routes.js';
-import { miniProgramRoutes } from './account/miniprogram-routes.js';
 import { createPhoneBinding } from './account/phone-binding.js';
 import { createEndSessionByLink } from './account/end-session-by-link.js';
 import { endSessionRoutes } from './account/end-session-routes.js';
@@ -40,7 +39,10 @@ import { createWechatIdentity } from './login/wechat-identity.js';
 import { createLoginConfirmation } from './login/login-confirmation.js';
 import { createLoginHub, type LoginHub } from './login/login-hub.js';
 import { loginRoutes } from './login/login-routes.js';
+import { createOauthLogin } from './login/oauth-login.js';
 import { oauthRoutes } from './login/oauth-routes.js';
+import { createMiniProgramLogin } from './login/miniprogram-login.js';
+import { miniProgramRoutes } from './login/miniprogram-routes.js';
 import { createLoginService } from './login/login-service.js';
 import { createScenePoller } from './login/scene-poller.js';
 import { createSessionLogin } from './login/session-login.js';
@@ -204,7 +206,8 @@ export function createApp(deps: AppDeps): AppHandle {
     qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
     logger,
   });
-  oauthRoutes(router, { oauth, users, singleUse: createSingleUseTokenQueries(knex), completeLogin, render, publicUrl: config.publicUrl });
+  const oauthLogin = createOauthLogin({ oauth, users, singleUse: createSingleUseTokenQueries(knex), publicUrl: config.publicUrl });
+  oauthRoutes(router, { oauthLogin, completeLogin });
   identity.routes(router);
   if (confirmation) confirmRoutes(router, { confirmation, identity, render, formBody });
   if (config.miniProgram) {
@@ -215,14 +218,14 @@ export function createApp(deps: AppDeps): AppHandle {
       appSecret: config.miniProgram.appSecret,
       tokenApi: config.wechat.tokenApi,
     });
-    miniProgramRoutes(router, {
+    const miniProgramLogin = createMiniProgramLogin({
       api: createMiniProgramApi({ http, tokens: miniProgramTokens, ...config.miniProgram }),
       users,
       tokens: apiTokens,
-      phoneBinding,
       loginService,
-      jsonBody: formBody,
+      phoneBinding,
     });
+    miniProgramRoutes(router, { miniProgramLogin, jsonBody: formBody });
   }
   accountRoutes(router, { render, phoneBinding, sessionLogin, currentSession, sessions, loginHistory, formBody });
   sessionRoutes(router, { currentSession, sessions, formBody });

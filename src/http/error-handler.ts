@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
 import type { AppContext, AppMiddleware } from './context.js';
 import type { Render } from './render.js';
+import { wechatErrorAsAppError } from './wechat-errors.js';
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -51,7 +52,8 @@ export function createErrorHandler(render: Render, logger: Logger): AppMiddlewar
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError(404, 'not_found', 'Not Found');
       }
-    } catch (caught) {
+    } catch (thrown) {
+      const caught = wechatErrorAsAppError(thrown, wantsMachineAnswer(ctx));
       const known = caught instanceof AppError;
       // koa-body and raw-body raise http-errors with a status (413, 400, 415).
       const httpStatus = (caught as { status?: unknown; expose?: unknown })?.status;
@@ -83,7 +85,9 @@ export function createErrorHandler(render: Render, logger: Logger): AppMiddlewar
         ctx.status = status;
         ctx.body = code === 'forbidden' ? { status: 'forbidden' } : { error: code };
       } else {
-        render(ctx, 'error.njk', { status, message: ctx.state.t?.(code) ?? code }, status);
+        // A WeChat code that no longer works: starting the in-WeChat login again gets a fresh one.
+        const retryHref = code === 'oauth_code' ? '/auth/wechat' : undefined;
+        render(ctx, 'error.njk', { status, message: ctx.state.t?.(code) ?? code, retryHref }, status);
       }
     }
   };

@@ -3,8 +3,7 @@ import type { Render } from '../http/render.js';
 import { safeNextPath } from '../http/safe-next.js';
 import { randomToken, sessionOf } from '../http/session.js';
 import { textEquals } from '../security/constant-time.js';
-import { invalidAuthCodeErrcodes } from '../wechat/constants.js';
-import { WechatError } from '../wechat/errors.js';
+import { InvalidAuthCodeError } from '../wechat/errors.js';
 import type { OauthApi } from '../wechat/oauth-api.js';
 
 export interface WechatIdentityDeps {
@@ -60,7 +59,7 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
         const grant = await deps.oauth.exchangeCode(code);
         session.wechatOpenid = { openid: grant.openid, expiresAt: now() + provenOpenidLifetimeMs };
       } catch (error) {
-        if (error instanceof WechatError && invalidAuthCodeErrcodes.includes(error.errcode)) return renderProblem(ctx, 'oauth_code');
+        if (error instanceof InvalidAuthCodeError) return renderProblem(ctx, 'oauth_code');
         throw error;
       }
       ctx.redirect(safeNextPath(expected.returnTo) ?? '/');

@@ -36,8 +36,8 @@ export const requireSubscribeErrcode = 43_004;
 export const invalidAccessTokenErrcodes = [40_001, 40_014, 42_001];
 /** The daily quota of an API is used up (for qrcode/create: 100,000 a day for a service account, 10,000 for a test account). */
 export const apiQuotaReachedErrcode = 45_009;
-/** The OAuth or js_code was already used or is invalid. */
-export const invalidAuthCodeErrcodes = [40_029, 40_163];
+/** The OAuth code, js_code or phone code is invalid (40029), used (40163) or expired (42003). */
+export const invalidAuthCodeErrcodes = [40_029, 40_163, 42_003];
 
 /** The longest `scene_str` qrcode/create accepts. */
 export const maxSceneStrLength = 64;

@@ -1,25 +1,35 @@
-import { ServiceUnavailableError } from '../errors.js';
-
 /**
- * WeChat answered with a non-zero errcode. Shown to users as "WeChat is
- * unavailable" (503); the errcode and errmsg are for logs and callers.
+ * What can go wrong talking to WeChat, free of HTTP: the error handler
+ * (http/error-handler.ts) decides once what each means to a browser or a client.
  */
-export class WechatError extends ServiceUnavailableError {
+
+/** WeChat answered with a non-zero errcode. The errcode and errmsg are for logs and callers. */
+export class WechatError extends Error {
   constructor(
     readonly errcode: number,
     readonly errmsg: string,
     readonly path: string,
   ) {
-    super(`WeChat ${path} failed: errcode ${errcode} (${errmsg})`, 'wechat_unavailable');
+    super(`WeChat ${path} failed: errcode ${errcode} (${errmsg})`);
+    this.name = new.target.name;
   }
 }
 
+/**
+ * The OAuth code, js_code or getPhoneNumber code was invalid (40029), already
+ * used (40163) or expired (42003): the caller's problem, to be retried with a
+ * new code, not WeChat being down.
+ * https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
+ */
+export class InvalidAuthCodeError extends WechatError {}
+
 /** WeChat could not be reached, or did not answer within the timeout, or answered with something that is not JSON. */
-export class WechatNetworkError extends ServiceUnavailableError {
+export class WechatNetworkError extends Error {
   constructor(
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`WeChat ${path} unreachable: ${reason}`, 'wechat_unavailable');
+    super(`WeChat ${path} unreachable: ${reason}`);
+    this.name = new.target.name;
   }
 }

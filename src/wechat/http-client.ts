@@ -1,4 +1,5 @@
-import { WechatError, WechatNetworkError } from './errors.js';
+import { invalidAuthCodeErrcodes } from './constants.js';
+import { InvalidAuthCodeError, WechatError, WechatNetworkError } from './errors.js';
 
 export interface WechatHttpOptions {
   apiBase: string;
@@ -45,7 +46,9 @@ export function createWechatHttp(options: WechatHttpOptions) {
     if (json === null || typeof json !== 'object') throw new WechatNetworkError(path, 'the answer is not a JSON object');
     const { errcode, errmsg } = json as { errcode?: unknown; errmsg?: unknown };
     if (typeof errcode === 'number' && errcode !== 0) {
-      throw new WechatError(errcode, typeof errmsg === 'string' ? errmsg : '', path);
+      // Checked straight after parsing, here and nowhere else: a bad code is the caller's, anything else WeChat's.
+      const ErrorType = invalidAuthCodeErrcodes.includes(errcode) ? InvalidAuthCodeError : WechatError;
+      throw new ErrorType(errcode, typeof errmsg === 'string' ? errmsg : '', path);
     }
     return json as T;
   }
