@@ -16,6 +16,10 @@ import { createUserQueries } from './db/users.js';
 import type { AppContextExtras, AppMiddleware, AppRouter, AppState } from './http/context.js';
 import { createErrorHandler, type Logger } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
+import { createRequestLog } from './http/request-log.js';
+import { createCallbackMetrics } from './metrics/callback-metrics.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { metricsRoutes } from './metrics/metrics-routes.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
 import { createRenderer, createViewEnvironment, languageMiddleware } from './http/render.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -49,6 +53,8 @@ export interface AppDeps {
   logger: Logger;
   /** Lets tests talk to a fake WeChat; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** This instance's metrics; a fresh registry when omitted. */
+  metrics?: Metrics;
   /** Mounts GET /__bench/stats (listener count, heap after GC) for `npm run bench`; never in production. */
   benchIntrospection?: boolean;
 }
@@ -57,6 +63,7 @@ export interface AppHandle {
   app: Koa;
   hub: LoginHub;
   smsInbox: SmsInbox;
+  metrics: Metrics;
   /** Resolves once Redis (when configured) is connected and subscribed. */
   ready(): Promise<void>;
   /** Shutting down: held polls answer `pending` at once, so scripts re-poll and reach a live instance. */
@@ -68,6 +75,7 @@ export interface AppHandle {
 /** Builds the Koa app and wires every part once. It never listens by itself. */
 export function createApp(deps: AppDeps): AppHandle {
   const { config, knex, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics();
   const app = new Koa({ keys: config.sessionKeys });
   // Behind an https reverse proxy, trust X-Forwarded-* so that secure cookies and client IPs work.
   app.proxy = config.secureCookies;
@@ -80,15 +88,16 @@ export function createApp(deps: AppDeps): AppHandle {
   const limiter = redis ? createRedisRateLimiter(redis.publisher, memoryLimiter, config.rateLimits.enabled) : memoryLimiter;
   const scenes = createSceneIssuer(config.sessionKeys[0]);
   const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
-  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch });
+  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch, metrics });
   const tokens = createAccessTokenProvider({
     http,
     cache: tokenCache,
     appId: config.wechat.appId,
     appSecret: config.wechat.appSecret,
     tokenApi: config.wechat.tokenApi,
+    metrics,
   });
-  const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase });
+  const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase, metrics });
   const oauth = createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase });
   const loginService = createLoginService({
     users,
@@ -98,6 +107,7 @@ export function createApp(deps: AppDeps): AppHandle {
     scenes,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
     logger,
+    metrics,
   });
   const codec = createCallbackCodec({
     token: config.wechat.token,
@@ -106,7 +116,7 @@ export function createApp(deps: AppDeps): AppHandle {
     encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
     timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
   });
-  const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined);
+  const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined, metrics);
   const smsInbox = createSmsInbox();
   const send =
     config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox);
@@ -116,8 +126,9 @@ export function createApp(deps: AppDeps): AppHandle {
     limiter,
     limits: config.rateLimits,
     secret: config.sessionKeys[0],
+    metrics,
   });
-  const poller = createScenePoller(hub, loginService);
+  const poller = createScenePoller(hub, loginService, Date.now, metrics);
   const currentUser = createCurrentUser(users);
   const completeLogin = createSessionLogin(loginService);
   const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
@@ -125,7 +136,8 @@ export function createApp(deps: AppDeps): AppHandle {
   const formBody = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
 
   const router: AppRouter = new Router<AppState, AppContextExtras>();
-  healthRoutes(router, { knex, mpVerify: config.wechat.mpVerify });
+  healthRoutes(router, { knex, redis: redis?.publisher, draining: hub.isDraining, mpVerify: config.wechat.mpVerify });
+  metricsRoutes(router, { metrics, token: config.metricsToken, production: config.production });
   callbackRoutes(router, { codec, loginService, deduper, originalId: config.wechat.originalId });
   loginRoutes(router, {
     render,
@@ -148,6 +160,7 @@ export function createApp(deps: AppDeps): AppHandle {
       appId: config.miniProgram.appId,
       appSecret: config.miniProgram.appSecret,
       tokenApi: config.wechat.tokenApi,
+      metrics,
     });
     miniProgramRoutes(router, {
       api: createMiniProgramApi({ http, tokens: miniProgramTokens, ...config.miniProgram }),
@@ -179,7 +192,9 @@ export function createApp(deps: AppDeps): AppHandle {
   if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
 
   const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
+  use(createRequestLog(logger));
   use(createErrorHandler(render, logger));
+  use(createCallbackMetrics(metrics));
   use(async (ctx, next) => {
     await next();
     // While shutting down, no connection is kept alive: clients reconnect to a live instance.
@@ -203,6 +218,7 @@ export function createApp(deps: AppDeps): AppHandle {
     app,
     hub,
     smsInbox,
+    metrics,
     ready: async () => {
       await redis?.relay.ready();
     },

@@ -4,6 +4,7 @@ import type { SmsCodeQueries } from '../db/sms-codes.js';
 import { TooManyRequestsError, ValidationError } from '../errors.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { SmsSender } from './sms-sender.js';
+import type { Metrics, SmsRefusal } from '../metrics/metrics.js';
 
 export const codeLifetimeMs = 5 * 60 * 1000;
 const purpose = 'bind';
@@ -15,6 +16,7 @@ export interface VerificationCodeDeps {
   limits: RateLimitConfig;
   /** Keys the code hashes, so that a leaked table does not give the codes away by brute force. */
   secret: string;
+  metrics?: Metrics;
   now?: () => Date;
 }
 
@@ -28,16 +30,23 @@ export function createVerificationCodes(deps: VerificationCodeDeps) {
   const hash = (phone: string, code: string) =>
     createHmac('sha256', `wechat-login sms:${deps.secret}`).update(`${phone}:${code}`).digest('hex');
 
+  const refuse = (reason: SmsRefusal) => deps.metrics?.smsRefused.inc({ reason });
+
   async function sendCode(phone: string, ip: string): Promise<void> {
     const at = now();
     if (deps.limits.enabled) {
       const latest = await deps.queries.findLatestCode(phone, purpose);
       if (latest && at.getTime() - latest.createdAt.getTime() < deps.limits.smsResendSeconds * 1000) {
+        refuse('resend_too_soon');
         throw new TooManyRequestsError('one code per phone per resend interval', 'sms_too_soon');
       }
       const lastHour = await deps.queries.countCodesSince(phone, purpose, new Date(at.getTime() - 3_600_000));
-      if (lastHour >= deps.limits.smsPerPhonePerHour) throw new TooManyRequestsError('hourly cap per phone');
+      if (lastHour >= deps.limits.smsPerPhonePerHour) {
+        refuse('phone_hourly_cap');
+        throw new TooManyRequestsError('hourly cap per phone');
+      }
       if (!(await deps.limiter.hit(`sms-ip:${ip}`, deps.limits.smsPerIpPerHour, 3600))) {
+        refuse('ip_hourly_cap');
         throw new TooManyRequestsError('hourly cap per IP');
       }
     }
@@ -48,8 +57,10 @@ export function createVerificationCodes(deps: VerificationCodeDeps) {
     } catch (error) {
       // A code that never left must not count against the resend interval or the hourly cap.
       await deps.queries.deleteCode(id);
+      refuse('provider_failed');
       throw error;
     }
+    deps.metrics?.smsSent.inc();
   }
 
   /** Checks and uses up the latest code for `phone`; throws a typed 422/429 error on failure. */

@@ -4,6 +4,7 @@ import type { User, UserQueries } from '../db/users.js';
 import type { WechatMessage } from '../wechat/messages.js';
 import { createSceneLookup } from './scene-lookup.js';
 import type { SceneIssuer } from './scenes.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** The texts the scanner sees in WeChat, as passive replies. */
 export const scanReplies = {
@@ -28,6 +29,7 @@ export interface LoginServiceDeps {
    */
   fetchUnionid?: (openid: string) => Promise<string | undefined>;
   logger?: { warn(message: string, fields?: Record<string, unknown>): void };
+  metrics?: Metrics;
   now?: () => Date;
 }
 
@@ -65,11 +67,18 @@ export function createLoginService(deps: LoginServiceDeps) {
   async function handleScan(openid: string, scene: string): Promise<string> {
     const expiresAt = deps.scenes.readSceneExpiry(scene);
     // A scene we never issued, or one past its lifetime, changes nothing.
-    if (expiresAt === undefined || expiresAt < now().getTime()) return scanReplies.sceneInvalid;
+    if (expiresAt === undefined || expiresAt < now().getTime()) {
+      deps.metrics?.scans.inc({ outcome: 'scene_invalid' });
+      return scanReplies.sceneInvalid;
+    }
     const result =
       (await deps.users.recordReturningScan(openid, scene, now())) ??
       (await deps.users.recordScan(openid, scene, now(), await unionidOf(openid)));
-    if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
+    if (result.outcome === 'scene_taken') {
+      deps.metrics?.scans.inc({ outcome: 'scene_taken' });
+      return scanReplies.sceneInvalid;
+    }
+    deps.metrics?.scans.inc({ outcome: result.hasPhone ? 'logged_in' : 'bind' });
     deps.announceScan(scene);
     return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
   }
@@ -107,13 +116,16 @@ export function createLoginService(deps: LoginServiceDeps) {
     const login = { userId: user.id, method, scene, ...meta };
     // A QR login's scan set last_login_time already: the history row alone is one
     // autocommit INSERT, which keeps the poll's answer fast.
-    if (scene) return deps.loginHistory.insertLogin(login, at);
-    // Otherwise one transaction: the history row and the last-login time land together (one commit).
-    return deps.transaction(async (trx) => {
-      const inserted = await deps.loginHistory.insertLogin(login, at, trx);
-      if (inserted) await deps.users.touchLastLogin(user.id, at, trx);
-      return inserted;
-    });
+    const recorded = scene
+      ? await deps.loginHistory.insertLogin(login, at)
+      : // Otherwise one transaction: the history row and the last-login time land together (one commit).
+        await deps.transaction(async (trx) => {
+          const inserted = await deps.loginHistory.insertLogin(login, at, trx);
+          if (inserted) await deps.users.touchLastLogin(user.id, at, trx);
+          return inserted;
+        });
+    if (recorded) deps.metrics?.logins.inc({ method });
+    return recorded;
   }
 
   return { handleWechatEvent, findSceneState, recordLogin };

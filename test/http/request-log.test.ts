@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { loadConfig, ConfigError } from '../../src/config.js';
-import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
+import { csrfOf } from '../helpers/browser-client.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
 import { startServer } from '../helpers/server.js';
