@@ -27,7 +27,7 @@ export async function freePort(): Promise<number> {
  * entry: `dist/main.js` runs the build with plain node), and waits until it listens.
  */
 export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = [], entry = 'src/main.ts'): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const url = `http://127.0.0.1:${port}`;
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...loader, path.join(root, entry)], {
