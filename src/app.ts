@@ -23,6 +23,10 @@ import { createUserQueries } from './db/users.js';
 import type { AppContextExtras, AppMiddleware, AppRouter, AppState } from './http/context.js';
 import { createErrorHandler, type Logger } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
+import { createRequestLog } from './http/request-log.js';
+import { createCallbackMetrics } from './metrics/callback-metrics.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { metricsRoutes } from './metrics/metrics-routes.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
 import { createRenderer, createViewEnvironment, languageMiddleware } from './http/render.js';
 import { clientIpMiddleware } from './http/client-ip.js';
@@ -67,6 +71,8 @@ export interface AppDeps {
   logger: Logger;
   /** Lets tests talk to a fake WeChat; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** This instance's metrics; a fresh registry when omitted. */
+  metrics?: Metrics;
   /** Mounts GET /__bench/stats (listener count, heap after GC) for `npm run bench`; never in production. */
   benchIntrospection?: boolean;
 }
@@ -75,6 +81,7 @@ export interface AppHandle {
   app: Koa;
   hub: LoginHub;
   smsInbox: SmsInbox;
+  metrics: Metrics;
   /** Resolves once Redis (when configured) is connected and subscribed. */
   ready(): Promise<void>;
   /** Shutting down: held polls answer `pending` at once, so scripts re-poll and reach a live instance. */
@@ -88,6 +95,7 @@ const sceneSweepIntervalMs = 10 * 60 * 1000;
 /** Builds the Koa app and wires every part once. It never listens by itself. */
 export function createApp(deps: AppDeps): AppHandle {
   const { config, knex, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics();
   const app = new Koa({ keys: config.keys.cookie });
   // X-Forwarded-Proto is believed only behind proxies we were told of (TRUST_PROXY); the client IP is set by clientIpMiddleware.
   app.proxy = config.trustProxy > 0;
@@ -103,15 +111,16 @@ export function createApp(deps: AppDeps): AppHandle {
   const transaction = <T>(work: (trx: Knex.Transaction) => Promise<T>) => knex.transaction(work);
   const sessions = createUserSessions({ queries: createUserSessionQueries(knex), ...config.sessions });
   const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
-  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch });
+  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch, metrics });
   const tokens = createAccessTokenProvider({
     http,
     cache: tokenCache,
     appId: config.wechat.appId,
     appSecret: config.wechat.appSecret,
     tokenApi: config.wechat.tokenApi,
+    metrics,
   });
-  const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase });
+  const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase, metrics });
   const oauth = createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase });
   const announceScan = redis ? redis.relay.announce : hub.publish;
   const loginScenes = createLoginSceneQueries(knex);
@@ -140,6 +149,7 @@ export function createApp(deps: AppDeps): AppHandle {
     confirmation,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
     logger,
+    metrics,
   });
   const codec = createCallbackCodec({
     token: config.wechat.token,
@@ -152,7 +162,7 @@ export function createApp(deps: AppDeps): AppHandle {
       toleranceSeconds: config.wechat.timestampToleranceSeconds,
     }),
   });
-  const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined);
+  const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined, metrics);
   const smsInbox = createSmsInbox();
   const send =
     config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox);
@@ -177,8 +187,9 @@ export function createApp(deps: AppDeps): AppHandle {
     limiter,
     limits: config.rateLimits,
     codeKeys: config.keys.smsCode,
+    metrics,
   });
-  const poller = createScenePoller(hub, loginService);
+  const poller = createScenePoller(hub, loginService, Date.now, metrics);
   const currentSession = createCurrentSession(sessions);
   const currentUser = currentUserFrom(currentSession);
   const completeLogin = sessionLogin.completeLogin;
@@ -188,7 +199,8 @@ export function createApp(deps: AppDeps): AppHandle {
   const identity = createWechatIdentity({ oauth, render, publicUrl: config.publicUrl });
 
   const router: AppRouter = new Router<AppState, AppContextExtras>();
-  healthRoutes(router, { knex, mpVerify: config.wechat.mpVerify });
+  healthRoutes(router, { knex, redis: redis?.publisher, draining: hub.isDraining, mpVerify: config.wechat.mpVerify });
+  metricsRoutes(router, { metrics, token: config.metricsToken, production: config.production });
   callbackRoutes(router, { codec, loginService, deduper, originalId: config.wechat.originalId });
   loginRoutes(router, {
     render,
@@ -217,6 +229,7 @@ export function createApp(deps: AppDeps): AppHandle {
       appId: config.miniProgram.appId,
       appSecret: config.miniProgram.appSecret,
       tokenApi: config.wechat.tokenApi,
+      metrics,
     });
     const miniProgramLogin = createMiniProgramLogin({
       api: createMiniProgramApi({ http, tokens: miniProgramTokens, ...config.miniProgram }),
@@ -247,7 +260,9 @@ export function createApp(deps: AppDeps): AppHandle {
   });
   const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
   use(clientIpMiddleware(config.trustProxy));
+  use(createRequestLog(logger));
   use(createErrorHandler(render, logger));
+  use(createCallbackMetrics(metrics));
   use(async (ctx, next) => {
     await next();
     // While shutting down, no connection is kept alive: clients reconnect to a live instance.
@@ -277,6 +292,7 @@ export function createApp(deps: AppDeps): AppHandle {
     app,
     hub,
     smsInbox,
+    metrics,
     ready: async () => {
       await redis?.relay.ready();
     },

@@ -14,6 +14,8 @@ export const simulatorMiniProgramAppId = 'wxsimulatormini001';
 export const simulatorMiniProgramAppSecret = 'simulator-mini-secret';
 
 export type TokenApi = 'stable' | 'classic';
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof logLevels)[number];
 export type SmsProvider = 'console' | 'webhook';
 /** When a QR login waits for the scanner to confirm it in WeChat. */
 export type LoginConfirmMode = 'new-device' | 'always' | 'off';
@@ -80,6 +82,10 @@ export interface Config {
   sms: { provider: SmsProvider; webhookUrl?: string };
   redisUrl?: string;
   rateLimits: RateLimitConfig;
+  /** LOG_LEVEL: the least severe level written. */
+  logLevel: LogLevel;
+  /** METRICS_TOKEN: when set, GET /metrics needs it as a Bearer token. */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +160,12 @@ export function loadConfig(env: Env): Config {
     problems.push('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
   }
 
+  const metricsToken = env.METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    // The value is a secret: name the variable, never echo it.
+    problems.push('METRICS_TOKEN must be at least 16 characters');
+  }
+
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
     problems.push('REDIS_URL must start with redis:// or rediss://');
@@ -200,6 +212,8 @@ export function loadConfig(env: Env): Config {
     loginConfirm: read.choice('LOGIN_CONFIRM', 'new-device', ['new-device', 'always', 'off']) as LoginConfirmMode,
     sms: { provider: smsProvider, webhookUrl: smsWebhookUrl },
     redisUrl,
+    logLevel: read.choice('LOG_LEVEL', 'info', [...logLevels]) as LogLevel,
+    metricsToken,
     rateLimits: {
       enabled: read.choice('RATE_LIMITS', 'on', ['on', 'off']) === 'on',
       smsResendSeconds: read.integer('SMS_RESEND_INTERVAL_SECONDS', 60, 0, 3600),

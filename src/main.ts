@@ -3,15 +3,14 @@ import http from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { assertStrictSqlMode, createKnex, StrictModeError } from './db/knex.js';
-import { createConsoleLogger } from './http/error-handler.js';
 import { applyServerTimeouts } from './http/server-timeouts.js';
+import { createLogger } from './logging/logger.js';
 
 /** SIGTERM to exit: in-flight callbacks get this long to finish. */
 const shutdownDeadlineMs = 10_000;
 
 /** Loads the configuration, opens (and for SQLite migrates) the database, listens, and shuts down on SIGTERM. */
 async function main(): Promise<void> {
-  const logger = createConsoleLogger();
   let config;
   try {
     config = loadConfig(process.env);
@@ -22,6 +21,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const logger = createLogger({ level: config.logLevel });
   if (config.usingDevelopmentSessionKey) {
     logger.warn('SESSION_KEYS is not set: using the development key. Set SESSION_KEYS before going live.');
   }

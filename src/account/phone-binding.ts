@@ -7,6 +7,7 @@ import { ConflictError, TooManyRequestsError, ValidationError } from '../errors.
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { LoginMeta } from '../login/login-service.js';
 import type { SessionLogin, StartedSession } from '../login/session-login.js';
+import type { Metrics, SmsRefusal } from '../metrics/metrics.js';
 import type { SmsSender } from './sms-sender.js';
 
 export const codeLifetimeMs = 5 * 60 * 1000;
@@ -32,6 +33,7 @@ export interface PhoneBindingDeps {
   limits: RateLimitConfig;
   /** Keys the code hashes (newest first), so that a leaked table does not give the codes away by brute force. */
   codeKeys: Buffer[];
+  metrics?: Metrics;
   now?: () => Date;
 }
 
@@ -46,6 +48,11 @@ export interface PhoneBindingDeps {
 export function createPhoneBinding(deps: PhoneBindingDeps) {
   const now = deps.now ?? (() => new Date());
   const hashWith = (key: Buffer, phone: string, code: string) => createHmac('sha256', key).update(`${phone}:${code}`).digest('hex');
+  /** Counts a refused send, then says why to the caller. */
+  const refuse = (reason: SmsRefusal, error: Error) => {
+    deps.metrics?.smsRefused.inc({ reason });
+    return error;
+  };
 
   /** Sends a bind code to `phone` for `userId`; every cap is checked first, and a code that could not leave counts for nothing. */
   async function sendBindCode(userId: number, phone: string, ip: string): Promise<void> {
@@ -59,25 +66,30 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
     } catch (error) {
       await deps.codes.deleteCode(id);
       await deps.codes.releaseSendSlot(phone, purpose, at);
-      throw error;
+      throw refuse('provider_failed', error as Error);
     }
+    deps.metrics?.smsSent.inc();
   }
 
   /** The caps, cheapest and least revealing first; the resend slot is claimed atomically, the budget last. */
   async function claimSendAllowance(userId: number, phone: string, ip: string, at: Date): Promise<void> {
     const limits = deps.limits;
-    if (!(await deps.limiter.hit(`sms-ip:${ip}`, limits.smsPerIpPerHour, 3600))) throw new TooManyRequestsError('hourly cap per IP');
-    if (!(await deps.limiter.hit(`sms-user:${userId}`, limits.smsPerUserPerHour, 3600))) throw new TooManyRequestsError('hourly cap per user');
+    if (!(await deps.limiter.hit(`sms-ip:${ip}`, limits.smsPerIpPerHour, 3600))) {
+      throw refuse('ip_hourly_cap', new TooManyRequestsError('hourly cap per IP'));
+    }
+    if (!(await deps.limiter.hit(`sms-user:${userId}`, limits.smsPerUserPerHour, 3600))) {
+      throw refuse('user_hourly_cap', new TooManyRequestsError('hourly cap per user'));
+    }
     const lastHour = await deps.codes.countCodesForPhoneSince(phone, purpose, new Date(at.getTime() - 3_600_000));
-    if (lastHour >= limits.smsPerPhonePerHour) throw new TooManyRequestsError('hourly cap per phone');
+    if (lastHour >= limits.smsPerPhonePerHour) throw refuse('phone_hourly_cap', new TooManyRequestsError('hourly cap per phone'));
     const blockedUntil = new Date(at.getTime() + limits.smsResendSeconds * 1000);
     if (!(await deps.codes.claimSendSlot(phone, purpose, at, blockedUntil))) {
-      throw new TooManyRequestsError('one code per phone per resend interval', 'sms_too_soon');
+      throw refuse('resend_too_soon', new TooManyRequestsError('one code per phone per resend interval', 'sms_too_soon'));
     }
     // The server-wide budget is spent only by codes that are really about to go out.
     if (!(await deps.limiter.hit('sms-all', limits.smsPerHour, 3600))) {
       await deps.codes.releaseSendSlot(phone, purpose, at);
-      throw new TooManyRequestsError('hourly SMS budget of the whole server', 'sms_budget');
+      throw refuse('server_budget', new TooManyRequestsError('hourly SMS budget of the whole server', 'sms_budget'));
     }
   }
 

@@ -1,8 +1,43 @@
-import { mkdirSync } from 'node:fs';
+// No relative imports in this file: the knex CLI loads it through knexfile.ts with sucrase,
+// which does not map `./x.js` to `./x.ts`.
+
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 
-export const migrationsDirectory = path.resolve(__dirname, '../../migrations');
+/** True when this code runs compiled (`node dist/…`), false under tsx. */
+const compiled = __filename.endsWith('.js');
+
+/**
+ * Where the migrations are: `migrations/*.ts` beside the sources, or
+ * `dist/migrations/*.js` in the build (npm run build compiles them there).
+ */
+export const migrationsDirectory = compiled ? path.resolve(__dirname, '../migrations') : path.resolve(__dirname, '../../migrations');
+
+/**
+ * Lists and loads the migrations, naming each by its source file
+ * (`20261121000001_create_users.ts`) whether it runs as TypeScript or as
+ * compiled JavaScript. knex records these names in `knex_migrations`; with
+ * its default source, a database migrated by `npm run migrate` would look
+ * "corrupt" (missing `.ts` files) to the compiled server, and the other way round.
+ */
+export function createMigrationSource(directory = migrationsDirectory): Knex.MigrationSource<string> {
+  const extension = compiled ? '.js' : '.ts';
+  return {
+    async getMigrations() {
+      return readdirSync(directory)
+        .filter((file) => file.endsWith(extension) && !file.endsWith('.d.ts'))
+        .sort();
+    },
+    getMigrationName(file) {
+      return file.replace(/\.(ts|js)$/, '.ts');
+    },
+    async getMigration(file) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(path.join(directory, file)) as Knex.Migration;
+    },
+  };
+}
 
 /**
  * The knex configuration for `mysql://user:pass@host:port/db` or `sqlite:PATH`
@@ -11,12 +46,8 @@ export const migrationsDirectory = path.resolve(__dirname, '../../migrations');
  * always agree.
  */
 export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
-  const migrations: Knex.MigratorConfig = {
-    directory: migrationsDirectory,
-    extension: 'ts',
-    loadExtensions: ['.ts', '.js'],
-    tableName: 'knex_migrations',
-  };
+  // Named by their .ts source whether run by tsx or compiled (see createMigrationSource).
+  const migrations: Knex.MigratorConfig = { migrationSource: createMigrationSource(), tableName: 'knex_migrations' };
   if (databaseUrl.startsWith('sqlite:')) {
     const filename = databaseUrl.slice('sqlite:'.length) || ':memory:';
     // The knex CLI opens the file too, so the folder is made here rather than by the server alone.

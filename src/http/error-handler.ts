@@ -2,20 +2,23 @@ import { AppError } from '../errors.js';
 import type { AppContext, AppMiddleware } from './context.js';
 import type { Render } from './render.js';
 import { wechatErrorAsAppError } from './wechat-errors.js';
+import { createLogger } from '../logging/logger.js';
 
+/**
+ * What the app's parts log through. Built on pino (src/logging/logger.ts),
+ * which adds the request id and redaction; tests may pass a plain collector.
+ */
 export interface Logger {
+  /** Optional, so that a collector needs only the three levels; probes' access lines use it. */
+  debug?(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** One JSON line per event on stderr; callers pass no secrets (no tokens, no codes, no keys). */
+/** One JSON line per event on standard output, through pino; `quiet` keeps only errors. */
 export function createConsoleLogger(quiet = false): Logger {
-  const write = (level: string) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (quiet && level !== 'error') return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
-  };
-  return { info: write('info'), warn: write('warn'), error: write('error') };
+  return createLogger({ level: quiet ? 'error' : 'info' });
 }
 
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'SQLITE_BUSY', 'SQLITE_CANTOPEN']);
@@ -35,6 +38,8 @@ function wantsMachineAnswer(ctx: AppContext): boolean {
     ctx.path.startsWith('/api/') ||
     ctx.path === '/login/poll' ||
     ctx.path === '/healthz' ||
+    ctx.path === '/readyz' ||
+    ctx.path === '/metrics' ||
     ctx.path.startsWith('/wechat/') ||
     ctx.path.startsWith('/simulator/api/')
   );

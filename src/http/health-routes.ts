@@ -2,8 +2,26 @@ import type { AppRouter } from './context.js';
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors.js';
 
-/** `/healthz` (the database answers) and the MP_verify domain-verification file. */
-export function healthRoutes(router: AppRouter, deps: { knex: Knex; mpVerify?: string }): void {
+/** A dependency that does not answer within this time counts as down: a probe must answer quickly itself. */
+const readinessCheckTimeoutMs = 2000;
+
+export interface HealthRouteDeps {
+  knex: Knex;
+  /** The Redis connection, when REDIS_URL is set. */
+  redis?: { ping(): Promise<unknown> };
+  /** True while shutting down: the balancer should stop sending new requests here. */
+  draining?: () => boolean;
+  mpVerify?: string;
+}
+
+type DependencyState = 'up' | 'down' | 'not_configured';
+
+/**
+ * `/healthz` (liveness: the database answers), `/readyz` (readiness: the
+ * database and, when configured, Redis answer, and the server is not
+ * shutting down) and the MP_verify domain-verification file.
+ */
+export function healthRoutes(router: AppRouter, deps: HealthRouteDeps): void {
   router.get('/healthz', async (ctx) => {
     try {
       await deps.knex.raw('select 1');
@@ -14,10 +32,37 @@ export function healthRoutes(router: AppRouter, deps: { knex: Knex; mpVerify?: s
     }
   });
 
+  router.get('/readyz', async (ctx) => {
+    const [database, redis] = await Promise.all([
+      probe(() => deps.knex.raw('select 1')),
+      deps.redis ? probe(() => deps.redis!.ping()) : Promise.resolve<DependencyState>('not_configured'),
+    ]);
+    const draining = deps.draining?.() ?? false;
+    const ready = database === 'up' && redis !== 'down' && !draining;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : draining ? 'draining' : 'unavailable', checks: { database, redis } };
+  });
+
   router.get(/^\/MP_verify_([A-Za-z0-9]+)\.txt$/, (ctx) => {
     const code = ctx.path.slice('/MP_verify_'.length, -'.txt'.length);
     if (!deps.mpVerify || code !== deps.mpVerify) throw new NotFoundError();
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = code;
   });
+}
+
+async function probe(check: () => Promise<unknown>): Promise<DependencyState> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), readinessCheckTimeoutMs);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return 'up';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,5 +1,6 @@
 import NodeCache from 'node-cache';
 import { callbackRetryWindowSeconds } from '../wechat/constants.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** Where instances share delivery keys (Redis); without one, this instance's memory is used alone. */
 export interface SharedDeliveryStore {
@@ -19,7 +20,7 @@ const waitForOtherInstanceMs = 2000;
  * same reply and has no second effect. A failed attempt is forgotten, so
  * WeChat's retry gets a real second chance.
  */
-export function createDeliveryDeduper(shared?: SharedDeliveryStore) {
+export function createDeliveryDeduper(shared?: SharedDeliveryStore, metrics?: Metrics) {
   const inFlight = new Map<string, Promise<string>>();
   const done = new NodeCache({ stdTTL: deliveryMemorySeconds, checkperiod: 60, useClones: false });
 
@@ -42,7 +43,10 @@ export function createDeliveryDeduper(shared?: SharedDeliveryStore) {
 
   async function handleOnce(key: string, handle: () => Promise<string>): Promise<string> {
     const elsewhere = await replyFromOtherInstance(key);
-    if (elsewhere !== undefined) return elsewhere;
+    if (elsewhere !== undefined) {
+      metrics?.duplicateDeliveries.inc();
+      return elsewhere;
+    }
     try {
       const reply = await handle();
       done.set(key, reply);
@@ -55,10 +59,11 @@ export function createDeliveryDeduper(shared?: SharedDeliveryStore) {
   }
 
   async function once(key: string, handle: () => Promise<string>): Promise<string> {
-    const finished = done.get<string>(key);
-    if (finished !== undefined) return finished;
-    const running = inFlight.get(key);
-    if (running) return running;
+    const finished = done.get<string>(key) ?? inFlight.get(key);
+    if (finished !== undefined) {
+      metrics?.duplicateDeliveries.inc();
+      return finished;
+    }
     const attempt = handleOnce(key, handle);
     inFlight.set(key, attempt);
     try {

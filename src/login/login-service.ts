@@ -6,6 +6,7 @@ import type { DeviceDescription } from './device-description.js';
 import type { LoginConfirmation } from './login-confirmation.js';
 import { createSceneLookup } from './scene-lookup.js';
 import type { SceneIssuer } from './scenes.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** The texts the scanner sees in WeChat, as passive replies. */
 export const scanReplies = {
@@ -48,6 +49,7 @@ export interface LoginServiceDeps {
   /** Present when LOGIN_CONFIRM is on: a scan may have to be confirmed in WeChat before it logs in. */
   confirmation?: LoginConfirmation;
   logger?: { warn(message: string, fields?: Record<string, unknown>): void };
+  metrics?: Metrics;
   now?: () => Date;
 }
 
@@ -90,14 +92,24 @@ export function createLoginService(deps: LoginServiceDeps) {
   async function handleScan(openid: string, scene: string): Promise<string> {
     const expiresAt = deps.scenes.readSceneExpiry(scene);
     // A scene we never issued, or one past its lifetime, changes nothing.
-    if (expiresAt === undefined || expiresAt < now().getTime()) return scanReplies.sceneInvalid;
+    if (expiresAt === undefined || expiresAt < now().getTime()) {
+      deps.metrics?.scans.inc({ outcome: 'scene_invalid' });
+      return scanReplies.sceneInvalid;
+    }
     // With LOGIN_CONFIRM, the scene is claimed (and confirmation asked for) before the scan is recorded.
     const claim = deps.confirmation ? await deps.confirmation.claimScan(openid, scene) : undefined;
-    if (claim?.kind === 'refused') return scanReplies.sceneInvalid;
+    if (claim?.kind === 'refused') {
+      deps.metrics?.scans.inc({ outcome: 'scene_invalid' });
+      return scanReplies.sceneInvalid;
+    }
     const result =
       (await deps.users.recordReturningScan(openid, scene, now())) ??
       (await deps.users.recordScan(openid, scene, now(), await unionidOf(openid)));
-    if (result.outcome === 'scene_taken') return scanReplies.sceneInvalid;
+    if (result.outcome === 'scene_taken') {
+      deps.metrics?.scans.inc({ outcome: 'scene_taken' });
+      return scanReplies.sceneInvalid;
+    }
+    deps.metrics?.scans.inc({ outcome: claim?.kind === 'confirm' ? 'confirm' : result.hasPhone ? 'logged_in' : 'bind' });
     deps.announceScan(scene);
     if (claim?.kind === 'confirm') return confirmReply(claim.device, claim.link);
     return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
@@ -158,6 +170,7 @@ export function createLoginService(deps: LoginServiceDeps) {
     const inserted = await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at, trx);
     // A QR login's scan set last_login_time already; the other methods set it here.
     if (inserted && !scene) await deps.users.touchLastLogin(user.id, at, trx);
+    if (inserted) deps.metrics?.logins.inc({ method });
     return inserted;
   }
 

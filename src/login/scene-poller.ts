@@ -1,6 +1,7 @@
 import NodeCache from 'node-cache';
 import type { LoginHub } from './login-hub.js';
 import type { LoginService, SceneState } from './login-service.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /**
  * A poll that follows a "pending" answer for the same scene may skip its
@@ -16,7 +17,7 @@ const recentCheckMs = 60_000;
  * the client leaving, and check again. Every listener and timer is removed
  * however the wait ends.
  */
-export function createScenePoller(hub: LoginHub, loginService: LoginService, now: () => number = Date.now) {
+export function createScenePoller(hub: LoginHub, loginService: LoginService, now: () => number = Date.now, metrics?: Metrics) {
   const lastPendingCheck = new NodeCache({ stdTTL: recentCheckMs / 1000, checkperiod: 30, useClones: false });
 
   async function check(scene: string): Promise<SceneState> {
@@ -41,12 +42,15 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
     const subscription = hub.subscribe(scene);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
+    let held = false;
     try {
       if (waitMs <= 0 || !checkedRecently(scene)) {
         const first = await check(scene);
         const news = first.status !== 'pending' && !(first.status === 'awaiting' && seenAwaiting);
         if (news || waitMs <= 0 || signal.aborted) return first;
       }
+      metrics?.heldPolls.inc();
+      held = true;
       await new Promise<void>((resolve) => {
         timer = setTimeout(resolve, waitMs);
         onAbort = resolve;
@@ -57,6 +61,7 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
       if (signal.aborted || hub.isDraining()) return { status: 'pending' };
       return await check(scene);
     } finally {
+      if (held) metrics?.heldPolls.dec();
       subscription.cancel();
       clearTimeout(timer);
       if (onAbort) signal.removeEventListener('abort', onAbort);

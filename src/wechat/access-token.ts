@@ -3,6 +3,7 @@ import { classicTokenPath, invalidAccessTokenErrcodes, stableTokenPath } from '.
 import { WechatError } from './errors.js';
 import type { WechatHttp } from './http-client.js';
 import type { TokenApi } from '../config.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface AccessTokenOptions {
   http: WechatHttp;
@@ -13,6 +14,7 @@ export interface AccessTokenOptions {
   /** Refresh this long before WeChat's expiry, so no call ever carries a token that dies in flight. */
   refreshMarginSeconds?: number;
   now?: () => number;
+  metrics?: Metrics;
 }
 
 /**
@@ -40,6 +42,7 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
   let lastForcedRefreshAt = -Infinity;
 
   async function fetchToken(forceRefresh: boolean): Promise<string> {
+    options.metrics?.tokenRefreshes.inc({ forced: String(forceRefresh) });
     const answer =
       options.tokenApi === 'stable'
         ? await options.http.post<TokenAnswer>(stableTokenPath, {}, {

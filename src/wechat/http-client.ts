@@ -1,10 +1,13 @@
 import { invalidAuthCodeErrcodes } from './constants.js';
 import { InvalidAuthCodeError, WechatError, WechatNetworkError } from './errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface WechatHttpOptions {
   apiBase: string;
   timeoutMs: number;
   fetch?: typeof fetch;
+  /** Counts calls and errors by API path (never by query: it holds the access_token). */
+  metrics?: Metrics;
 }
 
 type Query = Record<string, string | undefined>;
@@ -18,6 +21,17 @@ export function createWechatHttp(options: WechatHttpOptions) {
   const doFetch = options.fetch ?? fetch;
 
   async function request<T>(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<T> {
+    options.metrics?.wechatApiCalls.inc({ api: path });
+    try {
+      return await send<T>(method, path, query, body);
+    } catch (error) {
+      const errcode = error instanceof WechatError ? String(error.errcode) : 'network';
+      options.metrics?.wechatApiErrors.inc({ api: path, errcode });
+      throw error;
+    }
+  }
+
+  async function send<T>(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<T> {
     const url = new URL(options.apiBase + path);
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(name, value);

@@ -1,11 +1,13 @@
 import { customSendPath, maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoPath } from './constants.js';
 import type { AccessTokenProvider } from './access-token.js';
 import type { WechatHttp } from './http-client.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface OfficialAccountApiOptions {
   http: WechatHttp;
   tokens: AccessTokenProvider;
   showQrcodeBase: string;
+  metrics?: Metrics;
 }
 
 export interface LoginQrcode {
@@ -43,6 +45,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
         },
       ),
     );
+    options.metrics?.qrCodesCreated.inc();
     return {
       ticket: answer.ticket,
       url: answer.url,

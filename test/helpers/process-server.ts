@@ -22,11 +22,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs `src/main.ts` as its own process, as `npm start` would, and waits until it listens. */
-export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const port = await freePort();
+/**
+ * Runs `src/main.ts` as its own process, as `npm start` would (or another
+ * entry: `dist/main.js` runs the build with plain node), and waits until it listens.
+ */
+export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = [], entry = 'src/main.ts'): Promise<ServerProcess> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'src/main.ts')], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, path.join(root, entry)], {
     cwd: root,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, SESSION_KEYS: 'shared-test-session-key-0123', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -29,6 +29,8 @@ export interface StartOptions {
   database?: 'sqlite' | 'mysql';
   env?: Record<string, string>;
   fetch?: typeof fetch;
+  /** A real logger (pino, say) instead of the collector behind `logs`, which then stays empty. */
+  logger?: Logger;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
     error: (message, fields) => logs.push({ level: 'error', message, fields }),
   };
-  const handle = createApp({ config, knex, logger, fetch: options.fetch });
+  const handle = createApp({ config, knex, logger: options.logger ?? logger, fetch: options.fetch });
   await handle.ready();
   server.on('request', handle.app.callback());
   return {

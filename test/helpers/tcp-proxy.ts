@@ -4,7 +4,7 @@ import net from 'node:net';
  * A loopback TCP proxy the test can cut and restore: a real network fault
  * between the server and its database, with no mock in between.
  */
-export async function startTcpProxy(targetHost: string, targetPort: number) {
+export async function startTcpProxy(targetHost: string, targetPort: number, options: { localAddress?: string } = {}) {
   const sockets = new Set<net.Socket>();
   let server: net.Server | undefined;
   let port = 0;
@@ -12,7 +12,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number) {
   async function up(): Promise<void> {
     if (server) return;
     server = net.createServer((client) => {
-      const upstream = net.connect(targetPort, targetHost);
+      // localAddress: connect from another loopback address (127.0.0.2), so the target sees a client that is not 127.0.0.1.
+      const upstream = net.connect({ port: targetPort, host: targetHost, localAddress: options.localAddress });
       for (const socket of [client, upstream]) {
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));

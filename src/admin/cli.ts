@@ -1,0 +1,188 @@
+import { normalizeMainlandPhone } from '../account/phone.js';
+import type { AdminLoginRow, AdminQueries, AdminUserRow, UserKey } from '../db/admin-queries.js';
+
+export const usage = `Usage: npm run admin -- <command> [options]
+
+Commands:
+  find-user --phone <number> | --openid <openid> | --unionid <unionid> | --id <user id>
+      Shows the user (or users: a unionid may match an Official Account user and a mini-program one).
+  unbind-phone --phone <number>
+      Removes the phone number from the user who holds it. Their next login asks them to bind a phone again.
+  recent-logins [--limit <n>] [--phone … | --openid … | --unionid … | --id …]
+      The newest logins (default 20, at most 1000), of everyone or of one user.
+
+Options:
+  --json    print JSON instead of text
+  --help    this help
+
+The database is DATABASE_URL (a .env file in the current folder is read), as for the server.
+Ending a user's sessions is not here yet: it comes with the server-side session records.`;
+
+export interface AdminIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  now?: () => Date;
+}
+
+/** A mistake in the command line: the message, then a pointer to --help; exit code 2. */
+class UsageError extends Error {}
+/** The command is well-formed but cannot be done (an unknown user): exit code 1. */
+class AdminError extends Error {}
+
+const maxLoginsListed = 1000;
+
+/**
+ * Runs one admin command and returns the process exit code: 0 done, 1 the
+ * command could not be done (an unknown user, say), 2 a usage mistake.
+ */
+export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminIo): Promise<number> {
+  try {
+    const { command, options } = parseArguments(argv);
+    if (options.help !== undefined || command === 'help') {
+      io.out(usage);
+      return 0;
+    }
+    const json = options.json !== undefined;
+    const print = (value: unknown, text: string) => io.out(json ? JSON.stringify(value, null, 2) : text);
+    switch (command) {
+      case 'find-user': {
+        const key = userKeyOf(options, true)!;
+        const users = await queries.findUsers(key);
+        if (users.length === 0) throw new AdminError(`no user with ${describeKey(key)}`);
+        print(users, users.map(formatUser).join('\n\n'));
+        return 0;
+      }
+      case 'unbind-phone': {
+        const phone = phoneOf(options.phone);
+        if (!phone) throw new UsageError('unbind-phone needs --phone <number>');
+        if (!(await queries.unbindPhone(phone, io.now?.() ?? new Date()))) throw new AdminError(`no user with phone ${phone}`);
+        print({ unbound: phone }, `unbound phone ${phone}`);
+        return 0;
+      }
+      case 'recent-logins': {
+        const limit = limitOf(options.limit);
+        const key = userKeyOf(options, false);
+        let userIds: number[] | undefined;
+        if (key) {
+          userIds = (await queries.findUsers(key)).map((user) => user.id);
+          if (userIds.length === 0) throw new AdminError(`no user with ${describeKey(key)}`);
+        }
+        const logins = await queries.listRecentLogins(limit, userIds);
+        print(logins, logins.length === 0 ? 'no logins' : logins.map(formatLogin).join('\n'));
+        return 0;
+      }
+      case undefined:
+        throw new UsageError('no command given');
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`${error.message}\n\n${usage}`);
+      return 2;
+    }
+    if (error instanceof AdminError) {
+      io.err(error.message);
+      return 1;
+    }
+    io.err(`failed: ${databaseHint(error)}`);
+    return 1;
+  }
+}
+
+const flagsWithValue = new Set(['phone', 'openid', 'unionid', 'id', 'limit']);
+const flagsAlone = new Set(['json', 'help']);
+
+function parseArguments(argv: string[]): { command?: string; options: Record<string, string> } {
+  const options: Record<string, string> = {};
+  let command: string | undefined;
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index];
+    if (arg === '-h') {
+      options.help = '';
+      continue;
+    }
+    if (!arg.startsWith('--')) {
+      if (command !== undefined) throw new UsageError(`unexpected "${arg}"`);
+      command = arg;
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (flagsAlone.has(name)) {
+      options[name] = '';
+    } else if (flagsWithValue.has(name)) {
+      const value = inline ?? argv[++index];
+      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+      options[name] = value;
+    } else {
+      throw new UsageError(`unknown option --${name}`);
+    }
+  }
+  return { command, options };
+}
+
+function userKeyOf(options: Record<string, string>, required: boolean): UserKey | undefined {
+  const given = ['phone', 'openid', 'unionid', 'id'].filter((name) => options[name] !== undefined);
+  if (given.length > 1) throw new UsageError('give only one of --phone, --openid, --unionid, --id');
+  if (given.length === 0) {
+    if (required) throw new UsageError('say which user: --phone, --openid, --unionid or --id');
+    return undefined;
+  }
+  const [name] = given;
+  if (name === 'phone') {
+    const phone = phoneOf(options.phone);
+    if (!phone) throw new UsageError(`"${options.phone}" is not a mainland mobile number`);
+    return { phone };
+  }
+  if (name === 'id') {
+    if (!/^\d{1,10}$/.test(options.id)) throw new UsageError('--id must be a whole number');
+    return { id: Number(options.id) };
+  }
+  return name === 'openid' ? { openid: options.openid } : { unionid: options.unionid };
+}
+
+function phoneOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const phone = normalizeMainlandPhone(value);
+  if (!phone) throw new UsageError(`"${value}" is not a mainland mobile number`);
+  return phone;
+}
+
+function limitOf(value: string | undefined): number {
+  if (value === undefined) return 20;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > maxLoginsListed) {
+    throw new UsageError(`--limit must be a whole number from 1 to ${maxLoginsListed}`);
+  }
+  return Number(value);
+}
+
+function describeKey(key: UserKey): string {
+  const [[name, value]] = Object.entries(key);
+  return `${name} ${value}`;
+}
+
+function formatUser(user: AdminUserRow): string {
+  return [
+    `user ${user.id}`,
+    `  openid:       ${user.openid ?? '-'}`,
+    `  mini openid:  ${user.miniOpenid ?? '-'}`,
+    `  unionid:      ${user.unionid ?? '-'}`,
+    `  phone:        ${user.phone ?? '-'}`,
+    `  follows:      ${user.subscribed ? 'yes' : 'no'}`,
+    `  last login:   ${user.lastLoginTime?.toISOString() ?? '-'}`,
+    `  created:      ${user.createdAt.toISOString()}`,
+  ].join('\n');
+}
+
+function formatLogin(login: AdminLoginRow): string {
+  return [login.at.toISOString(), `user ${login.userId}`, login.phone ?? '-', login.method, login.ip, login.userAgent].join('\t');
+}
+
+/** A database error in words an operator can act on. */
+function databaseHint(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/no such table|doesn't exist|ER_NO_SUCH_TABLE/i.test(message)) {
+    return `${message}\nThe database is not migrated: run npm run migrate (or npm run migrate:built) first.`;
+  }
+  return message;
+}

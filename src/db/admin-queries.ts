@@ -1,0 +1,81 @@
+import type { Knex } from 'knex';
+import { toDate, toOptionalDate } from './values.js';
+
+export interface AdminUserRow {
+  id: number;
+  openid: string | null;
+  miniOpenid: string | null;
+  unionid: string | null;
+  phone: string | null;
+  subscribed: boolean;
+  lastLoginTime: Date | null;
+  createdAt: Date;
+}
+
+export interface AdminLoginRow {
+  at: Date;
+  userId: number;
+  phone: string | null;
+  method: string;
+  ip: string;
+  userAgent: string;
+}
+
+export type UserKey = { phone: string } | { openid: string } | { unionid: string } | { id: number };
+
+/** The operator's reads and writes (npm run admin): whole rows, unmasked, by any identifier. */
+export function createAdminQueries(knex: Knex) {
+  /** Users matching `key`; a unionid may be shared by an Official Account user and a mini-program one. */
+  async function findUsers(key: UserKey): Promise<AdminUserRow[]> {
+    const rows = await knex('users').where(columnOf(key)).orderBy('id');
+    return rows.map(toAdminUser);
+  }
+
+  /** Clears the phone of the user who holds it; false when nobody does. */
+  async function unbindPhone(phone: string, now: Date): Promise<boolean> {
+    return (await knex('users').where({ phone }).update({ phone: null, updated_at: now })) > 0;
+  }
+
+  /** The newest logins, of everyone or of the given users. */
+  async function listRecentLogins(limit: number, userIds?: number[]): Promise<AdminLoginRow[]> {
+    const query = knex('login_history')
+      .join('users', 'users.id', 'login_history.user_id')
+      .select('login_history.*', 'users.phone as phone')
+      .orderBy([{ column: 'login_history.created_at', order: 'desc' }, { column: 'login_history.id', order: 'desc' }])
+      .limit(limit);
+    if (userIds) query.whereIn('login_history.user_id', userIds);
+    const rows = await query;
+    return rows.map((row) => ({
+      at: toDate(row.created_at),
+      userId: Number(row.user_id),
+      phone: (row.phone as string | null) ?? null,
+      method: String(row.method),
+      ip: String(row.ip),
+      userAgent: String(row.user_agent),
+    }));
+  }
+
+  return { findUsers, unbindPhone, listRecentLogins };
+}
+
+export type AdminQueries = ReturnType<typeof createAdminQueries>;
+
+function columnOf(key: UserKey): Record<string, string | number> {
+  if ('phone' in key) return { phone: key.phone };
+  if ('openid' in key) return { openid: key.openid };
+  if ('unionid' in key) return { unionid: key.unionid };
+  return { id: key.id };
+}
+
+function toAdminUser(row: Record<string, unknown>): AdminUserRow {
+  return {
+    id: Number(row.id),
+    openid: (row.openid as string | null) ?? null,
+    miniOpenid: (row.mini_openid as string | null) ?? null,
+    unionid: (row.unionid as string | null) ?? null,
+    phone: (row.phone as string | null) ?? null,
+    subscribed: Boolean(row.subscribed),
+    lastLoginTime: toOptionalDate(row.last_login_time),
+    createdAt: toDate(row.created_at),
+  };
+}

@@ -1,0 +1,82 @@
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+import type { LogLevel } from '../config.js';
+import type { Logger } from '../http/error-handler.js';
+import { currentRequestId } from './request-context.js';
+
+
+/**
+ * Field paths whose values never reach the log, whoever logs them. This is
+ * the second line of defence: callers already avoid logging secrets, but an
+ * access line carries the request's headers and query, and those hold
+ * cookies, bearer tokens, the callback's signatures and echostr, OAuth codes
+ * and one-time tokens.
+ */
+export const redactedPaths = [
+  'headers.cookie',
+  'headers.authorization',
+  'headers["x-csrf-token"]',
+  'headers["proxy-authorization"]',
+  'query.signature',
+  'query.msg_signature',
+  'query.echostr',
+  'query.code',
+  'query.state',
+  'query.t',
+  'query.token',
+  'query.access_token',
+  'query.secret',
+  'query.appsecret',
+  'query.js_code',
+  'query.ticket',
+  'body',
+  'token',
+  'accessToken',
+  'access_token',
+  'secret',
+  'password',
+  'smsCode',
+  '*.token',
+  '*.access_token',
+  '*.secret',
+  '*.password',
+  '*.smsCode',
+];
+
+export interface CreateLoggerOptions {
+  level?: LogLevel;
+  /** Where the JSON lines go; standard output by default. Tests pass a stream that collects them. */
+  destination?: DestinationStream;
+}
+
+/** The logger every part of the app receives: the `Logger` interface, plus `debug` and the pino instance. */
+export interface AppLogger extends Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  pino: PinoLogger;
+}
+
+/**
+ * JSON lines through pino: ISO time, the level as a word, redaction by
+ * configuration, and the current request's id on every line written while
+ * that request is being served (AsyncLocalStorage).
+ */
+export function createLogger(options: CreateLoggerOptions = {}): AppLogger {
+  const instance = pino(
+    {
+      level: options.level ?? 'info',
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      base: undefined,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: redactedPaths, censor: '[redacted]' },
+      mixin() {
+        const requestId = currentRequestId();
+        return requestId ? { requestId } : {};
+      },
+    },
+    // Synchronous standard output by default: the last lines before process.exit are not lost.
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+  const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
+    fields ? instance[level](fields, message) : instance[level](message);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), pino: instance };
+}
