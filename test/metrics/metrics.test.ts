@@ -2,14 +2,14 @@ import test from 'ava';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
 import { sampleValue } from '../helpers/metrics-text.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 type T = { teardown(fn: () => unknown): void };
 
 async function setup(t: T, env: Record<string, string> = {}) {
-  const server = await startServer({ env: { LOGIN_POLL_TIMEOUT_MS: '10000', ...env } });
+  const server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '10000', ...env } });
   t.teardown(() => server.close());
   return server;
 }
