@@ -135,6 +135,7 @@ export function createApp(deps: AppDeps): AppHandle {
           users,
           announce: announceScan,
           publicUrl: config.publicUrl,
+          metrics,
         });
   const loginService = createLoginService({
     users,

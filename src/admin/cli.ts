@@ -8,6 +8,8 @@ Commands:
       Shows the user (or users: a unionid may match an Official Account user and a mini-program one).
   unbind-phone --phone <number>
       Removes the phone number from the user who holds it. Their next login asks them to bind a phone again.
+  end-sessions --phone <number> | --openid <openid> | --unionid <unionid> | --id <user id>
+      Signs the user out everywhere: every browser session and every mini-program token ends at once.
   recent-logins [--limit <n>] [--phone … | --openid … | --unionid … | --id …]
       The newest logins (default 20, at most 1000), of everyone or of one user.
 
@@ -15,8 +17,7 @@ Options:
   --json    print JSON instead of text
   --help    this help
 
-The database is DATABASE_URL (a .env file in the current folder is read), as for the server.
-Ending a user's sessions is not here yet: it comes with the server-side session records.`;
+The database is DATABASE_URL (a .env file in the current folder is read), as for the server.`;
 
 export interface AdminIo {
   out: (text: string) => void;
@@ -57,6 +58,14 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
         if (!phone) throw new UsageError('unbind-phone needs --phone <number>');
         if (!(await queries.unbindPhone(phone, io.now?.() ?? new Date()))) throw new AdminError(`no user with phone ${phone}`);
         print({ unbound: phone }, `unbound phone ${phone}`);
+        return 0;
+      }
+      case 'end-sessions': {
+        const key = userKeyOf(options, true)!;
+        const users = await queries.findUsers(key);
+        if (users.length === 0) throw new AdminError(`no user with ${describeKey(key)}`);
+        const ended = await queries.endSessions(users.map((user) => user.id), io.now?.() ?? new Date());
+        print(ended, `ended ${ended.sessions} session(s) and ${ended.tokens} mini-program token(s)`);
         return 0;
       }
       case 'recent-logins': {

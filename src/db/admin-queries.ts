@@ -36,6 +36,14 @@ export function createAdminQueries(knex: Knex) {
     return (await knex('users').where({ phone }).update({ phone: null, updated_at: now })) > 0;
   }
 
+  /** Ends every signed-in session and mini-program token of the users; returns how many ended. */
+  async function endSessions(userIds: number[], now: Date): Promise<{ sessions: number; tokens: number }> {
+    return knex.transaction(async (trx) => ({
+      sessions: await trx('user_sessions').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
+      tokens: await trx('api_tokens').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
+    }));
+  }
+
   /** The newest logins, of everyone or of the given users. */
   async function listRecentLogins(limit: number, userIds?: number[]): Promise<AdminLoginRow[]> {
     const query = knex('login_history')
@@ -55,7 +63,7 @@ export function createAdminQueries(knex: Knex) {
     }));
   }
 
-  return { findUsers, unbindPhone, listRecentLogins };
+  return { findUsers, unbindPhone, endSessions, listRecentLogins };
 }
 
 export type AdminQueries = ReturnType<typeof createAdminQueries>;

@@ -1,6 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { LoginConfirmMode } from '../config.js';
 import type { KnownDeviceQueries } from '../db/known-devices.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { LoginSceneQueries, LoginSceneRow } from '../db/login-scenes.js';
 import type { UserQueries } from '../db/users.js';
 import { randomToken } from '../http/session.js';
@@ -19,6 +20,7 @@ export interface LoginConfirmationDeps {
   /** Wakes the polls of a scene, on this instance and (through Redis) the others. */
   announce: (scene: string) => void;
   publicUrl: string;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -115,6 +117,12 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
    * burnt either way, in the same UPDATE that records the answer.
    */
   async function decide(token: string, openid: string, answer: ConfirmDecision): Promise<ConfirmResult> {
+    const result = await decideOnce(token, openid, answer);
+    if (result !== 'foreign') deps.metrics?.confirmations.inc({ outcome: result === 'gone' ? 'expired' : result });
+    return result;
+  }
+
+  async function decideOnce(token: string, openid: string, answer: ConfirmDecision): Promise<ConfirmResult> {
     const found = await lookUpToken(token);
     if (found.kind === 'gone') return 'gone';
     if (found.row.scannerOpenid !== openid) return 'foreign';

@@ -7,7 +7,10 @@ import { createAdminQueries } from '../../src/db/admin-queries.js';
 import { createKnex } from '../../src/db/knex.js';
 import { createLoginHistoryQueries } from '../../src/db/login-history.js';
 import { createUserQueries } from '../../src/db/users.js';
+import { BrowserClient } from '../helpers/browser-client.js';
 import { createSqliteDatabase, createTestDatabase, databaseKinds } from '../helpers/databases.js';
+import { logInNewUser } from '../helpers/login-flow.js';
+import { plainScanLogin, startServer } from '../helpers/server.js';
 
 const root = path.resolve(__dirname, '../..');
 type T = { teardown(fn: () => unknown): void };
@@ -151,3 +154,28 @@ test('npm run admin runs the tool on DATABASE_URL', async (t) => {
   t.is(missing.code, 1);
   t.regex(missing.stderr, /no user with openid o_none/);
 });
+
+for (const { kind, enabled } of databaseKinds) {
+  const declare = enabled ? test : test.skip;
+
+  declare(`${kind}: end-sessions signs the user out everywhere at once, and only that user`, async (t) => {
+    const server = await startServer({ database: kind, env: plainScanLogin });
+    t.teardown(() => server.close());
+    const alice = await logInNewUser(server, 'o_admin_alice', '13800138011');
+    const aliceCopy = new BrowserClient(server.url);
+    aliceCopy.setCookies(alice.cookieHeader());
+    const bob = await logInNewUser(server, 'o_admin_bob', '13800138012');
+    let out = '';
+    const code = await runAdmin(['end-sessions', '--phone', '13800138011'], createAdminQueries(server.knex), {
+      out: (text) => (out += text),
+      err: () => undefined,
+    });
+    t.is(code, 0);
+    t.is(out, 'ended 1 session(s) and 0 mini-program token(s)');
+    t.is((await alice.get('/api/me')).status, 401);
+    t.is((await aliceCopy.get('/api/me')).status, 401);
+    t.is((await bob.get('/api/me')).status, 200);
+    const unknown = await runAdmin(['end-sessions', '--openid', 'o_nobody'], createAdminQueries(server.knex), { out: () => undefined, err: () => undefined });
+    t.is(unknown, 1);
+  });
+}

@@ -14,6 +14,7 @@ import {
   scanInSimulator,
 } from '../helpers/confirm-flow.js';
 import { databaseKinds } from '../helpers/databases.js';
+import { sampleValue } from '../helpers/metrics-text.js';
 import { bindPhone, phoneFor, poll } from '../helpers/login-flow.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
@@ -124,6 +125,11 @@ for (const { kind, enabled } of databaseKinds) {
     t.regex(status, /id="new-code" href="\/login"/);
     const fresh = await openLoginAs(server, desktopFirefoxLinux, other.browser);
     t.not(fresh.scene, other.scene);
+    // Operators see the confirmations: one approved (the first login), one wrong number, one burnt link.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    t.is(sampleValue(metrics, 'wechat_login_confirmations_total', { outcome: 'approved' }), 1);
+    t.is(sampleValue(metrics, 'wechat_login_confirmations_total', { outcome: 'wrong_number' }), 1);
+    t.is(sampleValue(metrics, 'wechat_login_confirmations_total', { outcome: 'expired' }), 1);
   });
 }
 
