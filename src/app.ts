@@ -1,69 +1,25 @@
 import path from 'node:path';
-import Router from '@koa/router';
 import type { Knex } from 'knex';
 import Koa from 'koa';
-import { koaBody } from 'koa-body';
-import NodeCache from 'node-cache';
-import { accountRoutes } from './account/account-routes.js';
-import { createPhoneBinding } from './account/phone-binding.js';
-import { createEndSessionByLink } from './account/end-session-by-link.js';
-import { endSessionRoutes } from './account/end-session-routes.js';
-import { sessionRoutes } from './account/session-routes.js';
-import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender, type SmsInbox } from './account/sms-sender.js';
+import type { SmsInbox } from './account/sms-sender.js';
+import { createInfrastructure } from './composition/infrastructure.js';
+import { createQueries } from './composition/queries.js';
+import { createRoutes } from './composition/routes.js';
+import { createServices } from './composition/services.js';
 import type { Config } from './config.js';
-import { createApiTokenQueries } from './db/api-tokens.js';
-import { createKnownDeviceQueries } from './db/known-devices.js';
-import { createLoginSceneQueries } from './db/login-scenes.js';
-import { createDatabaseNonceStore } from './db/callback-nonces.js';
-import { createLoginHistoryQueries } from './db/login-history.js';
-import { createSingleUseTokenQueries } from './db/single-use-tokens.js';
-import { createSmsCodeQueries } from './db/sms-codes.js';
-import { createUserSessionQueries } from './db/user-sessions.js';
-import { createUserQueries } from './db/users.js';
-import type { AppContextExtras, AppMiddleware, AppRouter, AppState } from './http/context.js';
-import { createErrorHandler, type Logger } from './http/error-handler.js';
-import { healthRoutes } from './http/health-routes.js';
-import { createRequestLog } from './http/request-log.js';
-import { createCallbackMetrics } from './metrics/callback-metrics.js';
-import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { metricsRoutes } from './metrics/metrics-routes.js';
-import { createMemoryRateLimiter } from './http/rate-limiter.js';
-import { createRenderer, createViewEnvironment, languageMiddleware } from './http/render.js';
 import { clientIpMiddleware } from './http/client-ip.js';
+import type { AppMiddleware } from './http/context.js';
+import { closeConnectionsWhileDraining } from './http/draining.js';
+import { createErrorHandler, type Logger } from './http/error-handler.js';
+import { languageMiddleware } from './http/render.js';
+import { createRequestLog } from './http/request-log.js';
+import { secureCookiesAlways } from './http/secure-cookies.js';
 import { createSecurityHeaders } from './http/security-headers.js';
 import { createSessionMiddleware } from './http/session.js';
 import { createStaticFiles } from './http/static-files.js';
-import { callbackRoutes } from './login/callback-routes.js';
-import { confirmRoutes } from './login/confirm-routes.js';
-import { createCurrentSession, currentUserFrom } from './login/current-user.js';
-import { createDeliveryDeduper, deliveryMemorySeconds } from './login/delivery-dedupe.js';
-import { createLoginAftercare } from './login/login-aftercare.js';
-import { createEndSessionLinks } from './login/end-session-links.js';
-import { createWechatIdentity } from './login/wechat-identity.js';
-import { createLoginConfirmation } from './login/login-confirmation.js';
-import { createLoginHub, type LoginHub } from './login/login-hub.js';
-import { loginRoutes } from './login/login-routes.js';
-import { createOauthLogin } from './login/oauth-login.js';
-import { oauthRoutes } from './login/oauth-routes.js';
-import { createMiniProgramLogin } from './login/miniprogram-login.js';
-import { miniProgramRoutes } from './login/miniprogram-routes.js';
-import { createLoginService } from './login/login-service.js';
-import { createScenePoller } from './login/scene-poller.js';
-import { createSessionLogin } from './login/session-login.js';
-import { createSceneIssuer } from './login/scenes.js';
-import { createUserSessions } from './login/user-sessions.js';
-import { createRedisClient } from './redis/redis-client.js';
-import { createRedisDeliveryStore, createRedisNonceStore, createRedisRateLimiter } from './redis/redis-stores.js';
-import { createScanRelay } from './redis/scan-relay.js';
-import { simulatorRoutes } from './simulator/simulator-routes.js';
-import { createSimulatorState } from './simulator/simulator-state.js';
-import { createAccessTokenProvider } from './wechat/access-token.js';
-import { createCallbackCodec } from './wechat/callback-codec.js';
-import { createReplayGuard } from './wechat/replay-guard.js';
-import { createWechatHttp } from './wechat/http-client.js';
-import { createMiniProgramApi } from './wechat/mini-program-api.js';
-import { createOauthApi } from './wechat/oauth-api.js';
-import { createOfficialAccountApi } from './wechat/official-account-api.js';
+import type { LoginHub } from './login/login-hub.js';
+import { createCallbackMetrics } from './metrics/callback-metrics.js';
+import type { Metrics } from './metrics/metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -73,8 +29,6 @@ export interface AppDeps {
   fetch?: typeof fetch;
   /** This instance's metrics; a fresh registry when omitted. */
   metrics?: Metrics;
-  /** Mounts GET /__bench/stats (listener count, heap after GC) for `npm run bench`; never in production. */
-  benchIntrospection?: boolean;
 }
 
 export interface AppHandle {
@@ -92,168 +46,21 @@ export interface AppHandle {
 
 const sceneSweepIntervalMs = 10 * 60 * 1000;
 
-/** Builds the Koa app and wires every part once. It never listens by itself. */
+/**
+ * Builds the Koa app, wiring every part once, in named steps: infrastructure,
+ * queries, services (the libraries), routes, then the middleware in order.
+ * It never listens by itself.
+ */
 export function createApp(deps: AppDeps): AppHandle {
-  const { config, knex, logger } = deps;
-  const metrics = deps.metrics ?? createMetrics();
+  const { config, logger } = deps;
+  const infra = createInfrastructure(deps);
+  const queries = createQueries(deps.knex);
+  const services = createServices(infra, queries);
+  const router = createRoutes(infra, queries, services);
+
   const app = new Koa({ keys: config.keys.cookie });
   // X-Forwarded-Proto is believed only behind proxies we were told of (TRUST_PROXY); the client IP is set by clientIpMiddleware.
   app.proxy = config.trustProxy > 0;
-
-  const users = createUserQueries(knex);
-  const loginHistory = createLoginHistoryQueries(knex);
-  const hub = createLoginHub();
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, hub, logger) : undefined;
-  const memoryLimiter = createMemoryRateLimiter(config.rateLimits.enabled);
-  const limiter = redis ? createRedisRateLimiter(redis.publisher, memoryLimiter, config.rateLimits.enabled) : memoryLimiter;
-  const scenes = createSceneIssuer(config.keys.scene);
-  const apiTokens = createApiTokenQueries(knex);
-  const transaction = <T>(work: (trx: Knex.Transaction) => Promise<T>) => knex.transaction(work);
-  const sessions = createUserSessions({ queries: createUserSessionQueries(knex), ...config.sessions });
-  const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
-  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch, metrics });
-  const tokens = createAccessTokenProvider({
-    http,
-    cache: tokenCache,
-    appId: config.wechat.appId,
-    appSecret: config.wechat.appSecret,
-    tokenApi: config.wechat.tokenApi,
-    metrics,
-  });
-  const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: config.wechat.showQrcodeBase, metrics });
-  const oauth = createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase });
-  const announceScan = redis ? redis.relay.announce : hub.publish;
-  const loginScenes = createLoginSceneQueries(knex);
-  const knownDevices = createKnownDeviceQueries(knex);
-  const confirmation =
-    config.loginConfirm === 'off'
-      ? undefined
-      : createLoginConfirmation({
-          mode: config.loginConfirm,
-          scenes: loginScenes,
-          devices: knownDevices,
-          users,
-          announce: announceScan,
-          publicUrl: config.publicUrl,
-          metrics,
-        });
-  const loginService = createLoginService({
-    users,
-    loginHistory,
-    transaction,
-    endAllAccess: async (userId, trx) => {
-      await sessions.endAllSessions(userId, trx);
-      await apiTokens.revokeTokensOfUser(userId, new Date(), trx);
-    },
-    announceScan,
-    scenes,
-    confirmation,
-    fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
-    logger,
-    metrics,
-  });
-  const codec = createCallbackCodec({
-    token: config.wechat.token,
-    appId: config.wechat.appId,
-    encodingAesKey: config.wechat.encodingAesKey,
-    encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
-    timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
-    replayGuard: createReplayGuard({
-      store: redis ? createRedisNonceStore(redis.publisher, createDatabaseNonceStore(knex)) : createDatabaseNonceStore(knex),
-      toleranceSeconds: config.wechat.timestampToleranceSeconds,
-    }),
-  });
-  const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined, metrics);
-  const smsInbox = createSmsInbox();
-  const send =
-    config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox);
-  const endSessionLinks = createEndSessionLinks({
-    keys: config.keys.link,
-    publicUrl: config.publicUrl,
-    lifetimeSeconds: config.sessions.maxLifetimeSeconds,
-  });
-  const afterSignIn = createLoginAftercare({
-    devices: knownDevices,
-    sendCustomText: api.sendCustomText,
-    logger,
-    endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
-  });
-  const sessionLogin = createSessionLogin({ loginService, sessions, transaction, afterSignIn });
-  const phoneBinding = createPhoneBinding({
-    codes: createSmsCodeQueries(knex),
-    users,
-    sessionLogin,
-    transaction,
-    send,
-    limiter,
-    limits: config.rateLimits,
-    codeKeys: config.keys.smsCode,
-    metrics,
-  });
-  const poller = createScenePoller(hub, loginService, Date.now, metrics);
-  const currentSession = createCurrentSession(sessions);
-  const currentUser = currentUserFrom(currentSession);
-  const completeLogin = sessionLogin.completeLogin;
-  const render = createRenderer(createViewEnvironment(), { simulator: config.simulator });
-  // Parsed per route, only where a body is expected: forms and small JSON.
-  const formBody = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
-  const identity = createWechatIdentity({ oauth, render, publicUrl: config.publicUrl });
-
-  const router: AppRouter = new Router<AppState, AppContextExtras>();
-  healthRoutes(router, { knex, redis: redis?.publisher, draining: hub.isDraining, mpVerify: config.wechat.mpVerify });
-  metricsRoutes(router, { metrics, token: config.metricsToken, production: config.production });
-  callbackRoutes(router, { codec, loginService, deduper, originalId: config.wechat.originalId });
-  loginRoutes(router, {
-    render,
-    api,
-    scenes,
-    completeLogin,
-    poller,
-    confirmation,
-    currentUser,
-    qrExpireSeconds: config.qrExpireSeconds,
-    loginPollTimeoutMs: config.loginPollTimeoutMs,
-    pollsHeldPerSession: config.rateLimits.pollsHeldPerSession,
-    rateLimitsEnabled: config.rateLimits.enabled,
-    limiter,
-    qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
-    logger,
-  });
-  const oauthLogin = createOauthLogin({ oauth, users, singleUse: createSingleUseTokenQueries(knex), publicUrl: config.publicUrl });
-  oauthRoutes(router, { oauthLogin, completeLogin });
-  identity.routes(router);
-  if (confirmation) confirmRoutes(router, { confirmation, identity, render, formBody });
-  if (config.miniProgram) {
-    const miniProgramTokens = createAccessTokenProvider({
-      http,
-      cache: tokenCache,
-      appId: config.miniProgram.appId,
-      appSecret: config.miniProgram.appSecret,
-      tokenApi: config.wechat.tokenApi,
-      metrics,
-    });
-    const miniProgramLogin = createMiniProgramLogin({
-      api: createMiniProgramApi({ http, tokens: miniProgramTokens, ...config.miniProgram }),
-      users,
-      tokens: apiTokens,
-      loginService,
-      phoneBinding,
-    });
-    miniProgramRoutes(router, { miniProgramLogin, jsonBody: formBody });
-  }
-  accountRoutes(router, { render, phoneBinding, sessionLogin, currentSession, sessions, loginHistory, formBody });
-  sessionRoutes(router, { currentSession, sessions, formBody });
-  endSessionRoutes(router, { endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }), identity, render, formBody });
-  if (deps.benchIntrospection && !config.production) {
-    router.get('/__bench/stats', (ctx) => {
-      (globalThis as { gc?: () => void }).gc?.();
-      const memory = process.memoryUsage();
-      ctx.body = { listeners: hub.listenerCount(), heapUsed: memory.heapUsed, rss: memory.rss };
-    });
-  }
-  const simulatorState = config.simulator ? createSimulatorState({ config }) : undefined;
-  if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
-
   // What reaches Koa outside the middleware chain: a client cut off mid-request (a slow body past the
   // server's request timeout, a reset). One log line instead of Koa's stack trace on stderr.
   app.on('error', (error: Error & { code?: string }, ctx?: Koa.Context) => {
@@ -262,21 +69,11 @@ export function createApp(deps: AppDeps): AppHandle {
   const use = (middleware: AppMiddleware) => app.use(middleware as Koa.Middleware);
   use(clientIpMiddleware(config.trustProxy));
   use(createRequestLog(logger));
-  use(createErrorHandler(render, logger));
-  use(createCallbackMetrics(metrics));
-  use(async (ctx, next) => {
-    await next();
-    // While shutting down, no connection is kept alive: clients reconnect to a live instance.
-    if (hub.isDraining()) ctx.set('Connection', 'close');
-  });
+  use(createErrorHandler(infra.render, logger));
+  use(createCallbackMetrics(infra.metrics));
+  use(closeConnectionsWhileDraining(infra.hub.isDraining));
   use(createSecurityHeaders({ https: config.secureCookies, simulatorFrames: config.simulator }));
-  if (config.secureCookies) {
-    // PUBLIC_URL says people reach us over https, even when a proxy forgets X-Forwarded-Proto.
-    use(async (ctx, next) => {
-      (ctx.cookies as unknown as { secure: boolean }).secure = true;
-      return next();
-    });
-  }
+  if (config.secureCookies) use(secureCookiesAlways);
   app.use(createSessionMiddleware(app, { secure: config.secureCookies, maxAgeMs: config.sessions.maxLifetimeSeconds * 1000 }));
   use(languageMiddleware);
   use(createStaticFiles(path.resolve(__dirname, '../static'), ['favicon.ico']));
@@ -285,41 +82,25 @@ export function createApp(deps: AppDeps): AppHandle {
 
   // Scene records of long-expired QR codes are of no use to anyone.
   const sceneSweeper = setInterval(() => {
-    loginScenes.deleteExpiredScenes(Date.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
+    queries.loginScenes.deleteExpiredScenes(Date.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
   }, sceneSweepIntervalMs);
   sceneSweeper.unref();
 
   return {
     app,
-    hub,
-    smsInbox,
-    metrics,
+    hub: infra.hub,
+    smsInbox: infra.smsInbox,
+    metrics: infra.metrics,
     ready: async () => {
-      await redis?.relay.ready();
+      await infra.redis?.relay.ready();
     },
-    drain: () => hub.drain(),
+    drain: () => infra.hub.drain(),
     async close() {
       clearInterval(sceneSweeper);
-      hub.close();
-      poller.close();
-      tokenCache.close();
-      deduper.close();
-      await redis?.close();
-    },
-  };
-}
-
-/** Two connections: a subscribed Redis connection cannot send other commands. */
-function connectRedis(url: string, hub: LoginHub, logger: Logger) {
-  const publisher = createRedisClient(url, logger, 'publisher');
-  const subscriber = createRedisClient(url, logger, 'subscriber');
-  return {
-    publisher,
-    relay: createScanRelay(publisher, subscriber, hub, logger),
-    async close() {
-      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
-      publisher.disconnect();
-      subscriber.disconnect();
+      infra.hub.close();
+      services.poller.close();
+      services.deduper.close();
+      await infra.close();
     },
   };
 }

@@ -5,11 +5,12 @@ import { sessionKey } from './setup.js';
 
 export { type ServerProcess };
 
-/** Our server, as `npm start` runs it, with GC exposed and the bench's stats route. */
+/** Our server, as `npm start` runs it, with GC exposed and the bench's stats route (bench/lib/server-entry.ts). */
 export function startOurServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   return startServerProcess(
-    { DATABASE_URL: databaseUrl, SESSION_KEYS: sessionKey, RATE_LIMITS: 'off', LOGIN_CONFIRM: 'off', BENCH_INTROSPECTION: '1', QR_EXPIRE_SECONDS: '3600', ...env },
+    { DATABASE_URL: databaseUrl, SESSION_KEYS: sessionKey, RATE_LIMITS: 'off', LOGIN_CONFIRM: 'off', QR_EXPIRE_SECONDS: '3600', ...env },
     ['--expose-gc'],
+    'bench/lib/server-entry.ts',
   );
 }
 

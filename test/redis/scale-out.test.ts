@@ -5,6 +5,7 @@ import { startServerProcess } from '../helpers/process-server.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 import { knexConfigFromUrl } from '../../src/db/knex.js';
 import knexFactory from 'knex';
+import { sampleValue } from '../helpers/metrics-text.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { plainScanLogin } from '../helpers/server.js';
 import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../helpers/confirm-flow.js';
@@ -78,12 +79,12 @@ mysqlTest('with Redis unreachable, the poll still finds the login at its next da
 
 mysqlTest('SIGTERM: held polls answer pending at once, and the process exits 0 within 10 s', async (t) => {
   const databaseUrl = await migratedDatabase(t);
-  const server = await startServerProcess({ ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000', BENCH_INTROSPECTION: '1' });
+  const server = await startServerProcess({ ...plainScanLogin, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOGIN_POLL_TIMEOUT_MS: '20000' });
   t.teardown(() => server.stop());
   const { poll } = await openLogin(server.url);
   const held = [poll(), poll()];
-  // /__bench/stats (on with BENCH_INTROSPECTION) tells when both polls are held.
-  await waitUntil(async () => (await (await fetch(`${server.url}/__bench/stats`)).json()).listeners === 2);
+  // The held-polls gauge tells when both polls are held.
+  await waitUntil(async () => sampleValue(await (await fetch(`${server.url}/metrics`)).text(), 'wechat_login_held_polls') === 2);
   const started = Date.now();
   server.child.kill('SIGTERM');
   const answers = await raceAgainst(Promise.all(held), 3000);

@@ -1,0 +1,85 @@
+import type { Knex } from 'knex';
+import { koaBody } from 'koa-body';
+import NodeCache from 'node-cache';
+import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender } from '../account/sms-sender.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../http/error-handler.js';
+import { createMemoryRateLimiter } from '../http/rate-limiter.js';
+import { createRenderer, createViewEnvironment } from '../http/render.js';
+import { createLoginHub, type LoginHub } from '../login/login-hub.js';
+import { createMetrics, type Metrics } from '../metrics/metrics.js';
+import { createRedisClient } from '../redis/redis-client.js';
+import { createRedisRateLimiter } from '../redis/redis-stores.js';
+import { createScanRelay } from '../redis/scan-relay.js';
+import { createAccessTokenProvider } from '../wechat/access-token.js';
+import { createWechatHttp } from '../wechat/http-client.js';
+import { createOauthApi } from '../wechat/oauth-api.js';
+import { createOfficialAccountApi } from '../wechat/official-account-api.js';
+
+export interface InfrastructureDeps {
+  config: Config;
+  knex: Knex;
+  logger: Logger;
+  fetch?: typeof fetch;
+  metrics?: Metrics;
+}
+
+/**
+ * Step 0 of the composition: what talks to the outside (Redis, WeChat, SMS),
+ * the in-process hub, limits, metrics and page rendering. Nothing here knows
+ * about logins.
+ */
+export function createInfrastructure(deps: InfrastructureDeps) {
+  const { config, knex, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const hub = createLoginHub();
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, hub, logger) : undefined;
+  const memoryLimiter = createMemoryRateLimiter(config.rateLimits.enabled);
+  const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
+  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, fetch: deps.fetch, metrics });
+  const tokensFor = (app: { appId: string; appSecret: string }) =>
+    createAccessTokenProvider({ http, cache: tokenCache, appId: app.appId, appSecret: app.appSecret, tokenApi: config.wechat.tokenApi, metrics });
+  const smsInbox = createSmsInbox();
+  return {
+    config,
+    knex,
+    logger,
+    metrics,
+    hub,
+    redis,
+    limiter: redis ? createRedisRateLimiter(redis.publisher, memoryLimiter, config.rateLimits.enabled) : memoryLimiter,
+    /** Wakes the polls waiting for a scene: here, and on the other instances through Redis. */
+    announceScan: redis ? redis.relay.announce : hub.publish,
+    transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => knex.transaction(work),
+    http,
+    tokensFor,
+    api: createOfficialAccountApi({ http, tokens: tokensFor(config.wechat), showQrcodeBase: config.wechat.showQrcodeBase, metrics }),
+    oauth: createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase }),
+    smsInbox,
+    sendSms: config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox),
+    render: createRenderer(createViewEnvironment(), { simulator: config.simulator }),
+    // Parsed per route, only where a body is expected: forms and small JSON.
+    formBody: koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' }),
+    async close() {
+      tokenCache.close();
+      await redis?.close();
+    },
+  };
+}
+
+export type Infrastructure = ReturnType<typeof createInfrastructure>;
+
+/** Two connections: a subscribed Redis connection cannot send other commands. */
+function connectRedis(url: string, hub: LoginHub, logger: Logger) {
+  const publisher = createRedisClient(url, logger, 'publisher');
+  const subscriber = createRedisClient(url, logger, 'subscriber');
+  return {
+    publisher,
+    relay: createScanRelay(publisher, subscriber, hub, logger),
+    async close() {
+      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import type { Knex } from 'knex';
+import { createApiTokenQueries } from '../db/api-tokens.js';
+import { createDatabaseNonceStore } from '../db/callback-nonces.js';
+import { createKnownDeviceQueries } from '../db/known-devices.js';
+import { createLoginHistoryQueries } from '../db/login-history.js';
+import { createLoginSceneQueries } from '../db/login-scenes.js';
+import { createSingleUseTokenQueries } from '../db/single-use-tokens.js';
+import { createSmsCodeQueries } from '../db/sms-codes.js';
+import { createUserSessionQueries } from '../db/user-sessions.js';
+import { createUserQueries } from '../db/users.js';
+
+/** Step 1 of the composition: every data-access factory, on one database. */
+export function createQueries(knex: Knex) {
+  return {
+    users: createUserQueries(knex),
+    loginHistory: createLoginHistoryQueries(knex),
+    apiTokens: createApiTokenQueries(knex),
+    userSessions: createUserSessionQueries(knex),
+    smsCodes: createSmsCodeQueries(knex),
+    loginScenes: createLoginSceneQueries(knex),
+    knownDevices: createKnownDeviceQueries(knex),
+    singleUse: createSingleUseTokenQueries(knex),
+    callbackNonces: createDatabaseNonceStore(knex),
+  };
+}
+
+export type Queries = ReturnType<typeof createQueries>;

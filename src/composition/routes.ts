@@ -1,0 +1,51 @@
+import Router from '@koa/router';
+import { accountRoutes } from '../account/account-routes.js';
+import { endSessionRoutes } from '../account/end-session-routes.js';
+import { sessionRoutes } from '../account/session-routes.js';
+import type { AppContextExtras, AppRouter, AppState } from '../http/context.js';
+import { healthRoutes } from '../http/health-routes.js';
+import { callbackRoutes } from '../login/callback-routes.js';
+import { confirmRoutes } from '../login/confirm-routes.js';
+import { loginRoutes } from '../login/login-routes.js';
+import { miniProgramRoutes } from '../login/miniprogram-routes.js';
+import { oauthRoutes } from '../login/oauth-routes.js';
+import { metricsRoutes } from '../metrics/metrics-routes.js';
+import { simulatorRoutes } from '../simulator/simulator-routes.js';
+import type { Infrastructure } from './infrastructure.js';
+import type { Queries } from './queries.js';
+import type { Services } from './services.js';
+
+/** Step 3 of the composition: one line per route module. */
+export function createRoutes(infra: Infrastructure, queries: Queries, services: Services): AppRouter {
+  const { config, render, formBody } = infra;
+  const { completeLogin } = services.sessionLogin;
+  const router: AppRouter = new Router<AppState, AppContextExtras>();
+  healthRoutes(router, { knex: infra.knex, redis: infra.redis?.publisher, draining: infra.hub.isDraining, mpVerify: config.wechat.mpVerify });
+  metricsRoutes(router, { metrics: infra.metrics, token: config.metricsToken, production: config.production });
+  callbackRoutes(router, { codec: services.codec, loginService: services.loginService, deduper: services.deduper, originalId: config.wechat.originalId });
+  loginRoutes(router, {
+    render,
+    api: infra.api,
+    scenes: services.scenes,
+    completeLogin,
+    poller: services.poller,
+    confirmation: services.confirmation,
+    currentUser: services.currentUser,
+    qrExpireSeconds: config.qrExpireSeconds,
+    loginPollTimeoutMs: config.loginPollTimeoutMs,
+    pollsHeldPerSession: config.rateLimits.pollsHeldPerSession,
+    rateLimitsEnabled: config.rateLimits.enabled,
+    limiter: infra.limiter,
+    qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
+    logger: infra.logger,
+  });
+  oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin });
+  services.identity.routes(router);
+  if (services.confirmation) confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
+  if (services.miniProgramLogin) miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, jsonBody: formBody });
+  accountRoutes(router, { ...services, render, loginHistory: queries.loginHistory, formBody });
+  sessionRoutes(router, { ...services, formBody });
+  endSessionRoutes(router, { ...services, render, formBody });
+  if (services.simulatorState) simulatorRoutes(router, { config, state: services.simulatorState, render, smsInbox: infra.smsInbox, formBody, logger: infra.logger });
+  return router;
+}

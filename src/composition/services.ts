@@ -1,0 +1,122 @@
+import { createEndSessionByLink } from '../account/end-session-by-link.js';
+import { createPhoneBinding } from '../account/phone-binding.js';
+import { createCurrentSession, currentUserFrom } from '../login/current-user.js';
+import { createDeliveryDeduper, deliveryMemorySeconds } from '../login/delivery-dedupe.js';
+import { createEndSessionLinks } from '../login/end-session-links.js';
+import { createLoginAftercare } from '../login/login-aftercare.js';
+import { createLoginConfirmation } from '../login/login-confirmation.js';
+import { createLoginService } from '../login/login-service.js';
+import { createMiniProgramLogin } from '../login/miniprogram-login.js';
+import { createOauthLogin } from '../login/oauth-login.js';
+import { createScenePoller } from '../login/scene-poller.js';
+import { createSceneIssuer } from '../login/scenes.js';
+import { createSessionLogin } from '../login/session-login.js';
+import { createUserSessions } from '../login/user-sessions.js';
+import { createWechatIdentity } from '../login/wechat-identity.js';
+import { createRedisDeliveryStore, createRedisNonceStore } from '../redis/redis-stores.js';
+import { createSimulatorState } from '../simulator/simulator-state.js';
+import { createCallbackCodec } from '../wechat/callback-codec.js';
+import { createMiniProgramApi } from '../wechat/mini-program-api.js';
+import { createReplayGuard } from '../wechat/replay-guard.js';
+import type { Infrastructure } from './infrastructure.js';
+import type { Queries } from './queries.js';
+
+/** Step 2 of the composition: the libraries (the product's rules), each given what it needs. */
+export function createServices(infra: Infrastructure, queries: Queries) {
+  const { config, metrics, logger, transaction, announceScan, api, oauth, redis } = infra;
+  const { users, apiTokens, knownDevices } = queries;
+
+  const scenes = createSceneIssuer(config.keys.scene);
+  const sessions = createUserSessions({ queries: queries.userSessions, ...config.sessions });
+  const confirmation =
+    config.loginConfirm === 'off'
+      ? undefined
+      : createLoginConfirmation({
+          mode: config.loginConfirm,
+          scenes: queries.loginScenes,
+          devices: knownDevices,
+          users,
+          announce: announceScan,
+          publicUrl: config.publicUrl,
+          metrics,
+        });
+  const loginService = createLoginService({
+    users,
+    loginHistory: queries.loginHistory,
+    transaction,
+    endAllAccess: async (userId, trx) => {
+      await sessions.endAllSessions(userId, trx);
+      await apiTokens.revokeTokensOfUser(userId, new Date(), trx);
+    },
+    announceScan,
+    scenes,
+    confirmation,
+    fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
+    logger,
+    metrics,
+  });
+  const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
+  const codec = createCallbackCodec({
+    token: config.wechat.token,
+    appId: config.wechat.appId,
+    encodingAesKey: config.wechat.encodingAesKey,
+    encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
+    timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
+    replayGuard: createReplayGuard({ store: nonceStore, toleranceSeconds: config.wechat.timestampToleranceSeconds }),
+  });
+  const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined, metrics);
+  const endSessionLinks = createEndSessionLinks({
+    keys: config.keys.link,
+    publicUrl: config.publicUrl,
+    lifetimeSeconds: config.sessions.maxLifetimeSeconds,
+  });
+  const afterSignIn = createLoginAftercare({
+    devices: knownDevices,
+    sendCustomText: api.sendCustomText,
+    logger,
+    endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
+  });
+  const sessionLogin = createSessionLogin({ loginService, sessions, transaction, afterSignIn });
+  const phoneBinding = createPhoneBinding({
+    codes: queries.smsCodes,
+    users,
+    sessionLogin,
+    transaction,
+    send: infra.sendSms,
+    limiter: infra.limiter,
+    limits: config.rateLimits,
+    codeKeys: config.keys.smsCode,
+    metrics,
+  });
+  const currentSession = createCurrentSession(sessions);
+  const miniProgramLogin =
+    config.miniProgram &&
+    createMiniProgramLogin({
+      api: createMiniProgramApi({ http: infra.http, tokens: infra.tokensFor(config.miniProgram), ...config.miniProgram }),
+      users,
+      tokens: apiTokens,
+      loginService,
+      phoneBinding,
+    });
+
+  return {
+    scenes,
+    sessions,
+    confirmation,
+    loginService,
+    codec,
+    deduper,
+    sessionLogin,
+    phoneBinding,
+    poller: createScenePoller(infra.hub, loginService, Date.now, metrics),
+    currentSession,
+    currentUser: currentUserFrom(currentSession),
+    identity: createWechatIdentity({ oauth, render: infra.render, publicUrl: config.publicUrl }),
+    oauthLogin: createOauthLogin({ oauth, users, singleUse: queries.singleUse, publicUrl: config.publicUrl }),
+    miniProgramLogin: miniProgramLogin || undefined,
+    endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }),
+    simulatorState: config.simulator ? createSimulatorState({ config }) : undefined,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
