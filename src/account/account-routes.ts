@@ -9,7 +9,7 @@ import type { CurrentSession } from '../login/current-user.js';
 import { loginMetaOf, type SessionLogin } from '../login/session-login.js';
 import type { UserSessions } from '../login/user-sessions.js';
 import { describeUserAgent } from '../http/user-agent.js';
-import type { PendingBinding, PhoneBinding } from './phone-binding.js';
+import { codeLifetimeMs, type PendingBinding, type PhoneBinding } from './phone-binding.js';
 import { maskIdentifier, maskPhone, normalizeMainlandPhone } from './phone.js';
 
 export interface AccountRouteDeps {
@@ -41,7 +41,7 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
     if (!pending) return ctx.redirect('/login');
     await renderFormErrors(ctx, form, async () => {
       await deps.phoneBinding.sendBindCode(pending.userId, requirePhone(form.phone), ctx.ip);
-      renderBind(ctx, { phone: form.phone, notice: ctx.state.t('codeSent'), codeSent: true });
+      renderBind(ctx, { phone: form.phone, notice: ctx.state.t('codeSent', { minutes: codeLifetimeMs / 60_000 }), codeSent: true });
     });
   });
 
@@ -114,7 +114,7 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       await action();
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
-      renderBind(ctx, { phone: form.phone, error: ctx.state.t(error.code), codeSent: true }, error.status);
+      renderBind(ctx, { phone: form.phone, error: ctx.state.t(error.code, error.params), codeSent: true }, error.status);
     }
   }
 }

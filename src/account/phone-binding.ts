@@ -84,7 +84,7 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
     if (lastHour >= limits.smsPerPhonePerHour) throw refuse('phone_hourly_cap', new TooManyRequestsError('hourly cap per phone'));
     const blockedUntil = new Date(at.getTime() + limits.smsResendSeconds * 1000);
     if (!(await deps.codes.claimSendSlot(phone, purpose, at, blockedUntil))) {
-      throw refuse('resend_too_soon', new TooManyRequestsError('one code per phone per resend interval', 'sms_too_soon'));
+      throw refuse('resend_too_soon', new TooManyRequestsError('one code per phone per resend interval', 'sms_too_soon', { seconds: limits.smsResendSeconds }));
     }
     // The server-wide budget is spent only by codes that are really about to go out.
     if (!(await deps.limiter.hit('sms-all', limits.smsPerHour, 3600))) {

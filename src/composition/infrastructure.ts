@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/transaction.js';
 import type { Knex } from 'knex';
 import { koaBody } from 'koa-body';
 import NodeCache from 'node-cache';
@@ -50,7 +51,7 @@ export function createInfrastructure(deps: InfrastructureDeps) {
     limiter: redis ? createRedisRateLimiter(redis.publisher, memoryLimiter, config.rateLimits.enabled) : memoryLimiter,
     /** Wakes the polls waiting for a scene: here, and on the other instances through Redis. */
     announceScan: redis ? redis.relay.announce : hub.publish,
-    transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => knex.transaction(work),
+    transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => inTransaction(knex, work),
     http,
     tokensFor,
     api: createOfficialAccountApi({ http, tokens: tokensFor(config.wechat), showQrcodeBase: config.wechat.showQrcodeBase, metrics }),

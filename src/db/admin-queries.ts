@@ -1,3 +1,4 @@
+import { inTransaction } from './transaction.js';
 import type { Knex } from 'knex';
 import { toDate, toOptionalDate } from './values.js';
 
@@ -38,7 +39,7 @@ export function createAdminQueries(knex: Knex) {
 
   /** Ends every signed-in session and mini-program token of the users; returns how many ended. */
   async function endSessions(userIds: number[], now: Date): Promise<{ sessions: number; tokens: number }> {
-    return knex.transaction(async (trx) => ({
+    return inTransaction(knex, async (trx) => ({
       sessions: await trx('user_sessions').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
       tokens: await trx('api_tokens').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
     }));

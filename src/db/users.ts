@@ -1,3 +1,4 @@
+import { inTransaction } from './transaction.js';
 import type { Knex } from 'knex';
 import { isUniqueViolation, toOptionalDate, toDate } from './values.js';
 
@@ -128,7 +129,7 @@ export function createUserQueries(knex: Knex) {
    */
   async function recordScan(openid: string, scene: string, now: Date, unionid?: string): Promise<RecordScanResult> {
     try {
-      return await knex.transaction(async (trx) => {
+      return await inTransaction(knex, async (trx) => {
         await ensureUser(trx, 'openid', openid, unionid, now);
         const holder = await table(trx).where({ tmp_scene_str: scene }).first('openid');
         if (holder && holder.openid !== openid) return { outcome: 'scene_taken' as const };
@@ -147,7 +148,7 @@ export function createUserQueries(knex: Knex) {
 
   /** A plain follow (no scene): create the user if new and mark them subscribed. */
   async function recordFollow(openid: string, now: Date, unionid?: string): Promise<void> {
-    await knex.transaction(async (trx) => {
+    await inTransaction(knex, async (trx) => {
       await ensureUser(trx, 'openid', openid, unionid, now);
       await table(trx).where({ openid }).update({ subscribed: true, updated_at: now });
     });
@@ -155,7 +156,7 @@ export function createUserQueries(knex: Knex) {
 
   /** In-WeChat OAuth: find or create the user by openid, keeping the nickname and avatar when given. */
   async function recordOauthUser(openid: string, profile: WechatProfile, now: Date): Promise<User> {
-    return knex.transaction(async (trx) => {
+    return inTransaction(knex, async (trx) => {
       await ensureUser(trx, 'openid', openid, profile.unionid, now);
       if (profile.nickname !== undefined || profile.avatarUrl !== undefined) {
         await table(trx)
@@ -168,7 +169,7 @@ export function createUserQueries(knex: Knex) {
 
   /** Mini-program login: find or create the user by the mini-program's openid, linked by unionid when possible. */
   async function recordMiniProgramUser(miniOpenid: string, unionid: string | undefined, now: Date): Promise<User> {
-    return knex.transaction(async (trx) => {
+    return inTransaction(knex, async (trx) => {
       await ensureUser(trx, 'mini_openid', miniOpenid, unionid, now);
       return toUser(await table(trx).where({ mini_openid: miniOpenid }).first())!;
     });

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { SignedIn } from '../login/current-user.js';
-import type { Lang } from './i18n.js';
+import type { Lang, Translate } from '../messages/catalogue.js';
 
 /** What a browser session holds. Stored in a signed cookie, so it stays small. */
 export interface SessionData {
@@ -31,7 +31,7 @@ export interface SessionData {
 
 export interface AppState {
   lang: Lang;
-  t: (key: string, fallback?: string) => string;
+  t: Translate;
   /** This request's signed-in session once looked up (null: looked up, none). */
   signedIn?: SignedIn | null;
 }

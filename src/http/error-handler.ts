@@ -92,7 +92,7 @@ export function createErrorHandler(render: Render, logger: Logger): AppMiddlewar
       } else {
         // A WeChat code that no longer works: starting the in-WeChat login again gets a fresh one.
         const retryHref = code === 'oauth_code' ? '/auth/wechat' : undefined;
-        render(ctx, 'error.njk', { status, message: ctx.state.t?.(code) ?? code, retryHref }, status);
+        render(ctx, 'error.njk', { status, message: ctx.state.t?.(code, known ? caught.params : undefined) ?? code, retryHref }, status);
       }
     }
   };

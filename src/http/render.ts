@@ -2,7 +2,7 @@ import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { AppContext, AppMiddleware } from './context.js';
 import { csrfToken } from './csrf.js';
-import { pickLang, translator } from './i18n.js';
+import { pickLang, translator } from '../messages/catalogue.js';
 import { sameOriginPath } from './safe-next.js';
 
 export const viewsDirectory = path.resolve(__dirname, '../../views');

@@ -3,6 +3,7 @@ import type { AppContext, AppRouter } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
 import { formOf } from '../http/form.js';
 import type { Render } from '../http/render.js';
+import type { MessageKey } from '../messages/catalogue.js';
 import type { ConfirmDecision, LoginConfirmation } from './login-confirmation.js';
 import type { WechatIdentity } from './wechat-identity.js';
 
@@ -47,11 +48,11 @@ export function confirmRoutes(router: AppRouter, deps: ConfirmRouteDeps): void {
     const result = await deps.confirmation.decide(String(form.t ?? ''), openid, answer);
     if (result === 'gone') return renderProblem(ctx, 'confirm_gone', 410);
     if (result === 'foreign') return renderProblem(ctx, 'confirm_foreign', 403);
-    const message = { approved: 'confirmApproved', denied: 'confirmDenied', wrong_number: 'confirmWrongNumber' }[result];
+    const message = ({ approved: 'confirmApproved', denied: 'confirmDenied', wrong_number: 'confirmWrongNumber' } as const)[result];
     deps.render(ctx, 'confirm.njk', { outcome: result, message: ctx.state.t(message) });
   });
 
-  function renderProblem(ctx: AppContext, code: string, status: number) {
+  function renderProblem(ctx: AppContext, code: MessageKey, status: number) {
     deps.render(ctx, 'confirm.njk', { problem: ctx.state.t(code) }, status);
   }
 }

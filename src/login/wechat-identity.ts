@@ -1,5 +1,6 @@
 import type { AppContext, AppRouter } from '../http/context.js';
 import type { Render } from '../http/render.js';
+import type { MessageKey } from '../messages/catalogue.js';
 import { safeNextPath } from '../http/safe-next.js';
 import { randomToken, sessionOf } from '../http/session.js';
 import { textEquals } from '../security/constant-time.js';
@@ -66,7 +67,7 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
     });
   }
 
-  function renderProblem(ctx: AppContext, code: string) {
+  function renderProblem(ctx: AppContext, code: MessageKey) {
     deps.render(ctx, 'confirm.njk', { problem: ctx.state.t(code) }, 400);
   }
 

@@ -192,13 +192,13 @@ test('a confirm link opened by another WeChat user is refused, and stays good fo
 });
 
 test('an expired confirm link gets a clear page; a malformed one too; the OAuth state is single-use', async (t) => {
-  const server = await setup(t, 'sqlite', { QR_EXPIRE_SECONDS: '2' });
+  const server = await setup(t, 'sqlite', { QR_EXPIRE_SECONDS: '4' });
   const openid = await createPersona(server, 'Late');
   const { browser, scene } = await openLoginAs(server);
   const reply = await phoneFor(server).scan(openid, scene, 'ticket', false);
   const path = confirmPathOf(server, reply.replyText);
   t.is((await poll(browser, scene)).body.status, 'scanned');
-  await new Promise((resolve) => setTimeout(resolve, 2200));
+  await new Promise((resolve) => setTimeout(resolve, 4200));
   const late = await openInWechat(server, openid, path);
   t.is(late.status, 410);
   t.regex(late.html, /已使用或已过期/);
