@@ -1,16 +1,13 @@
 import { simulatorOriginalId } from '../../src/config.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { knexConfigFromUrl } from '../../src/db/knex.js';
+import { createTestDatabase } from '../../test/helpers/databases.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 import { cookiesOf, inBatches, request } from './http.js';
 
 export const sessionKey = 'bench-session-key-0123456789';
 export const wechatToken = 'dev-token';
-const mysqlBase = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306';
 
 export interface BenchDatabase {
   kind: 'sqlite' | 'mysql';
@@ -19,33 +16,18 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database for one run. */
+/** A fresh, migrated database for one run (created and dropped as the tests do theirs). */
 export async function createBenchDatabase(kind: 'sqlite' | 'mysql'): Promise<BenchDatabase> {
-  let url: string;
-  let dropDatabase = async () => {};
-  if (kind === 'sqlite') {
-    url = `sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'wl-bench-')), 'bench.sqlite3')}`;
-  } else {
-    const name = `wl_bench_${randomBytes(4).toString('hex')}`;
-    const admin = knexFactory({ client: 'mysql2', connection: mysqlBase });
-    await admin.raw(`create database \`${name}\` character set utf8mb4`);
-    await admin.destroy();
-    url = `${mysqlBase}/${name}`;
-    dropDatabase = async () => {
-      const dropper = knexFactory({ client: 'mysql2', connection: mysqlBase });
-      await dropper.raw(`drop database if exists \`${name}\``);
-      await dropper.destroy();
-    };
-  }
-  const knex = knexFactory(knexConfigFromUrl(url));
+  const database = await createTestDatabase(kind);
+  const knex = knexFactory(knexConfigFromUrl(database.url));
   await knex.migrate.latest();
   return {
     kind,
-    url,
+    url: database.url,
     knex,
     async drop() {
       await knex.destroy();
-      await dropDatabase();
+      await database.drop();
     },
   };
 }

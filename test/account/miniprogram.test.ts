@@ -4,8 +4,7 @@ import { startServer, plainScanLogin } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
-  const server = await startServer({ env: plainScanLogin });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: plainScanLogin });
   const sim = await openSimulator(server);
   const call = async (path: string, body: unknown, token?: string) => {
     const response = await fetch(`${server.url}${path}`, {

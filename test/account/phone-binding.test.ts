@@ -29,8 +29,7 @@ for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;
 
   declare(`${kind}: /bind/code answers the same for a registered and a free number, before and past the IP cap`, async (t) => {
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '3', SMS_RESEND_INTERVAL_SECONDS: '0' } });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '3', SMS_RESEND_INTERVAL_SECONDS: '0' } });
     await logInNewUser(server, 'o_owner', '13500000001');
     const prober = await pendingBinding(server, 'o_prober');
     const answers = [];
@@ -45,8 +44,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: 60 parallel wrong guesses: exactly the allowed attempts are checked, then the code is dead`, async (t) => {
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '10000' } });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '10000' } });
     const binding = await pendingBinding(server, 'o_guess');
     t.is((await binding.sendCode('13500000003')).status, 200);
     const code = latestCode(server, '13500000003');
@@ -61,8 +59,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: 50 parallel sends to one phone send one SMS`, async (t) => {
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '1000', SMS_MAX_PER_USER_PER_HOUR: '1000' } });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '1000', SMS_MAX_PER_USER_PER_HOUR: '1000' } });
     const binding = await pendingBinding(server, 'o_burst');
     const statuses = await Promise.all(Array.from({ length: 50 }, () => binding.sendCode('13500000004').then((r) => r.status)));
     t.is(statuses.filter((status) => status === 200).length, 1);
@@ -72,8 +69,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: another user's wrong guesses cannot burn your code`, async (t) => {
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0' } });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0' } });
     const victim = await pendingBinding(server, 'o_victim');
     const attacker = await pendingBinding(server, 'o_attacker');
     t.is((await victim.sendCode('13500000005')).status, 200);
@@ -88,8 +84,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: a second copy of a pending binding is refused and changes nothing`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const first = await pendingBinding(server, 'o_twice');
     const second = copyOf(server, first.browser);
     t.is((await first.sendCode('13500000006')).status, 200);
@@ -104,8 +99,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: unfollowing ends a pending binding made before`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const binding = await pendingBinding(server, 'o_gone');
     t.is((await binding.sendCode('13500000008')).status, 200);
     await phoneFor(server).unfollow('o_gone');
@@ -116,8 +110,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: a taken number is refused with 409 after the code, and the code can still bind a free number`, async (t) => {
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0' } });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0' } });
     await logInNewUser(server, 'o_holder', '13500000009');
     const binding = await pendingBinding(server, 'o_late');
     await binding.sendCode('13500000009');
@@ -128,8 +121,7 @@ for (const { kind, enabled } of databaseKinds) {
 }
 
 test('the per-user and the server-wide hourly SMS budgets', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_USER_PER_HOUR: '2', SMS_MAX_PER_HOUR: '3' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_USER_PER_HOUR: '2', SMS_MAX_PER_HOUR: '3' } });
   const one = await pendingBinding(server, 'o_budget1');
   const two = await pendingBinding(server, 'o_budget2');
   t.deepEqual([(await one.sendCode('13600000001')).status, (await one.sendCode('13600000002')).status, (await one.sendCode('13600000003')).status], [200, 200, 429]);

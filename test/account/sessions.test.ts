@@ -35,8 +35,7 @@ async function logInReturning(server: TestServer, openid: string, userAgent = 'a
 }
 
 test('a session cookie signed with the public development key is nobody', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, SESSION_KEYS: '' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, SESSION_KEYS: '' } });
   t.true(server.config.usingDevelopmentSessionKey);
   await logInNewUser(server, 'o_victim', '13800138000');
   const victimId = (await server.knex('users').where({ openid: 'o_victim' }).first()).id;
@@ -80,10 +79,9 @@ test('TRUST_PROXY: the client IP is the Nth address from the right, and never te
 });
 
 test('a made-up X-Forwarded-For neither dodges the per-IP SMS cap nor lands in the login history', async (t) => {
-  const server = await startServer({
+  const server = await startServer(t, {
     env: { ...plainScanLogin, SMS_MAX_PER_IP_PER_HOUR: '3', SMS_MAX_PER_USER_PER_HOUR: '100', SMS_RESEND_INTERVAL_SECONDS: '0' },
   });
-  t.teardown(() => server.close());
   const { browser, scene } = await openLoginPage(server);
   await phoneFor(server).scan('o_spoof', scene, 'ticket', false);
   await poll(browser, scene);
@@ -109,8 +107,7 @@ test('a made-up X-Forwarded-For neither dodges the per-IP SMS cap nor lands in t
 });
 
 test('behind one trusted proxy the proxy\'s entry is the IP, and a bad entry falls back to the socket', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, TRUST_PROXY: '1' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, TRUST_PROXY: '1' } });
   const browser = await logInNewUser(server, 'o_proxied', '13900000001');
   const { browser: next, scene } = await openLoginPage(server);
   const pending = next.request(`/login/poll?scene=${scene}`, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' } });
@@ -121,10 +118,8 @@ test('behind one trusted proxy the proxy\'s entry is the IP, and a bad entry fal
 });
 
 test('https: HSTS is sent; plain http sends none', async (t) => {
-  const https = await startServer({ env: { ...plainScanLogin, PUBLIC_URL: 'https://login.example' } });
-  t.teardown(() => https.close());
-  const plain = await startServer({ env: plainScanLogin });
-  t.teardown(() => plain.close());
+  const https = await startServer(t, { env: { ...plainScanLogin, PUBLIC_URL: 'https://login.example' } });
+  const plain = await startServer(t, { env: plainScanLogin });
   t.is((await fetch(`${https.url}/healthz`)).headers.get('strict-transport-security'), 'max-age=31536000');
   t.is((await fetch(`${plain.url}/healthz`)).headers.get('strict-transport-security'), null);
 });
@@ -133,8 +128,7 @@ for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;
 
   declare(`${kind}: a copied cookie is dead after logout, even after the user logs in elsewhere`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const browser = await logInNewUser(server, 'o_logout', '13700000001');
     const stolen = copyOf(server, browser);
     t.is((await stolen.get('/api/me')).status, 200);
@@ -147,8 +141,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: the profile lists the sessions; one can be ended, then all the others`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const desktop = await logInNewUser(server, 'o_devices', '13700000002');
     const phone = await logInReturning(server, 'o_devices', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148');
     const tablet = await logInReturning(server, 'o_devices', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36');
@@ -177,8 +170,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: unfollowing ends every session and mini-program token of the user`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const browser = await logInNewUser(server, 'o_unfollow', '13700000004');
     const copy = copyOf(server, browser);
     await phoneFor(server).unfollow('o_unfollow');
@@ -190,8 +182,7 @@ for (const { kind, enabled } of databaseKinds) {
 }
 
 test('an idle session ends after SESSION_IDLE_TIMEOUT_SECONDS; use keeps it alive; the absolute lifetime ends it anyway', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, SESSION_IDLE_TIMEOUT_SECONDS: '2' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, SESSION_IDLE_TIMEOUT_SECONDS: '2' } });
   const browser = await logInNewUser(server, 'o_idle', '13700000005');
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   for (let second = 1; second <= 3; second += 1) {

@@ -22,8 +22,7 @@ async function startWebhook(t: { teardown(fn: () => unknown): void }, status: nu
 }
 
 async function requestCode(t: { teardown(fn: () => unknown): void }, webhookUrl: string) {
-  const server = await startServer({ env: { ...plainScanLogin, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhookUrl } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhookUrl } });
   const { browser, scene } = await openLoginPage(server);
   await phoneFor(server).scan('o_sms', scene, 'ticket', false);
   await poll(browser, scene);

@@ -8,7 +8,7 @@ import { createKnex } from '../../src/db/knex.js';
 import { createLoginHistoryQueries } from '../../src/db/login-history.js';
 import { createUserQueries } from '../../src/db/users.js';
 import { BrowserClient } from '../helpers/browser-client.js';
-import { createSqliteDatabase, createTestDatabase, databaseKinds } from '../helpers/databases.js';
+import { createSqliteDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
 import { logInNewUser } from '../helpers/login-flow.js';
 import { plainScanLogin, startServer } from '../helpers/server.js';
 
@@ -17,13 +17,7 @@ type T = { teardown(fn: () => unknown): void };
 
 /** A migrated database with two users (one with a phone and two logins) and a mini-program user sharing a unionid. */
 async function setup(t: T, kind: 'sqlite' | 'mysql') {
-  const database = await createTestDatabase(kind);
-  const knex = createKnex(database.url);
-  t.teardown(async () => {
-    await knex.destroy();
-    await database.drop();
-  });
-  await knex.migrate.latest();
+  const knex = await migratedDatabase(t, kind);
   const users = createUserQueries(knex);
   const history = createLoginHistoryQueries(knex);
   const at = new Date('2026-11-20T08:00:00.000Z');
@@ -159,8 +153,7 @@ for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;
 
   declare(`${kind}: end-sessions signs the user out everywhere at once, and only that user`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const alice = await logInNewUser(server, 'o_admin_alice', '13800138011');
     const aliceCopy = new BrowserClient(server.url);
     aliceCopy.setCookies(alice.cookieHeader());

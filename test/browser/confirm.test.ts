@@ -1,14 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import test from 'ava';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { type Browser, type Page } from 'playwright-core';
+import { startServer, type TestServer, startSharedServer } from '../helpers/server.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) console.warn(`\n  Browser tests SKIPPED: no chromium at ${chromiumPath} (.ci/run installs Debian's chromium)\n`);
-const browserTest = hasChromium ? test.serial : test.serial.skip;
-
-const launchArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const shots = 'screenshots';
 
 let browser: Browser;
@@ -17,9 +12,9 @@ let server: TestServer;
 test.before(async () => {
   if (!hasChromium) return;
   mkdirSync(shots, { recursive: true });
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
+  browser = await launchChromium();
   // The default setting: LOGIN_CONFIRM=new-device.
-  server = await startServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  server = await startSharedServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
 });
 
 test.after.always(async () => {
@@ -164,8 +159,7 @@ browserTest('QRLJacking: another browser is refused with a wrong number or "ä¸æ
 });
 
 browserTest('LOGIN_CONFIRM=always asks every time, on a known device too', async (t) => {
-  const always = await startServer({ env: { LOGIN_CONFIRM: 'always', LOGIN_POLL_TIMEOUT_MS: '5000' } });
-  t.teardown(() => always.close());
+  const always = await startServer(t, { env: { LOGIN_CONFIRM: 'always', LOGIN_POLL_TIMEOUT_MS: '5000' } });
   const desk = await desktop();
   const phone = await phoneWindow();
   for (const round of [1, 2]) {

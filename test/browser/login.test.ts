@@ -1,23 +1,17 @@
-import { existsSync } from 'node:fs';
 import test from 'ava';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { type Browser, type Page } from 'playwright-core';
 import { watchPageProblems } from '../helpers/page-problems.js';
-import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
+import { startServer, type TestServer, plainScanLogin, startSharedServer } from '../helpers/server.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) console.warn(`\n  Browser tests SKIPPED: no chromium at ${chromiumPath} (.ci/run installs Debian's chromium)\n`);
-const browserTest = hasChromium ? test.serial : test.serial.skip;
-
-const launchArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let browser: Browser;
 let server: TestServer;
 
 test.before(async () => {
   if (!hasChromium) return;
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  browser = await launchChromium();
+  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
 });
 
 test.after.always(async () => {
@@ -91,8 +85,7 @@ browserTest('a new user scans on the phone, binds a phone and lands on the profi
 });
 
 browserTest('the page renews an expired code by itself, and English is available', async (t) => {
-  const shortLived = await startServer({ env: { ...plainScanLogin, QR_EXPIRE_SECONDS: '2' } });
-  t.teardown(() => shortLived.close());
+  const shortLived = await startServer(t, { env: { ...plainScanLogin, QR_EXPIRE_SECONDS: '2' } });
   const desk = await (await browser.newContext({ locale: 'en-US' })).newPage();
   const problems = watchPageProblems(desk);
   await desk.goto(`${shortLived.url}/login`);

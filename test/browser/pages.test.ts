@@ -1,19 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems, type PageProblems } from '../helpers/page-problems.js';
-import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, type TestServer, startSharedServer } from '../helpers/server.js';
 
 // Every page a person meets, in both languages, on a phone and on a desktop:
 // no serious or critical axe-core violation, and a clean console.
-
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const launchArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) console.warn(`\n  Browser tests SKIPPED: no chromium at ${chromiumPath} (.ci/run installs Debian's chromium)\n`);
-const browserTest = hasChromium ? test.serial : test.serial.skip;
 const screenshots = path.resolve(__dirname, '../../screenshots');
 
 let browser: Browser;
@@ -22,8 +17,8 @@ let server: TestServer;
 test.before(async () => {
   if (!hasChromium) return;
   mkdirSync(screenshots, { recursive: true });
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  browser = await launchChromium();
+  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
 });
 
 test.after.always(async () => {

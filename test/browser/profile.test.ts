@@ -1,21 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import test from 'ava';
-import { chromium, type Browser } from 'playwright-core';
+import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { type Browser } from 'playwright-core';
 import { logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
-
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-const browserTest = hasChromium ? test.serial : test.serial.skip;
-const launchArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { plainScanLogin, type TestServer, startSharedServer } from '../helpers/server.js';
 
 let browser: Browser;
 let server: TestServer;
 
 test.before(async () => {
   if (!hasChromium) return;
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer({ env: plainScanLogin });
+  browser = await launchChromium();
+  server = await startSharedServer({ env: plainScanLogin });
 });
 
 test.after.always(async () => {

@@ -1,26 +1,20 @@
-import { existsSync } from 'node:fs';
 import test from 'ava';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { type Browser, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems } from '../helpers/page-problems.js';
-import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, type TestServer, startSharedServer } from '../helpers/server.js';
 
 // The simulator's phone page keeps itself current: what happens in other
 // windows (a login page opened, a scan, an SMS sent) shows up without a reload.
-
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) console.warn(`\n  Browser tests SKIPPED: no chromium at ${chromiumPath} (.ci/run installs Debian's chromium)\n`);
-const browserTest = hasChromium ? test.serial : test.serial.skip;
-const launchArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let browser: Browser;
 let server: TestServer;
 
 test.before(async () => {
   if (!hasChromium) return;
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
-  server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  browser = await launchChromium();
+  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
 });
 
 test.after.always(async () => {

@@ -1,17 +1,10 @@
 import test from 'ava';
 import { createDatabaseNonceStore } from '../../src/db/callback-nonces.js';
-import { createKnex } from '../../src/db/knex.js';
 import { createReplayGuard } from '../../src/wechat/replay-guard.js';
-import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
+import { databaseKinds, migratedDatabase } from '../helpers/databases.js';
 
 async function migrated(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql') {
-  const database = await createTestDatabase(kind);
-  const knex = createKnex(database.url);
-  await knex.migrate.latest();
-  t.teardown(async () => {
-    await knex.destroy();
-    await database.drop();
-  });
+  const knex = await migratedDatabase(t, kind);
   return knex;
 }
 

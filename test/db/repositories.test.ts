@@ -1,19 +1,11 @@
 import test from 'ava';
-import type { Knex } from 'knex';
-import { createKnex } from '../../src/db/knex.js';
 import { createLoginHistoryQueries } from '../../src/db/login-history.js';
 import { createSmsCodeQueries } from '../../src/db/sms-codes.js';
 import { createUserQueries, PhoneTakenError } from '../../src/db/users.js';
-import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
+import { databaseKinds, migratedDatabase } from '../helpers/databases.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql') {
-  const database = await createTestDatabase(kind);
-  const knex: Knex = createKnex(database.url);
-  await knex.migrate.latest();
-  t.teardown(async () => {
-    await knex.destroy();
-    await database.drop();
-  });
+  const knex = await migratedDatabase(t, kind);
   return { knex, users: createUserQueries(knex), logins: createLoginHistoryQueries(knex), codes: createSmsCodeQueries(knex) };
 }
 

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import knexFactory from 'knex';
+import knexFactory, { type Knex } from 'knex';
+import { createKnex } from '../../src/db/knex.js';
 
 export interface TestDatabase {
   name: 'sqlite' | 'mysql';
@@ -98,3 +99,15 @@ export const databaseKinds: { kind: 'sqlite' | 'mysql'; enabled: boolean }[] = [
   { kind: 'sqlite', enabled: true },
   { kind: 'mysql', enabled: process.env.TEST_MYSQL === '1' },
 ];
+
+/** A fresh, migrated database of `kind` and a knex on it, both gone when the test ends. */
+export async function migratedDatabase(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql'): Promise<Knex> {
+  const database = await createTestDatabase(kind);
+  const knex = createKnex(database.url);
+  t.teardown(async () => {
+    await knex.destroy();
+    await database.drop();
+  });
+  await knex.migrate.latest();
+  return knex;
+}

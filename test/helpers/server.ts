@@ -33,12 +33,28 @@ export interface StartOptions {
   logger?: Logger;
 }
 
+/** What a test (or hook) offers for cleanup: ava's `t`. */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/**
+ * A real server for one test: started now, closed (and its database dropped)
+ * when the test ends.
+ */
+export async function startServer(t: Teardown, options: StartOptions = {}): Promise<TestServer> {
+  const server = await startSharedServer(options);
+  t.teardown(() => server.close());
+  return server;
+}
+
 /**
  * A real server on a free loopback port, with a fresh migrated database. The
  * port is known before the config is built, so PUBLIC_URL (and with it the
- * simulator's addresses) point at this very server.
+ * simulator's addresses) point at this very server. The caller closes it
+ * (for a server shared by the tests of a file, in `test.after.always`).
  */
-export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+export async function startSharedServer(options: StartOptions = {}): Promise<TestServer> {
   const database = await createTestDatabase(options.database ?? 'sqlite');
   const server = http.createServer();
   // The production timeouts, set before listen as main.ts does.

@@ -2,13 +2,6 @@ import test from 'ava';
 import { freePort } from '../helpers/process-server.js';
 import { startServer } from '../helpers/server.js';
 
-type T = { teardown(fn: () => unknown): void };
-
-async function setup(t: T, env: Record<string, string> = {}) {
-  const server = await startServer({ env });
-  t.teardown(() => server.close());
-  return server;
-}
 
 async function readyz(url: string) {
   const response = await fetch(`${url}/readyz`);
@@ -16,7 +9,7 @@ async function readyz(url: string) {
 }
 
 test('/readyz: 200 with the database up and no Redis configured', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t);
   const answer = await readyz(server.url);
   t.is(answer.status, 200);
   t.deepEqual(answer.body, { status: 'ready', checks: { database: 'up', redis: 'not_configured' } });
@@ -25,7 +18,7 @@ test('/readyz: 200 with the database up and no Redis configured', async (t) => {
 
 test('/readyz: 503 naming Redis when REDIS_URL points at a closed port, while /healthz stays 200', async (t) => {
   const closedPort = await freePort();
-  const server = await setup(t, { REDIS_URL: `redis://127.0.0.1:${closedPort}` });
+  const server = await startServer(t, { env: { REDIS_URL: `redis://127.0.0.1:${closedPort}` } });
   const answer = await readyz(server.url);
   t.is(answer.status, 503);
   t.deepEqual(answer.body, { status: 'unavailable', checks: { database: 'up', redis: 'down' } });
@@ -33,7 +26,7 @@ test('/readyz: 503 naming Redis when REDIS_URL points at a closed port, while /h
 });
 
 test('/readyz and /healthz: 503 when the database does not answer', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t);
   await server.knex.destroy();
   const answer = await readyz(server.url);
   t.is(answer.status, 503);
@@ -42,7 +35,7 @@ test('/readyz and /healthz: 503 when the database does not answer', async (t) =>
 });
 
 test('/readyz: 503 "draining" while the server shuts down', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t);
   server.handle.drain();
   const answer = await readyz(server.url);
   t.is(answer.status, 503);
@@ -51,7 +44,7 @@ test('/readyz: 503 "draining" while the server shuts down', async (t) => {
 
 const redisTest = process.env.TEST_REDIS === '1' ? test : test.skip;
 redisTest('/readyz: 200 with Redis up', async (t) => {
-  const server = await setup(t, { REDIS_URL: process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379' });
+  const server = await startServer(t, { env: { REDIS_URL: process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379' } });
   const answer = await readyz(server.url);
   t.is(answer.status, 200);
   t.deepEqual(answer.body, { status: 'ready', checks: { database: 'up', redis: 'up' } });

@@ -12,8 +12,7 @@ type T = { teardown(fn: () => unknown): void };
 
 async function setup(t: T, env: Record<string, string> = {}, level: 'debug' | 'info' | 'warn' = 'debug') {
   const capture = captureLogs(level);
-  const server = await startServer({ env: { ...plainScanLogin, ...env }, logger: capture.logger });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, ...env }, logger: capture.logger });
   return { server, ...capture };
 }
 

@@ -2,8 +2,7 @@ import test from 'ava';
 import { startServer } from '../helpers/server.js';
 
 test('the favicon: an SVG linked from every page, and /favicon.ico answered with a real icon', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await startServer(t);
 
   const page = await (await fetch(`${server.url}/login`)).text();
   t.regex(page, /<link rel="icon" href="\/static\/favicon.svg" type="image\/svg\+xml">/);

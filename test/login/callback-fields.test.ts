@@ -2,7 +2,7 @@ import test from 'ava';
 import { createKnex, assertStrictSqlMode, StrictModeError } from '../../src/db/knex.js';
 import { createUserQueries, ValueTooLongError } from '../../src/db/users.js';
 import { createSceneIssuer } from '../../src/login/scenes.js';
-import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
+import { createTestDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
 import { plainScanLogin, startServer } from '../helpers/server.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
@@ -16,8 +16,7 @@ for (const { kind, enabled } of databaseKinds) {
   const dbTest = enabled ? test : test.skip;
 
   dbTest(`${kind}: a FromUserName longer than the openid column gets 400, stores nothing and logs no error`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const scene = createSceneIssuer(server.config.keys.scene).issueScene(Date.now() + 300_000);
     for (const length of [65, 100, 128]) {
       const openid = 'o'.repeat(length);
@@ -33,8 +32,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   dbTest(`${kind}: a scene, ToUserName or EventKey longer than allowed gets 400`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const long = [
       eventXml({ openid: 'o_a', event: 'SCAN', eventKey: 'S'.repeat(65) }),
       eventXml({ openid: 'o_a', event: 'subscribe', eventKey: `qrscene_${'S'.repeat(65)}` }),
@@ -46,13 +44,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   dbTest(`${kind}: the user queries refuse an openid or unionid longer than its column instead of cutting it`, async (t) => {
-    const database = await createTestDatabase(kind);
-    const knex = createKnex(database.url);
-    t.teardown(async () => {
-      await knex.destroy();
-      await database.drop();
-    });
-    await knex.migrate.latest();
+    const knex = await migratedDatabase(t, kind);
     const users = createUserQueries(knex);
     const now = new Date();
     await t.throwsAsync(users.recordFollow('o'.repeat(65), now), { instanceOf: ValueTooLongError });

@@ -42,8 +42,7 @@ for (const { kind, enabled } of databaseKinds) {
   const dbTest = enabled ? test : test.skip;
 
   dbTest(`${kind}: a logged signature+timestamp+nonce with another body gets 401 and changes nothing; the same body is a retry`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     await seedVictim(server, 'o_victim');
     const victim = await openLoginPage(server);
     const genuineQuery = signedQuery();
@@ -71,8 +70,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   dbTest(`${kind}: with WECHAT_ENCODING_AES_KEY set, a plaintext push gets 401, with a logged pair or a fresh one`, async (t) => {
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, WECHAT_ENCODING_AES_KEY: aesKey } });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, WECHAT_ENCODING_AES_KEY: aesKey } });
     await seedVictim(server, 'o_victim');
     const victim = await openLoginPage(server);
     const genuineQuery = signedQuery();
@@ -103,8 +101,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   dbTest(`${kind}: one pair sent with two different bodies at once: exactly one is accepted`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const query = signedQuery();
     const answers = await Promise.all(
       ['o_first', 'o_second', 'o_third', 'o_fourth'].map((openid) => postCallback(server.url, query, eventXml({ openid, event: 'subscribe' }))),
@@ -114,8 +111,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   dbTest(`${kind}: a push that failed after its pair was remembered completes on WeChat's retry with the same query`, async (t) => {
-    const server = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
     const { browser, scene } = await openLoginPage(server);
     const query = signedQuery();
     const body = eventXml({ openid: 'o_retried', event: 'subscribe', eventKey: `qrscene_${scene}` });
@@ -131,8 +127,7 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   dbTest(`${kind}: the pair is remembered for the timestamp window: an old pair with a new body is still refused near the window's end`, async (t) => {
-    const server = await startServer({ database: kind, env: { ...plainScanLogin, WECHAT_TIMESTAMP_TOLERANCE_SECONDS: '300' } });
-    t.teardown(() => server.close());
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, WECHAT_TIMESTAMP_TOLERANCE_SECONDS: '300' } });
     // A timestamp 290 s in the future (a skewed clock): accepted, and remembered until well past now + 290 s.
     const query = signedQuery({ timestamp: Math.floor(Date.now() / 1000) + 290 });
     t.is((await postCallback(server.url, query, eventXml({ openid: 'o_a', event: 'LOCATION' }))).status, 200);

@@ -9,8 +9,7 @@ import { eventXml, postCallback, replyContent, signedQuery, testToken } from '..
 const aesKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
-  const server = await startServer({ env: { ...plainScanLogin, ...env } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, ...env } });
   const scenes = createSceneIssuer(server.config.keys.scene);
   return { server, liveScene: () => scenes.issueScene(Date.now() + 300_000) };
 }

@@ -22,9 +22,7 @@ import { waitUntil } from '../helpers/wait-until.js';
 import type { BrowserClient } from '../helpers/browser-client.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql' = 'sqlite', env: Record<string, string> = {}) {
-  const server = await startServer({ database: kind, env: { LOGIN_POLL_TIMEOUT_MS: '1500', ...env } });
-  t.teardown(() => server.close());
-  return server;
+  return startServer(t, { database: kind, env: { LOGIN_POLL_TIMEOUT_MS: '1500', ...env } });
 }
 
 /** A poll that does not return `scanned` again while the page already shows the number. */

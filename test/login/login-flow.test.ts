@@ -8,9 +8,7 @@ import { waitUntil } from '../helpers/wait-until.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql', env: Record<string, string> = {}) {
-  const server = await startServer({ database: kind, env: { ...plainScanLogin, ...env } });
-  t.teardown(() => server.close());
-  return server;
+  return startServer(t, { database: kind, env: { ...plainScanLogin, ...env } });
 }
 
 for (const { kind, enabled } of databaseKinds) {

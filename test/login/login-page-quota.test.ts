@@ -19,11 +19,9 @@ async function setup(t: { teardown(fn: () => unknown): void }, env: Record<strin
     '/cgi-bin/qrcode/create': () => ({ ticket: 'T', expire_seconds: 300, url: 'http://weixin.qq.com/q/x' }),
   });
   const realWechat = { WECHAT_APP_ID: 'wxreal', WECHAT_APP_SECRET: 'secret', WECHAT_TOKEN: 'tok', WECHAT_API_BASE: fake.url, ...env };
-  const server = await startServer({ env: realWechat });
-  t.teardown(async () => {
-    await server.close();
-    await fake.close();
-  });
+  // Teardowns run last-registered first: the server closes before its fake WeChat.
+  t.teardown(() => fake.close());
+  const server = await startServer(t, { env: realWechat });
   return { server, fake, realWechat, created: () => fake.count('/cgi-bin/qrcode/create') };
 }
 
@@ -87,8 +85,7 @@ test('with a QR lifetime of a minute or less, every visit gets a new code (none 
 (process.env.TEST_REDIS === '1' ? test : test.skip)('with Redis, two instances share the per-IP cap', async (t) => {
   const a = await setup(t, { REDIS_URL: redisUrl, QR_CODES_PER_IP_PER_MINUTE: '5' });
   // A second instance on the same fake WeChat and the same Redis (its own database is enough here).
-  const b = await startServer({ env: { ...a.realWechat, REDIS_URL: redisUrl, QR_CODES_PER_IP_PER_MINUTE: '5' } });
-  t.teardown(() => b.close());
+  const b = await startServer(t, { env: { ...a.realWechat, REDIS_URL: redisUrl, QR_CODES_PER_IP_PER_MINUTE: '5' } });
   // Both count 127.0.0.1 under one Redis key: start from a clean window.
   const redis = new Redis(redisUrl);
   t.teardown(() => redis.disconnect());

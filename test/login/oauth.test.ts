@@ -4,12 +4,6 @@ import { bindPhone, openLoginPage, phoneFor, poll } from '../helpers/login-flow.
 import { startServer, plainScanLogin } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
 
-async function setup(t: { teardown(fn: () => unknown): void }) {
-  const server = await startServer({ env: plainScanLogin });
-  t.teardown(() => server.close());
-  return server;
-}
-
 /**
  * Walks the OAuth round trip like WeChat's browser: our redirect, the
  * simulator's authorize page, the persona's approval, back to our callback.
@@ -35,7 +29,7 @@ async function authorize(browser: BrowserClient, persona: BrowserClient, openid:
 }
 
 test('/auth/wechat redirects to the authorize page with snsapi_base, the callback address and a state', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const browser = new BrowserClient(server.url);
   const response = await browser.get('/auth/wechat');
   t.is(response.status, 302);
@@ -54,7 +48,7 @@ test('/auth/wechat redirects to the authorize page with snsapi_base, the callbac
 });
 
 test('snsapi_base: a new user goes to /bind, binds, and logs in with method oauth', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('微信内');
   const browser = new BrowserClient(server.url, { 'user-agent': 'Mozilla/5.0 MicroMessenger/8.0' });
@@ -70,7 +64,7 @@ test('snsapi_base: a new user goes to /bind, binds, and logs in with method oaut
 });
 
 test('snsapi_userinfo stores the nickname and avatar; a returning user lands on the profile or next', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('昵称用户');
   const first = new BrowserClient(server.url);
@@ -88,7 +82,7 @@ test('snsapi_userinfo stores the nickname and avatar; a returning user lands on 
 });
 
 test('a state mismatch, a missing state and a replayed state get a 400 page', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('攻击');
   const browser = new BrowserClient(server.url);
@@ -105,7 +99,7 @@ test('a state mismatch, a missing state and a replayed state get a 400 page', as
 });
 
 test('a state is single-use on the server: a copy of the cookie cannot use it again', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('复制');
   const browser = new BrowserClient(server.url);
@@ -122,7 +116,7 @@ test('a state is single-use on the server: a copy of the cookie cannot use it ag
 });
 
 test('a reused code gets a clear page with a retry link, never a 500', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('重放');
   const browser = new BrowserClient(server.url);
@@ -139,7 +133,7 @@ test('a reused code gets a clear page with a retry link, never a 500', async (t)
 });
 
 test('the login page inside WeChat offers one-tap login above the QR code', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const inside = await (await fetch(`${server.url}/login`, { headers: { 'user-agent': 'Mozilla/5.0 (iPhone) MicroMessenger/8.0.49' } })).text();
   t.regex(inside, /id="oauth-login" href="\/auth\/wechat"/);
   t.true(inside.indexOf('oauth-login') < inside.indexOf('id="qr"'));
@@ -148,7 +142,7 @@ test('the login page inside WeChat offers one-tap login above the QR code', asyn
 });
 
 test('the QR user and the OAuth user are one user (same Official Account openid)', async (t) => {
-  const server = await setup(t);
+  const server = await startServer(t, { env: plainScanLogin });
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('同一人');
   const { browser, scene } = await openLoginPage(server);
@@ -162,13 +156,12 @@ test('the QR user and the OAuth user are one user (same Official Account openid)
 });
 
 test('MP_verify: the configured file answers its code; any other gets 404', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, WECHAT_MP_VERIFY: 'AbC123xyz' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, WECHAT_MP_VERIFY: 'AbC123xyz' } });
   const good = await fetch(`${server.url}/MP_verify_AbC123xyz.txt`);
   t.is(good.status, 200);
   t.regex(good.headers.get('content-type')!, /^text\/plain/);
   t.is(await good.text(), 'AbC123xyz');
   t.is((await fetch(`${server.url}/MP_verify_other.txt`)).status, 404);
-  const unset = await setup(t);
+  const unset = await startServer(t, { env: plainScanLogin });
   t.is((await fetch(`${unset.url}/MP_verify_AbC123xyz.txt`)).status, 404);
 });

@@ -42,8 +42,7 @@ test('placeholders are filled from the values given', (t) => {
 });
 
 test('pages show the configured numbers, and a code never shows bare', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '120' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '120' } });
   const { browser, scene } = await openLoginPage(server);
   await phoneFor(server).scan('o_words', scene, 'ticket', false);
   await poll(browser, scene);

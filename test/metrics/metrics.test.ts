@@ -9,9 +9,7 @@ import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 type T = { teardown(fn: () => unknown): void };
 
 async function setup(t: T, env: Record<string, string> = {}) {
-  const server = await startServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '10000', ...env } });
-  t.teardown(() => server.close());
-  return server;
+  return startServer(t, { env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '10000', ...env } });
 }
 
 async function readMetrics(server: TestServer, headers: Record<string, string> = {}) {

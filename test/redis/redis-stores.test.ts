@@ -4,24 +4,14 @@ import { createMemoryRateLimiter } from '../../src/http/rate-limiter.js';
 import { createRedisClient } from '../../src/redis/redis-client.js';
 import { createRedisNonceStore, createRedisRateLimiter } from '../../src/redis/redis-stores.js';
 import { createDatabaseNonceStore } from '../../src/db/callback-nonces.js';
-import { createKnex } from '../../src/db/knex.js';
-import { createSqliteDatabase } from '../helpers/databases.js';
+import { migratedDatabase } from '../helpers/databases.js';
 import { randomBytes } from 'node:crypto';
 
 /** Waits for the connection: these clients fail fast (no offline queue) until it is up. */
 const ready = (client: { status: string; once(event: 'ready', listener: () => void): unknown }) =>
   client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
 
-async function migratedSqlite(t: { teardown(fn: () => unknown): void }) {
-  const database = createSqliteDatabase();
-  const knex = createKnex(database.url);
-  await knex.migrate.latest();
-  t.teardown(async () => {
-    await knex.destroy();
-    await database.drop();
-  });
-  return knex;
-}
+const migratedSqlite = (t: { teardown(fn: () => unknown): void }) => migratedDatabase(t, 'sqlite');
 
 const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const quietLogger = createConsoleLogger(true);

@@ -13,8 +13,7 @@ async function onBindPage(server: TestServer, openid: string) {
 }
 
 test('/bind/code: one code per phone per minute, then 429 with a message', async (t) => {
-  const server = await startServer({ env: plainScanLogin });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: plainScanLogin });
   const { browser, csrf } = await onBindPage(server, 'o_resend');
   t.is((await browser.postForm('/bind/code', { phone: '13700000001', _csrf: csrf })).status, 200);
   const again = await browser.postForm('/bind/code', { phone: '13700000001', _csrf: csrf });
@@ -24,8 +23,7 @@ test('/bind/code: one code per phone per minute, then 429 with a message', async
 });
 
 test('/bind/code: hourly caps per phone and per IP (the IP cap counts every request for a code)', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_PHONE_PER_HOUR: '2', SMS_MAX_PER_IP_PER_HOUR: '4' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_PHONE_PER_HOUR: '2', SMS_MAX_PER_IP_PER_HOUR: '4' } });
   const { browser, csrf } = await onBindPage(server, 'o_caps');
   const send = (phone: string) => browser.postForm('/bind/code', { phone, _csrf: csrf }).then((response) => response.status);
   t.deepEqual([await send('13700000002'), await send('13700000002'), await send('13700000002')], [200, 200, 429]);
@@ -33,8 +31,7 @@ test('/bind/code: hourly caps per phone and per IP (the IP cap counts every requ
 });
 
 test('/bind: attempts per IP are capped with 429', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '3' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: '3' } });
   const { browser, csrf } = await onBindPage(server, 'o_bindcap');
   await browser.postForm('/bind/code', { phone: '13700000005', _csrf: csrf });
   const statuses = [];
@@ -46,16 +43,14 @@ test('/bind: attempts per IP are capped with 429', async (t) => {
 });
 
 test('RATE_LIMITS=off turns the limits off', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, RATE_LIMITS: 'off' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, RATE_LIMITS: 'off' } });
   const { browser, csrf } = await onBindPage(server, 'o_nolimits');
   t.is((await browser.postForm('/bind/code', { phone: '13700000006', _csrf: csrf })).status, 200);
   t.is((await browser.postForm('/bind/code', { phone: '13700000006', _csrf: csrf })).status, 200);
 });
 
 test('pages carry a CSP with no inline script, deny framing, and set a Referrer-Policy', async (t) => {
-  const server = await startServer({ env: plainScanLogin });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: plainScanLogin });
   for (const path of ['/login', '/simulator', '/nowhere']) {
     const response = await new BrowserClient(server.url).get(path);
     const csp = response.headers.get('content-security-policy')!;
@@ -72,15 +67,13 @@ test('pages carry a CSP with no inline script, deny framing, and set a Referrer-
 });
 
 test('cookies are httpOnly and SameSite=Lax; Secure behind https', async (t) => {
-  const plain = await startServer({ env: plainScanLogin });
-  t.teardown(() => plain.close());
+  const plain = await startServer(t, { env: plainScanLogin });
   const plainCookie = (await fetch(`${plain.url}/login`)).headers.getSetCookie().join('; ');
   t.regex(plainCookie, /httponly/i);
   t.regex(plainCookie, /samesite=lax/i);
   t.notRegex(plainCookie, /secure/i);
 
-  const https = await startServer({ env: { ...plainScanLogin, PUBLIC_URL: 'https://login.example' } });
-  t.teardown(() => https.close());
+  const https = await startServer(t, { env: { ...plainScanLogin, PUBLIC_URL: 'https://login.example' } });
   for (const headers of [{ 'x-forwarded-proto': 'https' }, {}] as Record<string, string>[]) {
     // The simulator page sets the session cookie without calling WeChat (login.example is not reachable here).
     const response = await fetch(`${https.url}/simulator`, { headers });
@@ -90,8 +83,7 @@ test('cookies are httpOnly and SameSite=Lax; Secure behind https', async (t) => 
 });
 
 test('self-links stay on this site: the language switch of //evil.example/x is /evil.example/x, never //evil.example/x', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await startServer(t);
   const { hostname, port } = new URL(server.url);
   // fetch() would normalize these paths; the request line must reach the server as an attacker sends it.
   const rawGet = (path: string) =>

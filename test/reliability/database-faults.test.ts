@@ -14,13 +14,11 @@ mysqlTest('the database down during a callback: non-2xx, /healthz 503, and the r
   const proxy = await startTcpProxy(target.hostname, Number(target.port || 3306));
   const viaProxy = new URL(database.url);
   viaProxy.port = String(proxy.port());
-  const server = await startServer({ database: 'mysql', env: { ...plainScanLogin, DATABASE_URL: viaProxy.toString() } });
-  t.teardown(async () => {
-    await proxy.up();
-    await server.close();
-    await proxy.down();
-    await database.drop();
-  });
+  // Teardowns run last-registered first: the proxy comes back up, the server closes, then the proxy and the database go.
+  t.teardown(() => database.drop());
+  t.teardown(() => proxy.down());
+  const server = await startServer(t, { database: 'mysql', env: { ...plainScanLogin, DATABASE_URL: viaProxy.toString() } });
+  t.teardown(() => proxy.up());
 
   const { browser, scene } = await openLoginPage(server);
   const body = eventXml({ openid: 'o_outage', event: 'subscribe', eventKey: `qrscene_${scene}`, createTime: Math.floor(Date.now() / 1000) });

@@ -52,10 +52,8 @@ for (const { kind, enabled } of databaseKinds) {
     // Safe mode refuses every plaintext push (401), so plaintext items are aimed at a plaintext-mode
     // server, where they reach the parser; encrypted ones at a safe-mode server. Each safe-mode
     // server must also refuse the validly signed plaintext items, whatever they hold.
-    const plainServer = await startServer({ database: kind, env: plainScanLogin });
-    t.teardown(() => plainServer.close());
-    const safeServer = await startServer({ database: kind, env: { ...plainScanLogin, WECHAT_ENCODING_AES_KEY: aesKey } });
-    t.teardown(() => safeServer.close());
+    const plainServer = await startServer(t, { database: kind, env: plainScanLogin });
+    const safeServer = await startServer(t, { database: kind, env: { ...plainScanLogin, WECHAT_ENCODING_AES_KEY: aesKey } });
     const { browser } = await openLoginPage(plainServer);
     const failures: string[] = [];
     for (const item of corpus) {

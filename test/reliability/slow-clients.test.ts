@@ -43,8 +43,7 @@ function dripRequest(server: TestServer, head: string, drip: string) {
 }
 
 test('bodies dripped at 1 byte / 2 s are cut within 15 s with 408, on every route (no login or CSRF needed to try)', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await startServer(t);
   const post = (path: string, type: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: 200\r\n\r\n`;
   const results = await Promise.all([
     dripRequest(server, post('/bind/code', 'application/x-www-form-urlencoded'), 'phone=13800138000&_csrf=x'.repeat(8)),
@@ -58,8 +57,7 @@ test('bodies dripped at 1 byte / 2 s are cut within 15 s with 408, on every rout
 });
 
 test('headers dripped at 1 byte / 2 s are cut within 15 s', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await startServer(t);
   const { ms, response } = await dripRequest(server, 'GET /login HTTP/1.1\r\nHost: x\r\n', 'X-Slow: '.padEnd(100, 'z'));
   t.true(ms < limitMs, `closed after ${ms} ms`);
   t.regex(response, /^HTTP\/1\.1 408/);
@@ -67,8 +65,7 @@ test('headers dripped at 1 byte / 2 s are cut within 15 s', async (t) => {
 
 test('a long-poll held longer than the request timeout is answered normally', async (t) => {
   const holdMs = serverTimeouts.requestTimeoutMs + 2000;
-  const server = await startServer({ env: { LOGIN_POLL_TIMEOUT_MS: String(holdMs) } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { LOGIN_POLL_TIMEOUT_MS: String(holdMs) } });
   const { browser, scene } = await openLoginPage(server);
   const started = Date.now();
   const answer = await poll(browser, scene);
@@ -77,8 +74,7 @@ test('a long-poll held longer than the request timeout is answered normally', as
 });
 
 test('an idle keep-alive connection outlives the header timeout and is reused', async (t) => {
-  const server = await startServer();
-  t.teardown(() => server.close());
+  const server = await startServer(t);
   const { hostname, port } = new URL(server.url);
   const socket = net.connect(Number(port), hostname);
   t.teardown(() => socket.destroy());

@@ -23,7 +23,9 @@ async function setup(t: { teardown(fn: () => unknown): void }, initial: Mode = '
       return { ticket: 'T', expire_seconds: 300, url: 'http://weixin.qq.com/q/x' };
     },
   });
-  const server = await startServer({
+  // Teardowns run last-registered first: the server closes before its fake WeChat.
+  t.teardown(() => fake.close());
+  const server = await startServer(t, {
     env: {
       ...plainScanLogin,
       WECHAT_APP_ID: 'wxreal',
@@ -34,10 +36,6 @@ async function setup(t: { teardown(fn: () => unknown): void }, initial: Mode = '
       // Every page here comes from 127.0.0.1; the per-IP QR cap has its own tests.
       QR_CODES_PER_IP_PER_MINUTE: '1000',
     },
-  });
-  t.teardown(async () => {
-    await server.close();
-    await fake.close();
   });
   if (mode === 'down') await fake.close();
   return {

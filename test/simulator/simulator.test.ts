@@ -5,8 +5,7 @@ import { openLoginPage, poll } from '../helpers/login-flow.js';
 import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
-  const server = await startServer({ env: { ...plainScanLogin, ...env } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, ...env } });
   const api = (path: string, init?: RequestInit) => fetch(`${server.url}/simulator/api${path}`, init).then((response) => response.json());
   const postJson = (path: string, body: unknown) =>
     api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -148,8 +147,7 @@ test('every page shows the simulator banner while it is on', async (t) => {
 });
 
 test('with a real Official Account configured, the simulator is not mounted', async (t) => {
-  const server = await startServer({ env: { ...plainScanLogin, WECHAT_APP_ID: 'wxreal', WECHAT_APP_SECRET: 'secret', WECHAT_TOKEN: 'tok', WECHAT_API_BASE: 'http://127.0.0.1:9' } });
-  t.teardown(() => server.close());
+  const server = await startServer(t, { env: { ...plainScanLogin, WECHAT_APP_ID: 'wxreal', WECHAT_APP_SECRET: 'secret', WECHAT_TOKEN: 'tok', WECHAT_API_BASE: 'http://127.0.0.1:9' } });
   t.false(server.config.simulator);
   t.is((await fetch(`${server.url}/simulator`)).status, 404);
   t.is((await fetch(`${server.url}/simulator/api/cgi-bin/token`)).status, 404);
