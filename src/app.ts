@@ -218,7 +218,16 @@ export function createApp(deps: AppDeps): AppHandle {
     qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
     logger,
   });
-  const oauthLogin = createOauthLogin({ oauth, users, singleUse: createSingleUseTokenQueries(knex), publicUrl: config.publicUrl });
+  const oauthLogin = createOauthLogin({
+    oauth,
+    users,
+    singleUse: createSingleUseTokenQueries(knex),
+    publicUrl: config.publicUrl,
+    // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
+    needUnionid: Boolean(config.miniProgram),
+    fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
+    logger,
+  });
   oauthRoutes(router, { oauthLogin, completeLogin });
   identity.routes(router);
   if (confirmation) confirmRoutes(router, { confirmation, identity, render, formBody });

@@ -108,6 +108,8 @@ const zh = {
   confirm_gone: '这个确认链接已使用或已过期。如需登录，请在电脑上刷新二维码后重新扫码。',
   confirm_foreign: '这个确认链接属于另一个微信用户，不能由你确认。',
   confirm_bad_answer: '请选择一个数字，或点击拒绝。',
+  // WeChat's snapshot-page mode (issue 13): a virtual account cannot log in.
+  oauth_snapshot: '当前页面处于微信的快照页模式，无法登录。请轻触页面右下角的“使用完整服务”，同意授权后再登录。',
 };
 
 const en: typeof zh = {
@@ -212,6 +214,8 @@ const en: typeof zh = {
   confirm_gone: 'This confirm link has been used or has expired. To log in, get a new code on the computer and scan it again.',
   confirm_foreign: 'This confirm link belongs to another WeChat user; you cannot confirm it.',
   confirm_bad_answer: 'Pick a number, or deny.',
+  // WeChat's snapshot-page mode (issue 13): a virtual account cannot log in.
+  oauth_snapshot: 'WeChat is showing this page as a snapshot, where logging in is not possible. Tap “使用完整服务” (Use full service) at the bottom right, allow the authorization, then log in.',
 };
 
 export type MessageKey = keyof typeof zh;

@@ -57,6 +57,8 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
       if (typeof code !== 'string' || code.length === 0 || code.length > 256) return renderProblem(ctx, 'oauth_code');
       try {
         const grant = await deps.oauth.exchangeCode(code);
+        // A virtual snapshot-page account proves nobody (WeChat documents it for snsapi_userinfo; refused here all the same).
+        if (grant.isSnapshotUser) return renderProblem(ctx, 'oauth_snapshot', 403);
         session.wechatOpenid = { openid: grant.openid, expiresAt: now() + provenOpenidLifetimeMs };
       } catch (error) {
         if (error instanceof InvalidAuthCodeError) return renderProblem(ctx, 'oauth_code');
@@ -66,8 +68,8 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
     });
   }
 
-  function renderProblem(ctx: AppContext, code: string) {
-    deps.render(ctx, 'confirm.njk', { problem: ctx.state.t(code) }, 400);
+  function renderProblem(ctx: AppContext, code: string, status = 400) {
+    deps.render(ctx, 'confirm.njk', { problem: ctx.state.t(code) }, status);
   }
 
   return { provenOpenid, proveOpenid, routes };
