@@ -1,9 +1,8 @@
 import { simulatorOriginalId } from '../../src/config.js';
-import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { knexConfigFromUrl } from '../../src/db/knex.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
-import { computeSignature } from '../../src/wechat/signature.js';
+import { buildEventXml, buildSignedPush } from '../../src/wechat/signed-push.js';
 import { cookiesOf, inBatches, request } from './http.js';
 
 export const sessionKey = 'bench-session-key-0123456789';
@@ -75,15 +74,10 @@ export function pollUrl(baseUrl: string, scene: string): string {
   return `${baseUrl}/login/poll?scene=${encodeURIComponent(scene)}`;
 }
 
-/** A signed SCAN push for `openid` and `scene`, as WeChat would send it. */
+/** A signed SCAN push for `openid` and `scene`, as WeChat would send it (the one builder in src/wechat/signed-push.ts). */
 export function signedScan(baseUrl: string, openid: string, scene: string, createTime: number) {
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const nonce = randomBytes(6).toString('hex');
-  const query = new URLSearchParams({ signature: computeSignature([wechatToken, timestamp, nonce]), timestamp, nonce, openid });
-  const body =
-    `<xml><ToUserName><![CDATA[${simulatorOriginalId}]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
-    `<CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[SCAN]]></Event>` +
-    `<EventKey><![CDATA[${scene}]]></EventKey></xml>`;
+  const xml = buildEventXml({ toUser: simulatorOriginalId, openid, createTime, event: 'SCAN', eventKey: scene });
+  const { query, body } = buildSignedPush(xml, { token: wechatToken, appId: '', accountId: simulatorOriginalId, openid });
   return { url: `${baseUrl}/wechat/callback?${query}`, body };
 }
 

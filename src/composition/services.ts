@@ -112,7 +112,16 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     currentSession,
     currentUser: currentUserFrom(currentSession),
     identity: createWechatIdentity({ oauth, render: infra.render, publicUrl: config.publicUrl }),
-    oauthLogin: createOauthLogin({ oauth, users, singleUse: queries.singleUse, publicUrl: config.publicUrl }),
+    oauthLogin: createOauthLogin({
+      oauth,
+      users,
+      singleUse: queries.singleUse,
+      publicUrl: config.publicUrl,
+      // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
+      needUnionid: Boolean(config.miniProgram),
+      fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
+      logger,
+    }),
     miniProgramLogin: miniProgramLogin || undefined,
     endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }),
     simulatorState: config.simulator ? createSimulatorState({ config }) : undefined,

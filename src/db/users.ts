@@ -1,5 +1,6 @@
 import { inTransaction } from './transaction.js';
 import type { Knex } from 'knex';
+import { mergeUsers } from './user-merge.js';
 import { isUniqueViolation, toOptionalDate, toDate } from './values.js';
 
 export interface User {
@@ -81,7 +82,7 @@ export function createUserQueries(knex: Knex) {
   async function ensureUser(trx: Knex.Transaction, column: AppOpenidColumn, value: string, unionid: string | undefined, now: Date) {
     const existing = await table(trx).where({ [column]: value }).first('id', 'unionid');
     if (existing) {
-      if (unionid && !existing.unionid) await table(trx).where({ id: existing.id }).update({ unionid, updated_at: now });
+      if (unionid && !existing.unionid) await learnUnionid(trx, Number(existing.id), unionid, now);
       return;
     }
     if (unionid) {
@@ -100,6 +101,23 @@ export function createUserQueries(knex: Knex) {
       // A concurrent call created the same user first: that is the user we wanted.
       if (!isUniqueViolation(error)) throw error;
     }
+  }
+
+  /**
+   * A known user's unionid became known (user/info of a follower, an
+   * snsapi_userinfo login, the mini-program). When another row already has
+   * it, the same person was known twice (one row per app): the rows are
+   * merged (db/user-merge.ts). When they cannot be merged safely (two
+   * different phones), nothing changes and the unionid stays with the other row.
+   */
+  async function learnUnionid(trx: Knex.Transaction, userId: number, unionid: string, now: Date): Promise<void> {
+    assertFits('unionid', unionid);
+    const twin = await table(trx).where({ unionid }).whereNot({ id: userId }).first('id');
+    if (!twin) {
+      await table(trx).where({ id: userId }).update({ unionid, updated_at: now });
+      return;
+    }
+    await mergeUsers(trx, userId, Number(twin.id), now);
   }
 
   /**

@@ -15,8 +15,8 @@ export interface SessionData {
   next?: string;
   /** Signed in: the token of a session kept on the server (user_sessions); the server decides if it is still live. */
   auth?: string;
-  /** An OAuth round trip under way: its single-use state. */
-  oauth?: { state: string; scope: 'snsapi_base' | 'snsapi_userinfo'; expiresAt: number };
+  /** An OAuth round trip under way (its single-use state); `baseOpenid` when it asks for snsapi_userinfo after a base one found a newcomer. */
+  oauth?: { state: string; scope: 'snsapi_base' | 'snsapi_userinfo'; expiresAt: number; baseOpenid?: string };
   /** The WeChat user who opens our links in WeChat in this browser, proven by a snsapi_base round trip. */
   wechatOpenid?: { openid: string; expiresAt: number };
   /** That snsapi_base round trip under way: its single-use state and the path to return to. */

@@ -130,11 +130,13 @@ export function createLoginService(deps: LoginServiceDeps) {
   }
 
   /**
-   * Only for an openid we have never seen: a returning user costs no API call.
-   * If WeChat cannot be asked, the login goes on without the unionid.
+   * Only for an openid we have never seen, or one whose unionid we still lack
+   * (a follow is when user/info starts answering it, and learning it may join
+   * this user with their mini-program twin): others cost no API call.
+   * If WeChat cannot be asked, the follow goes on without the unionid.
    */
   async function unionidOfNewcomer(openid: string): Promise<string | undefined> {
-    return (await deps.users.findUserByOpenid(openid)) ? undefined : unionidOf(openid);
+    return (await deps.users.findUserByOpenid(openid))?.unionid ? undefined : unionidOf(openid);
   }
 
   async function unionidOf(openid: string): Promise<string | undefined> {

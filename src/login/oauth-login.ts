@@ -1,6 +1,6 @@
 import type { SingleUseTokenQueries } from '../db/single-use-tokens.js';
 import type { User, UserQueries } from '../db/users.js';
-import { BadRequestError } from '../errors.js';
+import { BadRequestError, ForbiddenError } from '../errors.js';
 import type { SessionData } from '../http/context.js';
 import { randomToken } from '../http/session.js';
 import { textEquals } from '../security/constant-time.js';
@@ -10,12 +10,23 @@ export type OauthPending = NonNullable<SessionData['oauth']>;
 
 export interface OauthLoginDeps {
   oauth: OauthApi;
-  users: Pick<UserQueries, 'recordOauthUser'>;
+  users: Pick<UserQueries, 'recordOauthUser' | 'findUserByOpenid'>;
   /** Remembers each state on the server until it is used: a copied cookie cannot use it twice. */
   singleUse: SingleUseTokenQueries;
   publicUrl: string;
+  /**
+   * True when another app of the same Open Platform account (the mini-program)
+   * logs people in too: then a newcomer's unionid is needed to recognise them.
+   */
+  needUnionid: boolean;
+  /** cgi-bin/user/info: the unionid of a follower, silently; undefined for anyone else. */
+  fetchUnionid?: (openid: string) => Promise<string | undefined>;
+  logger?: { warn(message: string, fields?: Record<string, unknown>): void };
   now?: () => number;
 }
+
+/** How a round trip ends: a user to log in, or a second round trip (snsapi_userinfo) to make. */
+export type OauthOutcome = { kind: 'user'; user: User } | { kind: 'authorize'; pending: OauthPending; authorizeUrl: string };
 
 /** A state is good for 10 minutes, once. */
 const stateLifetimeMs = 10 * 60 * 1000;
@@ -31,19 +42,31 @@ export function createOauthLogin(deps: OauthLoginDeps) {
   const redirectUri = `${deps.publicUrl}/auth/wechat/callback`;
 
   /** Starts a round trip: a random state, kept on the server and in the browser's session (`pending`). */
-  async function beginOauth(scope: OauthScope): Promise<{ pending: OauthPending; authorizeUrl: string }> {
+  async function beginOauth(scope: OauthScope, baseOpenid?: string): Promise<{ pending: OauthPending; authorizeUrl: string }> {
     const state = randomToken(12);
     const expiresAt = now() + stateLifetimeMs;
     await deps.singleUse.insertToken(oauthStatePurpose, state, new Date(expiresAt), new Date(now()));
-    return { pending: { state, scope, expiresAt }, authorizeUrl: deps.oauth.authorizeUrl(redirectUri, scope, state) };
+    const pending: OauthPending = baseOpenid ? { state, scope, expiresAt, baseOpenid } : { state, scope, expiresAt };
+    return { pending, authorizeUrl: deps.oauth.authorizeUrl(redirectUri, scope, state) };
   }
 
   /**
    * Finishes it: the state must be this browser's (`expected`) and unused on
    * the server, whatever copies of the cookie say; the code names the WeChat
    * user, who is found or created (nickname and avatar with snsapi_userinfo).
+   *
+   * snsapi_base gives no unionid. With a mini-program configured, a newcomer
+   * (an openid we have never seen) without one would become a second user of
+   * someone the mini-program knows; so their unionid is asked for silently
+   * (user/info, followers only) and, failing that, with a second round trip
+   * under snsapi_userinfo (one consent, once per person). If they decline it,
+   * they log in without the unionid, and the rows are merged later, when the
+   * unionid becomes known (db/users.ts learnUnionid).
+   *
+   * A snapshot-page account (`is_snapshotuser`) is virtual: it is refused,
+   * never created, linked or logged in.
    */
-  async function finishOauth(expected: OauthPending | undefined, state: unknown, code: unknown): Promise<User> {
+  async function finishOauth(expected: OauthPending | undefined, state: unknown, code: unknown): Promise<OauthOutcome> {
     if (!expected || expected.expiresAt <= now() || !textEquals(expected.state, state)) {
       throw new BadRequestError('OAuth state mismatch', 'oauth_state');
     }
@@ -51,15 +74,41 @@ export function createOauthLogin(deps: OauthLoginDeps) {
       throw new BadRequestError('OAuth state already used', 'oauth_state');
     }
     if (typeof code !== 'string' || code.length === 0 || code.length > 256) {
+      // Declining the second (snsapi_userinfo) consent still logs in the person the first one proved.
+      if (expected.baseOpenid) return { kind: 'user', user: await deps.users.recordOauthUser(expected.baseOpenid, {}, new Date(now())) };
       throw new BadRequestError('OAuth code missing (the user may have declined)', 'oauth_code');
     }
     const grant = await deps.oauth.exchangeCode(code);
+    if (grant.isSnapshotUser) throw new ForbiddenError('a snapshot-page (virtual) WeChat account', 'oauth_snapshot');
+    if (expected.baseOpenid && expected.baseOpenid !== grant.openid) {
+      throw new BadRequestError('the second authorization named another WeChat user', 'oauth_state');
+    }
     const info = expected.scope === 'snsapi_userinfo' ? await deps.oauth.getUserInfo(grant) : undefined;
-    return deps.users.recordOauthUser(
+    let unionid = info?.unionid ?? grant.unionid;
+    if (!unionid && deps.needUnionid) {
+      const known = await deps.users.findUserByOpenid(grant.openid);
+      if (!known?.unionid) unionid = await unionidOfFollower(grant.openid);
+      if (!unionid && !known && expected.scope === 'snsapi_base') {
+        return { kind: 'authorize', ...(await beginOauth('snsapi_userinfo', grant.openid)) };
+      }
+    }
+    const user = await deps.users.recordOauthUser(
       grant.openid,
-      { unionid: info?.unionid ?? grant.unionid, nickname: info?.nickname, avatarUrl: info?.headimgurl },
+      { unionid, nickname: info?.nickname, avatarUrl: info?.headimgurl },
       new Date(now()),
     );
+    return { kind: 'user', user };
+  }
+
+  /** user/info answers with a unionid for followers only; an error there must not stop the login. */
+  async function unionidOfFollower(openid: string): Promise<string | undefined> {
+    if (!deps.fetchUnionid) return undefined;
+    try {
+      return await deps.fetchUnionid(openid);
+    } catch (error) {
+      deps.logger?.warn('user/info failed; going on without unionid', { error: error instanceof Error ? error.message : String(error) });
+      return undefined;
+    }
   }
 
   return { beginOauth, finishOauth };

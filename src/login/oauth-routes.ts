@@ -25,8 +25,13 @@ export function oauthRoutes(router: AppRouter, deps: OauthRouteDeps): void {
     const expected = session.oauth;
     // Single use in this browser too: whatever happens next, this state is gone.
     delete session.oauth;
-    const user = await deps.oauthLogin.finishOauth(expected, ctx.query.state, ctx.query.code);
-    const outcome = await deps.completeLogin(ctx, user, 'oauth');
+    const finished = await deps.oauthLogin.finishOauth(expected, ctx.query.state, ctx.query.code);
+    if (finished.kind === 'authorize') {
+      // A newcomer whose unionid is needed: once more, with snsapi_userinfo.
+      session.oauth = finished.pending;
+      return ctx.redirect(finished.authorizeUrl);
+    }
+    const outcome = await deps.completeLogin(ctx, finished.user, 'oauth');
     ctx.redirect(outcome.redirect ?? '/login');
   });
 }

@@ -58,6 +58,8 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
       if (typeof code !== 'string' || code.length === 0 || code.length > 256) return renderProblem(ctx, 'oauth_code');
       try {
         const grant = await deps.oauth.exchangeCode(code);
+        // A virtual snapshot-page account proves nobody (WeChat documents it for snsapi_userinfo; refused here all the same).
+        if (grant.isSnapshotUser) return renderProblem(ctx, 'oauth_snapshot', 403);
         session.wechatOpenid = { openid: grant.openid, expiresAt: now() + provenOpenidLifetimeMs };
       } catch (error) {
         if (error instanceof InvalidAuthCodeError) return renderProblem(ctx, 'oauth_code');
@@ -67,8 +69,8 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
     });
   }
 
-  function renderProblem(ctx: AppContext, code: MessageKey) {
-    deps.render(ctx, 'confirm.njk', { problem: ctx.state.t(code) }, 400);
+  function renderProblem(ctx: AppContext, code: MessageKey, status = 400) {
+    deps.render(ctx, 'confirm.njk', { problem: ctx.state.t(code) }, status);
   }
 
   return { provenOpenid, proveOpenid, routes };

@@ -120,4 +120,6 @@ export const en: Catalogue = {
   bad_body: 'The request body could not be read.',
   bad_encoding: 'The request body is not valid UTF-8.',
   timeout: 'The request took too long.',
+  // WeChat's snapshot-page mode: a virtual account cannot log in.
+  oauth_snapshot: 'WeChat is showing this page as a snapshot, where logging in is not possible. Tap “使用完整服务” (Use full service) at the bottom right, allow the authorization, then log in.',
 };

@@ -126,4 +126,6 @@ export const zh = {
   bad_body: '请求体无法读取。',
   bad_encoding: '请求体不是有效的 UTF-8。',
   timeout: '请求超时。',
+  // WeChat's snapshot-page mode: a virtual account cannot log in.
+  oauth_snapshot: '当前页面处于微信的快照页模式，无法登录。请轻触页面右下角的“使用完整服务”，同意授权后再登录。',
 };

@@ -16,7 +16,7 @@ export function buildPhoneView(state: SimulatorState, smsInbox: SmsInbox, person
     .update(
       JSON.stringify([
         personas.map((p) => [p.openid, p.nickname, p.following]),
-        persona ? [persona.openid, persona.following, persona.chat, persona.generatedCodes] : null,
+        persona ? [persona.openid, persona.following, persona.snapshot, persona.chat, persona.generatedCodes] : null,
         tickets.map((ticket) => ticket.ticket),
         sms.map((message) => [message.phone, message.code, message.at]),
       ]),

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../wechat/message-crypto.js';
-import { cdata, parseXmlFields } from '../wechat/messages.js';
-import { computeSignature } from '../wechat/signature.js';
+import { aesKeyFromEncodingAesKey } from '../wechat/message-crypto.js';
+import { BadReplyError, buildEventXml, buildSignedPush, openReply } from '../wechat/signed-push.js';
 
 export interface PhoneOptions {
   /** Where WeChat would POST: the server's own /wechat/callback. */
@@ -19,6 +17,8 @@ export interface PushResult {
   status: number;
   /** The passive reply's text (decrypted), or undefined for `success` or an error. */
   replyText?: string;
+  /** Why WeChat would have dropped the reply: a bad MsgSignature or appid. The user would see nothing. */
+  replyRefused?: string;
   body: string;
 }
 
@@ -26,64 +26,47 @@ export interface PushResult {
  * The phone side of WeChat: it builds an event exactly as WeChat's servers
  * would, signs it with the Token, encrypts it in safe mode, and POSTs it to
  * the callback over real HTTP. The simulator never takes a shortcut into the
- * login service.
+ * login service. Like WeChat, it drops an encrypted reply whose MsgSignature
+ * or appid is wrong, and says so (`replyRefused`).
  */
 export function createSimulatedPhone(options: PhoneOptions) {
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const key = options.encodingAesKey ? aesKeyFromEncodingAesKey(options.encodingAesKey) : undefined;
 
-  function eventXml(openid: string, createTime: number, fields: Record<string, string>): string {
-    const extra = Object.entries(fields)
-      .map(([name, value]) => `<${name}>${cdata(value)}</${name}>`)
-      .join('');
-    return (
-      `<xml><ToUserName>${cdata(options.accountId)}</ToUserName><FromUserName>${cdata(openid)}</FromUserName>` +
-      `<CreateTime>${createTime}</CreateTime><MsgType>${cdata('event')}</MsgType>${extra}</xml>`
-    );
-  }
-
-  async function push(openid: string, fields: Record<string, string>): Promise<PushResult> {
-    const timestamp = String(Math.floor(now() / 1000));
-    const nonce = randomBytes(6).toString('hex');
+  async function push(openid: string, event: string, extra: { eventKey?: string; ticket?: string } = {}): Promise<PushResult> {
+    const createTime = Math.floor(now() / 1000);
+    const xml = buildEventXml({ toUser: options.accountId, openid, createTime, event, ...extra });
+    const signed = buildSignedPush(xml, { token: options.token, appId: options.appId, accountId: options.accountId, key, openid, timestamp: String(createTime) });
     const url = new URL(options.callbackUrl);
-    url.searchParams.set('signature', computeSignature([options.token, timestamp, nonce]));
-    url.searchParams.set('timestamp', timestamp);
-    url.searchParams.set('nonce', nonce);
-    url.searchParams.set('openid', openid);
-    let body = eventXml(openid, Number(timestamp), fields);
-    if (key) {
-      const encrypt = encryptMessage(key, body, options.appId);
-      url.searchParams.set('encrypt_type', 'aes');
-      url.searchParams.set('msg_signature', computeSignature([options.token, timestamp, nonce, encrypt]));
-      body = `<xml><ToUserName>${cdata(options.accountId)}</ToUserName><Encrypt>${cdata(encrypt)}</Encrypt></xml>`;
-    }
+    url.search = signed.query.toString();
     const response = await doFetch(url, {
       method: 'POST',
       headers: { 'content-type': 'text/xml' },
-      body,
+      body: signed.body,
       signal: AbortSignal.timeout(10_000),
     });
     const text = await response.text();
-    return { status: response.status, body: text, replyText: response.ok ? await readReplyText(text) : undefined };
-  }
-
-  async function readReplyText(reply: string): Promise<string | undefined> {
-    if (!reply.startsWith('<xml>')) return undefined;
-    let fields = await parseXmlFields(reply);
-    if (fields.Encrypt && key) fields = await parseXmlFields(decryptMessage(key, fields.Encrypt).message);
-    return fields.Content;
+    if (!response.ok || !text.startsWith('<xml>')) return { status: response.status, body: text };
+    try {
+      const fields = await openReply(text, { token: options.token, appId: options.appId, key });
+      return { status: response.status, body: text, replyText: fields.Content };
+    } catch (error) {
+      if (error instanceof BadReplyError) return { status: response.status, body: text, replyRefused: error.message };
+      throw error;
+    }
   }
 
   return {
     /** A scan of a parametric QR code: `subscribe` + `qrscene_` for a new follower, `SCAN` for a follower. */
     scan(openid: string, scene: string, ticket: string, following: boolean) {
       return following
-        ? push(openid, { Event: 'SCAN', EventKey: scene, Ticket: ticket })
-        : push(openid, { Event: 'subscribe', EventKey: `qrscene_${scene}`, Ticket: ticket });
+        ? push(openid, 'SCAN', { eventKey: scene, ticket })
+        : push(openid, 'subscribe', { eventKey: `qrscene_${scene}`, ticket });
     },
-    follow: (openid: string) => push(openid, { Event: 'subscribe', EventKey: '' }),
-    unfollow: (openid: string) => push(openid, { Event: 'unsubscribe', EventKey: '' }),
+    /** The documented plain follow and unfollow: no EventKey element at all. */
+    follow: (openid: string) => push(openid, 'subscribe'),
+    unfollow: (openid: string) => push(openid, 'unsubscribe'),
   };
 }
 

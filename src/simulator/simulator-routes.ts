@@ -60,17 +60,14 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
   router.post(`${api}/cgi-bin/qrcode/create`, async (ctx) => {
     const token = state.checkToken(ctx.query.access_token);
     if ('errcode' in token) return fail(ctx, token);
-    const body = await readJson(ctx);
-    const scene = (body?.action_info as { scene?: { scene_str?: unknown } } | undefined)?.scene?.scene_str;
-    const expireSeconds = Number(body?.expire_seconds ?? 60);
-    if (body?.action_name !== 'QR_STR_SCENE' || typeof scene !== 'string' || scene.length < 1 || scene.length > 64) {
-      return fail(ctx, { errcode: 40_053, errmsg: 'invalid action info' });
-    }
-    if (!Number.isInteger(expireSeconds) || expireSeconds < 60 || expireSeconds > 2_592_000) {
-      return fail(ctx, { errcode: 40_053, errmsg: 'invalid expire_seconds' });
-    }
-    const ticket = state.createTicket(scene, expireSeconds);
-    ctx.body = { ticket: ticket.ticket, expire_seconds: expireSeconds, url: ticket.url };
+    const request = readQrcodeRequest(await readJson(ctx));
+    if ('errcode' in request) return fail(ctx, request);
+    const ticket = state.createTicket(request.scene, request.expireSeconds);
+    // A permanent code's answer has no expire_seconds.
+    ctx.body =
+      request.expireSeconds === undefined
+        ? { ticket: ticket.ticket, url: ticket.url }
+        : { ticket: ticket.ticket, expire_seconds: request.expireSeconds, url: ticket.url };
   });
 
   router.get(`${api}/cgi-bin/showqrcode`, async (ctx) => {
@@ -98,15 +95,72 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
     ctx.body = state.deliverCustomText(body.touser, content);
   });
 
+  // https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
+  // Since 2021-12-27 no nickname and no headimgurl; someone who does not follow gets only subscribe and openid.
   router.get(`${api}/cgi-bin/user/info`, (ctx) => {
     const token = state.checkToken(ctx.query.access_token);
     if ('errcode' in token) return fail(ctx, token);
+    if (token.appId !== state.officialAccountAppId) return fail(ctx, { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' });
     const persona = state.findPersona(String(ctx.query.openid ?? ''));
     if (!persona) return fail(ctx, { errcode: 40_003, errmsg: 'invalid openid' });
-    ctx.body = persona.following
-      ? { subscribe: 1, openid: persona.openid, unionid: persona.unionid, language: 'zh_CN', nickname: persona.nickname }
-      : { subscribe: 0, openid: persona.openid, unionid: persona.unionid };
+    ctx.body = userInfoOf(persona);
   });
+}
+
+/** cgi-bin/user/info's answer for `persona`, field for field as WeChat documents it. */
+export function userInfoOf(persona: Persona): Record<string, unknown> {
+  if (!persona.following || !persona.subscription) return { subscribe: 0, openid: persona.openid };
+  const { time, scene, qrScene, qrSceneStr } = persona.subscription;
+  return {
+    subscribe: 1,
+    openid: persona.openid,
+    language: 'zh_CN',
+    subscribe_time: time,
+    // The simulated account is bound to an Open Platform account, so the unionid is there.
+    unionid: persona.unionid,
+    remark: '',
+    groupid: 0,
+    tagid_list: [],
+    subscribe_scene: scene,
+    qr_scene: qrScene,
+    qr_scene_str: qrSceneStr,
+  };
+}
+
+/**
+ * qrcode/create's body, with WeChat's rules: QR_SCENE (temporary, scene_id a
+ * non-zero 32-bit integer), QR_STR_SCENE (temporary, scene_str of 1 to 64
+ * characters), QR_LIMIT_SCENE (permanent, scene_id 1 to 100000) and
+ * QR_LIMIT_STR_SCENE (permanent, scene_str). A temporary code lives
+ * expire_seconds (60 when absent, at most 2592000 = 30 days); a permanent
+ * one ignores it. Anything else is 40053.
+ * https://developers.weixin.qq.com/doc/offiaccount/Account_Management/Generating_a_Parametric_QR_Code.html
+ */
+export function readQrcodeRequest(
+  body: Record<string, unknown> | undefined,
+): { scene: string | number; expireSeconds: number | undefined } | { errcode: number; errmsg: string } {
+  const invalid = (errmsg: string) => ({ errcode: 40_053, errmsg });
+  const scene = (body?.action_info as { scene?: { scene_id?: unknown; scene_str?: unknown } } | undefined)?.scene;
+  const action = body?.action_name;
+  const permanent = action === 'QR_LIMIT_SCENE' || action === 'QR_LIMIT_STR_SCENE';
+  let value: string | number;
+  if (action === 'QR_STR_SCENE' || action === 'QR_LIMIT_STR_SCENE') {
+    const text = scene?.scene_str;
+    if (typeof text !== 'string' || text.length < 1 || text.length > 64) return invalid('invalid action info');
+    value = text;
+  } else if (action === 'QR_SCENE' || action === 'QR_LIMIT_SCENE') {
+    const id = scene?.scene_id;
+    const max = permanent ? 100_000 : 4_294_967_295;
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > max) return invalid('invalid action info');
+    value = id;
+  } else {
+    return invalid('invalid action name');
+  }
+  if (permanent) return { scene: value, expireSeconds: undefined };
+  const expireSeconds = Number(body?.expire_seconds ?? 60);
+  // The documented bounds are the default 60 and the maximum 2592000; below 60 is refused as before (our client never asks for less).
+  if (!Number.isInteger(expireSeconds) || expireSeconds < 60 || expireSeconds > 2_592_000) return invalid('invalid expire_seconds');
+  return { scene: value, expireSeconds };
 }
 
 /** Web authorization: the authorize page where a persona approves, and the sns/ API. */
@@ -156,40 +210,63 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
     ctx.redirect(target.toString());
   });
 
+  // https://developers.weixin.qq.com/doc/service/api/webdev/access/api_snsaccesstoken
+  // unionid "只有当scope为snsapi_userinfo时返回"; is_snapshotuser only for a snapshot-page virtual account.
   router.get(`${api}/sns/oauth2/access_token`, (ctx) => {
     const { appid, secret, code } = ctx.query;
     const bad = state.checkCredentials(appid, secret);
     if (bad) return void (ctx.body = bad);
+    if (ctx.query.grant_type !== 'authorization_code') return void (ctx.body = { errcode: 40_002, errmsg: 'invalid grant_type' });
     const redeemed = state.redeemCode('oauth', code, String(appid));
     if ('errcode' in redeemed) return void (ctx.body = redeemed);
-    const { persona, scope } = redeemed;
+    const grant = state.snsGrantOf(redeemed.persona, redeemed.scope!, redeemed.snapshot);
+    const tokens = state.issueSnsTokens(grant, String(appid));
     ctx.body = {
-      access_token: state.issueSnsToken(persona, scope!),
+      access_token: tokens.accessToken,
       expires_in: 7200,
-      refresh_token: `refresh-${persona.openid}`,
-      openid: persona.openid,
-      scope,
-      unionid: persona.unionid,
+      refresh_token: tokens.refreshToken,
+      openid: grant.openid,
+      scope: grant.scope,
+      ...(grant.snapshot ? { is_snapshotuser: 1 } : {}),
+      ...(grant.scope === 'snsapi_userinfo' ? { unionid: unionidOf(redeemed.persona, grant) } : {}),
     };
+  });
+
+  // https://developers.weixin.qq.com/doc/service/api/webdev/access/api_snsrefreshtoken
+  // A new access_token for the same grant; the refresh_token itself is not extended (30 days from the authorization).
+  router.get(`${api}/sns/oauth2/refresh_token`, (ctx) => {
+    const { appid } = ctx.query;
+    if (typeof appid !== 'string' || appid !== state.officialAccountAppId) return void (ctx.body = { errcode: 40_013, errmsg: 'invalid appid' });
+    if (ctx.query.grant_type !== 'refresh_token') return void (ctx.body = { errcode: 40_002, errmsg: 'invalid grant_type' });
+    const issued = state.checkRefreshToken(ctx.query.refresh_token, appid);
+    if ('errcode' in issued) return void (ctx.body = issued);
+    const tokens = state.issueSnsTokens(issued, appid, String(ctx.query.refresh_token));
+    ctx.body = { access_token: tokens.accessToken, expires_in: 7200, refresh_token: tokens.refreshToken, openid: issued.openid, scope: issued.scope };
   });
 
   router.get(`${api}/sns/userinfo`, (ctx) => {
     const checked = state.checkSnsToken(ctx.query.access_token, ctx.query.openid);
     if ('errcode' in checked) return void (ctx.body = checked);
-    if (checked.scope !== 'snsapi_userinfo') return void (ctx.body = { errcode: 48_001, errmsg: 'api unauthorized' });
-    const { persona } = checked;
+    const { persona, grant } = checked;
+    if (grant.scope !== 'snsapi_userinfo') return void (ctx.body = { errcode: 48_001, errmsg: 'api unauthorized' });
+    // A snapshot-page account is virtual: WeChat shows it as 微信用户 with the default avatar.
     ctx.body = {
-      openid: persona.openid,
-      nickname: persona.nickname,
+      openid: grant.openid,
+      nickname: grant.snapshot ? '微信用户' : persona.nickname,
       sex: 0,
       province: '',
       city: '',
       country: '',
-      headimgurl: `https://thirdwx.qlogo.cn/mmopen/simulated/${persona.openid}/132`,
+      headimgurl: grant.snapshot ? '' : `https://thirdwx.qlogo.cn/mmopen/simulated/${persona.openid}/132`,
       privilege: [],
-      unionid: persona.unionid,
+      unionid: unionidOf(persona, grant),
     };
   });
+}
+
+/** The unionid a grant shows: the persona's, or the virtual one of snapshot mode. */
+function unionidOf(persona: Persona, grant: { snapshot: boolean }): string {
+  return grant.snapshot ? persona.snapshotUnionid : persona.unionid;
 }
 
 /** jscode2session and getuserphonenumber, fed by the phone page's code generator. */
@@ -308,11 +385,18 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     persona.chat.push({ from: 'user', text: '[扫描二维码]', at: new Date() });
     persona.lastInteractionAt = state.now();
     const wasFollowing = persona.following;
-    const result = await pushAndRecord(persona, () => phone.scan(persona.openid, ticket.scene, ticket.ticket, wasFollowing));
-    if (result.status === 200) {
-      ticket.scannedBy = persona.openid;
+    // In WeChat the follow happens first and the push only reports it: user/info already says subscribe 1 while the server handles it.
+    if (!wasFollowing) {
       persona.following = true;
+      persona.subscription = {
+        time: Math.floor(state.now() / 1000),
+        scene: 'ADD_SCENE_QR_CODE',
+        qrScene: ticket.sceneId ?? 0,
+        qrSceneStr: ticket.sceneId === undefined ? ticket.scene : '',
+      };
     }
+    const result = await pushAndRecord(persona, () => phone.scan(persona.openid, ticket.scene, ticket.ticket, wasFollowing));
+    if (result.status === 200) ticket.scannedBy = persona.openid;
     redirectToPhone(ctx, persona);
   });
 
@@ -324,12 +408,22 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     router.post(path, deps.formBody, requireCsrf, async (ctx) => {
       const persona = state.findPersona(String(formField(ctx, 'openid')));
       if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
-      const result = await pushAndRecord(persona, () => (following ? phone.follow(persona.openid) : phone.unfollow(persona.openid)));
-      if (result.status === 200) persona.following = following;
+      // As in WeChat, the (un)follow stands whatever the server answers; the push only reports it.
+      persona.following = following;
+      persona.subscription = following ? { time: Math.floor(state.now() / 1000), scene: 'ADD_SCENE_SEARCH', qrScene: 0, qrSceneStr: '' } : undefined;
       if (following) persona.lastInteractionAt = state.now();
+      await pushAndRecord(persona, () => (following ? phone.follow(persona.openid) : phone.unfollow(persona.openid)));
       redirectToPhone(ctx, persona);
     });
   }
+
+  // The persona's snapshot-page mode: their next snsapi_userinfo authorization yields a virtual account.
+  router.post('/simulator/snapshot', deps.formBody, requireCsrf, (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+    persona.snapshot = formField(ctx, 'on') === '1';
+    redirectToPhone(ctx, persona);
+  });
 
   // WeChat's in-app browser: opens a link from the chat as this persona, inside the phone.
   router.get('/simulator/browser', (ctx) => {
@@ -369,7 +463,10 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
       deps.logger.warn('simulator push failed', { error: error instanceof Error ? error.message : String(error) });
       result = { status: 0, body: '' };
     }
-    const text = result.replyText ?? (result.status === 200 ? undefined : `[回调失败 / callback failed: HTTP ${result.status}]`);
+    const text = result.replyRefused
+      ? `[回复被微信丢弃 / reply dropped by WeChat: ${result.replyRefused}]`
+      : (result.replyText ?? (result.status === 200 ? undefined : `[回调失败 / callback failed: HTTP ${result.status}]`));
+    if (result.replyRefused) deps.logger.warn('simulator dropped a reply', { reason: result.replyRefused });
     if (text) persona.chat.push({ from: 'account', text, at: new Date() });
     return result;
   }

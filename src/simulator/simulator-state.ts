@@ -14,6 +14,20 @@ export interface Persona {
   unionid: string;
   phone: string;
   following: boolean;
+  /**
+   * How and when they last followed, as cgi-bin/user/info reports it: the
+   * time (seconds), the channel (ADD_SCENE_QR_CODE for a scan, ADD_SCENE_SEARCH
+   * for the plain follow button) and the QR code's scene, if any.
+   */
+  subscription?: { time: number; scene: string; qrScene: number; qrSceneStr: string };
+  /**
+   * WeChat's "snapshot page" mode (网页快照页, since 2022-07-12): an
+   * snsapi_userinfo authorization then yields a virtual account, with
+   * `is_snapshotuser: 1` and a virtual openid and unionid.
+   */
+  snapshot: boolean;
+  snapshotOpenid: string;
+  snapshotUnionid: string;
   /** The messages between the persona and the Official Account; the account's may carry `<a href>` links, as in WeChat. */
   chat: { from: 'user' | 'account'; text: string; at: Date }[];
   /**
@@ -33,20 +47,39 @@ interface IssuedCode {
   openid: string;
   appId: string;
   scope?: string;
+  /** Issued in snapshot-page mode: it redeems to the persona's virtual account. */
+  snapshot?: boolean;
   used: boolean;
   expiresAt: number;
 }
 
-interface SnsToken {
+/** A web-authorization grant (网页授权): who it is for, as WeChat presented them. */
+export interface SnsGrant {
+  /** The persona behind it (the key of `personas`). */
+  personaOpenid: string;
+  /** The openid WeChat handed out: the persona's, or a virtual one in snapshot mode. */
   openid: string;
   scope: string;
+  snapshot: boolean;
+}
+
+interface SnsToken extends SnsGrant {
+  expiresAt: number;
+}
+
+interface RefreshToken extends SnsGrant {
+  appId: string;
   expiresAt: number;
 }
 
 export interface Ticket {
   ticket: string;
+  /** What the scan's EventKey carries: scene_str, or scene_id as text. */
   scene: string;
+  /** QR_SCENE and QR_LIMIT_SCENE carry a number (user/info reports it as qr_scene). */
+  sceneId?: number;
   url: string;
+  /** Infinity for the permanent kinds (QR_LIMIT_SCENE, QR_LIMIT_STR_SCENE). */
   expiresAt: number;
   scannedBy?: string;
 }
@@ -70,6 +103,9 @@ export function createSimulatorState(options: SimulatorOptions) {
   const tickets = new Map<string, Ticket>();
   const codes = new Map<string, IssuedCode>();
   const snsTokens = new Map<string, SnsToken>();
+  const refreshTokens = new Map<string, RefreshToken>();
+  /** sns/oauth2/refresh_token: a refresh_token lives 30 days and refreshing does not extend it. */
+  const refreshLifetimeMs = 30 * 24 * 60 * 60 * 1000;
   const miniProgramAppId = options.config.miniProgram?.appId;
   /** Customer-service messages are allowed for 48 hours after the user's last interaction. */
   const customMessageWindowMs = 48 * 60 * 60 * 1000;
@@ -93,6 +129,9 @@ export function createSimulatorState(options: SimulatorOptions) {
       unionid: id('union', 'u'),
       phone: `139${digits.toString().padStart(8, '0')}`,
       following: false,
+      snapshot: false,
+      snapshotOpenid: id('snapshot-oa', 'o'),
+      snapshotUnionid: id('snapshot-union', 'u'),
       chat: [],
       generatedCodes: [],
     };
@@ -134,13 +173,15 @@ export function createSimulatorState(options: SimulatorOptions) {
     return { appId: issued.appId };
   }
 
-  function createTicket(scene: string, expireSeconds: number): Ticket {
+  /** A QR ticket; `expireSeconds` undefined makes a permanent one. */
+  function createTicket(scene: string | number, expireSeconds: number | undefined): Ticket {
     const ticket = `gQ${randomBytes(30).toString('base64')}`;
     const entry: Ticket = {
       ticket,
-      scene,
+      scene: String(scene),
+      sceneId: typeof scene === 'number' ? scene : undefined,
       url: `${options.config.publicUrl}/simulator/scan?ticket=${encodeURIComponent(ticket)}`,
-      expiresAt: now() + expireSeconds * 1000,
+      expiresAt: expireSeconds === undefined ? Infinity : now() + expireSeconds * 1000,
     };
     tickets.set(ticket, entry);
     // Forget long-dead tickets so that the map stays small on a long-running dev server.
@@ -172,7 +213,9 @@ export function createSimulatorState(options: SimulatorOptions) {
   /** A one-time code for `persona` in `appId`; `kind` says which API accepts it. */
   function issueCode(kind: CodeKind, persona: Persona, appId: string, scope?: string): string {
     const code = randomBytes(16).toString('hex');
-    codes.set(code, { kind, openid: persona.openid, appId, scope, used: false, expiresAt: now() + codeLifetimeMs });
+    // Snapshot mode hides the real account behind a virtual one, and only for snsapi_userinfo.
+    const snapshot = kind === 'oauth' && scope === 'snsapi_userinfo' && persona.snapshot;
+    codes.set(code, { kind, openid: persona.openid, appId, scope, snapshot, used: false, expiresAt: now() + codeLifetimeMs });
     if (kind !== 'oauth') persona.generatedCodes = [{ kind, code }, ...persona.generatedCodes].slice(0, 6);
     return code;
   }
@@ -181,7 +224,11 @@ export function createSimulatorState(options: SimulatorOptions) {
    * Uses up a code: 40029 when it is unknown, expired or for another app or
    * API, 40163 when it was already used. Otherwise the persona and scope.
    */
-  function redeemCode(kind: CodeKind, code: unknown, appId: string): { persona: Persona; scope?: string } | { errcode: number; errmsg: string } {
+  function redeemCode(
+    kind: CodeKind,
+    code: unknown,
+    appId: string,
+  ): { persona: Persona; scope?: string; snapshot: boolean } | { errcode: number; errmsg: string } {
     const issued = typeof code === 'string' ? codes.get(code) : undefined;
     const persona = issued ? personas.get(issued.openid) : undefined;
     if (!issued || !persona || issued.kind !== kind || issued.appId !== appId || issued.expiresAt <= now()) {
@@ -189,26 +236,46 @@ export function createSimulatorState(options: SimulatorOptions) {
     }
     if (issued.used) return { errcode: 40_163, errmsg: 'code been used' };
     issued.used = true;
-    return { persona, scope: issued.scope };
+    return { persona, scope: issued.scope, snapshot: issued.snapshot === true };
   }
 
-  function issueSnsToken(persona: Persona, scope: string): string {
-    const token = randomBytes(24).toString('base64url');
-    snsTokens.set(token, { openid: persona.openid, scope, expiresAt: now() + 7_200_000 });
-    return token;
+  /** The grant a redeemed OAuth code stands for: the real account, or the virtual one in snapshot mode. */
+  function snsGrantOf(persona: Persona, scope: string, snapshot: boolean): SnsGrant {
+    return { personaOpenid: persona.openid, openid: snapshot ? persona.snapshotOpenid : persona.openid, scope, snapshot };
   }
 
-  function checkSnsToken(token: unknown, openid: unknown): { persona: Persona; scope: string } | { errcode: number; errmsg: string } {
+  /** An sns access_token (2 hours) and, for a fresh grant, a refresh_token (30 days, not extended by refreshing). */
+  function issueSnsTokens(grant: SnsGrant, appId: string, refreshToken?: string): { accessToken: string; refreshToken: string } {
+    const accessToken = randomBytes(24).toString('base64url');
+    snsTokens.set(accessToken, { ...grant, expiresAt: now() + 7_200_000 });
+    if (refreshToken === undefined) {
+      refreshToken = randomBytes(24).toString('base64url');
+      refreshTokens.set(refreshToken, { ...grant, appId, expiresAt: now() + refreshLifetimeMs });
+    }
+    return { accessToken, refreshToken };
+  }
+
+  /** sns/oauth2/refresh_token's checks: 40030 unknown (or another app's), 42002 expired. */
+  function checkRefreshToken(token: unknown, appId: string): RefreshToken | { errcode: number; errmsg: string } {
+    const issued = typeof token === 'string' ? refreshTokens.get(token) : undefined;
+    if (!issued || issued.appId !== appId) return { errcode: 40_030, errmsg: 'invalid refresh_token' };
+    if (issued.expiresAt <= now()) return { errcode: 42_002, errmsg: 'refresh_token expired' };
+    return issued;
+  }
+
+  function checkSnsToken(token: unknown, openid: unknown): { persona: Persona; grant: SnsGrant } | { errcode: number; errmsg: string } {
     const issued = typeof token === 'string' ? snsTokens.get(token) : undefined;
     if (!issued || issued.expiresAt <= now() || issued.openid !== openid) return { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid' };
-    return { persona: personas.get(issued.openid)!, scope: issued.scope };
+    return { persona: personas.get(issued.personaOpenid)!, grant: issued };
   }
 
   return {
     personas,
     issueCode,
     redeemCode,
-    issueSnsToken,
+    snsGrantOf,
+    issueSnsTokens,
+    checkRefreshToken,
     checkSnsToken,
     officialAccountAppId: options.config.wechat.appId,
     miniProgramAppId,

@@ -12,9 +12,15 @@ export interface OauthApiOptions {
 
 export interface OauthGrant {
   openid: string;
+  /** Only with snsapi_userinfo ("只有当scope为snsapi_userinfo时返回"). */
   unionid?: string;
   accessToken: string;
   scope: string;
+  /**
+   * `is_snapshotuser: 1`: WeChat's snapshot-page mode (since 2022-07-12)
+   * handed out a virtual account; its openid and unionid are nobody's.
+   */
+  isSnapshotUser: boolean;
 }
 
 export interface SnsUserInfo {
@@ -43,13 +49,19 @@ export function createOauthApi(options: OauthApiOptions) {
 
   /** Trades the one-time code for the user's openid (and a user access token). */
   async function exchangeCode(code: string): Promise<OauthGrant> {
-    const answer = await options.http.get<{ access_token: string; openid: string; unionid?: string; scope: string }>(oauthAccessTokenPath, {
+    const answer = await options.http.get<{ access_token: string; openid: string; unionid?: string; scope: string; is_snapshotuser?: number }>(oauthAccessTokenPath, {
       appid: options.appId,
       secret: options.appSecret,
       code,
       grant_type: 'authorization_code',
     });
-    return { openid: answer.openid, unionid: answer.unionid, accessToken: answer.access_token, scope: answer.scope };
+    return {
+      openid: answer.openid,
+      unionid: answer.unionid,
+      accessToken: answer.access_token,
+      scope: answer.scope,
+      isSnapshotUser: answer.is_snapshotuser === 1,
+    };
   }
 
   /** The nickname and avatar; needs a grant with snsapi_userinfo. */

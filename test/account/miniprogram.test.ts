@@ -1,5 +1,5 @@
 import test from 'ava';
-import { bindPhone, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
+import { bindPhone, logInNewUser, openLoginPage, poll } from '../helpers/login-flow.js';
 import { startServer, plainScanLogin } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
 
@@ -44,7 +44,8 @@ test('the QR user and the mini-program user come out as one user through the uni
   const { server, sim, call } = await setup(t);
   const openid = await sim.createPersona('两端');
   const { browser, scene } = await openLoginPage(server);
-  await phoneFor(server).scan(openid, scene, 'ticket', false);
+  // Through the phone page: the persona follows first, so user/info tells the server the unionid (as in WeChat).
+  await sim.scan(openid, scene);
   t.is((await poll(browser, scene)).body.status, 'bind');
   await bindPhone(server, browser, '13855556666');
   const login = await call('/api/miniprogram/login', { code: await sim.generateCode(openid, 'js') });
@@ -61,7 +62,8 @@ test('the mini-program user first, the QR scan later: still one user', async (t)
   const openid = await sim.createPersona('先小程序');
   await call('/api/miniprogram/login', { code: await sim.generateCode(openid, 'js') });
   const { browser, scene } = await openLoginPage(server);
-  await phoneFor(server).scan(openid, scene, 'ticket', false);
+  // Through the phone page: the persona follows first, so user/info tells the server the unionid (as in WeChat).
+  await sim.scan(openid, scene);
   await poll(browser, scene);
   const users = await server.knex('users').select();
   t.is(users.length, 1);
@@ -111,9 +113,10 @@ test('POST /api/miniprogram/logout revokes the token (204); unfollowing revokes 
   // The same person also follows the Official Account (one user through the unionid), then unfollows.
   const second = await call('/api/miniprogram/login', { code: await sim.generateCode(openid, 'js') });
   const { browser, scene } = await openLoginPage(server);
-  await phoneFor(server).scan(openid, scene, 'ticket', false);
+  // Through the phone page: the persona follows first, so user/info tells the server the unionid (as in WeChat).
+  await sim.scan(openid, scene);
   await poll(browser, scene);
-  await phoneFor(server).unfollow(openid);
+  await sim.post('/simulator/unfollow', { openid });
   t.is((await call('/api/miniprogram/phone', { code: await sim.generateCode(openid, 'phone') }, second.body.token)).status, 401);
 });
 

@@ -71,10 +71,7 @@ export function answer(phone: BrowserClient, html: string, choice: { number: str
 /** Scans `scene` with the simulator's phone page, as a person would (the scan counts as an interaction, as in WeChat). */
 export async function scanInSimulator(server: Site, openid: string, scene: string) {
   const simulator = await openSimulator(server);
-  const page = await simulator.pageOf(openid);
-  const item = page.match(new RegExp(`data-scene="${scene}"[\\s\\S]*?name="ticket" value="([^"]+)"`));
-  if (!item) throw new Error('the scene is not waiting in the simulator');
-  const scanned = await simulator.post('/simulator/scan', { openid, ticket: item[1].replaceAll('&amp;', '&').replaceAll('&#x2B;', '+') });
+  const scanned = await simulator.scan(openid, scene);
   if (scanned.status !== 303) throw new Error(`simulator scan answered ${scanned.status}`);
   return simulator;
 }

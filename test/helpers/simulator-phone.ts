@@ -22,5 +22,22 @@ export async function openSimulator(server: Pick<TestServer, 'url'>) {
       return match[1];
     },
     post: (path: string, fields: Record<string, string>) => phone.postForm(path, { ...fields, _csrf: csrf }),
+    /** Presses "scan" on the waiting code of `scene`, as `openid`; throws when the code is not waiting. */
+    async scan(openid: string, scene: string) {
+      const item = (await pageOf(openid)).match(new RegExp(`data-scene="${scene}"[\\s\\S]*?name="ticket" value="([^"]+)"`));
+      if (!item) throw new Error('the scene is not waiting in the simulator');
+      return phone.postForm('/simulator/scan', { openid, ticket: unescapeHtml(item[1]), _csrf: csrf });
+    },
   };
+}
+
+/** Undoes the template's escaping of an attribute value (tickets are base64: + and / are escaped). */
+function unescapeHtml(text: string): string {
+  return text
+    .replace(/&#x([0-9a-f]+);/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/&#(\d+);/g, (_, decimal: string) => String.fromCharCode(Number(decimal)))
+    .replaceAll('&quot;', '"')
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
 }

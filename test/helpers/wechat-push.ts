@@ -1,5 +1,5 @@
 import { simulatorOriginalId } from '../../src/config.js';
-import { computeSignature } from '../../src/wechat/signature.js';
+import { buildEventXml, signCallbackQuery } from '../../src/wechat/signed-push.js';
 
 export const testToken = 'dev-token';
 
@@ -7,25 +7,19 @@ export const testToken = 'dev-token';
 export function signedQuery(options: { token?: string; timestamp?: number; nonce?: string; extra?: Record<string, string> } = {}): URLSearchParams {
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
   const nonce = options.nonce ?? Math.random().toString(36).slice(2);
-  const query = new URLSearchParams({
-    signature: computeSignature([options.token ?? testToken, timestamp, nonce]),
-    timestamp,
-    nonce,
-    ...options.extra,
-  });
-  return query;
+  return signCallbackQuery(options.token ?? testToken, timestamp, nonce, options.extra);
 }
 
+/** An event push's XML (src/wechat/signed-push.ts), addressed to the simulator's account unless `toUser` says otherwise. */
 export function eventXml(fields: { openid: string; event: string; eventKey?: string; createTime?: number; toUser?: string; ticket?: string }): string {
-  return (
-    `<xml><ToUserName><![CDATA[${fields.toUser ?? simulatorOriginalId}]]></ToUserName>` +
-    `<FromUserName><![CDATA[${fields.openid}]]></FromUserName>` +
-    `<CreateTime>${fields.createTime ?? Math.floor(Date.now() / 1000)}</CreateTime>` +
-    `<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[${fields.event}]]></Event>` +
-    (fields.eventKey === undefined ? '' : `<EventKey><![CDATA[${fields.eventKey}]]></EventKey>`) +
-    (fields.ticket ? `<Ticket><![CDATA[${fields.ticket}]]></Ticket>` : '') +
-    '</xml>'
-  );
+  return buildEventXml({
+    toUser: fields.toUser ?? simulatorOriginalId,
+    openid: fields.openid,
+    createTime: fields.createTime ?? Math.floor(Date.now() / 1000),
+    event: fields.event,
+    eventKey: fields.eventKey,
+    ticket: fields.ticket || undefined,
+  });
 }
 
 export async function postCallback(baseUrl: string, query: URLSearchParams, body: string | Buffer, contentType = 'text/xml') {

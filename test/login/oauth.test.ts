@@ -1,32 +1,9 @@
 import test from 'ava';
-import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
+import { BrowserClient } from '../helpers/browser-client.js';
+import { authorize, logInInWechat } from '../helpers/oauth-flow.js';
 import { bindPhone, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
 import { startServer, plainScanLogin } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
-
-/**
- * Walks the OAuth round trip like WeChat's browser: our redirect, the
- * simulator's authorize page, the persona's approval, back to our callback.
- */
-async function authorize(browser: BrowserClient, persona: BrowserClient, openid: string, path = '/auth/wechat') {
-  const start = await browser.get(path);
-  const location = start.headers.get('location')!;
-  const [address, fragment] = location.split('#');
-  const authorizeUrl = new URL(address);
-  const page = await persona.get(authorizeUrl.pathname + authorizeUrl.search);
-  const html = await page.text();
-  const approved = await persona.postForm('/simulator/authorize', {
-    _csrf: csrfOf(html),
-    openid,
-    appid: authorizeUrl.searchParams.get('appid')!,
-    redirect_uri: authorizeUrl.searchParams.get('redirect_uri')!,
-    response_type: 'code',
-    scope: authorizeUrl.searchParams.get('scope')!,
-    state: authorizeUrl.searchParams.get('state')!,
-  });
-  const callback = new URL(approved.headers.get('location')!);
-  return { start, location, fragment, authorizeUrl, callback, finish: () => browser.get(callback.pathname + callback.search) };
-}
 
 test('/auth/wechat redirects to the authorize page with snsapi_base, the callback address and a state', async (t) => {
   const server = await startServer(t, { env: plainScanLogin });
@@ -52,15 +29,16 @@ test('snsapi_base: a new user goes to /bind, binds, and logs in with method oaut
   const sim = await openSimulator(server);
   const openid = await sim.createPersona('微信内');
   const browser = new BrowserClient(server.url, { 'user-agent': 'Mozilla/5.0 MicroMessenger/8.0' });
-  const flow = await authorize(browser, sim.phone, openid);
-  const finished = await flow.finish();
+  // A newcomer who does not follow: with the mini-program configured, their unionid is asked for once (snsapi_userinfo).
+  const { answer: finished, scopes } = await logInInWechat(browser, sim.phone, openid);
+  t.deepEqual(scopes, ['snsapi_base', 'snsapi_userinfo']);
   t.is(finished.status, 302);
   t.is(finished.headers.get('location'), '/bind');
   t.is((await bindPhone(server, browser, '13811112222')).status, 303);
   const me = await (await browser.get('/api/me')).json();
   t.like(me, { openid, phone: '13811112222' });
   t.is(me.logins[0].method, 'oauth');
-  t.truthy(me.unionid, 'the unionid WeChat returned is kept');
+  t.truthy(me.unionid, 'the unionid of the second round trip is kept');
 });
 
 test('snsapi_userinfo stores the nickname and avatar; a returning user lands on the profile or next', async (t) => {

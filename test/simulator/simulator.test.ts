@@ -1,8 +1,9 @@
 import test from 'ava';
 import { scanReplies } from '../../src/login/login-service.js';
-import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
+import { csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, poll } from '../helpers/login-flow.js';
 import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
+import { openSimulator } from '../helpers/simulator-phone.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
   const server = await startServer(t, { env: { ...plainScanLogin, ...env } });
@@ -12,25 +13,10 @@ async function setup(t: { teardown(fn: () => unknown): void }, env: Record<strin
   return { server, api, postJson, appid: server.config.wechat.appId, secret: server.config.wechat.appSecret };
 }
 
-/** The simulator's phone page, driven like a person would: create a user, scan a waiting code. */
+/** The simulator's phone page (test/helpers/simulator-phone.ts), with `chat` for the page of a persona. */
 async function simulatorPhone(server: TestServer) {
-  const phone = new BrowserClient(server.url);
-  const csrf = csrfOf(await (await phone.get('/simulator')).text());
-  return {
-    phone,
-    async createPersona(nickname: string): Promise<string> {
-      const created = await phone.postForm('/simulator/personas', { nickname, _csrf: csrf });
-      return decodeURIComponent(created.headers.get('location')!.split('as=')[1]);
-    },
-    async scan(openid: string, scene: string) {
-      const page = await (await phone.get(`/simulator?as=${encodeURIComponent(openid)}`)).text();
-      const item = page.match(new RegExp(`<li data-scene="${scene}">[\\s\\S]*?name="ticket" value="([^"]+)"`));
-      if (!item) throw new Error('the code is not in the waiting list');
-      return phone.postForm('/simulator/scan', { openid, ticket: item[1].replaceAll('&#43;', '+').replaceAll('&#x2F;', '/'), _csrf: csrf });
-    },
-    chat: async (openid: string) => (await phone.get(`/simulator?as=${encodeURIComponent(openid)}`)).text(),
-    post: (path: string, fields: Record<string, string>) => phone.postForm(path, { ...fields, _csrf: csrf }),
-  };
+  const sim = await openSimulator(server);
+  return { ...sim, chat: sim.pageOf };
 }
 
 test('cgi-bin/token: wrong appid 40013, wrong secret 40125, else a token', async (t) => {
@@ -65,7 +51,6 @@ test('qrcode/create records a ticket whose url points at /simulator/scan; showqr
   const { server, api, postJson, appid, secret } = await setup(t);
   const { access_token: token } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
   t.like(await postJson(`/cgi-bin/qrcode/create?access_token=bogus`, {}), { errcode: 40001 });
-  t.like(await postJson(`/cgi-bin/qrcode/create?access_token=${token}`, { action_name: 'QR_SCENE', action_info: { scene: { scene_id: 1 } } }), { errcode: 40053 });
   const created = await postJson(`/cgi-bin/qrcode/create?access_token=${token}`, {
     expire_seconds: 300,
     action_name: 'QR_STR_SCENE',
@@ -200,6 +185,8 @@ test('jscode2session and getuserphonenumber: codes from the generator, the mini-
   t.is(typeof session.session_key, 'string');
   const { access_token: oaToken } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
   const { access_token: miniToken } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${mini.appId}&secret=${mini.appSecret}`);
+  // user/info shows the unionid of followers only.
+  await sim.post('/simulator/follow', { openid });
   const userInfo = await api(`/cgi-bin/user/info?access_token=${oaToken}&openid=${openid}`);
   t.is(session.unionid, userInfo.unionid);
   await sim.post('/simulator/codes', { openid, kind: 'phone' });
