@@ -51,6 +51,7 @@ import { createRedisDeliveryStore, createRedisNonceStore, createRedisRateLimiter
 import { createScanRelay } from './redis/scan-relay.js';
 import { simulatorRoutes } from './simulator/simulator-routes.js';
 import { createSimulatorState } from './simulator/simulator-state.js';
+import { createOidc } from './oidc/oidc.js';
 import { createAccessTokenProvider } from './wechat/access-token.js';
 import { createCallbackCodec } from './wechat/callback-codec.js';
 import { createReplayGuard } from './wechat/replay-guard.js';
@@ -236,6 +237,11 @@ export function createApp(deps: AppDeps): AppHandle {
   }
   const simulatorState = config.simulator ? createSimulatorState({ config }) : undefined;
   if (simulatorState) simulatorRoutes(router, { config, state: simulatorState, render, smsInbox, formBody, logger });
+  // The OpenID Provider at /oidc (issue 16): built in the background, awaited by ready().
+  const oidc = config.oidc.enabled
+    ? createOidc({ config, knex, findUserById: (id) => users.findUserById(id), sessions, currentSession, render, logger })
+    : undefined;
+  oidc?.routes(router);
 
   // What reaches Koa outside the middleware chain: a client cut off mid-request (a slow body past the
   // server's request timeout, a reset). One log line instead of Koa's stack trace on stderr.
@@ -258,6 +264,8 @@ export function createApp(deps: AppDeps): AppHandle {
       return next();
     });
   }
+  // Ahead of our session cookie: the provider answers by itself and never touches our session.
+  if (oidc) use(oidc.mount);
   app.use(createSessionMiddleware(app, { secure: config.secureCookies, maxAgeMs: config.sessions.maxLifetimeSeconds * 1000 }));
   use(languageMiddleware);
   use(createStaticFiles(path.resolve(__dirname, '../static'), ['favicon.ico']));
@@ -276,6 +284,7 @@ export function createApp(deps: AppDeps): AppHandle {
     smsInbox,
     ready: async () => {
       await redis?.relay.ready();
+      await oidc?.ready();
     },
     drain: () => hub.drain(),
     async close() {
@@ -284,6 +293,7 @@ export function createApp(deps: AppDeps): AppHandle {
       poller.close();
       tokenCache.close();
       deduper.close();
+      oidc?.close();
       await redis?.close();
     },
   };
