@@ -72,7 +72,7 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
   // interaction page sends them through our login.
   const policy = interactionPolicy.base();
   policy.get('login')!.checks.add(
-    new interactionPolicy.Check('not_signed_in_here', 'End-User is not signed in at this server', async (ctx) => {
+    new interactionPolicy.Check('not_signed_in_here', 'End-User is not signed in at this server', 'login_required', async (ctx) => {
       if (ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const signedIn = await infoOf(ctx)?.signedIn();
       return signedIn && String(signedIn.user.id) === ctx.oidc.session?.accountId
