@@ -63,7 +63,8 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
   const infoOf = (ctx: KoaContextWithOIDC): RequestInfo | undefined => requestInfo.get(ctx.req);
   const page = (ctx: KoaContextWithOIDC, template: string, data: Record<string, unknown>) => {
     ctx.type = 'html';
-    ctx.body = renderOidcPage(views, infoOf(ctx)?.lang ?? 'zh', config.simulator, template, data);
+    const url = (ctx.req as { originalUrl?: string }).originalUrl ?? ctx.url;
+    ctx.body = renderOidcPage(views, { lang: infoOf(ctx)?.lang ?? 'zh', simulator: config.simulator, url }, template, data);
   };
 
   // The provider's own session must never outlive ours: whenever the person is

@@ -104,5 +104,5 @@ mysqlTest('two instances behind one address, sharing MariaDB and Redis: a code i
     { instanceOf: oidc.ResponseBodyError },
   );
   t.is((reused as oidc.ResponseBodyError).error, 'invalid_grant');
-  t.is(testClient.client_id, tokens.claims()!.aud);
+  t.is(tokens.claims()!.aud, testClient.client_id);
 });
