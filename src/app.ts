@@ -256,7 +256,13 @@ export function createApp(deps: AppDeps): AppHandle {
     // While shutting down, no connection is kept alive: clients reconnect to a live instance.
     if (hub.isDraining()) ctx.set('Connection', 'close');
   });
-  use(createSecurityHeaders({ https: config.secureCookies, simulatorFrames: config.simulator }));
+  use(
+    createSecurityHeaders({
+      https: config.secureCookies,
+      simulatorFrames: config.simulator,
+      formActionOrigins: config.oidc.clients.flatMap((client) => client.redirect_uris.map((uri) => new URL(uri).origin)),
+    }),
+  );
   if (config.secureCookies) {
     // PUBLIC_URL says people reach us over https, even when a proxy forgets X-Forwarded-Proto.
     use(async (ctx, next) => {

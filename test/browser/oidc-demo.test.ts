@@ -85,3 +85,50 @@ browserTest('the demo app: "Log in" → QR page → scan and bind on the simulat
   deskProblems.assertClean('desktop window');
   phoneProblems.assertClean('phone window');
 });
+
+browserTest('an application on another origin gets its code after the phone binding form (CSP form-action allows registered redirects)', async (t) => {
+  const http = await import('node:http');
+  const application = http.createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.end(`application got ${request.url}`);
+  });
+  await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
+  // localhost, not 127.0.0.1: another origin than the server's.
+  const callback = `http://localhost:${(application.address() as { port: number }).port}/callback`;
+  const client = { client_id: 'elsewhere', client_secret: 'elsewhere-secret-0123456789', redirect_uris: [callback] };
+  const other = await startServer({ env: { ...plainScanLogin, OIDC_CLIENTS: JSON.stringify([client]) } });
+  t.teardown(async () => {
+    await other.close();
+    application.closeAllConnections();
+    await new Promise((resolve) => application.close(resolve));
+  });
+  const desk = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+  const phone = await (await browser.newContext({ locale: 'zh-CN', isMobile: true })).newPage();
+  const problems = watchPageProblems(desk);
+  const query = new URLSearchParams({
+    client_id: client.client_id,
+    response_type: 'code',
+    scope: 'openid phone',
+    redirect_uri: callback,
+    state: 'state-1',
+    nonce: 'nonce-1',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  });
+  await desk.goto(`${other.url}/oidc/auth?${query}`);
+  const scene = (await desk.locator('#qr').getAttribute('data-scene'))!;
+  await phone.goto(`${other.url}/simulator`);
+  await phone.fill('input[name=nickname]', '别处用户');
+  await phone.locator('form[action="/simulator/personas"] button').click();
+  await phone.locator(`li[data-scene="${scene}"] button.scan`).click();
+  await desk.waitForURL('**/bind', { timeout: 10_000 });
+  await desk.fill('#phone-send', '13800138078');
+  await desk.click('#send-code');
+  await desk.waitForSelector('#code');
+  await phone.goto(`${other.url}/simulator`);
+  await desk.fill('#code', (await phone.locator('.sms-code').first().textContent())!);
+  await desk.click('#bind-submit');
+  await desk.waitForURL(`${callback}?**`, { timeout: 10_000 });
+  t.regex((await desk.textContent('body'))!, /application got \/callback\?code=/);
+  problems.assertClean('desktop window');
+});
