@@ -256,3 +256,18 @@ test('an interaction opened without its cookie (another browser) is refused', as
   const stolen = await attacker.get(interaction);
   t.is(stolen.status, 400);
 });
+
+test('another site sending a signed-in person to the logout endpoint ends nothing here', async (t) => {
+  const server = await startServer({ env: { ...plainScanLogin, ...oidcEnv } });
+  t.teardown(() => server.close());
+  // Signed in here directly: the provider has no session of theirs, so it posts the logout form by itself.
+  const browser = await logInNewUser(server, 'oidc-csrf-logout', '13800138009');
+  const page = await browser.get(`/oidc/session/end?client_id=${testClient.client_id}`);
+  t.is(page.status, 200);
+  const html = await page.text();
+  const xsrf = html.match(/name="xsrf" value="([^"]+)"/)![1];
+  t.regex(html, /name="logout" value="yes"/);
+  const posted = await browser.postForm('/oidc/session/end/confirm', { xsrf, logout: 'yes' });
+  t.is(posted.status, 303);
+  t.is((await browser.get('/api/me')).status, 200, 'our session is still live');
+});
