@@ -72,8 +72,17 @@ export function createApp(deps: AppDeps): AppHandle {
   use(createErrorHandler(infra.render, logger));
   use(createCallbackMetrics(infra.metrics));
   use(closeConnectionsWhileDraining(infra.hub.isDraining));
-  use(createSecurityHeaders({ https: config.secureCookies, simulatorFrames: config.simulator }));
+  use(
+    createSecurityHeaders({
+      https: config.secureCookies,
+      simulatorFrames: config.simulator,
+      // Forms that end in a redirect to an OpenID application (phone binding, say) must be allowed to get there.
+      formActionOrigins: config.oidc.clients.flatMap((client) => client.redirect_uris.map((uri) => new URL(uri).origin)),
+    }),
+  );
   if (config.secureCookies) use(secureCookiesAlways);
+  // Ahead of our session cookie: the provider answers by itself and never touches our session.
+  if (services.oidc) use(services.oidc.mount);
   app.use(createSessionMiddleware(app, { secure: config.secureCookies, maxAgeMs: config.sessions.maxLifetimeSeconds * 1000 }));
   use(languageMiddleware);
   use(createStaticFiles(path.resolve(__dirname, '../static'), ['favicon.ico']));
@@ -93,6 +102,7 @@ export function createApp(deps: AppDeps): AppHandle {
     metrics: infra.metrics,
     ready: async () => {
       await infra.redis?.relay.ready();
+      await services.oidc?.ready();
     },
     drain: () => infra.hub.drain(),
     async close() {
@@ -100,6 +110,7 @@ export function createApp(deps: AppDeps): AppHandle {
       infra.hub.close();
       services.poller.close();
       services.deduper.close();
+      services.oidc?.close();
       await infra.close();
     },
   };

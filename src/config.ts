@@ -4,6 +4,7 @@
  * every problem and throws one `ConfigError` that names them all.
  */
 
+import { demoClient, readOidcClients, type OidcClient } from './oidc/oidc-clients.js';
 import { deriveKeys, type DerivedKeys } from './security/keys.js';
 
 export const developmentSessionKey = 'wechat-login-development-key-change-me';
@@ -86,6 +87,8 @@ export interface Config {
   logLevel: LogLevel;
   /** METRICS_TOKEN: when set, GET /metrics needs it as a Bearer token. */
   metricsToken?: string;
+  /** The OpenID Provider at $PUBLIC_URL/oidc: on when any client is configured (OIDC_CLIENTS), and in simulator mode (the demo client). */
+  oidc: { enabled: boolean; clients: OidcClient[] };
 }
 
 export class ConfigError extends Error {
@@ -175,6 +178,10 @@ export function loadConfig(env: Env): Config {
   const idleTimeoutSeconds = read.integer('SESSION_IDLE_TIMEOUT_SECONDS', 7 * 86_400, 1, 365 * 86_400);
   const maxLifetimeSeconds = read.integer('SESSION_MAX_LIFETIME_SECONDS', 30 * 86_400, 1, 365 * 86_400);
   const effectiveSessionKeys = usingDevelopmentSessionKey ? [developmentSessionKey] : sessionKeys;
+  const oidcClients = readOidcClients(env, problems);
+  if (simulator && !oidcClients.some((client) => client.client_id === demoClient(publicUrl).client_id)) {
+    oidcClients.push(demoClient(publicUrl));
+  }
 
   const config: Config = {
     production,
@@ -226,6 +233,7 @@ export function loadConfig(env: Env): Config {
       pollsHeldPerSession: read.integer('POLLS_HELD_PER_SESSION', 3, 1, 1000),
       qrCodesPerIpPerMinute: read.integer('QR_CODES_PER_IP_PER_MINUTE', 20, 1, 100_000),
     },
+    oidc: { enabled: oidcClients.length > 0, clients: oidcClients },
   };
 
   if (problems.length > 0) {

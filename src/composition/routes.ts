@@ -46,6 +46,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   accountRoutes(router, { ...services, render, loginHistory: queries.loginHistory, formBody });
   sessionRoutes(router, { ...services, formBody });
   endSessionRoutes(router, { ...services, render, formBody });
+  services.oidc?.routes(router);
   if (services.simulatorState) simulatorRoutes(router, { config, state: services.simulatorState, render, smsInbox: infra.smsInbox, formBody, logger: infra.logger });
   return router;
 }

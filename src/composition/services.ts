@@ -8,6 +8,7 @@ import { createLoginConfirmation } from '../login/login-confirmation.js';
 import { createLoginService } from '../login/login-service.js';
 import { createMiniProgramLogin } from '../login/miniprogram-login.js';
 import { createOauthLogin } from '../login/oauth-login.js';
+import { createOidc } from '../oidc/oidc.js';
 import { createScenePoller } from '../login/scene-poller.js';
 import { createSceneIssuer } from '../login/scenes.js';
 import { createSessionLogin } from '../login/session-login.js';
@@ -125,6 +126,10 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     miniProgramLogin: miniProgramLogin || undefined,
     endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }),
     simulatorState: config.simulator ? createSimulatorState({ config }) : undefined,
+    // The OpenID Provider at /oidc: built in the background (oidc-provider is ESM-only), awaited by the app's ready().
+    oidc: config.oidc.enabled
+      ? createOidc({ config, knex: infra.knex, findUserById: (id) => users.findUserById(id), sessions, currentSession, render: infra.render, logger })
+      : undefined,
   };
 }
 

@@ -28,12 +28,16 @@ const hstsMaxAgeSeconds = 365 * 24 * 60 * 60;
  * origin, so that the simulator's phone shows the confirm page inside its
  * in-app browser. Other origins can never frame anything.
  */
-export function createSecurityHeaders(options: { https: boolean; simulatorFrames: boolean }): AppMiddleware {
-  const sameOriginPolicy = contentSecurityPolicy.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
+export function createSecurityHeaders(options: { https: boolean; simulatorFrames: boolean; formActionOrigins?: string[] }): AppMiddleware {
+  // Browsers apply form-action to the redirects after a form post too: the phone-binding form ends, through
+  // the OpenID Provider, at a registered application's redirect_uri, so those origins (and only those) are allowed.
+  const origins = [...new Set(options.formActionOrigins ?? [])].join(' ');
+  const pagePolicy = origins ? contentSecurityPolicy.replace("form-action 'self'", `form-action 'self' ${origins}`) : contentSecurityPolicy;
+  const sameOriginPolicy = pagePolicy.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
   return async (ctx, next) => {
     const framed = options.simulatorFrames && ctx.get('sec-fetch-dest') === 'iframe';
     if (options.https) ctx.set('Strict-Transport-Security', `max-age=${hstsMaxAgeSeconds}`);
-    ctx.set('Content-Security-Policy', framed ? sameOriginPolicy : contentSecurityPolicy);
+    ctx.set('Content-Security-Policy', framed ? sameOriginPolicy : pagePolicy);
     ctx.set('X-Frame-Options', framed ? 'SAMEORIGIN' : 'DENY');
     ctx.set('Referrer-Policy', 'same-origin');
     ctx.set('X-Content-Type-Options', 'nosniff');

@@ -122,4 +122,22 @@ export const en: Catalogue = {
   timeout: 'The request took too long.',
   // WeChat's snapshot-page mode: a virtual account cannot log in.
   oauth_snapshot: 'WeChat is showing this page as a snapshot, where logging in is not possible. Tap “使用完整服务” (Use full service) at the bottom right, allow the authorization, then log in.',
+  // The OpenID Provider's pages and the demo application.
+  oidcLogoutTitle: 'Log out',
+  oidcLogoutAsk: '“{client}” asks to log you out. Log out of this site ({site}) as well?',
+  oidcLogoutYes: 'Yes, log me out',
+  oidcLogoutNo: 'No, stay logged in',
+  oidcLoggedOutTitle: 'Logged out',
+  oidcLoggedOut: 'You are logged out.',
+  oidcErrorIntro: 'The application’s login request could not be completed. Go back to the application and log in again.',
+  oidcInteractionGone: 'This login request has expired or belongs to another browser. Go back to the application and click log in again.',
+  demoTitle: 'Demo app',
+  demoIntro: 'An example application that logs people in with this site’s WeChat login through OpenID Connect (client {client}).',
+  demoLogin: 'Log in with WeChat',
+  demoClaimsTitle: 'Logged in: the ID token’s claims',
+  demoClaim: 'Claim',
+  demoValue: 'Value',
+  demoLogout: 'Log out',
+  demoLoginFailed: 'The login did not complete: {reason}',
+  demoTryAgain: 'Log in again',
 };

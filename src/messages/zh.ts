@@ -128,4 +128,22 @@ export const zh = {
   timeout: '请求超时。',
   // WeChat's snapshot-page mode: a virtual account cannot log in.
   oauth_snapshot: '当前页面处于微信的快照页模式，无法登录。请轻触页面右下角的“使用完整服务”，同意授权后再登录。',
+  // The OpenID Provider's pages and the demo application.
+  oidcLogoutTitle: '退出登录',
+  oidcLogoutAsk: '“{client}”请求退出登录。是否同时退出本站（{site}）？',
+  oidcLogoutYes: '是，退出登录',
+  oidcLogoutNo: '否，保持登录',
+  oidcLoggedOutTitle: '已退出',
+  oidcLoggedOut: '你已退出登录。',
+  oidcErrorIntro: '应用的登录请求无法完成。请回到应用重新登录。',
+  oidcInteractionGone: '这次登录请求已过期或不属于这个浏览器。请回到应用重新点击登录。',
+  demoTitle: '演示应用',
+  demoIntro: '这是一个通过 OpenID Connect 接入本站微信登录的示例应用（客户端 {client}）。',
+  demoLogin: '使用微信登录',
+  demoClaimsTitle: '已登录：ID 令牌中的声明',
+  demoClaim: '声明',
+  demoValue: '值',
+  demoLogout: '退出登录',
+  demoLoginFailed: '登录没有完成：{reason}',
+  demoTryAgain: '重新登录',
 };

@@ -17,6 +17,10 @@ export interface DerivedKeys {
   smsCode: Buffer[];
   /** HMAC keys for the links we send in WeChat messages ("end this login"). */
   link: Buffer[];
+  /** Keygrip keys for the OpenID Provider's own cookies (its session and interaction cookies). */
+  oidcCookie: string[];
+  /** AES-256-GCM keys that encrypt the OpenID Provider's signing keys in the database. */
+  oidcSigningKey: Buffer[];
 }
 
 const salt = 'wechat-login key derivation v1';
@@ -33,5 +37,7 @@ export function deriveKeys(secrets: string[]): DerivedKeys {
     scene: secrets.map((secret) => deriveKey(secret, 'scene')),
     smsCode: secrets.map((secret) => deriveKey(secret, 'sms code')),
     link: secrets.map((secret) => deriveKey(secret, 'wechat link')),
+    oidcCookie: secrets.map((secret) => deriveKey(secret, 'oidc cookie').toString('base64url')),
+    oidcSigningKey: secrets.map((secret) => deriveKey(secret, 'oidc signing key encryption')),
   };
 }

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+
+/** The client authentication methods we accept at the token endpoint. */
+export type OidcAuthMethod = 'client_secret_basic' | 'client_secret_post';
+const authMethods: OidcAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+
+/** One application allowed to log people in through this server (an OpenID Connect relying party). */
+export interface OidcClient {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  token_endpoint_auth_method: OidcAuthMethod;
+  /** Shown on our pages ("log out of …"); defaults to the client_id. */
+  client_name?: string;
+}
+
+/** The simulator's own demo application (`/simulator/demo-app`). Its secret is public: simulator mode never serves real users. */
+export const demoClientId = 'demo-app';
+export const demoClientSecret = 'demo-app-secret-not-for-production';
+
+/** The demo client, pointed at this server's own demo pages. */
+export function demoClient(publicUrl: string): OidcClient {
+  return {
+    client_id: demoClientId,
+    client_secret: demoClientSecret,
+    client_name: 'Demo app',
+    redirect_uris: [`${publicUrl}/simulator/demo-app/callback`],
+    post_logout_redirect_uris: [`${publicUrl}/simulator/demo-app`],
+    token_endpoint_auth_method: 'client_secret_basic',
+  };
+}
+
+/**
+ * Reads OIDC_CLIENTS (a JSON array) or OIDC_CLIENTS_FILE (a file holding one)
+ * and pushes one message per problem onto `problems`. No message ever quotes
+ * the input: it holds client secrets, and start-up errors end up in logs.
+ */
+export function readOidcClients(env: Record<string, string | undefined>, problems: string[]): OidcClient[] {
+  const inline = env.OIDC_CLIENTS?.trim() || undefined;
+  const file = env.OIDC_CLIENTS_FILE?.trim() || undefined;
+  if (inline && file) {
+    problems.push('OIDC_CLIENTS and OIDC_CLIENTS_FILE are both set: use one of them');
+    return [];
+  }
+  if (!inline && !file) return [];
+  const name = inline ? 'OIDC_CLIENTS' : 'OIDC_CLIENTS_FILE';
+  let text = inline;
+  if (file) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push(`OIDC_CLIENTS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      return [];
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text!);
+  } catch {
+    // JSON.parse's message quotes the text around the error, which may be a secret.
+    problems.push(`${name}: not valid JSON (expected an array of clients, each with client_id, client_secret and redirect_uris)`);
+    return [];
+  }
+  return validateClients(name, parsed, problems);
+}
+
+function validateClients(name: string, parsed: unknown, problems: string[]): OidcClient[] {
+  if (!Array.isArray(parsed)) {
+    problems.push(`${name}: expected a JSON array of clients`);
+    return [];
+  }
+  const clients: OidcClient[] = [];
+  const seen = new Set<string>();
+  parsed.forEach((entry: unknown, index) => {
+    const problemsBefore = problems.length;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      problems.push(`${name}: client #${index + 1} is not an object`);
+      return;
+    }
+    const raw = entry as Record<string, unknown>;
+    const id = typeof raw.client_id === 'string' && /^[\x21-\x7e]{1,128}$/.test(raw.client_id) ? raw.client_id : undefined;
+    // Names a client by its id when it has a usable one, never by anything secret.
+    const label = id ? `client "${id}"` : `client #${index + 1}`;
+    const say = (message: string) => problems.push(`${name}: ${label} ${message}`);
+    if (!id) say('needs a client_id (1 to 128 printable characters, no spaces)');
+    else if (seen.has(id)) say('is listed twice');
+    else seen.add(id);
+    if (typeof raw.client_secret !== 'string' || raw.client_secret.length < 16) {
+      say('needs a client_secret of at least 16 characters');
+    }
+    const redirectUris = urlList(raw.redirect_uris);
+    if (!redirectUris || redirectUris.length === 0) {
+      say('needs redirect_uris: a non-empty array of http(s) addresses without a #fragment');
+    }
+    const logoutUris = raw.post_logout_redirect_uris === undefined ? [] : urlList(raw.post_logout_redirect_uris);
+    if (!logoutUris) say('has bad post_logout_redirect_uris: expected an array of http(s) addresses without a #fragment');
+    const method = raw.token_endpoint_auth_method ?? 'client_secret_basic';
+    if (!authMethods.includes(method as OidcAuthMethod)) say(`has an unknown token_endpoint_auth_method (use ${authMethods.join(' or ')})`);
+    if (raw.client_name !== undefined && (typeof raw.client_name !== 'string' || raw.client_name.length > 100)) {
+      say('has a client_name that is not a string of up to 100 characters');
+    }
+    if (problems.length > problemsBefore) return;
+    clients.push({
+      client_id: id!,
+      client_secret: raw.client_secret as string,
+      redirect_uris: redirectUris!,
+      post_logout_redirect_uris: logoutUris!,
+      token_endpoint_auth_method: method as OidcAuthMethod,
+      ...(typeof raw.client_name === 'string' ? { client_name: raw.client_name } : {}),
+    });
+  });
+  return clients;
+}
+
+/** The array when every item is an absolute http(s) URL without a fragment; undefined otherwise. */
+function urlList(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const ok = value.every((item) => {
+    if (typeof item !== 'string' || item.length > 2000) return false;
+    try {
+      const url = new URL(item);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.hash === '' && !item.includes('#');
+    } catch {
+      return false;
+    }
+  });
+  return ok ? (value as string[]) : undefined;
+}

@@ -1,0 +1,176 @@
+import type { IncomingMessage } from 'node:http';
+import type { Knex } from 'knex';
+import type { Config } from '../config.js';
+import type { User } from '../db/users.js';
+import type { AppContext, AppMiddleware, AppRouter } from '../http/context.js';
+import type { Logger } from '../http/error-handler.js';
+import { pickLang, translator } from '../messages/catalogue.js';
+import { createViewEnvironment, type Render } from '../http/render.js';
+import { sessionCookieName } from '../http/session.js';
+import type { CurrentSession, SignedIn } from '../login/current-user.js';
+import type { UserSessions } from '../login/user-sessions.js';
+import { demoAppRoutes } from './demo-app.js';
+import { deleteExpiredOidcPayloads } from './knex-adapter.js';
+import { createOidcProvider, oidcMountPath, type OidcProvider, type RequestInfo } from './provider.js';
+
+export interface OidcDeps {
+  config: Config;
+  knex: Knex;
+  findUserById(id: number): Promise<User | undefined>;
+  sessions: UserSessions;
+  currentSession: CurrentSession;
+  render: Render;
+  logger: Logger;
+}
+
+export interface Oidc {
+  /** Hands /oidc/* (but our interaction page) to the provider. Mounted before the session middleware: it never touches our session. */
+  mount: AppMiddleware;
+  /** Our interaction page, and in simulator mode the demo application. */
+  routes(router: AppRouter): void;
+  /** Resolves once the provider is built (module loaded, signing keys read or created); rejects with why it could not be. */
+  ready(): Promise<void>;
+  close(): void;
+}
+
+const interactionPrefix = `${oidcMountPath}/interaction/`;
+const sweepIntervalMs = 10 * 60 * 1000;
+
+/**
+ * The provider answers its own responses (discovery, authorize, token,
+ * userinfo, JWKS, logout): our CSP, minus `form-action`, since the provider's
+ * form_post and logout forms post or redirect to the application's origin.
+ */
+const providerContentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "object-src 'none'",
+].join('; ');
+
+/**
+ * The OpenID Provider at $PUBLIC_URL/oidc, built on oidc-provider (panva),
+ * with our QR login as its login step. The provider is built asynchronously
+ * (it is an ES module, and its keys live in the database); until it is ready
+ * its requests wait for it, and `ready()` reports a failure at start.
+ */
+export function createOidc(deps: OidcDeps): Oidc {
+  const { config, knex, logger } = deps;
+  const requestInfo = new WeakMap<IncomingMessage, RequestInfo>();
+  const providerReady = createOidcProvider({
+    config,
+    knex,
+    findUserById: deps.findUserById,
+    endSession: deps.sessions.endSession,
+    requestInfo,
+    views: createViewEnvironment(),
+    logger,
+  });
+  // Reported by ready(); never an unhandled rejection meanwhile.
+  providerReady.catch(() => undefined);
+  let callback: ReturnType<OidcProvider['callback']> | undefined;
+
+  /** Our signed-in session from the cookie, read without going through koa-session (the provider answers on its own). */
+  const peekSignedIn = (ctx: AppContext) => {
+    let lookup: Promise<SignedIn | undefined> | undefined;
+    return () => {
+      lookup ??= (async () => {
+        const token = sessionTokenOf(ctx);
+        const found = token ? await deps.sessions.resumeSession(token) : undefined;
+        // A signed-in user always has a phone; should one ever lack it, they are not signed in for applications.
+        return found?.user.phone ? found : undefined;
+      })();
+      return lookup;
+    };
+  };
+
+  const mount: AppMiddleware = async (ctx, next) => {
+    if (!(ctx.path === oidcMountPath || ctx.path.startsWith(`${oidcMountPath}/`)) || ctx.path.startsWith(interactionPrefix)) {
+      return next();
+    }
+    const provider = await providerReady;
+    callback ??= provider.callback();
+    ctx.set('Content-Security-Policy', providerContentSecurityPolicy);
+    requestInfo.set(ctx.req, {
+      lang: pickLang(ctx.query.lang ?? ctx.query.ui_locales?.toString().split(' ')[0]?.slice(0, 2), undefined, ctx.get('accept-language') || undefined),
+      signedIn: peekSignedIn(ctx),
+    });
+    // As koa-mount does: the provider sees paths below its mount point, and knows the mount point from originalUrl.
+    const req = ctx.req as IncomingMessage & { originalUrl?: string };
+    req.originalUrl = req.url;
+    req.url = req.url!.slice(oidcMountPath.length) || '/';
+    ctx.respond = false;
+    await callback(req, ctx.res);
+  };
+
+  function routes(router: AppRouter): void {
+    router.get(`${interactionPrefix}:uid`, async (ctx) => {
+      const provider = await providerReady;
+      const t = translator(ctx.state.lang);
+      const gone = () => deps.render(ctx, 'oidc/error.njk', { t, message: t('oidcInteractionGone') }, 400);
+      let details: Awaited<ReturnType<OidcProvider['interactionDetails']>>;
+      try {
+        // Needs the provider's interaction cookie: only the browser that started this login can continue it.
+        details = await provider.interactionDetails(ctx.req, ctx.res);
+      } catch {
+        return gone();
+      }
+      if (details.uid !== ctx.params.uid) return gone();
+      const signedIn = await deps.currentSession(ctx);
+      if (!signedIn?.user.phone) {
+        // Our own login page (QR, in-WeChat button, confirmation, binding) comes back here when done.
+        return ctx.redirect(`/login?next=${encodeURIComponent(`${interactionPrefix}${details.uid}`)}`);
+      }
+      const accountId = String(signedIn.user.id);
+      let result: Record<string, unknown>;
+      if (details.prompt.name === 'consent' && details.session?.accountId === accountId) {
+        // First-party clients only: the scopes asked for are granted without a consent page.
+        const grant = details.grantId
+          ? (await provider.Grant.find(details.grantId))!
+          : new provider.Grant({ accountId, clientId: details.params.client_id as string });
+        const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+        if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+        if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+        result = { consent: { grantId: await grant.save() } };
+      } else {
+        // auth_time is when the person logged in here, not now.
+        result = { login: { accountId, ts: Math.floor(signedIn.session.createdAt.getTime() / 1000) } };
+      }
+      const returnTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
+      ctx.status = 303;
+      ctx.redirect(returnTo);
+    });
+    if (config.simulator) demoAppRoutes(router, { config, render: deps.render });
+  }
+
+  // Expired codes, tokens and sessions are never read again.
+  const sweeper = setInterval(() => {
+    deleteExpiredOidcPayloads(knex).catch((error: Error) => logger.warn('could not delete expired OIDC records', { error: error.message }));
+  }, sweepIntervalMs);
+  sweeper.unref();
+
+  return {
+    mount,
+    routes,
+    ready: async () => {
+      await providerReady;
+    },
+    close: () => clearInterval(sweeper),
+  };
+}
+
+/** The server-side session token inside our signed session cookie (koa-session's base64 JSON), or undefined. */
+function sessionTokenOf(ctx: AppContext): string | undefined {
+  const raw = ctx.cookies.get(sessionCookieName, { signed: true });
+  if (!raw) return undefined;
+  try {
+    const data = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { auth?: unknown; _expire?: number };
+    if (typeof data._expire === 'number' && data._expire < Date.now()) return undefined;
+    return typeof data.auth === 'string' ? data.auth : undefined;
+  } catch {
+    return undefined;
+  }
+}

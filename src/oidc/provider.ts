@@ -1,0 +1,183 @@
+import type { IncomingMessage } from 'node:http';
+import type { Knex } from 'knex';
+import type nunjucks from 'nunjucks';
+import type * as OidcProviderModule from 'oidc-provider' with { 'resolution-mode': 'import' };
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider' with { 'resolution-mode': 'import' };
+import type { Config } from '../config.js';
+import type { User } from '../db/users.js';
+import type { Logger } from '../http/error-handler.js';
+import type { Lang } from '../messages/catalogue.js';
+import type { SignedIn } from '../login/current-user.js';
+import { claimsOf, scopeClaims } from './accounts.js';
+import { createKnexAdapterFactory } from './knex-adapter.js';
+import { renderOidcPage } from './oidc-pages.js';
+import { loadOidcSigningKeys } from './signing-keys.js';
+
+export type OidcProvider = InstanceType<typeof OidcProviderModule.Provider>;
+
+/** What our middleware learnt about a request before handing it to the provider. */
+export interface RequestInfo {
+  lang: Lang;
+  /** Who is signed in here (our session cookie, checked against user_sessions); looked up once, on demand. */
+  signedIn(): Promise<SignedIn | undefined>;
+  /** Set when this request confirmed an RP-initiated logout of that account. */
+  loggedOutAccountId?: string;
+}
+
+export interface OidcProviderDeps {
+  config: Config;
+  knex: Knex;
+  findUserById(id: number): Promise<User | undefined>;
+  /** Ends one of our sessions (RP-initiated logout). */
+  endSession(userId: number, sessionId: number): Promise<unknown>;
+  requestInfo: WeakMap<IncomingMessage, RequestInfo>;
+  views: nunjucks.Environment;
+  logger: Logger;
+}
+
+/**
+ * oidc-provider is ESM-only and this project is CommonJS: it is loaded with a
+ * real dynamic import, which both tsx and tsc (module NodeNext, CommonJS
+ * output) keep as `import()`. Loaded once per process.
+ */
+let providerModule: Promise<typeof OidcProviderModule> | undefined;
+export function loadOidcProviderModule(): Promise<typeof OidcProviderModule> {
+  providerModule ??= import('oidc-provider');
+  return providerModule;
+}
+
+/** The path the provider is mounted at; the issuer is $PUBLIC_URL/oidc (CONTRACT.md). */
+export const oidcMountPath = '/oidc';
+
+/**
+ * Builds the OpenID Provider: our clients, storage in our database, signing
+ * keys from the database, our accounts and claims, our pages. The login step
+ * (the interaction) is our own QR page: see oidc-routes.ts.
+ */
+export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcProvider> {
+  const { config, knex, requestInfo, views, logger } = deps;
+  const { Provider, errors, interactionPolicy } = await loadOidcProviderModule();
+  const jwks = await loadOidcSigningKeys(knex, config.keys.oidcSigningKey);
+  const lifetime = config.sessions.maxLifetimeSeconds;
+  const cookieOptions = { signed: true, httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies };
+  const infoOf = (ctx: KoaContextWithOIDC): RequestInfo | undefined => requestInfo.get(ctx.req);
+  const page = (ctx: KoaContextWithOIDC, template: string, data: Record<string, unknown>) => {
+    ctx.type = 'html';
+    const url = (ctx.req as { originalUrl?: string }).originalUrl ?? ctx.url;
+    ctx.body = renderOidcPage(views, { lang: infoOf(ctx)?.lang ?? 'zh', simulator: config.simulator, url }, template, data);
+  };
+
+  // The provider's own session must never outlive ours: whenever the person is
+  // not signed in here as the same user (logged out, session ended from the
+  // profile page or by unfollowing), the login prompt comes back, and our
+  // interaction page sends them through our login.
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('not_signed_in_here', 'End-User is not signed in at this server', 'login_required', async (ctx) => {
+      if (ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const signedIn = await infoOf(ctx)?.signedIn();
+      return signedIn && String(signedIn.user.id) === ctx.oidc.session?.accountId
+        ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+        : interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
+
+  const configuration: Configuration = {
+    adapter: createKnexAdapterFactory({
+      knex,
+      alreadyConsumed: () => new errors.InvalidGrant('authorization code already consumed'),
+    }) as unknown as Configuration['adapter'],
+    clients: config.oidc.clients.map((client) => ({
+      ...client,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'RS256',
+    })),
+    jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: { keys: config.keys.oidcCookie, long: cookieOptions, short: cookieOptions },
+    claims: scopeClaims,
+    scopes: ['openid', 'offline_access', 'phone', 'profile'],
+    responseTypes: ['code'],
+    // Applications such as Grafana and Auth.js read the person's claims from the ID token.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    clientBasedCORS: () => false,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          const client = ctx.oidc.client;
+          page(ctx, 'oidc/logout.njk', { form, clientName: client?.clientName ?? client?.clientId ?? '' });
+        },
+        postLogoutSuccessSource: async (ctx) => page(ctx, 'oidc/logged-out.njk', {}),
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `${oidcMountPath}/interaction/${interaction.uid}`,
+      policy,
+    },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      // Long enough to scan, confirm on the phone and bind a phone number.
+      Interaction: 1800,
+      Session: lifetime,
+      Grant: lifetime,
+      RefreshToken: lifetime,
+    },
+    findAccount: async (_ctx, id) => {
+      const user = /^\d{1,12}$/.test(id) ? await deps.findUserById(Number(id)) : undefined;
+      if (!user) return undefined;
+      return { accountId: id, claims: async () => ({ ...claimsOf(user) }) };
+    },
+    // Every configured client is first-party: it gets the scopes it asks for, without a consent page.
+    loadExistingGrant: async (ctx) => {
+      const { oidc } = ctx;
+      if (!oidc.session?.accountId || !oidc.client) return undefined;
+      const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId);
+      const found = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+      const grant =
+        found && found.accountId === oidc.session.accountId
+          ? found
+          : new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
+      grant.addOIDCScope([...oidc.requestParamScopes].join(' '));
+      const claims = Object.keys(oidc.requestParamClaims ?? {});
+      if (claims.length > 0) grant.addOIDCClaims(claims);
+      await grant.save();
+      return grant;
+    },
+    renderError: async (ctx, out) => {
+      // The error code and the provider's description (never a secret or a stack); the status stays the provider's.
+      page(ctx, 'oidc/error.njk', { code: out.error, description: out.error_description });
+    },
+  };
+
+  const provider = new Provider(`${config.publicUrl}${oidcMountPath}`, configuration);
+  provider.proxy = config.trustProxy > 0;
+
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const info = infoOf(ctx);
+    const accountId = ctx.oidc.session?.accountId;
+    if (info && accountId && ctx.oidc.params?.logout) info.loggedOutAccountId = accountId;
+  });
+  provider.on('server_error', (_ctx: unknown, error: Error) => logger.error('oidc provider error', { error: error.message }));
+
+  provider.use(async (ctx, next) => {
+    // PUBLIC_URL is https: the provider's cookies are Secure, even when a proxy forgets X-Forwarded-Proto.
+    if (config.secureCookies) (ctx.cookies as unknown as { secure: boolean }).secure = true;
+    await next();
+    // "Yes, log me out" also ends the session here, on the server, when it is the same person's.
+    const info = requestInfo.get(ctx.req);
+    if (info?.loggedOutAccountId) {
+      const signedIn = await info.signedIn();
+      if (signedIn && String(signedIn.user.id) === info.loggedOutAccountId) {
+        await deps.endSession(signedIn.user.id, signedIn.session.id);
+      }
+    }
+  });
+  return provider;
+}

@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { type Browser, type Page } from 'playwright-core';
+import { assertAccessible } from '../helpers/accessibility.js';
+import { watchPageProblems } from '../helpers/page-problems.js';
+import { plainScanLogin, startServer, startSharedServer, type TestServer } from '../helpers/server.js';
+
+const screenshots = path.resolve(__dirname, '../../screenshots');
+
+let browser: Browser;
+let server: TestServer;
+
+test.before(async () => {
+  if (!hasChromium) return;
+  browser = await launchChromium();
+  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
+});
+
+test.after.always(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function scanOnPhone(phone: Page, nickname: string, scene: string) {
+  await phone.goto(`${server.url}/simulator`);
+  await phone.fill('input[name=nickname]', nickname);
+  await phone.locator('form[action="/simulator/personas"] button').click();
+  await phone.locator(`li[data-scene="${scene}"] button.scan`).click();
+}
+
+browserTest('the demo app: "Log in" → QR page → scan and bind on the simulator → the ID token’s claims → log out', async (t) => {
+  // bypassCSP lets axe run; the server's own headers stay as they are.
+  const desk = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
+  const phone = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+  const deskProblems = watchPageProblems(desk);
+  const phoneProblems = watchPageProblems(phone);
+
+  await desk.goto(`${server.url}/simulator/demo-app`);
+  t.is(await desk.locator('h1').textContent(), '演示应用');
+  await assertAccessible(desk, 'demo app start page');
+  await desk.click('#demo-login');
+  await desk.waitForURL(/\/login\?next=%2Foidc%2Finteraction%2F/);
+  const scene = (await desk.locator('#qr').getAttribute('data-scene'))!;
+
+  await scanOnPhone(phone, '演示用户', scene);
+  await desk.waitForURL('**/bind', { timeout: 10_000 });
+  await desk.fill('#phone-send', '13800138077');
+  await desk.click('#send-code');
+  await desk.waitForSelector('#code');
+  await phone.goto(`${server.url}/simulator`);
+  const code = (await phone.locator('.sms-code').first().textContent())!;
+  await desk.fill('#code', code);
+  await desk.click('#bind-submit');
+
+  await desk.waitForURL('**/simulator/demo-app/callback?**', { timeout: 10_000 });
+  t.is(await desk.locator('h1').textContent(), '已登录：ID 令牌中的声明');
+  const claims = Object.fromEntries(
+    await desk.locator('table.claims tbody tr').evaluateAll((rows) => rows.map((row) => [row.querySelector('th')!.textContent, row.querySelector('td')!.textContent])),
+  );
+  const user = await server.knex('users').where({ phone: '13800138077' }).first();
+  t.is(claims.sub, String(user.id));
+  t.is(claims.phone_number, '+8613800138077');
+  t.is(claims.phone_number_verified, 'true');
+  t.is(claims.iss, `${server.url}/oidc`);
+  t.is(claims.aud, 'demo-app');
+  await assertAccessible(desk, 'demo app claims page');
+  mkdirSync(screenshots, { recursive: true });
+  await desk.screenshot({ path: path.join(screenshots, 'oidc-demo-claims.png'), fullPage: true });
+
+  // Log out: the provider asks, "yes" ends this server's session too, and the demo app is back at its start.
+  await desk.click('#demo-logout');
+  await desk.waitForSelector('button[name=logout]');
+  await assertAccessible(desk, 'provider logout page');
+  await desk.screenshot({ path: path.join(screenshots, 'oidc-logout.png'), fullPage: true });
+  await desk.click('button[name=logout]');
+  await desk.waitForURL(`${server.url}/simulator/demo-app`);
+  await desk.goto(`${server.url}/profile`);
+  t.regex(desk.url(), /\/login$/);
+
+  deskProblems.assertClean('desktop window');
+  phoneProblems.assertClean('phone window');
+});
+
+browserTest('an application on another origin gets its code after the phone binding form (CSP form-action allows registered redirects)', async (t) => {
+  const http = await import('node:http');
+  const application = http.createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.end(`application got ${request.url}`);
+  });
+  await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
+  // localhost, not 127.0.0.1: another origin than the server's.
+  const callback = `http://localhost:${(application.address() as { port: number }).port}/callback`;
+  const client = { client_id: 'elsewhere', client_secret: 'elsewhere-secret-0123456789', redirect_uris: [callback] };
+  // Teardowns run last-registered first: the server closes before the application.
+  t.teardown(async () => {
+    application.closeAllConnections();
+    await new Promise((resolve) => application.close(resolve));
+  });
+  const other = await startServer(t, { env: { ...plainScanLogin, OIDC_CLIENTS: JSON.stringify([client]) } });
+  const desk = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
+  const phone = await (await browser.newContext({ locale: 'zh-CN', isMobile: true })).newPage();
+  const problems = watchPageProblems(desk);
+  const query = new URLSearchParams({
+    client_id: client.client_id,
+    response_type: 'code',
+    scope: 'openid phone',
+    redirect_uri: callback,
+    state: 'state-1',
+    nonce: 'nonce-1',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  });
+  await desk.goto(`${other.url}/oidc/auth?${query}`);
+  const scene = (await desk.locator('#qr').getAttribute('data-scene'))!;
+  await phone.goto(`${other.url}/simulator`);
+  await phone.fill('input[name=nickname]', '别处用户');
+  await phone.locator('form[action="/simulator/personas"] button').click();
+  await phone.locator(`li[data-scene="${scene}"] button.scan`).click();
+  await desk.waitForURL('**/bind', { timeout: 10_000 });
+  await desk.fill('#phone-send', '13800138078');
+  await desk.click('#send-code');
+  await desk.waitForSelector('#code');
+  await phone.goto(`${other.url}/simulator`);
+  await desk.fill('#code', (await phone.locator('.sms-code').first().textContent())!);
+  await desk.click('#bind-submit');
+  await desk.waitForURL(`${callback}?**`, { timeout: 10_000 });
+  t.regex((await desk.textContent('body'))!, /application got \/callback\?code=/);
+  problems.assertClean('desktop window');
+});
