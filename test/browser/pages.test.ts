@@ -5,7 +5,10 @@ import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems, type PageProblems } from '../helpers/page-problems.js';
-import { plainScanLogin, type TestServer, startSharedServer } from '../helpers/server.js';
+import { createEndSessionLinks } from '../../src/login/end-session-links.js';
+import { confirmPathOf, createPersona } from '../helpers/confirm-flow.js';
+import { logInNewUser, phoneFor } from '../helpers/login-flow.js';
+import { plainScanLogin, startServer, type TestServer, startSharedServer } from '../helpers/server.js';
 
 // Every page a person meets, in both languages, on a phone and on a desktop:
 // no serious or critical axe-core violation, and a clean console.
@@ -194,4 +197,61 @@ browserTest('inside WeChat, the login page with its one-tap button is accessible
     const failures = await checkPage(page, problems, 'login-in-wechat', lang, 'phone');
     t.deepEqual(failures, []);
   }
+});
+
+browserTest('the confirmation states, the confirm page and the end-this-login page are accessible, in both languages', async (t) => {
+  // The default LOGIN_CONFIRM=new-device, so a first login from a browser asks the phone.
+  const confirming = await startServer(t, { env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
+  // The end-this-login page needs a completed login: the plain flow gets there quicker.
+  const plain = await startServer(t, { env: plainScanLogin });
+  for (const lang of ['zh', 'en'] as const) {
+    const desk = await (await personContext(lang, 'desktop')).newPage();
+    const phone = await (await personContext(lang, 'phone')).newPage();
+    t.teardown(() => desk.context().close());
+    t.teardown(() => phone.context().close());
+    const deskProblems = watchPageProblems(desk);
+    const phoneProblems = watchPageProblems(phone);
+    const failures: string[] = [];
+    const check = async (page: Page, name: string, width: string) => {
+      failures.push(...(await checkPage(page, page === desk ? deskProblems : phoneProblems, name, lang, width)));
+    };
+    const openid = await createPersona(confirming, `confirm-${lang}`);
+
+    await desk.goto(`${confirming.url}/login`);
+    const scene = (await desk.locator('#qr').getAttribute('data-scene'))!;
+    const reply = await phoneFor(confirming).scan(openid, scene, 'ticket', false);
+    await desk.locator('#scanned').waitFor({ state: 'visible', timeout: 10_000 });
+    await check(desk, 'login-scanned', 'desktop');
+
+    // The phone opens the link in WeChat's in-app browser as the scanner (the OAuth round trip is silent).
+    const confirmPath = confirmPathOf(confirming, reply.replyText);
+    await phone.goto(`${confirming.url}/simulator/browser?as=${encodeURIComponent(openid)}&url=${encodeURIComponent(confirming.url + confirmPath)}`);
+    await phone.goto(`${confirming.url}${confirmPath}`);
+    await phone.locator('#confirm-device').waitFor();
+    await check(phone, 'confirm', 'phone');
+    await phone.locator('button.deny').click();
+    await phone.locator('#confirm-outcome').waitFor();
+    await check(phone, 'confirm-denied', 'phone');
+    await desk.locator('#denied').waitFor({ state: 'visible', timeout: 10_000 });
+    await check(desk, 'login-denied', 'desktop');
+
+    // The "end this login" link of the notice, for a session of this user.
+    // The same nickname gives the same openid: this phone already proved it is that WeChat user (cookies ignore ports).
+    const owner = await createPersona(plain, `confirm-${lang}`);
+    phoneNumber += 1;
+    const signedIn = await logInNewUser(plain, owner, String(phoneNumber));
+    const session = await plain.knex('user_sessions').orderBy('id', 'desc').first();
+    const links = createEndSessionLinks({ keys: plain.config.keys.link, publicUrl: plain.url, lifetimeSeconds: 3600 });
+    const endPath = links.linkFor({ id: session.id, userId: session.user_id }).slice(plain.url.length);
+    await phone.goto(`${plain.url}/simulator/browser?as=${encodeURIComponent(owner)}&url=${encodeURIComponent(plain.url + endPath)}`);
+    await phone.goto(`${plain.url}${endPath}`);
+    await phone.locator('#end-session').waitFor();
+    await check(phone, 'end-session', 'phone');
+    await phone.locator('#end-session-button').click();
+    await phone.locator('#end-outcome').waitFor();
+    await check(phone, 'end-session-done', 'phone');
+    t.is((await signedIn.get('/api/me')).status, 401);
+    if (failures.length > 0) t.fail(`\n${failures.join('\n\n')}`);
+  }
+  t.pass();
 });
