@@ -200,7 +200,7 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
   router.post('/simulator/authorize', formBody, requireCsrf, (ctx) => {
     const form = formOf(ctx);
     const persona = state.findPersona(String(form.openid ?? ''));
-    const problem = authorizeProblem(form) ?? (persona ? undefined : '请选择用户 / Pick a user');
+    const problem = authorizeProblem(form) ?? (persona ? undefined : ctx.state.t('simPickUser'));
     if (problem) return render(ctx, 'simulator/authorize.njk', { problem, request: form, personas: [...state.personas.values()] }, 400);
     const code = state.issueCode('oauth', persona!, state.officialAccountAppId, String(form.scope));
     const target = new URL(String(form.redirect_uri));
@@ -373,7 +373,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
 
   router.post('/simulator/personas', deps.formBody, requireCsrf, (ctx) => {
     const nickname = String(formField(ctx, 'nickname')).trim().slice(0, 32);
-    if (!nickname) return renderPhone(ctx, undefined, 422, '请输入昵称 / Enter a nickname');
+    if (!nickname) return renderPhone(ctx, undefined, 422, ctx.state.t('simEnterNickname'));
     const persona = state.createPersona(nickname);
     redirectToPhone(ctx, persona);
   });
@@ -381,7 +381,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
   router.post('/simulator/scan', deps.formBody, requireCsrf, async (ctx) => {
     const persona = state.findPersona(String(formField(ctx, 'openid')));
     const ticket = state.tickets.get(String(formField(ctx, 'ticket')));
-    if (!persona || !ticket) return renderPhone(ctx, persona, 422, '请选择用户和二维码 / Pick a user and a code');
+    if (!persona || !ticket) return renderPhone(ctx, persona, 422, ctx.state.t('simPickUserAndCode'));
     persona.chat.push({ from: 'user', text: '[扫描二维码]', at: new Date() });
     persona.lastInteractionAt = state.now();
     const wasFollowing = persona.following;
@@ -407,7 +407,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
   ] as const) {
     router.post(path, deps.formBody, requireCsrf, async (ctx) => {
       const persona = state.findPersona(String(formField(ctx, 'openid')));
-      if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+      if (!persona) return renderPhone(ctx, undefined, 422, ctx.state.t('simPickUser'));
       // As in WeChat, the (un)follow stands whatever the server answers; the push only reports it.
       persona.following = following;
       persona.subscription = following ? { time: Math.floor(state.now() / 1000), scene: 'ADD_SCENE_SEARCH', qrScene: 0, qrSceneStr: '' } : undefined;
@@ -420,7 +420,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
   // The persona's snapshot-page mode: their next snsapi_userinfo authorization yields a virtual account.
   router.post('/simulator/snapshot', deps.formBody, requireCsrf, (ctx) => {
     const persona = state.findPersona(String(formField(ctx, 'openid')));
-    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+    if (!persona) return renderPhone(ctx, undefined, 422, ctx.state.t('simPickUser'));
     persona.snapshot = formField(ctx, 'on') === '1';
     redirectToPhone(ctx, persona);
   });
@@ -429,7 +429,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
   router.get('/simulator/browser', (ctx) => {
     const persona = state.findPersona(String(ctx.query.as ?? ''));
     const url = sameSiteLink(String(ctx.query.url ?? ''));
-    if (!persona || !url) return renderPhone(ctx, persona, 422, '无法打开这个链接 / This link cannot be opened here');
+    if (!persona || !url) return renderPhone(ctx, persona, 422, ctx.state.t('simLinkNotHere'));
     ctx.cookies.set(inAppPersonaCookie, persona.openid, { signed: true, httpOnly: true, sameSite: 'lax', path: '/simulator/api/connect' });
     ctx.set('Cache-Control', 'no-store');
     render(ctx, 'simulator/browser.njk', { persona, url });
@@ -438,7 +438,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
   // Time travel for the 48-hour window of customer-service messages: as if the persona had been silent for two days.
   router.post('/simulator/idle', deps.formBody, requireCsrf, (ctx) => {
     const persona = state.findPersona(String(formField(ctx, 'openid')));
-    if (!persona) return renderPhone(ctx, undefined, 422, '请选择用户 / Pick a user');
+    if (!persona) return renderPhone(ctx, undefined, 422, ctx.state.t('simPickUser'));
     persona.lastInteractionAt = state.now() - 49 * 60 * 60 * 1000;
     redirectToPhone(ctx, persona);
   });
@@ -448,7 +448,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     const persona = state.findPersona(String(formField(ctx, 'openid')));
     const kind = formField(ctx, 'kind');
     if (!persona || (kind !== 'js' && kind !== 'phone') || !state.miniProgramAppId) {
-      return renderPhone(ctx, persona, 422, '请选择用户 / Pick a user');
+      return renderPhone(ctx, persona, 422, ctx.state.t('simPickUser'));
     }
     state.issueCode(kind, persona, state.miniProgramAppId);
     redirectToPhone(ctx, persona);

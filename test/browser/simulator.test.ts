@@ -67,7 +67,7 @@ browserTest('the simulator shows a waiting code, a scan\'s chat bubble and an SM
   // A keyboard user on a button keeps their focus through the next update.
   await simulator.locator('form[action="/simulator/codes"] button').first().focus();
   const followLabel = await simulator.evaluate(() => document.activeElement?.textContent);
-  t.is(await simulator.locator('#simulator-news').textContent(), '有新的二维码等待扫描 / A new code is waiting');
+  t.is(await simulator.locator('#simulator-news').textContent(), '有新的二维码等待扫描');
   const ticket = (await waiting.locator('input[name=ticket]').getAttribute('value'))!;
 
   // A scan from elsewhere (the landing page a real phone opens): the chat bubble appears, the code leaves the list.
@@ -77,7 +77,7 @@ browserTest('the simulator shows a waiting code, a scan\'s chat bubble and an SM
   await scanner.getByRole('button', { name: '小红' }).click();
   await simulator.locator('.chat .bubble.account', { hasText: '请回到网页上绑定手机号' }).waitFor({ timeout: 10_000 });
   t.is(await simulator.locator(`li[data-scene="${scene}"]`).count(), 0);
-  t.regex((await simulator.locator('#simulator-news').textContent())!, /New message from the account/);
+  t.regex((await simulator.locator('#simulator-news').textContent())!, /公众号有新消息/);
   t.is(await simulator.evaluate(() => document.activeElement?.textContent), followLabel);
 
   // The site asks for a phone; the SMS shows up on the simulator, and its code works.
@@ -87,7 +87,7 @@ browserTest('the simulator shows a waiting code, a scan\'s chat bubble and an SM
   await site.waitForSelector('#code');
   const smsCode = simulator.locator('.sms-code');
   await smsCode.first().waitFor({ timeout: 10_000 });
-  t.regex((await simulator.locator('#simulator-news').textContent())!, /New SMS/);
+  t.regex((await simulator.locator('#simulator-news').textContent())!, /收到新短信/);
   await site.fill('#code', (await smsCode.first().textContent())!);
   await site.click('#bind-submit');
   await site.waitForURL('**/profile');
@@ -101,7 +101,7 @@ browserTest('the simulator shows a waiting code, a scan\'s chat bubble and an SM
 });
 
 browserTest('without JavaScript the simulator still works: a reload shows the waiting code, and scanning works', async (t) => {
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const context = await browser.newContext({ locale: 'zh-CN', javaScriptEnabled: false });
   t.teardown(() => context.close());
   const simulator = await context.newPage();
   const problems = watchPageProblems(simulator);
@@ -115,7 +115,7 @@ browserTest('without JavaScript the simulator still works: a reload shows the wa
   await site.goto(`${server.url}/login`);
   const scene = (await site.locator('#qr').getAttribute('data-scene'))!;
 
-  await simulator.getByRole('link', { name: '刷新 / Reload' }).click();
+  await simulator.getByRole('link', { name: '刷新', exact: true }).click();
   await simulator.locator(`li[data-scene="${scene}"] button.scan`).click();
   await simulator.locator('.chat .bubble.account').first().waitFor();
   t.true((await simulator.locator('#persona h2').textContent()) === 'NoScript');

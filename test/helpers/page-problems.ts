@@ -22,8 +22,8 @@ export function watchPageProblems(page: Page) {
   page.on('pageerror', (error) => problems.push(`uncaught exception on ${page.url()}: ${error.message}`));
   page.on('requestfailed', (request) => {
     const reason = request.failure()?.errorText ?? 'failed';
-    // Leaving a page aborts its held long-poll or background fetch: the browser's doing, not a fault.
-    if (reason === 'net::ERR_ABORTED' && request.resourceType() === 'fetch') return;
+    // Leaving a page aborts its held long-poll, background fetch or a favicon still loading: the browser's doing, not a fault.
+    if (reason === 'net::ERR_ABORTED' && (request.resourceType() === 'fetch' || /\/favicon\.(svg|ico)$/.test(request.url()))) return;
     problems.push(`request failed: ${request.method()} ${request.url()} (${reason})`);
   });
   page.on('response', (response) => {

@@ -85,7 +85,7 @@ test('a scan on the phone page reaches the login only through the signed callbac
   t.deepEqual((await pending).body, { status: 'bind', redirect: '/bind' });
   const chat = await sim.chat(openid);
   t.true(chat.includes(scanReplies.bindPhone), 'the reply appears as a chat bubble');
-  t.regex(chat, /已关注 following/);
+  t.regex(chat, /已关注/);
   // The scanned code is no longer waiting.
   t.false(chat.includes(`data-scene="${scene}"`));
 });
@@ -230,4 +230,17 @@ test('/simulator/version changes only when what the phone page shows changes', a
   const csrf = csrfOf(await (await browser.get('/bind')).text());
   t.is((await browser.postForm('/bind/code', { phone: '13800138777', _csrf: csrf })).status, 200);
   t.not(await versionOf(openid), afterScan, 'an SMS arrived');
+});
+
+test('the simulator speaks the visitor\'s language, from the catalogue like every page', async (t) => {
+  const server = await startServer(t, { env: plainScanLogin });
+  const zh = await (await fetch(`${server.url}/simulator`)).text();
+  t.regex(zh, /<h1>微信模拟器<\/h1>/);
+  t.regex(zh, /短信收件箱/);
+  t.notRegex(zh, /SMS inbox/);
+  const en = await (await fetch(`${server.url}/simulator?lang=en`)).text();
+  t.regex(en, /<h1>WeChat simulator<\/h1>/);
+  t.regex(en, /SMS inbox/);
+  t.notRegex(en, /短信收件箱/);
+  t.regex(en, /href="\/simulator\?lang=zh"/, 'the same language switch as the other pages');
 });
