@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { createKnex } from '../../src/db/knex.js';
 import { demoClientId } from '../../src/oidc/oidc-clients.js';
 import { loadOidcSigningKeys, rotateOidcSigningKeys } from '../../src/oidc/signing-keys.js';
 import { deriveKeys } from '../../src/security/keys.js';
-import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
+import { databaseKinds, migratedDatabase } from '../helpers/databases.js';
 import { oidcEnv, testClient } from '../helpers/oidc-flow.js';
 import { startServer } from '../helpers/server.js';
 
@@ -81,13 +80,7 @@ for (const { kind, enabled } of databaseKinds) {
   const dbTest = enabled ? test : test.skip;
 
   dbTest(`${kind}: the signing key is made once, stored encrypted, and rotation keeps the previous one published`, async (t) => {
-    const database = await createTestDatabase(kind);
-    const knex = createKnex(database.url);
-    t.teardown(async () => {
-      await knex.destroy();
-      await database.drop();
-    });
-    await knex.migrate.latest();
+    const knex = await migratedDatabase(t, kind);
     const keys = deriveKeys(['first-session-key-0123456789']).oidcSigningKey;
 
     // Two servers starting at once agree on one key.
