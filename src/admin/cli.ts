@@ -10,6 +10,10 @@ Commands:
       Removes the phone number from the user who holds it. Their next login asks them to bind a phone again.
   end-sessions --phone <number> | --openid <openid> | --unionid <unionid> | --id <user id>
       Signs the user out everywhere: every browser session and every mini-program token ends at once.
+  oidc-clients
+      Lists the OpenID Connect applications configured (OIDC_CLIENTS), without their secrets.
+  rotate-oidc-keys
+      Makes a new signing key for ID tokens; the previous one stays published. Restart every instance afterwards.
   recent-logins [--limit <n>] [--phone … | --openid … | --unionid … | --id …]
       The newest logins (default 20, at most 1000), of everyone or of one user.
 
@@ -25,6 +29,12 @@ export interface AdminIo {
   now?: () => Date;
 }
 
+/** What the OpenID Connect commands need: the configured clients and the key rotation (src/oidc/signing-keys.ts). */
+export interface AdminOidc {
+  clients: { client_id: string; client_name?: string; redirect_uris: string[]; post_logout_redirect_uris: string[] }[];
+  rotateKeys(): Promise<{ kid: string; previousKid?: string; removedKids: string[] }>;
+}
+
 /** A mistake in the command line: the message, then a pointer to --help; exit code 2. */
 class UsageError extends Error {}
 /** The command is well-formed but cannot be done (an unknown user): exit code 1. */
@@ -36,7 +46,7 @@ const maxLoginsListed = 1000;
  * Runs one admin command and returns the process exit code: 0 done, 1 the
  * command could not be done (an unknown user, say), 2 a usage mistake.
  */
-export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminIo): Promise<number> {
+export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminIo, oidc?: AdminOidc): Promise<number> {
   try {
     const { command, options } = parseArguments(argv);
     if (options.help !== undefined || command === 'help') {
@@ -66,6 +76,23 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
         if (users.length === 0) throw new AdminError(`no user with ${describeKey(key)}`);
         const ended = await queries.endSessions(users.map((user) => user.id), io.now?.() ?? new Date());
         print(ended, `ended ${ended.sessions} session(s) and ${ended.tokens} mini-program token(s)`);
+        return 0;
+      }
+      case 'oidc-clients': {
+        const clients = (oidc?.clients ?? []).map(({ client_id, client_name, redirect_uris, post_logout_redirect_uris }) => ({
+          client_id,
+          client_name,
+          redirect_uris,
+          post_logout_redirect_uris,
+        }));
+        const text = clients.map((client) => `${client.client_id}${client.client_name ? ` (${client.client_name})` : ''}\n  redirect: ${client.redirect_uris.join(' ')}`);
+        print(clients, text.length === 0 ? 'no OpenID Connect clients configured' : text.join('\n'));
+        return 0;
+      }
+      case 'rotate-oidc-keys': {
+        if (!oidc) throw new AdminError('the OpenID Provider is not configured (OIDC_CLIENTS)');
+        const rotated = await oidc.rotateKeys();
+        print(rotated, `new signing key ${rotated.kid}${rotated.previousKid ? `; ${rotated.previousKid} stays published` : ''}; restart every instance`);
         return 0;
       }
       case 'recent-logins': {

@@ -1,6 +1,8 @@
 import 'dotenv/config';
 import { createAdminQueries } from '../db/admin-queries.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { createKnex } from '../db/knex.js';
+import { rotateOidcSigningKeys } from '../oidc/signing-keys.js';
 import { runAdmin, usage } from './cli.js';
 
 /** `npm run admin -- <command>` (compiled: `node dist/admin/main.js <command>`), on DATABASE_URL. */
@@ -12,14 +14,20 @@ async function main(): Promise<number> {
     err(usage);
     return 2;
   }
-  const databaseUrl = process.env.DATABASE_URL || 'sqlite:./data/wechat-login.sqlite3';
-  if (!/^(sqlite:|mysql:\/\/)/.test(databaseUrl)) {
-    err('DATABASE_URL must start with sqlite: or mysql://');
+  let config;
+  try {
+    // The server's own configuration: the same database, and the same keys for what is stored encrypted.
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    err(error.message);
     return 2;
   }
-  const knex = createKnex(databaseUrl);
+  const knex = createKnex(config.databaseUrl);
+  const { keys } = config;
+  const oidc = config.oidc.enabled ? { clients: config.oidc.clients, rotateKeys: () => rotateOidcSigningKeys(knex, keys.oidcSigningKey) } : undefined;
   try {
-    return await runAdmin(argv, createAdminQueries(knex), { out, err });
+    return await runAdmin(argv, createAdminQueries(knex), { out, err }, oidc);
   } finally {
     await knex.destroy();
   }

@@ -172,3 +172,20 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(unknown, 1);
   });
 }
+
+test('npm run admin lists the OpenID clients and rotates the signing key that the running server publishes', async (t) => {
+  const server = await startServer(t, { env: plainScanLogin });
+  const jwks = async () => ((await (await fetch(`${server.url}/oidc/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
+  const [before] = await jwks();
+  const run = promisify(execFile);
+  // The process reads the server's configuration: the same database and SESSION_KEYS.
+  const env = { ...process.env, DATABASE_URL: server.config.databaseUrl, SESSION_KEYS: server.config.sessionKeys.join(','), PUBLIC_URL: server.url };
+  const clients = await run('npm', ['run', '--silent', 'admin', '--', 'oidc-clients', '--json'], { cwd: root, env });
+  const listed = JSON.parse(clients.stdout) as { client_id: string; client_secret?: string }[];
+  t.deepEqual(listed.map((client) => client.client_id), ['demo-app']);
+  t.false(clients.stdout.includes('secret'), 'no secret is printed');
+  const rotated = await run('npm', ['run', '--silent', 'admin', '--', 'rotate-oidc-keys'], { cwd: root, env });
+  t.regex(rotated.stdout, new RegExp(`^new signing key \\S+; ${before} stays published; restart every instance`));
+  const rows = await server.knex('oidc_signing_keys').count({ n: '*' }).first();
+  t.is(Number(rows!.n), 2);
+});
