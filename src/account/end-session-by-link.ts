@@ -12,7 +12,7 @@ export type EndLinkCheck =
 export interface EndSessionByLinkDeps {
   links: EndSessionLinks;
   users: Pick<UserQueries, 'findUserById'>;
-  sessions: Pick<UserSessions, 'findLiveSession' | 'endSession'>;
+  sessions: Pick<UserSessions, 'findLiveSession' | 'disownSession'>;
 }
 
 /**
@@ -34,7 +34,8 @@ export function createEndSessionByLink(deps: EndSessionByLinkDeps) {
   /** Ends the session the link names, when `openid` owns it; says where it stood. */
   async function endByLink(token: unknown, openid: string): Promise<EndLinkCheck['kind']> {
     const check = await checkLink(token, openid);
-    if (check.kind === 'live') await deps.sessions.endSession(check.userId, check.session.id);
+    // "Not me": the session ends, and its browser no longer skips the confirmation on the phone.
+    if (check.kind === 'live') await deps.sessions.disownSession(check.userId, check.session.id);
     return check.kind;
   }
 

@@ -32,10 +32,10 @@ export function sessionRoutes(router: AppRouter, deps: SessionRouteDeps): void {
     }
     const form = formOf(ctx);
     if (form.all === 'others') {
-      await deps.sessions.endOtherSessions(signedIn.user.id, signedIn.session.id);
+      await deps.sessions.disownOtherSessions(signedIn.user.id, signedIn.session);
     } else if (typeof form.session === 'string' && /^\d{1,12}$/.test(form.session)) {
       // Only the user's own sessions can match: another user's id ends nothing.
-      await deps.sessions.endSession(signedIn.user.id, Number(form.session));
+      await deps.sessions.disownSession(signedIn.user.id, Number(form.session));
     } else {
       throw new BadRequestError('say which session: session=<id> or all=others');
     }

@@ -28,7 +28,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
   const { users, apiTokens, knownDevices } = queries;
 
   const scenes = createSceneIssuer(config.keys.scene);
-  const sessions = createUserSessions({ queries: queries.userSessions, ...config.sessions });
+  const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions });
   const confirmation =
     config.loginConfirm === 'off'
       ? undefined

@@ -32,16 +32,30 @@ export function createAdminQueries(knex: Knex) {
     return rows.map(toAdminUser);
   }
 
-  /** Clears the phone of the user who holds it; false when nobody does. */
+  /**
+   * Clears the phone of the user who holds it, and signs them out everywhere
+   * (a signed-in user always has a phone; the session version ends pending
+   * bindings too). False when nobody holds it.
+   */
   async function unbindPhone(phone: string, now: Date): Promise<boolean> {
-    return (await knex('users').where({ phone }).update({ phone: null, updated_at: now })) > 0;
+    return inTransaction(knex, async (trx) => {
+      const user = await trx('users').where({ phone }).first('id');
+      if (!user) return false;
+      await trx('users').where({ id: user.id }).update({ phone: null, session_version: knex.raw('session_version + 1'), updated_at: now });
+      await trx('user_sessions').where({ user_id: user.id }).whereNull('revoked_at').update({ revoked_at: now });
+      await trx('api_tokens').where({ user_id: user.id }).whereNull('revoked_at').update({ revoked_at: now });
+      await trx('known_devices').where({ user_id: user.id }).delete();
+      return true;
+    });
   }
 
   /** Ends every signed-in session and mini-program token of the users; returns how many ended. */
-  async function endSessions(userIds: number[], now: Date): Promise<{ sessions: number; tokens: number }> {
+  async function endSessions(userIds: number[], now: Date): Promise<{ sessions: number; tokens: number; devices: number }> {
     return inTransaction(knex, async (trx) => ({
       sessions: await trx('user_sessions').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
       tokens: await trx('api_tokens').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
+      // Their browsers are forgotten too: the next login from any of them asks the phone again.
+      devices: await trx('known_devices').whereIn('user_id', userIds).delete(),
     }));
   }
 

@@ -21,7 +21,14 @@ export function createKnownDeviceQueries(knex: Knex) {
     }
   }
 
-  return { isKnownDevice, rememberDevice };
+  /** Forgets these browsers of the user (all of them when `deviceHashes` is undefined): their next login asks the phone again. */
+  async function forgetDevices(userId: number, deviceHashes?: string[], trx?: Knex.Transaction): Promise<void> {
+    const query = (trx ?? knex)('known_devices').where({ user_id: userId });
+    if (deviceHashes) query.whereIn('device_hash', deviceHashes);
+    await query.delete();
+  }
+
+  return { isKnownDevice, rememberDevice, forgetDevices };
 }
 
 export type KnownDeviceQueries = ReturnType<typeof createKnownDeviceQueries>;

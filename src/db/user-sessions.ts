@@ -13,12 +13,15 @@ export interface NewSession {
   method: string;
   ip: string;
   userAgent: string;
+  /** The browser's device cookie, hashed (none for logins that are not a browser's). */
+  deviceHash?: string;
   expiresAt: Date;
 }
 
 export interface SessionRecord {
   id: number;
   userId: number;
+  deviceHash: string | null;
   ip: string;
   userAgent: string;
   createdAt: Date;
@@ -38,6 +41,7 @@ export function createUserSessionQueries(knex: Knex) {
       method: session.method,
       ip: session.ip.slice(0, 45),
       user_agent: session.userAgent.slice(0, 512),
+      device_hash: session.deviceHash ?? null,
       created_at: now,
       last_seen_at: now,
       expires_at: session.expiresAt,
@@ -58,6 +62,7 @@ export function createUserSessionQueries(knex: Knex) {
         'u.*',
         's.id as s_id',
         's.ip as s_ip',
+        's.device_hash as s_device_hash',
         's.user_agent as s_user_agent',
         's.created_at as s_created_at',
         's.last_seen_at as s_last_seen_at',
@@ -67,6 +72,7 @@ export function createUserSessionQueries(knex: Knex) {
     const session: SessionRecord = {
       id: Number(row.s_id),
       userId: Number(row.id),
+      deviceHash: (row.s_device_hash as string | null) ?? null,
       ip: String(row.s_ip),
       userAgent: String(row.s_user_agent),
       createdAt: toDate(row.s_created_at),
@@ -102,11 +108,16 @@ export function createUserSessionQueries(knex: Knex) {
     return (await table().where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: now })) === 1;
   }
 
-  /** Ends every session of the user except `keepId` (none when undefined); returns how many ended. */
-  async function revokeSessionsOfUser(userId: number, now: Date, keepId?: number, trx?: Knex.Transaction): Promise<number> {
-    const query = table(trx).where({ user_id: userId }).whereNull('revoked_at');
-    if (keepId !== undefined) query.andWhereNot({ id: keepId });
-    return query.update({ revoked_at: now });
+  /** Ends every session of the user except `keepId` (none when undefined); returns the device hashes of those it ended. */
+  async function revokeSessionsOfUser(userId: number, now: Date, keepId?: number, trx?: Knex.Transaction): Promise<string[]> {
+    const live = () => {
+      const query = table(trx).where({ user_id: userId }).whereNull('revoked_at');
+      if (keepId !== undefined) query.andWhereNot({ id: keepId });
+      return query;
+    };
+    const rows = await live().select('device_hash');
+    await live().update({ revoked_at: now });
+    return rows.map((row) => row.device_hash as string | null).filter((hash): hash is string => Boolean(hash));
   }
 
   return { insertSession, findSessionWithUser, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser };
@@ -118,6 +129,7 @@ function toSession(row: Record<string, unknown>): SessionRecord {
   return {
     id: Number(row.id),
     userId: Number(row.user_id),
+    deviceHash: (row.device_hash as string | null) ?? null,
     ip: String(row.ip),
     userAgent: String(row.user_agent),
     createdAt: toDate(row.created_at),

@@ -18,7 +18,17 @@ export function describeUserAgent(userAgent: string): DeviceDescription {
   const browserVersion = parsed.browser.version?.split('.')[0];
   const osVersion = parsed.os.versionName ?? parsed.os.version;
   return {
-    browser: parsed.browser.name ? [parsed.browser.name, browserVersion].filter(Boolean).join(' ') : undefined,
-    os: parsed.os.name ? [parsed.os.name, osVersion].filter(Boolean).join(' ') : undefined,
+    browser: plainName([parsed.browser.name, browserVersion].filter(Boolean).join(' ')),
+    os: plainName([parsed.os.name, osVersion].filter(Boolean).join(' ')),
   };
+}
+
+/**
+ * The user agent is the waiting browser's word, and these names go into
+ * WeChat messages that render links: bowser's generic parser passes any
+ * "Name/1" through, so only short, plain names are kept (letters, digits,
+ * space and . _ ( ) -); anything else is "unknown".
+ */
+function plainName(name: string): string | undefined {
+  return /^[A-Za-z0-9 ._()-]{1,32}$/.test(name) ? name : undefined;
 }

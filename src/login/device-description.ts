@@ -21,8 +21,8 @@ let regions: IP2Region | undefined;
  */
 export function describeDevice(userAgent: string, ip: string): DeviceDescription {
   const { browser, os } = describeUserAgent(userAgent);
-  // An unparsable user agent is still shown, so the scanner sees something of what asked.
-  return { browser: browser ?? userAgent.slice(0, 40), os: os ?? '', ip, region: regionOf(ip) };
+  // Never the raw user agent: it is the asker's own text, and the scanner must not read it as ours.
+  return { browser: browser ?? '', os: os ?? '', ip, region: regionOf(ip) };
 }
 
 function regionOf(ip: string): string {

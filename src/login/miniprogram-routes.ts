@@ -3,7 +3,6 @@ import { BadRequestError } from '../errors.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import { formOf } from '../http/form.js';
 import type { MiniProgramLogin } from './miniprogram-login.js';
-import { loginMetaOf } from './session-login.js';
 
 export interface MiniProgramRouteDeps {
   miniProgramLogin: MiniProgramLogin;
@@ -13,7 +12,8 @@ export interface MiniProgramRouteDeps {
 /** The mini-program API: JSON in, JSON out, bearer tokens for the signed-in calls. */
 export function miniProgramRoutes(router: AppRouter, deps: MiniProgramRouteDeps): void {
   router.post('/api/miniprogram/login', deps.jsonBody, async (ctx) => {
-    ctx.body = await deps.miniProgramLogin.logIn(codeOf(ctx), loginMetaOf(ctx));
+    // An app, not a browser: no device cookie.
+    ctx.body = await deps.miniProgramLogin.logIn(codeOf(ctx), { ip: ctx.ip, userAgent: ctx.get('user-agent') });
   });
 
   router.post('/api/miniprogram/phone', deps.jsonBody, async (ctx) => {

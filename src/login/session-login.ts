@@ -4,6 +4,7 @@ import type { User } from '../db/users.js';
 import type { AppContext } from '../http/context.js';
 import { regenerateSession, sessionOf } from '../http/session.js';
 import type { LoginMeta, LoginService } from './login-service.js';
+import { ensureDeviceId, hashDeviceId } from './device-cookie.js';
 import type { UserSessions } from './user-sessions.js';
 
 /** How long a scanned-but-unbound session may take to bind its phone. */
@@ -37,8 +38,8 @@ export interface SessionLoginDeps {
 }
 
 /** What the login history and the session record of a browser login say about it. */
-export function loginMetaOf(ctx: AppContext): LoginMeta {
-  return { ip: ctx.ip, userAgent: ctx.get('user-agent') };
+export function loginMetaOf(ctx: AppContext): LoginMeta & { deviceHash: string } {
+  return { ip: ctx.ip, userAgent: ctx.get('user-agent'), deviceHash: hashDeviceId(ensureDeviceId(ctx)) };
 }
 
 /**

@@ -1,10 +1,13 @@
 import type { Knex } from 'knex';
 import type { User } from '../db/users.js';
+import type { KnownDeviceQueries } from '../db/known-devices.js';
 import type { SessionRecord, UserSessionQueries } from '../db/user-sessions.js';
 import { randomToken } from '../http/session.js';
 
 export interface UserSessionDeps {
   queries: UserSessionQueries;
+  /** The browsers that skip the confirmation on the phone (LOGIN_CONFIRM=new-device). */
+  devices: Pick<KnownDeviceQueries, 'forgetDevices'>;
   idleTimeoutSeconds: number;
   maxLifetimeSeconds: number;
   now?: () => number;
@@ -15,6 +18,7 @@ export interface SessionStart {
   method: string;
   ip: string;
   userAgent: string;
+  deviceHash?: string;
 }
 
 /** The most often a session's last-seen time is written: reads stay one query, writes stay rare. */
@@ -63,20 +67,37 @@ export function createUserSessions(deps: UserSessionDeps) {
     return session && session.expiresAt.getTime() > at && session.lastSeenAt.getTime() + idleMs > at ? session : undefined;
   }
 
+  /** Logging out: the session ends, and the browser stays a known device (CONTRACT.md). */
   function endSession(userId: number, sessionId: number): Promise<boolean> {
     return deps.queries.revokeSession(userId, sessionId, new Date(now()));
   }
 
-  /** Ends every session of the user but `keepId`. */
-  function endOtherSessions(userId: number, keepId: number): Promise<number> {
-    return deps.queries.revokeSessionsOfUser(userId, new Date(now()), keepId);
+  /**
+   * "Not me", or "not my device any more" (the profile's list, the notice's
+   * link): the session ends and its browser is forgotten, so that its next
+   * login asks the phone again instead of skipping the confirmation.
+   */
+  async function disownSession(userId: number, sessionId: number): Promise<boolean> {
+    const session = await deps.queries.findSessionOfUser(userId, sessionId);
+    if (!session || !(await deps.queries.revokeSession(userId, sessionId, new Date(now())))) return false;
+    if (session.deviceHash) await deps.devices.forgetDevices(userId, [session.deviceHash]);
+    return true;
   }
 
-  function endAllSessions(userId: number, trx?: Knex.Transaction): Promise<number> {
-    return deps.queries.revokeSessionsOfUser(userId, new Date(now()), undefined, trx);
+  /** Every session of the user but `keep` ends, and their browsers but this one are forgotten. */
+  async function disownOtherSessions(userId: number, keep: SessionRecord): Promise<void> {
+    const deviceHashes = await deps.queries.revokeSessionsOfUser(userId, new Date(now()), keep.id);
+    const others = deviceHashes.filter((hash) => hash !== keep.deviceHash);
+    if (others.length > 0) await deps.devices.forgetDevices(userId, others);
   }
 
-  return { startSession, resumeSession, listSessions, findLiveSession, endSession, endOtherSessions, endAllSessions };
+  /** Unfollowing: every session ends and every browser of the user is forgotten. */
+  async function endAllSessions(userId: number, trx?: Knex.Transaction): Promise<void> {
+    await deps.queries.revokeSessionsOfUser(userId, new Date(now()), undefined, trx);
+    await deps.devices.forgetDevices(userId, undefined, trx);
+  }
+
+  return { startSession, resumeSession, listSessions, findLiveSession, endSession, disownSession, disownOtherSessions, endAllSessions };
 }
 
 export type UserSessions = ReturnType<typeof createUserSessions>;

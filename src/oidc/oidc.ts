@@ -87,6 +87,7 @@ export function createOidc(deps: OidcDeps): Oidc {
     };
   };
 
+  const publicHost = new URL(config.publicUrl).host;
   const mount: AppMiddleware = async (ctx, next) => {
     if (!(ctx.path === oidcMountPath || ctx.path.startsWith(`${oidcMountPath}/`)) || ctx.path.startsWith(interactionPrefix)) {
       return next();
@@ -100,6 +101,10 @@ export function createOidc(deps: OidcDeps): Oidc {
     });
     // As koa-mount does: the provider sees paths below its mount point, and knows the mount point from originalUrl.
     const req = ctx.req as IncomingMessage & { originalUrl?: string };
+    // The provider builds its endpoint addresses from the request's host: that must be ours (PUBLIC_URL), never the
+    // client's word, or discovery behind a shared cache would point every application at someone else's host.
+    req.headers.host = publicHost;
+    delete req.headers['x-forwarded-host'];
     req.originalUrl = req.url;
     req.url = req.url!.slice(oidcMountPath.length) || '/';
     ctx.respond = false;

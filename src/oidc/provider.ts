@@ -131,7 +131,9 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
     },
     findAccount: async (_ctx, id) => {
       const user = /^\d{1,12}$/.test(id) ? await deps.findUserById(Number(id)) : undefined;
-      if (!user) return undefined;
+      // A user without a phone (unfollowed since, or unbound by an operator) is nobody to applications:
+      // their access tokens answer invalid_token, and their refresh tokens invalid_grant.
+      if (!user?.phone) return undefined;
       return { accountId: id, claims: async () => ({ ...claimsOf(user) }) };
     },
     // Every configured client is first-party: it gets the scopes it asks for, without a consent page.

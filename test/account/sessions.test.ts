@@ -2,6 +2,8 @@ import test from 'ava';
 import Keygrip from 'keygrip';
 import { developmentSessionKey, loadConfig } from '../../src/config.js';
 import { clientIpOf } from '../../src/http/client-ip.js';
+import { describeUserAgent } from '../../src/http/user-agent.js';
+import { describeDevice } from '../../src/login/device-description.js';
 import { createSceneIssuer } from '../../src/login/scenes.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
@@ -195,4 +197,14 @@ test('an idle session ends after SESSION_IDLE_TIMEOUT_SECONDS; use keeps it aliv
   t.is((await again.get('/api/me')).status, 200);
   await server.knex('user_sessions').update({ expires_at: new Date(Date.now() - 1) });
   t.is((await again.get('/api/me')).status, 401, 'past the absolute lifetime, however busy');
+});
+
+test('a user agent is shown only as a short, plain browser and OS name, never as the asker\'s own text', (t) => {
+  t.deepEqual(describeUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'), {
+    browser: 'Chrome 120',
+    os: 'Windows 10',
+  });
+  t.deepEqual(describeUserAgent('<a href="https://ev.il/">点此确认登录</a>'), { browser: undefined, os: undefined });
+  t.is(describeUserAgent('x]]></Content><MsgType>y/1 (z').browser, undefined);
+  t.is(describeDevice('<a href="https://ev.il/">确认</a>/1 (x', '203.0.113.9').browser, '', 'the confirm message never quotes the raw user agent');
 });

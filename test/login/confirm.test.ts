@@ -287,3 +287,36 @@ test('the notice\'s link ends that very session, for its owner only', async (t) 
   t.is((await browser.get('/api/me')).status, 401, 'that browser is signed out');
   t.regex((await openInWechat(server, owner, path)).html, /已经结束/);
 });
+
+test('a browser whose session the user ends as "not mine" is forgotten: its next login asks the phone again; a plain logout keeps it known', async (t) => {
+  const server = await setup(t);
+  const openid = await createPersona(server, 'Owner');
+  const stranger = await firstLoginWithConfirmation(server, openid, '13800138077');
+  const own = await openLoginAs(server, desktopFirefoxLinux);
+  const ownReply = await phoneFor(server).scan(openid, own.scene, 'ticket', true);
+  const ownNumber = ((await poll(own.browser, own.scene)).body as { number?: string }).number!;
+  const ownConfirm = await openInWechat(server, openid, confirmPathOf(server, ownReply.replyText));
+  await answer(ownConfirm.phone, ownConfirm.html, { number: ownNumber });
+  t.is((await pollAfterScanned(own.browser, own.scene)).status, 'success');
+
+  // A plain logout keeps the device known (CONTRACT.md): the next login from it needs no confirmation.
+  await logOut(own.browser);
+  const back = await openLoginAs(server, desktopFirefoxLinux, own.browser);
+  await phoneFor(server).scan(openid, back.scene, 'ticket', true);
+  t.is((await poll(own.browser, back.scene)).body.status, 'success');
+
+  // From their own browser, the user ends the stranger's session ("log out this device").
+  const profile = await (await own.browser.get('/profile')).text();
+  const strangerSession = [...profile.matchAll(/class="session" data-session-id="(\d+)"/g)].map((match) => match[1]);
+  t.is(strangerSession.length, 1);
+  const csrf = profile.match(/name="_csrf" value="([^"]+)"/)![1];
+  t.is((await own.browser.postForm('/sessions/revoke', { session: strangerSession[0], _csrf: csrf })).status, 303);
+  t.is((await stranger.get('/api/me')).status, 401);
+
+  // The stranger's browser shows a new code and the user is tricked into scanning it: the phone is asked again.
+  const again = await openLoginAs(server, desktopChrome, stranger);
+  const reply = await phoneFor(server).scan(openid, again.scene, 'ticket', true);
+  t.not(reply.replyText, scanReplies.loggedIn);
+  t.is((await poll(stranger, again.scene)).body.status, 'scanned');
+  t.is((await stranger.get('/api/me')).status, 401);
+});

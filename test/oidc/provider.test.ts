@@ -1,9 +1,10 @@
 import { createPublicKey, verify } from 'node:crypto';
+import http from 'node:http';
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { logInNewUser } from '../helpers/login-flow.js';
+import { logInNewUser, phoneFor } from '../helpers/login-flow.js';
 import {
   discover,
   followToApplication,
@@ -262,4 +263,34 @@ test('another site sending a signed-in person to the logout endpoint ends nothin
   const posted = await browser.postForm('/oidc/session/end/confirm', { xsrf, logout: 'yes' });
   t.is(posted.status, 303);
   t.is((await browser.get('/api/me')).status, 200, 'our session is still live');
+});
+
+test('after the person unfollows, the application\'s access and refresh tokens are refused', async (t) => {
+  const server = await startServer(t, { env: { ...plainScanLogin, ...oidcEnv } });
+  const config = await discover(server);
+  const start = await startAuthorization(config, { scope: 'openid phone offline_access', prompt: 'consent' });
+  const { callback } = await logInThroughApplication(server, start, { openid: 'oidc-leaver', phone: '13800138009' });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+  t.truthy(tokens.refresh_token);
+  await phoneFor(server).unfollow('oidc-leaver');
+  await t.throwsAsync(oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck));
+  await t.throwsAsync(oidc.refreshTokenGrant(config, tokens.refresh_token!));
+});
+
+test('discovery names our own host, whatever Host header a client sends', async (t) => {
+  const server = await startServer(t, { env: { ...plainScanLogin, ...oidcEnv } });
+  const { port } = new URL(server.url);
+  const body = await new Promise<string>((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port, path: '/oidc/.well-known/openid-configuration', headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example' } }, (response) => {
+      let text = '';
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve(text));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+  const metadata = JSON.parse(body) as Record<string, unknown>;
+  t.is(metadata.authorization_endpoint, `${server.url}/oidc/auth`);
+  t.is(metadata.end_session_endpoint, `${server.url}/oidc/session/end`);
+  t.false(body.includes('evil.example'));
 });
