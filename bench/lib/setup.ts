@@ -95,14 +95,44 @@ export function pollUrl(baseUrl: string, scene: string): string {
 
 /** A signed SCAN push for `openid` and `scene`, as WeChat would send it. */
 export function signedScan(baseUrl: string, openid: string, scene: string, createTime: number) {
+  return signedScanEvent(baseUrl, 'SCAN', openid, scene, createTime);
+}
+
+/**
+ * A signed scan push: `SCAN` from a follower (EventKey is the scene), or
+ * `subscribe` from someone who follows by scanning (EventKey is `qrscene_` + the scene).
+ */
+export function signedScanEvent(baseUrl: string, event: 'SCAN' | 'subscribe', openid: string, scene: string, createTime: number) {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const nonce = randomBytes(6).toString('hex');
   const query = new URLSearchParams({ signature: computeSignature([wechatToken, timestamp, nonce]), timestamp, nonce, openid });
+  const eventKey = event === 'subscribe' ? `qrscene_${scene}` : scene;
   const body =
     `<xml><ToUserName><![CDATA[${simulatorOriginalId}]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
-    `<CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[SCAN]]></Event>` +
-    `<EventKey><![CDATA[${scene}]]></EventKey></xml>`;
+    `<CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[${event}]]></Event>` +
+    `<EventKey><![CDATA[${eventKey}]]></EventKey></xml>`;
   return { url: `${baseUrl}/wechat/callback?${query}`, body };
+}
+
+/**
+ * People who have never used the site: WeChat users (personas of the server's
+ * built-in simulator, so that its cgi-bin/user/info knows them and answers
+ * with a unionid, as WeChat would) with no row in our database.
+ */
+export async function createNewcomers(baseUrl: string, count: number, tag: string): Promise<string[]> {
+  const page = await request(`${baseUrl}/simulator`);
+  const cookie = cookiesOf(page);
+  const csrf = page.body.match(/name="_csrf" value="([^"]+)"/)![1];
+  return inBatches(Array.from({ length: count }), 32, async (_, index) => {
+    const reply = await request(`${baseUrl}/simulator/personas`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ nickname: `bench-${tag}-${index}`, _csrf: csrf }).toString(),
+    });
+    const location = reply.headers.location;
+    if (reply.status !== 303 || !location) throw new Error(`/simulator/personas answered ${reply.status}`);
+    return decodeURIComponent(location.split('as=')[1]);
+  });
 }
 
 export async function serverStats(baseUrl: string): Promise<{ listeners: number; heapUsed: number; rss: number }> {
