@@ -5,11 +5,14 @@ import { sessionKey } from './setup.js';
 
 export { type ServerProcess };
 
-/** Our server, as `npm start` runs it, with GC exposed and the bench's stats route (bench/lib/server-entry.ts). */
-export function startOurServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+/**
+ * Our server, as `npm start` runs it, with GC exposed and the bench's stats route (bench/lib/server-entry.ts).
+ * `nodeArgs` go to node itself (`--cpu-prof` is refused in NODE_OPTIONS).
+ */
+export function startOurServer(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ServerProcess> {
   return startServerProcess(
     { DATABASE_URL: databaseUrl, SESSION_KEYS: sessionKey, RATE_LIMITS: 'off', LOGIN_CONFIRM: 'off', QR_EXPIRE_SECONDS: '3600', ...env },
-    ['--expose-gc'],
+    ['--expose-gc', ...nodeArgs],
     'bench/lib/server-entry.ts',
   );
 }

@@ -84,7 +84,7 @@ export interface LoginSession {
 export async function openLoginSessions(baseUrl: string, count: number): Promise<LoginSession[]> {
   return inBatches(Array.from({ length: count }), 32, async () => {
     const reply = await request(`${baseUrl}/login`);
-    if (reply.status !== 200) throw new Error(`/login answered ${reply.status}`);
+    if (reply.status !== 200) throw new Error(`/login answered ${reply.status}: ${reply.body.slice(0, 300)}`);
     return { cookie: cookiesOf(reply), scene: reply.body.match(/data-scene="([^"]+)"/)![1] };
   });
 }

@@ -52,6 +52,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     scenes,
     confirmation,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
+    linkUnionidBeforeRecording: Boolean(config.miniProgram),
     logger,
     metrics,
   });
