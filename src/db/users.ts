@@ -121,17 +121,20 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
-   * One INSERT of a new user who has just scanned `scene`: no phone, no
-   * unionid yet, following the account. `duplicate` when the unique indexes
-   * refuse it: a user with this openid exists, or another user holds the scene.
+   * One INSERT of a new user who has just scanned `scene`: no phone,
+   * following the account, with the unionid when it is known. `duplicate`
+   * when the unique indexes refuse it: a user with this openid exists, or
+   * another user holds the scene.
    */
-  async function insertScanningUser(openid: string, scene: string, now: Date): Promise<'inserted' | 'duplicate'> {
+  async function insertScanningUser(openid: string, scene: string, now: Date, unionid?: string): Promise<'inserted' | 'duplicate'> {
     assertFits('openid', openid);
+    if (unionid) assertFits('unionid', unionid);
     try {
       // A plain INSERT, never INSERT IGNORE or an upsert: ON DUPLICATE KEY UPDATE would update whichever
       // row the conflict names, the holder of the scene included.
       await table().insert({
         openid,
+        unionid: unionid ?? null,
         tmp_scene_str: scene,
         last_login_time: now,
         subscribed: true,
@@ -142,6 +145,28 @@ export function createUserQueries(knex: Knex) {
       return 'inserted';
     } catch (error) {
       if (isUniqueViolation(error)) return 'duplicate';
+      throw error;
+    }
+  }
+
+  /**
+   * The scan of someone known only through the other app (the mini-program):
+   * the user with this unionid and no openid gets the openid and the scan, in
+   * one guarded UPDATE (after one SELECT that says whether they have a phone).
+   * Undefined when there is no such user, or another delivery linked them first.
+   */
+  async function linkScanToUnionid(openid: string, unionid: string, scene: string, now: Date): Promise<RecordScanResult | undefined> {
+    const known = await table().where({ unionid }).whereNull('openid').first('id', 'phone');
+    if (!known) return undefined;
+    try {
+      const changed = await table()
+        .where({ id: known.id })
+        .whereNull('openid')
+        .update({ openid, tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now });
+      return changed > 0 ? { outcome: 'recorded', hasPhone: known.phone !== null } : undefined;
+    } catch (error) {
+      // The openid is on another row already (a parallel delivery created it), or the scene is another user's.
+      if (isUniqueViolation(error)) return undefined;
       throw error;
     }
   }
@@ -257,6 +282,7 @@ export function createUserQueries(knex: Knex) {
     findUserByPhone,
     updateScan,
     insertScanningUser,
+    linkScanToUnionid,
     setUnionidIfMissing,
     recordScan,
     recordFollow,

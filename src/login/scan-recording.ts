@@ -1,19 +1,19 @@
 import type { RecordScanResult, UserQueries } from '../db/users.js';
 
-/** A recorded scan, and whether it created the user (whose unionid is then linked after the wake). */
+/** A recorded scan; `created` when it created a user whose unionid is not known yet (linkLater stores it). */
 export type ScanRecord = RecordScanResult | { outcome: 'recorded'; hasPhone: false; created: true };
 
 export interface ScanRecordingDeps {
-  users: Pick<UserQueries, 'updateScan' | 'insertScanningUser' | 'recordScan' | 'setUnionidIfMissing'>;
+  users: Pick<UserQueries, 'updateScan' | 'insertScanningUser' | 'linkScanToUnionid' | 'setUnionidIfMissing'>;
   /** The unionid WeChat knows for an openid (cgi-bin/user/info); undefined when it cannot tell. */
   unionidOf: (openid: string) => Promise<string | undefined>;
   /**
    * True when a mini-program is configured. Then someone new to the Official
    * Account may already be a user through the mini-program (a row with their
    * unionid and no openid), and whether the scan logs them in or asks for a
-   * phone depends on it: the unionid is asked for before the scan is recorded.
-   * Otherwise no such row can be created, and the unionid is linked after the
-   * browser has been woken.
+   * phone depends on who they are: the unionid is asked for before the scan
+   * is recorded. Otherwise no such row can be made, and the unionid is
+   * stored after the browser has been woken.
    */
   linkBeforeRecording: boolean;
   logger?: { warn(message: string, fields?: Record<string, unknown>): void };
@@ -22,13 +22,15 @@ export interface ScanRecordingDeps {
 
 /**
  * The rule for recording a scan of a login QR code, in as few statements as
- * the case allows. A `SCAN` comes from a follower, almost always someone we
- * know: one UPDATE. A `subscribe` with a scene comes from someone who follows
- * by scanning, most often someone new: one INSERT. Either order gives the
- * same result for the other case, only with a statement more. Creating a
- * user is a plain INSERT that the unique indexes guard: of two deliveries of
- * one newcomer's scan one inserts and the other updates, and a scene held by
- * another user is refused.
+ * the case allows, and never two users for one person.
+ * - A `SCAN` comes from a follower, almost always someone we know: one UPDATE.
+ * - A `subscribe` with a scene comes from someone who follows by scanning,
+ *   most often someone new: one INSERT (with a mini-program, one SELECT of the
+ *   person's mini-program user before it, and WeChat's user/info before that).
+ * Either order gives the same result for the other case, only with a
+ * statement more. A user is created by a plain INSERT that the unique
+ * indexes guard: of two deliveries of one newcomer's scan one inserts and the
+ * other updates, and a scene held by another user is refused.
  */
 export function createScanRecording(deps: ScanRecordingDeps) {
   const now = deps.now ?? (() => new Date());
@@ -36,21 +38,28 @@ export function createScanRecording(deps: ScanRecordingDeps) {
 
   async function record(openid: string, scene: string, event: 'SCAN' | 'subscribe'): Promise<ScanRecord> {
     const at = now();
-    if (event === 'subscribe' && !deps.linkBeforeRecording) {
-      const created = await create(openid, scene, at);
+    if (event === 'subscribe') {
+      const created = await createOrLink(openid, scene, at);
       if (created) return created;
     }
     const known = await deps.users.updateScan(openid, scene, at);
     if (known) return known;
-    if (deps.linkBeforeRecording) return deps.users.recordScan(openid, scene, at, await deps.unionidOf(openid));
-    const created = await create(openid, scene, at);
+    const created = await createOrLink(openid, scene, at);
     if (created) return created;
     // Refused although no user had this openid a moment ago: a parallel delivery created them, or the scene is another user's.
     return (await deps.users.updateScan(openid, scene, at)) ?? { outcome: 'scene_taken' };
   }
 
-  async function create(openid: string, scene: string, at: Date): Promise<ScanRecord | undefined> {
-    return (await deps.users.insertScanningUser(openid, scene, at)) === 'inserted' ? { outcome: 'recorded', hasPhone: false, created: true } : undefined;
+  /** Someone without a row for this openid: their mini-program user takes the scan, or a new user is inserted. */
+  async function createOrLink(openid: string, scene: string, at: Date): Promise<ScanRecord | undefined> {
+    const unionid = deps.linkBeforeRecording ? await deps.unionidOf(openid) : undefined;
+    if (unionid) {
+      const linked = await deps.users.linkScanToUnionid(openid, unionid, scene, at);
+      if (linked) return linked;
+    }
+    if ((await deps.users.insertScanningUser(openid, scene, at, unionid)) !== 'inserted') return undefined;
+    // Without the unionid yet (no mini-program, or user/info failed): linkLater asks again after the wake.
+    return unionid ? { outcome: 'recorded', hasPhone: false } : { outcome: 'recorded', hasPhone: false, created: true };
   }
 
   /**
