@@ -1,7 +1,7 @@
 import { createSceneIssuer } from '../src/login/scenes.js';
 import { deriveKeys } from '../src/security/keys.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';
-import { startHelperServer, startOurServer, stop } from './lib/processes.js';
+import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop } from './lib/processes.js';
 import {
   type BenchDatabase,
   openLoginSessions,
@@ -299,6 +299,21 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
   } finally {
     await stop(server);
   }
+  // The same newcomers' load on a server without a mini-program (WeChat's API on a fake): the unionid is linked after the reply.
+  const plainScenes = freshScenes(sizes.newcomerCallbacks + callbackWarmUp);
+  const plain = await startOurServerWithFakeWechat(database.url);
+  let plainNewcomer;
+  try {
+    plainNewcomer = await measureThroughput(
+      sizes.newcomerCallbacks,
+      callbackWarmUp,
+      callbackConcurrency,
+      (i) => signedScanEvent(plain.url, 'subscribe', `o_plain_${base}_${i}`, plainScenes[i], base + i),
+      (body) => body.includes('绑定手机号'),
+    );
+  } finally {
+    await stop(plain);
+  }
   const helper = await startHelperServer('co-wechat-server.ts', { WECHAT_TOKEN: wechatToken });
   let coWechat;
   try {
@@ -316,11 +331,12 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
   const db = database.kind;
   return [
     { scenario, db, figure: 'returning: signed SCAN events/s (DB write + reply)', value: returning.perSecond.toFixed(0), target: '' },
-    { scenario, db, figure: 'newcomer: signed subscribe+qrscene events/s (user created + reply)', value: newcomer.perSecond.toFixed(0), target: db === 'mysql' ? '≥ 1000' : '' },
+    { scenario, db, figure: 'newcomer, with a mini-program (user/info first): subscribe+qrscene events/s', value: newcomer.perSecond.toFixed(0), target: db === 'mysql' ? '≥ 1000' : '' },
+    { scenario, db, figure: 'newcomer, no mini-program (unionid after the reply): events/s', value: plainNewcomer.perSecond.toFixed(0), target: db === 'mysql' ? '≥ 1000' : '' },
     { scenario, db, figure: 'co-wechat (verify + parse + reply, no DB) events/s, same run', value: coWechat.perSecond.toFixed(0), target: '' },
     { scenario, db, figure: 'returning / co-wechat', value: (returning.perSecond / coWechat.perSecond).toFixed(2), target: '≥ 0.7' },
-    { scenario, db, figure: 'newcomer / returning', value: (newcomer.perSecond / returning.perSecond).toFixed(2), target: '≥ 0.6' },
-    { scenario, db, figure: 'failed callbacks (returning; newcomer; co-wechat)', value: `${returning.failures}; ${newcomer.failures}; ${coWechat.failures}`, target: '0' },
+    { scenario, db, figure: 'newcomer / returning (with a mini-program; without)', value: `${(newcomer.perSecond / returning.perSecond).toFixed(2)}; ${(plainNewcomer.perSecond / returning.perSecond).toFixed(2)}`, target: '≥ 0.6' },
+    { scenario, db, figure: 'failed callbacks (returning; newcomer ×2; co-wechat)', value: `${returning.failures}; ${newcomer.failures}, ${plainNewcomer.failures}; ${coWechat.failures}`, target: '0' },
   ];
 }
 
@@ -330,14 +346,18 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
  * from a newcomer (`subscribe` + `qrscene_`, answered `bind`) and the others from returning users with
  * a phone (`SCAN`, answered `success`). The p99 of the first and the last 10 s shows any growth.
  */
-export async function mixedScans(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
+export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProgram: boolean): Promise<Row[]> {
   const total = sizes.mixedSeconds * sizes.scansPerSecond;
-  const returningOpenids = await seedUsers(database.knex, Math.ceil(total / 2));
-  const server = await startOurServer(database.url);
+  const tag = `${miniProgram ? 'mp' : 'plain'}${Date.now()}`;
+  const returningOpenids = (await seedUsers(database.knex, Math.ceil(total / 2), tag));
+  // The simulator configures a mini-program; the fake WeChat runs the server as in production without one.
+  const server = miniProgram ? await startOurServer(database.url) : await startOurServerWithFakeWechat(database.url);
   let stopped = false;
   const polling: Promise<void>[] = [];
   try {
-    const newcomerOpenids = await createNewcomers(server.url, Math.ceil(total / 2), `mixed${Date.now()}`);
+    const newcomerOpenids = miniProgram
+      ? await createNewcomers(server.url, Math.ceil(total / 2), tag)
+      : Array.from({ length: Math.ceil(total / 2) }, (_, index) => `o_new_${tag}_${index}`);
     const browsers: Browser[] = (await openLoginSessions(server.url, sizes.mixedPolls + total)).map((session) => ({ session }));
     const pollFailures: PollFailures = new Map();
     let nextToStart = 0;
@@ -359,6 +379,7 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes): Promise
     const sentAt: number[] = [];
     const sends: Promise<unknown>[] = [];
     let callbackFailures = 0;
+    const callbackMs: number[] = [];
     const t0 = performance.now();
     for (let index = 0; index < total; index += 1) {
       const wait = t0 + index * gap - performance.now();
@@ -367,7 +388,10 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes): Promise
       sentAt[index] = performance.now();
       sends.push(
         request(push.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body }).then(
-          (reply) => void (reply.status !== 200 && (callbackFailures += 1)),
+          (reply) => {
+            callbackMs.push(performance.now() - sentAt[index]);
+            if (reply.status !== 200) callbackFailures += 1;
+          },
           () => void (callbackFailures += 1),
         ),
       );
@@ -388,13 +412,14 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes): Promise
     const returning = pick((index) => !isNewcomer(index));
     const wrong = scanned.filter((browser, index) => browser.status !== (isNewcomer(index) ? 'bind' : 'success')).length;
     const three = (sorted: number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 95))} / ${ms(percentile(sorted, 99))}`;
-    const scenario = 'mixed scans';
+    const scenario = miniProgram ? 'mixed scans, with a mini-program' : 'mixed scans, no mini-program';
     const db = database.kind;
     const held = sizes.mixedPolls.toLocaleString('en');
     return [
       { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} scans in ${sizes.mixedSeconds} s, half newcomers, ${held} polls held)`, value: three(all), target: 'p99 ≤ 25 ms' },
       { scenario, db, figure: 'p99 of the first 10 s / of the last 10 s', value: `${ms(percentile(first, 99))} / ${ms(percentile(last, 99))}`, target: 'no growth' },
       { scenario, db, figure: 'p99 newcomers / returning', value: `${ms(percentile(newcomers, 99))} / ${ms(percentile(returning, 99))}`, target: '' },
+      { scenario, db, figure: 'callback answered (send → reply) p50 / p95 / p99', value: three(callbackMs.sort((a, b) => a - b)), target: '' },
       { scenario, db, figure: 'polls not answered bind (newcomer) or success (returning); failed callbacks', value: `${wrong}; ${callbackFailures}`, target: '0; 0' },
       { scenario, db, figure: 'poll requests that failed and were retried; sender behind schedule at the end', value: `${browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0)}; ${ms(Math.max(0, lateBy))}`, target: '' },
     ];

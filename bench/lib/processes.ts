@@ -17,6 +17,33 @@ export function startOurServer(databaseUrl: string, env: Record<string, string> 
   );
 }
 
+/**
+ * Our server as in production without a mini-program: simulator off, WeChat's API answered by
+ * bench/fake-wechat-server.ts (started here, stopped with the server).
+ */
+export async function startOurServerWithFakeWechat(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []) {
+  const fake = await startHelperServer('fake-wechat-server.ts', {});
+  try {
+    const server = await startOurServer(
+      databaseUrl,
+      {
+        WECHAT_APP_ID: 'wxbenchfake',
+        WECHAT_APP_SECRET: 'bench-fake-secret',
+        WECHAT_TOKEN: 'dev-token',
+        WECHAT_API_BASE: fake.url,
+        WECHAT_OPEN_BASE: fake.url,
+        ...env,
+      },
+      nodeArgs,
+    );
+    void server.exited.then(() => fake.stop());
+    return server;
+  } catch (error) {
+    await fake.stop();
+    throw error;
+  }
+}
+
 /** A helper server from bench/ (the tutorial baseline or co-wechat), waited for until it listens. */
 export async function startHelperServer(script: string, env: Record<string, string>) {
   const port = await freePort();

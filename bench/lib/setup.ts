@@ -50,15 +50,18 @@ export async function createBenchDatabase(kind: 'sqlite' | 'mysql'): Promise<Ben
   };
 }
 
+let phoneSerial = 0;
+
 /** Users who already bound a phone: their scans log in at once, the hot path. */
-export async function seedUsers(knex: Knex, count: number): Promise<string[]> {
+export async function seedUsers(knex: Knex, count: number, tag = ''): Promise<string[]> {
   const now = new Date();
-  const openids = Array.from({ length: count }, (_, index) => `o_bench_${index}`);
+  const openids = Array.from({ length: count }, (_, index) => `o_bench_${tag}${index}`);
   for (let start = 0; start < count; start += 500) {
     await knex('users').insert(
-      openids.slice(start, start + 500).map((openid, offset) => ({
+      openids.slice(start, start + 500).map((openid) => ({
         openid,
-        phone: `1380000${String(start + offset).padStart(4, '0')}`,
+        // Unique across calls: the tagged seeds of one database share the phone index.
+        phone: `13${String(phoneSerial++).padStart(9, '0')}`,
         subscribed: true,
         session_version: 0,
         created_at: now,
