@@ -12,7 +12,7 @@ export { type ServerProcess };
 export function startOurServer(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ServerProcess> {
   return startServerProcess(
     { DATABASE_URL: databaseUrl, SESSION_KEYS: sessionKey, RATE_LIMITS: 'off', LOGIN_CONFIRM: 'off', QR_EXPIRE_SECONDS: '3600', ...env },
-    ['--expose-gc', ...nodeArgs],
+    ['--expose-gc', ...profileArgs(), ...nodeArgs],
     'bench/lib/server-entry.ts',
   );
 }
@@ -42,6 +42,12 @@ export async function startOurServerWithFakeWechat(databaseUrl: string, env: Rec
     await fake.stop();
     throw error;
   }
+}
+
+/** With BENCH_PROFILE_DIR set, every server the bench starts writes a CPU profile there (node flags, never NODE_OPTIONS). */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 /** A helper server from bench/ (the tutorial baseline or co-wechat), waited for until it listens. */
