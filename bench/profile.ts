@@ -9,7 +9,7 @@
  * Any bench scenario can be profiled too: with BENCH_PROFILE_DIR set, every server the bench
  * starts writes its profile there; `node --import tsx bench/lib/profile-summary.ts FILE` summarizes one.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createSceneIssuer } from '../src/login/scenes.js';
@@ -18,6 +18,25 @@ import { inBatches, request } from './lib/http.js';
 import { summarize } from './lib/profile-summary.js';
 import { startOurServer, stop } from './lib/processes.js';
 import { createBenchDatabase, createNewcomers, questions, seedUsers, sessionKey, signedScanEvent } from './lib/setup.js';
+
+/** CPU time (ms) a process has used so far, from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The MariaDB server's pid, when it runs on this machine. */
+function mariadbPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'mariadbd') return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
+}
 
 async function main() {
   const [kind = 'newcomer', db = 'mysql', countArg = '4000'] = process.argv.slice(2);
@@ -31,6 +50,8 @@ async function main() {
     const openids = kind === 'newcomer' ? await createNewcomers(server.url, count, `prof${Date.now()}`) : returning;
     const base = Math.floor(Date.now() / 1000);
     const questionsBefore = db === 'mysql' ? await questions(database.knex) : 0;
+    const mariadb = db === 'mysql' ? mariadbPid() : undefined;
+    const cpuBefore = { server: cpuMsOf(server.child.pid!), mariadb: mariadb ? cpuMsOf(mariadb) : 0, client: process.cpuUsage() };
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const started = performance.now();
     await inBatches(Array.from({ length: count }), 64, async (_, i) => {
@@ -39,6 +60,13 @@ async function main() {
       if (reply.status !== 200) throw new Error(`callback answered ${reply.status}`);
     });
     const toUs = Number(process.hrtime.bigint() / 1000n);
+    const clientCpu = process.cpuUsage(cpuBefore.client);
+    const perEvent = (ms: number) => `${((ms / count) * 1000).toFixed(0)} µs`;
+    console.log(
+      `CPU per callback: server ${perEvent(cpuMsOf(server.child.pid!) - cpuBefore.server)}` +
+        (mariadb ? `, MariaDB ${perEvent(cpuMsOf(mariadb) - cpuBefore.mariadb)}` : '') +
+        `, bench client ${perEvent((clientCpu.user + clientCpu.system) / 1000)}`,
+    );
     console.log(`${kind} on ${db}: ${(count / ((performance.now() - started) / 1000)).toFixed(0)} events/s (while profiled)`);
     // MariaDB's Questions counter: every statement any client sent (the bench's own SHOW STATUS included).
     if (db === 'mysql') console.log(`statements per callback: ${((await questions(database.knex)) - questionsBefore - 1) / count}`);
