@@ -398,6 +398,11 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     }
     const lateBy = performance.now() - (t0 + total * gap);
     await Promise.all(sends);
+    if (process.env.BENCH_PROFILE_DIR) {
+      // The scans' window on the profile's clock (CLOCK_MONOTONIC, µs), for bench/lib/profile-summary.ts.
+      const nowUs = Number(process.hrtime.bigint() / 1000n);
+      process.stderr.write(`  profile window (µs): ${Math.round(nowUs - (performance.now() - t0) * 1000)} ${nowUs} pid ${server.child.pid}\n`);
+    }
     const scanned = browsers.slice(0, total);
     const deadline = Date.now() + 30_000;
     while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);

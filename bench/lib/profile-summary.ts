@@ -41,6 +41,7 @@ export function summarize(file: string, fromUs: number, toUs: number, top = 25):
 }
 
 if (require.main === module) {
-  const [file, top] = process.argv.slice(2);
-  for (const line of summarize(file, 0, Number.MAX_SAFE_INTEGER, Number(top ?? 25))) console.log(line);
+  // Optional window in µs of CLOCK_MONOTONIC (a scenario prints it when BENCH_PROFILE_DIR is set).
+  const [file, top, from, to] = process.argv.slice(2);
+  for (const line of summarize(file, Number(from ?? 0), Number(to ?? Number.MAX_SAFE_INTEGER), Number(top ?? 25))) console.log(line);
 }
