@@ -1,6 +1,6 @@
 import type { RecordScanResult, UserQueries } from '../db/users.js';
 
-/** A recorded scan; `created` when it created a user whose unionid is not known yet (linkLater stores it). */
+/** A recorded scan; `created` when it created a user whose unionid is asked for after the wake (linkLater). */
 export type ScanRecord = RecordScanResult | { outcome: 'recorded'; hasPhone: false; created: true };
 
 export interface ScanRecordingDeps {
@@ -58,16 +58,17 @@ export function createScanRecording(deps: ScanRecordingDeps) {
       if (linked) return linked;
     }
     if ((await deps.users.insertScanningUser(openid, scene, at, unionid)) !== 'inserted') return undefined;
-    // Without the unionid yet (no mini-program, or user/info failed): linkLater asks again after the wake.
-    return unionid ? { outcome: 'recorded', hasPhone: false } : { outcome: 'recorded', hasPhone: false, created: true };
+    // Without a mini-program, linkLater asks for the unionid after the wake. With one, WeChat was asked
+    // already; if that failed, the login goes on without the unionid (one call per newcomer, as always).
+    return deps.linkBeforeRecording ? { outcome: 'recorded', hasPhone: false } : { outcome: 'recorded', hasPhone: false, created: true };
   }
 
   /**
    * For a user that `record` created: asks WeChat for the unionid and stores
    * it, so that the mini-program, once configured, finds this user rather
    * than creating another. Runs after the browser was woken and the callback
-   * answered; a failure is logged and leaves the unionid empty (as a failed
-   * user/info always did), and is never the callback's failure.
+   * answered; a failure leaves the unionid empty (as a failed user/info always
+   * did; `unionidOf` logs it), and is never the callback's failure.
    */
   function linkLater(openid: string): void {
     const work = (async () => {
