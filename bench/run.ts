@@ -6,7 +6,7 @@
  *   npm run bench -- --db mysql   one database
  *   npm run bench -- --quick      smaller numbers, for a smoke run
  *   npm run bench -- --only "held polls,leak check"
- *   npm run bench -- --only "mixed scans" --db mysql
+ *   npm run bench -- --only "mixed scans" --db mysql [--scans-per-second 50]
  */
 import os from 'node:os';
 import knexFactory from 'knex';
@@ -39,7 +39,9 @@ function printTable(rows: Row[]): void {
 
 async function main() {
   const args = process.argv.slice(2);
-  const sizes = args.includes('--quick') ? quick : full;
+  const rateArg = args.includes('--scans-per-second') ? Number(args[args.indexOf('--scans-per-second') + 1]) : undefined;
+  // --scans-per-second N: the scan rate of "scan to login" and "mixed scans", to see the latency below saturation.
+  const sizes = { ...(args.includes('--quick') ? quick : full), ...(rateArg ? { scansPerSecond: rateArg } : {}) };
   const dbArg = args[args.indexOf('--db') + 1];
   const wanted = args.includes('--db') ? dbArg.split(',') : ['sqlite', 'mysql'];
   const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
