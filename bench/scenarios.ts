@@ -1,7 +1,7 @@
 import { createSceneIssuer } from '../src/login/scenes.js';
 import { deriveKeys } from '../src/security/keys.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';
-import { startHelperServer, startOurServer, stop } from './lib/processes.js';
+import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop } from './lib/processes.js';
 import {
   type BenchDatabase,
   openLoginSessions,
@@ -10,6 +10,8 @@ import {
   rssOf,
   seedUsers,
   serverStats,
+  createNewcomers,
+  signedScanEvent,
   sessionKey,
   signedScan,
   wechatToken,
@@ -31,17 +33,22 @@ export interface Sizes {
   scansPerSecond: number;
   idleWindowMs: number;
   callbacks: number;
+  /** Newcomers' scans in the callback scenario (each one a new user). */
+  newcomerCallbacks: number;
   leakPolls: number;
+  /** The mixed scenario: polls held throughout, and how long scans arrive. */
+  mixedPolls: number;
+  mixedSeconds: number;
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
-async function waitForListeners(url: string, count: number, timeoutMs = 120_000): Promise<void> {
+async function waitForListeners(url: string, count: number, failures = new Map<string, number>(), timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await serverStats(url)).listeners < count) {
     if (Date.now() > deadline) {
-      throw new Error(`only ${(await serverStats(url)).listeners} of ${count} polls held; failures: ${JSON.stringify([...pollFailures])}`);
+      throw new Error(`only ${(await serverStats(url)).listeners} of ${count} polls held; failures: ${JSON.stringify([...failures])}`);
     }
     await sleep(200);
   }
@@ -91,12 +98,12 @@ interface Browser {
   errors?: number;
 }
 
-/** Why polls failed, for the report when too few are held. */
-const pollFailures = new Map<string, number>();
-const countFailure = (reason: string) => pollFailures.set(reason, (pollFailures.get(reason) ?? 0) + 1);
+/** Why polls failed, by reason, for the report when too few are held. One per scenario, never shared. */
+type PollFailures = Map<string, number>;
 
 /** Keeps a browser polling like static/js/login.js: again after `pending`, and after a failure with a back-off. */
-async function keepPolling(url: string, browser: Browser, stopped: () => boolean): Promise<void> {
+async function keepPolling(url: string, browser: Browser, stopped: () => boolean, pollFailures: PollFailures): Promise<void> {
+  const countFailure = (reason: string) => pollFailures.set(reason, (pollFailures.get(reason) ?? 0) + 1);
   let failures = 0;
   while (!stopped()) {
     const reply = await request(pollUrl(url, browser.session.scene), { headers: { cookie: browser.session.cookie } }).catch(
@@ -161,8 +168,9 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
   let stopped = false;
   try {
     const browsers: Browser[] = (await openLoginSessions(server.url, sizes.scanPolls)).map((session) => ({ session }));
-    const polling = browsers.map((browser) => keepPolling(server.url, browser, () => stopped));
-    await waitForListeners(server.url, sizes.scanPolls);
+    const pollFailures: PollFailures = new Map();
+    const polling = browsers.map((browser) => keepPolling(server.url, browser, () => stopped, pollFailures));
+    await waitForListeners(server.url, sizes.scanPolls, pollFailures);
 
     if (database.kind === 'mysql') {
       const perMinute = await queriesPerBrowserPerMinute(database, sizes.scanPolls, sizes.idleWindowMs);
@@ -173,7 +181,8 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
     const sentAt = await sendScans(server.url, openids, scanned.map((browser) => browser.session.scene), sizes.scansPerSecond);
     const deadline = Date.now() + 30_000;
     while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
-    const latencies = scanned.filter((browser) => browser.answeredAt !== undefined).map((browser, index) => browser.answeredAt! - sentAt[index]);
+    // Mapped before filtering: each browser keeps its own send time even when another one was never answered.
+    const latencies = scanned.map((browser, index) => (browser.answeredAt ?? NaN) - sentAt[index]).filter((value) => !Number.isNaN(value));
     const failed = scanned.filter((browser) => browser.status !== 'success').length;
     rows.push(...latencyRows('scan to login', database.kind, latencies, 'p99 ≤ 25 ms'));
     rows.push({ scenario: 'scan to login', db: database.kind, figure: 'polls not answered success', value: String(failed), target: '0' });
@@ -229,55 +238,202 @@ async function tutorialBaseline(database: BenchDatabase, openids: string[], size
   return rows;
 }
 
-async function measureThroughput(url: string, openids: string[], count: number, concurrency: number, scenes: string[]): Promise<{ perSecond: number; failures: number }> {
+type Push = { url: string; body: string };
+
+/** Sends `count` pushes (after a warm-up of `warmUp` more), `concurrency` at a time; each reply must pass `ok`. */
+async function measureThroughput(
+  count: number,
+  warmUp: number,
+  concurrency: number,
+  push: (index: number) => Push,
+  ok: (body: string) => boolean,
+): Promise<{ perSecond: number; failures: number }> {
   let failures = 0;
-  const base = Math.floor(Date.now() / 1000);
   const run = async (offset: number, total: number) =>
     inBatches(Array.from({ length: total }), concurrency, async (_, index) => {
-      const i = offset + index;
-      const scan = signedScan(url, openids[i % openids.length], scenes[i], base + i);
-      const reply = await request(scan.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: scan.body });
-      if (reply.status !== 200 || !reply.body.includes('登录成功')) failures += 1;
+      const { url, body } = push(offset + index);
+      const reply = await request(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
+      if (reply.status !== 200 || !ok(reply.body)) failures += 1;
     });
-  await run(0, Math.min(500, count)); // warm-up
+  await run(0, warmUp); // JIT, pools, caches
   failures = 0;
   const started = performance.now();
-  await run(500, count);
+  await run(warmUp, count);
   return { perSecond: count / ((performance.now() - started) / 1000), failures };
 }
 
-/** 3. Signed SCAN callbacks per second, with the database write and the reply, beside co-wechat. */
-export async function callbackThroughput(database: BenchDatabase, sizes: Sizes, coWechatPerSecond?: number): Promise<{ rows: Row[]; coWechat: number }> {
+const callbackConcurrency = 64;
+const callbackWarmUp = 500;
+
+/**
+ * 3. Signed scan callbacks per second, with the database write and the reply: returning users (`SCAN`),
+ * newcomers (`subscribe` with `qrscene_`, a user created), and co-wechat, all in the same run.
+ */
+export async function callbackThroughput(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
   const openids = await database.knex('users').pluck('openid');
   const users = openids.length > 0 ? (openids as string[]) : await seedUsers(database.knex, 1000);
   const issuer = createSceneIssuer(deriveKeys([sessionKey]).scene);
-  const scenes = Array.from({ length: sizes.callbacks + 500 }, () => issuer.issueScene(Date.now() + 3_600_000));
+  const freshScenes = (count: number) => Array.from({ length: count }, () => issuer.issueScene(Date.now() + 3_600_000));
+  const returningScenes = freshScenes(sizes.callbacks + callbackWarmUp);
+  const newcomerScenes = freshScenes(sizes.newcomerCallbacks + callbackWarmUp);
+  const base = Math.floor(Date.now() / 1000);
   const server = await startOurServer(database.url);
-  let ours;
+  let returning;
+  let newcomer;
   try {
-    ours = await measureThroughput(server.url, users, sizes.callbacks, 64, scenes);
+    const newcomers = await createNewcomers(server.url, sizes.newcomerCallbacks + callbackWarmUp, `cb${base}`);
+    returning = await measureThroughput(
+      sizes.callbacks,
+      callbackWarmUp,
+      callbackConcurrency,
+      (i) => signedScan(server.url, users[i % users.length], returningScenes[i], base + i),
+      (body) => body.includes('登录成功'),
+    );
+    newcomer = await measureThroughput(
+      sizes.newcomerCallbacks,
+      callbackWarmUp,
+      callbackConcurrency,
+      (i) => signedScanEvent(server.url, 'subscribe', newcomers[i], newcomerScenes[i], base + i),
+      (body) => body.includes('绑定手机号'),
+    );
   } finally {
     await stop(server);
   }
-  let coWechat = coWechatPerSecond;
-  if (coWechat === undefined) {
-    const helper = await startHelperServer('co-wechat-server.ts', { WECHAT_TOKEN: wechatToken });
-    try {
-      const result = await measureThroughput(helper.url, users, sizes.callbacks, 64, scenes);
-      coWechat = result.perSecond;
-    } finally {
-      await helper.stop();
-    }
+  // The same newcomers' load on a server without a mini-program (WeChat's API on a fake): the unionid is linked after the reply.
+  const plainScenes = freshScenes(sizes.newcomerCallbacks + callbackWarmUp);
+  const plain = await startOurServerWithFakeWechat(database.url);
+  let plainNewcomer;
+  try {
+    plainNewcomer = await measureThroughput(
+      sizes.newcomerCallbacks,
+      callbackWarmUp,
+      callbackConcurrency,
+      (i) => signedScanEvent(plain.url, 'subscribe', `o_plain_${base}_${i}`, plainScenes[i], base + i),
+      (body) => body.includes('绑定手机号'),
+    );
+  } finally {
+    await stop(plain);
   }
-  return {
-    coWechat,
-    rows: [
-      { scenario: 'callback throughput', db: database.kind, figure: 'signed SCAN events/s (DB write + reply)', value: ours.perSecond.toFixed(0), target: database.kind === 'mysql' ? '≥ 1500' : '' },
-      { scenario: 'callback throughput', db: database.kind, figure: 'failed callbacks', value: String(ours.failures), target: '0' },
-      { scenario: 'callback throughput', db: 'none', figure: 'co-wechat (verify + parse + reply, no DB) events/s', value: coWechat.toFixed(0), target: '' },
-      { scenario: 'callback throughput', db: database.kind, figure: 'ours / co-wechat', value: (ours.perSecond / coWechat).toFixed(2), target: '' },
-    ],
-  };
+  const helper = await startHelperServer('co-wechat-server.ts', { WECHAT_TOKEN: wechatToken });
+  let coWechat;
+  try {
+    coWechat = await measureThroughput(
+      sizes.callbacks,
+      callbackWarmUp,
+      callbackConcurrency,
+      (i) => signedScan(helper.url, users[i % users.length], returningScenes[i], base + i),
+      (body) => body.includes('登录成功'),
+    );
+  } finally {
+    await helper.stop();
+  }
+  const scenario = 'callback throughput';
+  const db = database.kind;
+  return [
+    { scenario, db, figure: 'returning: signed SCAN events/s (DB write + reply)', value: returning.perSecond.toFixed(0), target: '' },
+    { scenario, db, figure: 'newcomer, with a mini-program (user/info first): subscribe+qrscene events/s', value: newcomer.perSecond.toFixed(0), target: db === 'mysql' ? '≥ 1000' : '' },
+    { scenario, db, figure: 'newcomer, no mini-program (unionid after the reply): events/s', value: plainNewcomer.perSecond.toFixed(0), target: db === 'mysql' ? '≥ 1000' : '' },
+    { scenario, db, figure: 'co-wechat (verify + parse + reply, no DB) events/s, same run', value: coWechat.perSecond.toFixed(0), target: '' },
+    { scenario, db, figure: 'returning / co-wechat', value: (returning.perSecond / coWechat.perSecond).toFixed(2), target: '≥ 0.7' },
+    { scenario, db, figure: 'newcomer / returning (with a mini-program; without)', value: `${(newcomer.perSecond / returning.perSecond).toFixed(2)}; ${(plainNewcomer.perSecond / returning.perSecond).toFixed(2)}`, target: '≥ 0.6' },
+    { scenario, db, figure: 'failed callbacks (returning; newcomer ×2; co-wechat)', value: `${returning.failures}; ${newcomer.failures}, ${plainNewcomer.failures}; ${coWechat.failures}`, target: '0' },
+  ];
+}
+
+/**
+ * 5. Scan to answer under a steady mixed load: `mixedPolls` browsers always hold polls (a new one starts
+ * whenever one is answered), and scans arrive at `scansPerSecond` for `mixedSeconds`, every other one
+ * from a newcomer (`subscribe` + `qrscene_`, answered `bind`) and the others from returning users with
+ * a phone (`SCAN`, answered `success`). The p99 of the first and the last 10 s shows any growth.
+ */
+export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProgram: boolean): Promise<Row[]> {
+  const total = sizes.mixedSeconds * sizes.scansPerSecond;
+  const tag = `${miniProgram ? 'mp' : 'plain'}${Date.now()}`;
+  const returningOpenids = (await seedUsers(database.knex, Math.ceil(total / 2), tag));
+  // The simulator configures a mini-program; the fake WeChat runs the server as in production without one.
+  const server = miniProgram ? await startOurServer(database.url) : await startOurServerWithFakeWechat(database.url);
+  let stopped = false;
+  const polling: Promise<void>[] = [];
+  try {
+    const newcomerOpenids = miniProgram
+      ? await createNewcomers(server.url, Math.ceil(total / 2), tag)
+      : Array.from({ length: Math.ceil(total / 2) }, (_, index) => `o_new_${tag}_${index}`);
+    const browsers: Browser[] = (await openLoginSessions(server.url, sizes.mixedPolls + total)).map((session) => ({ session }));
+    const pollFailures: PollFailures = new Map();
+    let nextToStart = 0;
+    // A browser answered, another one opens its page: the number of held polls stays at mixedPolls.
+    const startNext = () => {
+      if (stopped || nextToStart >= browsers.length) return;
+      const browser = browsers[nextToStart++];
+      polling.push(keepPolling(server.url, browser, () => stopped, pollFailures).then(startNext));
+    };
+    for (let index = 0; index < sizes.mixedPolls; index += 1) startNext();
+    await waitForListeners(server.url, sizes.mixedPolls, pollFailures);
+
+    const isNewcomer = (index: number) => index % 2 === 1;
+    const pushes = browsers.slice(0, total).map((browser, index) => {
+      const openid = isNewcomer(index) ? newcomerOpenids[(index - 1) / 2] : returningOpenids[index / 2];
+      return { event: isNewcomer(index) ? ('subscribe' as const) : ('SCAN' as const), openid, scene: browser.session.scene };
+    });
+    const gap = 1000 / sizes.scansPerSecond;
+    const sentAt: number[] = [];
+    const sends: Promise<unknown>[] = [];
+    let callbackFailures = 0;
+    const callbackMs: number[] = [];
+    const t0 = performance.now();
+    for (let index = 0; index < total; index += 1) {
+      const wait = t0 + index * gap - performance.now();
+      if (wait > 1) await sleep(wait);
+      const push = signedScanEvent(server.url, pushes[index].event, pushes[index].openid, pushes[index].scene, Math.floor(Date.now() / 1000) + index);
+      sentAt[index] = performance.now();
+      sends.push(
+        request(push.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body }).then(
+          (reply) => {
+            callbackMs.push(performance.now() - sentAt[index]);
+            if (reply.status !== 200) callbackFailures += 1;
+          },
+          () => void (callbackFailures += 1),
+        ),
+      );
+    }
+    const lateBy = performance.now() - (t0 + total * gap);
+    await Promise.all(sends);
+    if (process.env.BENCH_PROFILE_DIR) {
+      // The scans' window on the profile's clock (CLOCK_MONOTONIC, µs), for bench/lib/profile-summary.ts.
+      const nowUs = Number(process.hrtime.bigint() / 1000n);
+      process.stderr.write(`  profile window (µs): ${Math.round(nowUs - (performance.now() - t0) * 1000)} ${nowUs} pid ${server.child.pid}\n`);
+    }
+    const scanned = browsers.slice(0, total);
+    const deadline = Date.now() + 30_000;
+    while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
+    const latencyOf = (index: number) => (scanned[index].answeredAt ?? NaN) - sentAt[index];
+    const pick = (keep: (index: number) => boolean) =>
+      scanned.map((_, index) => index).filter(keep).map(latencyOf).filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
+    const windowMs = 10_000;
+    const all = pick(() => true);
+    const first = pick((index) => sentAt[index] - t0 < windowMs);
+    const last = pick((index) => sentAt[index] - t0 >= sizes.mixedSeconds * 1000 - windowMs);
+    const newcomers = pick(isNewcomer);
+    const returning = pick((index) => !isNewcomer(index));
+    const wrong = scanned.filter((browser, index) => browser.status !== (isNewcomer(index) ? 'bind' : 'success')).length;
+    const three = (sorted: number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 95))} / ${ms(percentile(sorted, 99))}`;
+    const scenario = miniProgram ? 'mixed scans, with a mini-program' : 'mixed scans, no mini-program';
+    const db = database.kind;
+    const held = sizes.mixedPolls.toLocaleString('en');
+    return [
+      { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} scans in ${sizes.mixedSeconds} s, half newcomers, ${held} polls held)`, value: three(all), target: 'p99 ≤ 25 ms' },
+      { scenario, db, figure: 'p99 of the first 10 s / of the last 10 s', value: `${ms(percentile(first, 99))} / ${ms(percentile(last, 99))}`, target: 'no growth' },
+      { scenario, db, figure: 'p99 newcomers / returning', value: `${ms(percentile(newcomers, 99))} / ${ms(percentile(returning, 99))}`, target: '' },
+      { scenario, db, figure: 'callback answered (send → reply) p50 / p95 / p99', value: three(callbackMs.sort((a, b) => a - b)), target: '' },
+      { scenario, db, figure: 'polls not answered bind (newcomer) or success (returning); failed callbacks', value: `${wrong}; ${callbackFailures}`, target: '0; 0' },
+      { scenario, db, figure: 'poll requests that failed and were retried; sender behind schedule at the end', value: `${browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0)}; ${ms(Math.max(0, lateBy))}`, target: '' },
+    ];
+  } finally {
+    stopped = true;
+    await stop(server);
+    await Promise.all(polling);
+    await server.stop();
+  }
 }
 
 /** 4. Many poll timeouts: no listener left behind, and the heap back where it started. */

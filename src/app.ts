@@ -11,12 +11,14 @@ import { clientIpMiddleware } from './http/client-ip.js';
 import type { AppMiddleware } from './http/context.js';
 import { closeConnectionsWhileDraining } from './http/draining.js';
 import { createErrorHandler, type Logger } from './http/error-handler.js';
+import { exceptPath } from './http/except-path.js';
 import { languageMiddleware } from './http/render.js';
 import { createRequestLog } from './http/request-log.js';
 import { secureCookiesAlways } from './http/secure-cookies.js';
 import { createSecurityHeaders } from './http/security-headers.js';
 import { createSessionMiddleware } from './http/session.js';
 import { createStaticFiles } from './http/static-files.js';
+import { callbackPath } from './login/callback-routes.js';
 import type { LoginHub } from './login/login-hub.js';
 import { createCallbackMetrics } from './metrics/callback-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -83,9 +85,11 @@ export function createApp(deps: AppDeps): AppHandle {
   if (config.secureCookies) use(secureCookiesAlways);
   // Ahead of our session cookie: the provider answers by itself and never touches our session.
   if (services.oidc) use(services.oidc.mount);
-  app.use(createSessionMiddleware(app, { secure: config.secureCookies, maxAgeMs: config.sessions.maxLifetimeSeconds * 1000 }));
-  use(languageMiddleware);
-  use(createStaticFiles(path.resolve(__dirname, '../static'), ['favicon.ico']));
+  // WeChat's callback (the hot path under load) needs no cookie session, no page language and no files.
+  const browserOnly = (middleware: AppMiddleware) => use(exceptPath(callbackPath, middleware));
+  browserOnly(createSessionMiddleware(app, { secure: config.secureCookies, maxAgeMs: config.sessions.maxLifetimeSeconds * 1000 }) as AppMiddleware);
+  browserOnly(languageMiddleware);
+  browserOnly(createStaticFiles(path.resolve(__dirname, '../static'), ['favicon.ico']));
   app.use(router.routes());
   app.use(router.allowedMethods());
 
@@ -111,6 +115,8 @@ export function createApp(deps: AppDeps): AppHandle {
       services.poller.close();
       services.deduper.close();
       services.oidc?.close();
+      // Unionids still being fetched for new users are stored before the database closes.
+      await services.loginService.settled();
       await infra.close();
     },
   };

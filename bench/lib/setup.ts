@@ -31,15 +31,18 @@ export async function createBenchDatabase(kind: 'sqlite' | 'mysql'): Promise<Ben
   };
 }
 
+let phoneSerial = 0;
+
 /** Users who already bound a phone: their scans log in at once, the hot path. */
-export async function seedUsers(knex: Knex, count: number): Promise<string[]> {
+export async function seedUsers(knex: Knex, count: number, tag = ''): Promise<string[]> {
   const now = new Date();
-  const openids = Array.from({ length: count }, (_, index) => `o_bench_${index}`);
+  const openids = Array.from({ length: count }, (_, index) => `o_bench_${tag}${index}`);
   for (let start = 0; start < count; start += 500) {
     await knex('users').insert(
-      openids.slice(start, start + 500).map((openid, offset) => ({
+      openids.slice(start, start + 500).map((openid) => ({
         openid,
-        phone: `1380000${String(start + offset).padStart(4, '0')}`,
+        // Unique across calls: the tagged seeds of one database share the phone index.
+        phone: `13${String(phoneSerial++).padStart(9, '0')}`,
         subscribed: true,
         session_version: 0,
         created_at: now,
@@ -65,7 +68,7 @@ export interface LoginSession {
 export async function openLoginSessions(baseUrl: string, count: number): Promise<LoginSession[]> {
   return inBatches(Array.from({ length: count }), 32, async () => {
     const reply = await request(`${baseUrl}/login`);
-    if (reply.status !== 200) throw new Error(`/login answered ${reply.status}`);
+    if (reply.status !== 200) throw new Error(`/login answered ${reply.status}: ${reply.body.slice(0, 300)}`);
     return { cookie: cookiesOf(reply), scene: reply.body.match(/data-scene="([^"]+)"/)![1] };
   });
 }
@@ -76,9 +79,39 @@ export function pollUrl(baseUrl: string, scene: string): string {
 
 /** A signed SCAN push for `openid` and `scene`, as WeChat would send it (the one builder in src/wechat/signed-push.ts). */
 export function signedScan(baseUrl: string, openid: string, scene: string, createTime: number) {
-  const xml = buildEventXml({ toUser: simulatorOriginalId, openid, createTime, event: 'SCAN', eventKey: scene });
+  return signedScanEvent(baseUrl, 'SCAN', openid, scene, createTime);
+}
+
+/**
+ * A signed scan push: `SCAN` from a follower (EventKey is the scene), or
+ * `subscribe` from someone who follows by scanning (EventKey is `qrscene_` + the scene).
+ */
+export function signedScanEvent(baseUrl: string, event: 'SCAN' | 'subscribe', openid: string, scene: string, createTime: number) {
+  const eventKey = event === 'subscribe' ? `qrscene_${scene}` : scene;
+  const xml = buildEventXml({ toUser: simulatorOriginalId, openid, createTime, event, eventKey });
   const { query, body } = buildSignedPush(xml, { token: wechatToken, appId: '', accountId: simulatorOriginalId, openid });
   return { url: `${baseUrl}/wechat/callback?${query}`, body };
+}
+
+/**
+ * People who have never used the site: WeChat users (personas of the server's
+ * built-in simulator, so that its cgi-bin/user/info knows them and answers
+ * with a unionid, as WeChat would) with no row in our database.
+ */
+export async function createNewcomers(baseUrl: string, count: number, tag: string): Promise<string[]> {
+  const page = await request(`${baseUrl}/simulator`);
+  const cookie = cookiesOf(page);
+  const csrf = page.body.match(/name="_csrf" value="([^"]+)"/)![1];
+  return inBatches(Array.from({ length: count }), 32, async (_, index) => {
+    const reply = await request(`${baseUrl}/simulator/personas`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ nickname: `bench-${tag}-${index}`, _csrf: csrf }).toString(),
+    });
+    const location = reply.headers.location;
+    if (reply.status !== 303 || !location) throw new Error(`/simulator/personas answered ${reply.status}`);
+    return decodeURIComponent(location.split('as=')[1]);
+  });
 }
 
 export async function serverStats(baseUrl: string): Promise<{ listeners: number; heapUsed: number; rss: number }> {

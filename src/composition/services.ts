@@ -53,6 +53,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     scenes,
     confirmation,
     fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
+    linkUnionidBeforeRecording: Boolean(config.miniProgram),
     logger,
     metrics,
   });

@@ -121,14 +121,13 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
-   * The common case, a scan by someone we know, in as few statements as
-   * possible (this is the callback's hot path): one UPDATE records the scene,
-   * the time and the follow state atomically, first for a user with a phone,
-   * then for one without. Returns undefined for an openid we have never seen
-   * (the caller then uses `recordScan`). The unique index on tmp_scene_str
-   * refuses a scene held by another user.
+   * UPDATE of the user with this openid: the scene of their latest scan, the
+   * time and that they follow the account, atomically; first for a user with
+   * a phone, then for one without (so the answer says which). Undefined when
+   * no user has this openid. The unique index on tmp_scene_str refuses a
+   * scene held by another user (`scene_taken`).
    */
-  async function recordReturningScan(openid: string, scene: string, now: Date): Promise<RecordScanResult | undefined> {
+  async function updateScan(openid: string, scene: string, now: Date): Promise<RecordScanResult | undefined> {
     const changes = { tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now };
     try {
       if ((await table().where({ openid }).whereNotNull('phone').update(changes)) > 0) return { outcome: 'recorded', hasPhone: true };
@@ -138,6 +137,63 @@ export function createUserQueries(knex: Knex) {
       if (isUniqueViolation(error)) return { outcome: 'scene_taken' };
       throw error;
     }
+  }
+
+  /**
+   * One INSERT of a new user who has just scanned `scene`: no phone,
+   * following the account, with the unionid when it is known. `duplicate`
+   * when the unique indexes refuse it: a user with this openid exists, or
+   * another user holds the scene.
+   */
+  async function insertScanningUser(openid: string, scene: string, now: Date, unionid?: string): Promise<'inserted' | 'duplicate'> {
+    assertFits('openid', openid);
+    if (unionid) assertFits('unionid', unionid);
+    try {
+      // A plain INSERT, never INSERT IGNORE or an upsert: ON DUPLICATE KEY UPDATE would update whichever
+      // row the conflict names, the holder of the scene included.
+      await table().insert({
+        openid,
+        unionid: unionid ?? null,
+        tmp_scene_str: scene,
+        last_login_time: now,
+        subscribed: true,
+        session_version: 0,
+        created_at: now,
+        updated_at: now,
+      });
+      return 'inserted';
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'duplicate';
+      throw error;
+    }
+  }
+
+  /**
+   * The scan of someone known only through the other app (the mini-program):
+   * the user with this unionid and no openid gets the openid and the scan, in
+   * one guarded UPDATE (after one SELECT that says whether they have a phone).
+   * Undefined when there is no such user, or another delivery linked them first.
+   */
+  async function linkScanToUnionid(openid: string, unionid: string, scene: string, now: Date): Promise<RecordScanResult | undefined> {
+    const known = await table().where({ unionid }).whereNull('openid').first('id', 'phone');
+    if (!known) return undefined;
+    try {
+      const changed = await table()
+        .where({ id: known.id })
+        .whereNull('openid')
+        .update({ openid, tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now });
+      return changed > 0 ? { outcome: 'recorded', hasPhone: known.phone !== null } : undefined;
+    } catch (error) {
+      // The openid is on another row already (a parallel delivery created it), or the scene is another user's.
+      if (isUniqueViolation(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** UPDATE of the unionid of the user with this openid, only when they have none yet. True when it was set. */
+  async function setUnionidIfMissing(openid: string, unionid: string, now: Date): Promise<boolean> {
+    assertFits('unionid', unionid);
+    return (await table().where({ openid }).whereNull('unionid').update({ unionid, updated_at: now })) > 0;
   }
 
   /**
@@ -243,7 +299,10 @@ export function createUserQueries(knex: Knex) {
     findUserByOpenid,
     findUsersByScenes,
     findUserByPhone,
-    recordReturningScan,
+    updateScan,
+    insertScanningUser,
+    linkScanToUnionid,
+    setUnionidIfMissing,
     recordScan,
     recordFollow,
     recordOauthUser,

@@ -73,8 +73,12 @@ export function createLogger(options: CreateLoggerOptions = {}): AppLogger {
         return requestId ? { requestId } : {};
       },
     },
-    // Synchronous standard output by default: the last lines before process.exit are not lost.
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    // Standard output, written asynchronously: a line goes out at once when no write is under way, and
+    // the lines that arrive during a write go out together in the next one. Every callback and poll
+    // writes an access line, and under load the blocking write per line was the largest single cost
+    // in the server's profile (BENCHMARKS.md). pino flushes what is pending synchronously on exit,
+    // process.exit included, so the last lines are not lost; only a SIGKILL can lose the pending ones.
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
   const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
     fields ? instance[level](fields, message) : instance[level](message);

@@ -15,18 +15,21 @@ export interface CallbackRouteDeps {
   deduper: DeliveryDeduper;
 }
 
+/** Where WeChat's servers call us (configured in the Official Account's admin console). */
+export const callbackPath = '/wechat/callback';
+
 /**
  * The endpoint WeChat's servers call: GET to check the URL, POST for event
  * pushes. Every request's signature is checked before anything else.
  */
 export function callbackRoutes(router: AppRouter, deps: CallbackRouteDeps): void {
-  router.get('/wechat/callback', (ctx) => {
+  router.get(callbackPath, (ctx) => {
     const echostr = deps.codec.verifyUrl(ctx.query);
     ctx.type = 'text/plain; charset=utf-8';
     ctx.body = echostr;
   });
 
-  router.post('/wechat/callback', async (ctx) => {
+  router.post(callbackPath, async (ctx) => {
     // WeChat sends text/xml; a form, JSON or upload is someone else.
     const type = ctx.get('content-type');
     if (type && !/xml|text\/plain/i.test(type)) throw new AppError(415, 'unsupported_media_type', 'callbacks are XML');

@@ -4,6 +4,7 @@ import type { User, UserQueries } from '../db/users.js';
 import type { WechatMessage } from '../wechat/messages.js';
 import type { DeviceDescription } from './device-description.js';
 import type { LoginConfirmation } from './login-confirmation.js';
+import { createScanRecording } from './scan-recording.js';
 import { createSceneLookup } from './scene-lookup.js';
 import type { SceneIssuer } from './scenes.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -46,6 +47,11 @@ export interface LoginServiceDeps {
    * same person coming from the mini-program is the same user.
    */
   fetchUnionid?: (openid: string) => Promise<string | undefined>;
+  /**
+   * Whether a newcomer's unionid must be known before their scan is recorded
+   * (true when a mini-program is configured; see scan-recording.ts). Defaults to true.
+   */
+  linkUnionidBeforeRecording?: boolean;
   /** Present when LOGIN_CONFIRM is on: a scan may have to be confirmed in WeChat before it logs in. */
   confirmation?: LoginConfirmation;
   logger?: { warn(message: string, fields?: Record<string, unknown>): void };
@@ -72,12 +78,19 @@ export type SceneState =
 export function createLoginService(deps: LoginServiceDeps) {
   const now = deps.now ?? (() => new Date());
   const sceneLookup = createSceneLookup(deps.users);
+  const scans = createScanRecording({
+    users: deps.users,
+    unionidOf,
+    linkBeforeRecording: deps.linkUnionidBeforeRecording ?? true,
+    logger: deps.logger,
+    now,
+  });
 
   /** Handles one callback event and returns the text to reply with (or `success`). */
   async function handleWechatEvent(message: WechatMessage): Promise<string> {
     switch (message.kind) {
       case 'scan':
-        return handleScan(message.openid, message.scene);
+        return handleScan(message.openid, message.scene, message.event);
       case 'subscribe':
         await deps.users.recordFollow(message.openid, now(), await unionidOfNewcomer(message.openid));
         return emptyReply;
@@ -89,7 +102,7 @@ export function createLoginService(deps: LoginServiceDeps) {
     }
   }
 
-  async function handleScan(openid: string, scene: string): Promise<string> {
+  async function handleScan(openid: string, scene: string, event: 'SCAN' | 'subscribe'): Promise<string> {
     const expiresAt = deps.scenes.readSceneExpiry(scene);
     // A scene we never issued, or one past its lifetime, changes nothing.
     if (expiresAt === undefined || expiresAt < now().getTime()) {
@@ -102,15 +115,15 @@ export function createLoginService(deps: LoginServiceDeps) {
       deps.metrics?.scans.inc({ outcome: 'scene_invalid' });
       return scanReplies.sceneInvalid;
     }
-    const result =
-      (await deps.users.recordReturningScan(openid, scene, now())) ??
-      (await deps.users.recordScan(openid, scene, now(), await unionidOf(openid)));
+    const result = await scans.record(openid, scene, event);
     if (result.outcome === 'scene_taken') {
       deps.metrics?.scans.inc({ outcome: 'scene_taken' });
       return scanReplies.sceneInvalid;
     }
     deps.metrics?.scans.inc({ outcome: claim?.kind === 'confirm' ? 'confirm' : result.hasPhone ? 'logged_in' : 'bind' });
     deps.announceScan(scene);
+    // The browser is awake; a user created just now gets their unionid from WeChat after that.
+    if ('created' in result) scans.linkLater(openid);
     if (claim?.kind === 'confirm') return confirmReply(claim.device, claim.link);
     return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
   }
@@ -176,7 +189,7 @@ export function createLoginService(deps: LoginServiceDeps) {
     return inserted;
   }
 
-  return { handleWechatEvent, findSceneState, recordLogin };
+  return { handleWechatEvent, findSceneState, recordLogin, settled: scans.settled };
 }
 
 export type LoginService = ReturnType<typeof createLoginService>;

@@ -124,16 +124,42 @@ for (const { kind, enabled } of databaseKinds) {
 for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test.serial : test.serial.skip;
 
-  declare(`${kind}: a returning scan is one update; an unknown openid is left to recordScan`, async (t) => {
+  declare(`${kind}: updateScan is one UPDATE of a known openid; an unknown openid gives undefined`, async (t) => {
     const { users } = await setup(t, kind);
-    t.is(await users.recordReturningScan('o_unknown', 'scene-u', now), undefined);
+    t.is(await users.updateScan('o_unknown', 'scene-u', now), undefined);
     await users.recordScan('o_back', 'scene-1', now);
-    t.deepEqual(await users.recordReturningScan('o_back', 'scene-2', now), { outcome: 'recorded', hasPhone: false });
+    t.deepEqual(await users.updateScan('o_back', 'scene-2', now), { outcome: 'recorded', hasPhone: false });
     const user = (await users.findUserByOpenid('o_back'))!;
     await users.bindPhoneIfEmpty(user.id, '13600000000', undefined, now);
-    t.deepEqual(await users.recordReturningScan('o_back', 'scene-3', now), { outcome: 'recorded', hasPhone: true });
+    t.deepEqual(await users.updateScan('o_back', 'scene-3', now), { outcome: 'recorded', hasPhone: true });
     await users.recordScan('o_other', 'scene-4', now);
-    t.deepEqual(await users.recordReturningScan('o_back', 'scene-4', now), { outcome: 'scene_taken' });
+    t.deepEqual(await users.updateScan('o_back', 'scene-4', now), { outcome: 'scene_taken' });
     t.is((await users.findUserByOpenid('o_back'))!.tmpSceneStr, 'scene-3');
+  });
+
+  declare(`${kind}: insertScanningUser is one INSERT; a known openid or a held scene is a duplicate that changes nothing`, async (t) => {
+    const { knex, users } = await setup(t, kind);
+    t.is(await users.insertScanningUser('o_new', 'scene-n', now), 'inserted');
+    t.like(await users.findUserByOpenid('o_new'), { tmpSceneStr: 'scene-n', subscribed: true, phone: null, unionid: null, sessionVersion: 0 });
+    t.deepEqual((await users.findUserByOpenid('o_new'))!.lastLoginTime, now);
+    t.is(await users.insertScanningUser('o_new', 'scene-m', now), 'duplicate', 'the openid exists');
+    t.is(await users.insertScanningUser('o_thief', 'scene-n', now), 'duplicate', 'another user holds the scene');
+    t.is((await users.findUserByOpenid('o_new'))!.tmpSceneStr, 'scene-n');
+    t.is(await users.findUserByOpenid('o_thief'), undefined);
+    t.is(Number((await knex('users').count({ n: '*' }).first())!.n), 1);
+    // Parallel inserts of one openid: exactly one row, the other told duplicate.
+    const raced = await Promise.all([users.insertScanningUser('o_race2', 'scene-r1', now), users.insertScanningUser('o_race2', 'scene-r2', now)]);
+    t.deepEqual([...raced].sort(), ['duplicate', 'inserted']);
+    t.is(Number((await knex('users').where({ openid: 'o_race2' }).count({ n: '*' }).first())!.n), 1);
+    await t.throwsAsync(users.insertScanningUser('o'.repeat(65), 'scene-long', now), { name: 'ValueTooLongError' });
+  });
+
+  declare(`${kind}: setUnionidIfMissing fills an empty unionid and never replaces one`, async (t) => {
+    const { users } = await setup(t, kind);
+    await users.insertScanningUser('o_u1', 'scene-u1', now);
+    t.true(await users.setUnionidIfMissing('o_u1', 'u_first', now));
+    t.false(await users.setUnionidIfMissing('o_u1', 'u_second', now));
+    t.false(await users.setUnionidIfMissing('o_nobody', 'u_x', now));
+    t.is((await users.findUserByOpenid('o_u1'))!.unionid, 'u_first');
   });
 }

@@ -177,3 +177,29 @@ test('unknown errors are a plain 500 with nothing internal, and are logged', asy
   t.is(response.text, 'internal');
   t.true(server.logs.some((log) => log.level === 'error' && log.message === 'request failed'));
 });
+
+test('the callback runs without the cookie session: a broken session cookie is neither read nor answered with Set-Cookie', async (t) => {
+  const { server, liveScene } = await setup(t);
+  const query = signedQuery();
+  const response = await fetch(`${server.url}/wechat/callback?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml', cookie: 'wl.sid=eyJ4IjoxfQ==; wl.sid.sig=forged' },
+    body: eventXml({ openid: 'o_cookie', event: 'SCAN', eventKey: liveScene() }),
+  });
+  t.is(response.status, 200);
+  t.is(replyContent(await response.text()), scanReplies.bindPhone);
+  t.is(response.headers.get('set-cookie'), null);
+  // A page still gets its session.
+  t.regex((await fetch(`${server.url}/login`)).headers.get('set-cookie') ?? '', /wl\.sid=/);
+});
+
+test('a follower we never saw (SCAN) and a known user following again (subscribe) each stay one user', async (t) => {
+  const { server, liveScene } = await setup(t);
+  const scan = (openid: string, event: string, scene: string) =>
+    postCallback(server.url, signedQuery(), eventXml({ openid, event, eventKey: event === 'subscribe' ? `qrscene_${scene}` : scene }));
+  t.is(replyContent((await scan('o_old_follower', 'SCAN', liveScene())).text), scanReplies.bindPhone);
+  const again = liveScene();
+  t.is(replyContent((await scan('o_old_follower', 'subscribe', again)).text), scanReplies.bindPhone);
+  t.is(await userCount(server), 1);
+  t.is((await server.knex('users').where({ openid: 'o_old_follower' }).first()).tmp_scene_str, again);
+});
