@@ -12,6 +12,7 @@ import { createOidc } from '../oidc/oidc.js';
 import { createScenePoller } from '../login/scene-poller.js';
 import { createSceneIssuer } from '../login/scenes.js';
 import { createSessionLogin } from '../login/session-login.js';
+import { createUnionidLookup } from '../login/unionid-lookup.js';
 import { createUserSessions } from '../login/user-sessions.js';
 import { createWechatIdentity } from '../login/wechat-identity.js';
 import { createRedisDeliveryStore, createRedisNonceStore } from '../redis/redis-stores.js';
@@ -28,6 +29,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
   const { users, apiTokens, knownDevices } = queries;
 
   const scenes = createSceneIssuer(config.keys.scene);
+  const unionidLookup = createUnionidLookup(async (openid) => (await api.getUserInfo(openid)).unionid, logger);
   const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions });
   const confirmation =
     config.loginConfirm === 'off'
@@ -52,7 +54,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     announceScan,
     scenes,
     confirmation,
-    fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
+    fetchUnionid: unionidLookup,
     linkUnionidBeforeRecording: Boolean(config.miniProgram),
     logger,
     metrics,
@@ -121,8 +123,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       publicUrl: config.publicUrl,
       // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
       needUnionid: Boolean(config.miniProgram),
-      fetchUnionid: async (openid) => (await api.getUserInfo(openid)).unionid,
-      logger,
+      fetchUnionid: unionidLookup,
     }),
     miniProgramLogin: miniProgramLogin || undefined,
     endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }),

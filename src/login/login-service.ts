@@ -1,3 +1,4 @@
+import type { UnionidLookup } from './unionid-lookup.js';
 import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
 import type { User, UserQueries } from '../db/users.js';
@@ -46,7 +47,8 @@ export interface LoginServiceDeps {
    * Asks WeChat for a newcomer's unionid (cgi-bin/user/info), so that the
    * same person coming from the mini-program is the same user.
    */
-  fetchUnionid?: (openid: string) => Promise<string | undefined>;
+  /** user/info for a newcomer's unionid; never throws (login/unionid-lookup.ts). */
+  fetchUnionid?: UnionidLookup;
   /**
    * Whether a newcomer's unionid must be known before their scan is recorded
    * (true when a mini-program is configured; see scan-recording.ts). Defaults to true.
@@ -153,14 +155,9 @@ export function createLoginService(deps: LoginServiceDeps) {
   }
 
   async function unionidOf(openid: string): Promise<string | undefined> {
-    if (!deps.fetchUnionid) return undefined;
-    try {
-      return await deps.fetchUnionid(openid);
-    } catch (error) {
-      deps.logger?.warn('user/info failed; going on without unionid', { error: error instanceof Error ? error.message : String(error) });
-      return undefined;
-    }
+    return deps.fetchUnionid?.(openid);
   }
+
 
   /** Who, if anyone, has scanned `scene` (lookups of the same tick share one query). */
   async function findSceneState(scene: string): Promise<SceneState> {

@@ -1,3 +1,4 @@
+import type { UnionidLookup } from './unionid-lookup.js';
 import type { SingleUseTokenQueries } from '../db/single-use-tokens.js';
 import type { User, UserQueries } from '../db/users.js';
 import { BadRequestError, ForbiddenError } from '../errors.js';
@@ -20,8 +21,8 @@ export interface OauthLoginDeps {
    */
   needUnionid: boolean;
   /** cgi-bin/user/info: the unionid of a follower, silently; undefined for anyone else. */
-  fetchUnionid?: (openid: string) => Promise<string | undefined>;
-  logger?: { warn(message: string, fields?: Record<string, unknown>): void };
+  /** user/info for a newcomer's unionid; never throws (login/unionid-lookup.ts). */
+  fetchUnionid?: UnionidLookup;
   now?: () => number;
 }
 
@@ -87,7 +88,7 @@ export function createOauthLogin(deps: OauthLoginDeps) {
     let unionid = info?.unionid ?? grant.unionid;
     if (!unionid && deps.needUnionid) {
       const known = await deps.users.findUserByOpenid(grant.openid);
-      if (!known?.unionid) unionid = await unionidOfFollower(grant.openid);
+      if (!known?.unionid) unionid = await deps.fetchUnionid?.(grant.openid);
       if (!unionid && !known && expected.scope === 'snsapi_base') {
         return { kind: 'authorize', ...(await beginOauth('snsapi_userinfo', grant.openid)) };
       }
@@ -98,17 +99,6 @@ export function createOauthLogin(deps: OauthLoginDeps) {
       new Date(now()),
     );
     return { kind: 'user', user };
-  }
-
-  /** user/info answers with a unionid for followers only; an error there must not stop the login. */
-  async function unionidOfFollower(openid: string): Promise<string | undefined> {
-    if (!deps.fetchUnionid) return undefined;
-    try {
-      return await deps.fetchUnionid(openid);
-    } catch (error) {
-      deps.logger?.warn('user/info failed; going on without unionid', { error: error instanceof Error ? error.message : String(error) });
-      return undefined;
-    }
   }
 
   return { beginOauth, finishOauth };
