@@ -16,14 +16,8 @@ export interface LoginSceneRow {
   tokenExpiresAt: number | null;
 }
 
-export interface NewLoginScene {
-  scene: string;
-  deviceHash: string;
-  userAgent: string;
-  ip: string;
-  createdAt: number;
-  expiresAt: number;
-}
+/** What is known of a scene when its QR code is issued: the waiting browser. */
+export type NewLoginScene = Pick<LoginSceneRow, 'scene' | 'deviceHash' | 'userAgent' | 'ip' | 'createdAt' | 'expiresAt'>;
 
 export interface ConfirmationRequest {
   scene: string;
