@@ -1,25 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import test from 'ava';
-import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { browserTest, hasChromium, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type Page } from 'playwright-core';
-import { startServer, type TestServer, startSharedServer } from '../helpers/server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 
 const shots = 'screenshots';
 
 let browser: Browser;
 let server: TestServer;
 
-test.before(async () => {
-  if (!hasChromium) return;
-  mkdirSync(shots, { recursive: true });
-  browser = await launchChromium();
-  // The default setting: LOGIN_CONFIRM=new-device.
-  server = await startSharedServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } });
+test.before(() => {
+  if (hasChromium) mkdirSync(shots, { recursive: true });
 });
-
-test.after.always(async () => {
-  await browser?.close();
-  await server?.close();
+// The default setting: LOGIN_CONFIRM=new-device.
+shareChromiumAndServer({ env: { LOGIN_POLL_TIMEOUT_MS: '5000' } }, (sharedBrowser, sharedServer) => {
+  browser = sharedBrowser;
+  server = sharedServer;
 });
 
 async function desktop(): Promise<Page> {

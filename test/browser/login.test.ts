@@ -1,22 +1,14 @@
-import test from 'ava';
-import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { browserTest, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type Page } from 'playwright-core';
 import { watchPageProblems } from '../helpers/page-problems.js';
-import { startServer, type TestServer, plainScanLogin, startSharedServer } from '../helpers/server.js';
-
+import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
 
 let browser: Browser;
 let server: TestServer;
 
-test.before(async () => {
-  if (!hasChromium) return;
-  browser = await launchChromium();
-  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
-});
-
-test.after.always(async () => {
-  await browser?.close();
-  await server?.close();
+shareChromiumAndServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } }, (sharedBrowser, sharedServer) => {
+  browser = sharedBrowser;
+  server = sharedServer;
 });
 
 /** The desktop browser showing the login page, and a phone-sized one on the simulator. */

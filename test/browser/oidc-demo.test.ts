@@ -1,26 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
-import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { browserTest, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems } from '../helpers/page-problems.js';
-import { plainScanLogin, startServer, startSharedServer, type TestServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
 const screenshots = path.resolve(__dirname, '../../screenshots');
 
 let browser: Browser;
 let server: TestServer;
 
-test.before(async () => {
-  if (!hasChromium) return;
-  browser = await launchChromium();
-  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
-});
-
-test.after.always(async () => {
-  await browser?.close();
-  await server?.close();
+shareChromiumAndServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } }, (sharedBrowser, sharedServer) => {
+  browser = sharedBrowser;
+  server = sharedServer;
 });
 
 async function scanOnPhone(phone: Page, nickname: string, scene: string) {

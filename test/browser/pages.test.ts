@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { browserTest, hasChromium, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems, type PageProblems } from '../helpers/page-problems.js';
 import { createEndSessionLinks } from '../../src/login/end-session-links.js';
 import { confirmPathOf, createPersona } from '../helpers/confirm-flow.js';
 import { logInNewUser, phoneFor } from '../helpers/login-flow.js';
-import { plainScanLogin, startServer, type TestServer, startSharedServer } from '../helpers/server.js';
+import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
 // Every page a person meets, in both languages, on a phone and on a desktop:
 // no serious or critical axe-core violation, and a clean console.
@@ -17,16 +17,12 @@ const screenshots = path.resolve(__dirname, '../../screenshots');
 let browser: Browser;
 let server: TestServer;
 
-test.before(async () => {
-  if (!hasChromium) return;
-  mkdirSync(screenshots, { recursive: true });
-  browser = await launchChromium();
-  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
+test.before(() => {
+  if (hasChromium) mkdirSync(screenshots, { recursive: true });
 });
-
-test.after.always(async () => {
-  await browser?.close();
-  await server?.close();
+shareChromiumAndServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } }, (sharedBrowser, sharedServer) => {
+  browser = sharedBrowser;
+  server = sharedServer;
 });
 
 const widths = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;

@@ -1,22 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import test from 'ava';
-import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { browserTest, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser } from 'playwright-core';
 import { logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { plainScanLogin, type TestServer, startSharedServer } from '../helpers/server.js';
+import { plainScanLogin, type TestServer } from '../helpers/server.js';
 
 let browser: Browser;
 let server: TestServer;
 
-test.before(async () => {
-  if (!hasChromium) return;
-  browser = await launchChromium();
-  server = await startSharedServer({ env: plainScanLogin });
-});
-
-test.after.always(async () => {
-  await browser?.close();
-  await server?.close();
+shareChromiumAndServer({ env: plainScanLogin }, (sharedBrowser, sharedServer) => {
+  browser = sharedBrowser;
+  server = sharedServer;
 });
 
 /** Hands the cookies of an HTTP-level login to a chromium context, so the page opens signed in. */

@@ -1,9 +1,8 @@
-import test from 'ava';
-import { browserTest, hasChromium, launchChromium } from '../helpers/chromium.js';
+import { browserTest, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems } from '../helpers/page-problems.js';
-import { plainScanLogin, type TestServer, startSharedServer } from '../helpers/server.js';
+import { plainScanLogin, type TestServer } from '../helpers/server.js';
 
 // The simulator's phone page keeps itself current: what happens in other
 // windows (a login page opened, a scan, an SMS sent) shows up without a reload.
@@ -11,15 +10,9 @@ import { plainScanLogin, type TestServer, startSharedServer } from '../helpers/s
 let browser: Browser;
 let server: TestServer;
 
-test.before(async () => {
-  if (!hasChromium) return;
-  browser = await launchChromium();
-  server = await startSharedServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } });
-});
-
-test.after.always(async () => {
-  await browser?.close();
-  await server?.close();
+shareChromiumAndServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } }, (sharedBrowser, sharedServer) => {
+  browser = sharedBrowser;
+  server = sharedServer;
 });
 
 /** Counts the page's own navigations from now on, and marks the document so that a reload would show. */

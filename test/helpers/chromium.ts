@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import test from 'ava';
 import { chromium, type Browser } from 'playwright-core';
+import { startSharedServer, type StartOptions, type TestServer } from './server.js';
 
 /** Debian's chromium (`.ci/run` installs it); CHROMIUM_PATH points elsewhere. */
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -15,4 +16,23 @@ const launchArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-netwo
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: launchArgs });
+}
+
+/**
+ * The browser and the server that a file's browser tests share: launched
+ * before its first test, closed after its last. `ready` hands them over.
+ */
+export function shareChromiumAndServer(options: StartOptions, ready: (browser: Browser, server: TestServer) => void): void {
+  let browser: Browser | undefined;
+  let server: TestServer | undefined;
+  test.before(async () => {
+    if (!hasChromium) return;
+    browser = await launchChromium();
+    server = await startSharedServer(options);
+    ready(browser, server);
+  });
+  test.after.always(async () => {
+    await browser?.close();
+    await server?.close();
+  });
 }
