@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import test from 'ava';
+import { bindOnDesk } from '../helpers/browser-flow.js';
 import { browserTest, hasChromium, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -52,17 +53,6 @@ async function openConfirmLink(phone: Page) {
   return frame;
 }
 
-async function bindOnDesk(desk: Page, phone: Page, url: string, number: string) {
-  await desk.waitForURL('**/bind', { timeout: 10_000 });
-  await desk.fill('#phone-send', number);
-  await desk.click('#send-code');
-  await desk.waitForSelector('#code');
-  await phone.goto(`${url}/simulator`);
-  await desk.fill('#code', (await phone.locator('.sms-code').first().textContent())!);
-  await desk.click('#bind-submit');
-  await desk.waitForURL('**/profile');
-}
-
 async function shownNumber(desk: Page): Promise<string> {
   await desk.locator('#scanned').waitFor({ state: 'visible', timeout: 10_000 });
   return (await desk.locator('#pick-number').textContent())!.trim();
@@ -93,6 +83,7 @@ browserTest('a new device: scanned with a number, confirmed on the phone, bind, 
   await phone.screenshot({ path: `${shots}/confirm-phone-approved.png`, fullPage: true });
 
   await bindOnDesk(desk, phone, server.url, '13800138010');
+  await desk.waitForURL('**/profile');
   t.is(await desk.locator('#phone').textContent(), '138****8010');
 
   // The notice after the login, in the chat.
@@ -166,7 +157,10 @@ browserTest('LOGIN_CONFIRM=always asks every time, on a known device too', async
     const frame = await openConfirmLink(phone);
     await frame.locator('button.number', { hasText: number }).click();
     await frame.locator('#confirm-outcome[data-outcome="approved"]').waitFor();
-    if (round === 1) await bindOnDesk(desk, phone, always.url, '13800138011');
+    if (round === 1) {
+      await bindOnDesk(desk, phone, always.url, '13800138011');
+      await desk.waitForURL('**/profile');
+    }
     else await desk.waitForURL('**/profile', { timeout: 10_000 });
     if (round === 1) {
       await desk.click('form[action="/logout"] button');

@@ -1,3 +1,4 @@
+import { bindOnDesk } from '../helpers/browser-flow.js';
 import { browserTest, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type Page } from 'playwright-core';
 import { watchPageProblems } from '../helpers/page-problems.js';
@@ -53,13 +54,7 @@ browserTest('a new user scans on the phone, binds a phone and lands on the profi
   await desk.waitForURL('**/bind', { timeout: 10_000 });
   t.true((await phone.locator('.chat').textContent())!.includes('请回到网页上绑定手机号'));
 
-  await desk.fill('#phone-send', '13800138000');
-  await desk.click('#send-code');
-  await desk.waitForSelector('#code');
-  await phone.goto(`${server.url}/simulator`);
-  const code = (await phone.locator('.sms-code').first().textContent())!;
-  await desk.fill('#code', code);
-  await desk.click('#bind-submit');
+  await bindOnDesk(desk, phone, server.url, '13800138000');
   await desk.waitForURL('**/profile');
   t.is(await desk.locator('#phone').textContent(), '138****8000');
 

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { bindOnDesk } from '../helpers/browser-flow.js';
 import { browserTest, shareChromiumAndServer } from '../helpers/chromium.js';
 import { type Browser, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
@@ -38,14 +39,7 @@ browserTest('the demo app: "Log in" → QR page → scan and bind on the simulat
   const scene = (await desk.locator('#qr').getAttribute('data-scene'))!;
 
   await scanOnPhone(phone, '演示用户', scene);
-  await desk.waitForURL('**/bind', { timeout: 10_000 });
-  await desk.fill('#phone-send', '13800138077');
-  await desk.click('#send-code');
-  await desk.waitForSelector('#code');
-  await phone.goto(`${server.url}/simulator`);
-  const code = (await phone.locator('.sms-code').first().textContent())!;
-  await desk.fill('#code', code);
-  await desk.click('#bind-submit');
+  await bindOnDesk(desk, phone, server.url, '13800138077');
 
   await desk.waitForURL('**/simulator/demo-app/callback?**', { timeout: 10_000 });
   t.is(await desk.locator('h1').textContent(), '已登录：ID 令牌中的声明');

@@ -17,14 +17,16 @@ const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const quietLogger = createConsoleLogger(true);
 const redisTest = process.env.TEST_REDIS === '1' ? test : test.skip;
 
+/** Two connected Redis clients, as two server instances would hold; disconnected when the test ends. */
+async function twoInstances(t: { teardown(fn: () => unknown): void }) {
+  const clients = [createRedisClient(redisUrl, quietLogger, 'publisher'), createRedisClient(redisUrl, quietLogger, 'publisher')] as const;
+  t.teardown(() => clients.forEach((client) => client.disconnect()));
+  await Promise.all(clients.map(ready));
+  return clients;
+}
+
 redisTest('two instances share one rate-limit counter through Redis', async (t) => {
-  const a = createRedisClient(redisUrl, quietLogger, 'publisher');
-  const b = createRedisClient(redisUrl, quietLogger, 'publisher');
-  t.teardown(() => {
-    a.disconnect();
-    b.disconnect();
-  });
-  await Promise.all([ready(a), ready(b)]);
+  const [a, b] = await twoInstances(t);
   const limiterA = createRedisRateLimiter(a, createMemoryRateLimiter(true), true);
   const limiterB = createRedisRateLimiter(b, createMemoryRateLimiter(true), true);
   const key = `test-${randomBytes(6).toString('hex')}`;
@@ -40,13 +42,7 @@ test('with Redis unreachable, the limiter falls back to this instance and does n
 });
 
 redisTest('two instances share callback nonces through Redis (SET NX), with an expiry', async (t) => {
-  const a = createRedisClient(redisUrl, quietLogger, 'publisher');
-  const b = createRedisClient(redisUrl, quietLogger, 'publisher');
-  t.teardown(() => {
-    a.disconnect();
-    b.disconnect();
-  });
-  await Promise.all([ready(a), ready(b)]);
+  const [a, b] = await twoInstances(t);
   const knex = await migratedSqlite(t);
   const storeA = createRedisNonceStore(a, createDatabaseNonceStore(knex));
   const storeB = createRedisNonceStore(b, createDatabaseNonceStore(knex));
