@@ -22,7 +22,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   const router: AppRouter = new Router<AppState, AppContextExtras>();
   healthRoutes(router, { knex: infra.knex, redis: infra.redis?.publisher, draining: infra.hub.isDraining, mpVerify: config.wechat.mpVerify });
   metricsRoutes(router, { metrics: infra.metrics, token: config.metricsToken, production: config.production });
-  callbackRoutes(router, { codec: services.codec, loginService: services.loginService, deduper: services.deduper, originalId: config.wechat.originalId });
+  callbackRoutes(router, { pushes: services.callbackPushes });
   loginRoutes(router, {
     render,
     api: infra.api,

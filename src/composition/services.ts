@@ -1,5 +1,6 @@
 import { createEndSessionByLink } from '../account/end-session-by-link.js';
 import { createPhoneBinding } from '../account/phone-binding.js';
+import { createCallbackPushes } from '../login/callback-pushes.js';
 import { createCurrentSession, currentUserFrom } from '../login/current-user.js';
 import { createDeliveryDeduper, deliveryMemorySeconds } from '../login/delivery-dedupe.js';
 import { createEndSessionLinks } from '../login/end-session-links.js';
@@ -66,6 +67,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     encodingAesKey: config.wechat.encodingAesKey,
     encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
     timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
+    originalId: config.wechat.originalId,
     replayGuard: createReplayGuard({ store: nonceStore, toleranceSeconds: config.wechat.timestampToleranceSeconds }),
   });
   const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined, metrics);
@@ -108,7 +110,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     sessions,
     confirmation,
     loginService,
-    codec,
+    callbackPushes: createCallbackPushes({ codec, loginService, deduper }),
     deduper,
     sessionLogin,
     phoneBinding,

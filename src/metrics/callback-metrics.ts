@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import type { AppMiddleware } from '../http/context.js';
+import { wechatErrorAsAppError } from '../http/wechat-errors.js';
 import type { Metrics } from './metrics.js';
 
 const callbackPath = '/wechat/callback';
@@ -9,7 +10,8 @@ const callbackPath = '/wechat/callback';
  * reason: the error's code (`invalid_signature`, `stale_timestamp`,
  * `malformed_xml`, …), or `too_large` for a body over the limit. Sits just
  * inside the error handler, so it sees the typed error before it becomes a
- * status; the callback routes themselves stay free of metrics.
+ * status (a codec's CallbackRejectedError is read through the same mapping
+ * as the handler's); the callback routes themselves stay free of metrics.
  */
 export function createCallbackMetrics(metrics: Metrics): AppMiddleware {
   return async (ctx, next) => {
@@ -27,7 +29,8 @@ export function createCallbackMetrics(metrics: Metrics): AppMiddleware {
   };
 }
 
-function refusalReason(error: unknown): string | undefined {
+function refusalReason(thrown: unknown): string | undefined {
+  const error = wechatErrorAsAppError(thrown, true);
   if (error instanceof AppError) return error.status >= 400 && error.status < 500 ? error.code : undefined;
   // raw-body and koa-body raise http-errors: 413 for a body over the limit, 400 for a broken one.
   const status = (error as { status?: unknown } | null)?.status;

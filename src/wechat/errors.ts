@@ -33,3 +33,28 @@ export class WechatNetworkError extends Error {
     this.name = new.target.name;
   }
 }
+
+/**
+ * Why a callback from WeChat (or from someone pretending to be WeChat) was
+ * refused: the signature, the timestamp window, the replay guard, the
+ * encryption or the XML did not check out, or the push is for another account.
+ */
+export type CallbackRejection =
+  | 'invalid_signature'
+  | 'stale_timestamp'
+  | 'encryption_required'
+  | 'replayed_nonce'
+  | 'not_decryptable'
+  | 'malformed_xml'
+  | 'wrong_account';
+
+/** A callback refused by the codec or the replay guard; `reason` says which check failed. */
+export class CallbackRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly reason: CallbackRejection,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

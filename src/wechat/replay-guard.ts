@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { UnauthorizedError } from '../errors.js';
+import { CallbackRejectedError } from './errors.js';
 
 /**
  * Where (timestamp, nonce) pairs are remembered: Redis when configured,
@@ -32,16 +32,16 @@ const marginSeconds = 60;
  * but not the body, so whoever saw one request's query string (an access log
  * is enough) could attach any body to it. A pair is therefore accepted with
  * one body only: the same body again is WeChat's retry (the delivery dedupe
- * answers it as before), another body is refused with 401.
+ * answers it as before), another body is refused.
  */
 export function createReplayGuard(options: ReplayGuardOptions) {
   const now = options.now ?? Date.now;
 
-  /** Throws 401 when `timestamp` + `nonce` came before with a different body. Call after the signature checks out. */
+  /** Throws CallbackRejectedError (`replayed_nonce`) when `timestamp` + `nonce` came before with a different body. Call after the signature checks out. */
   async function check(timestamp: string, nonce: string, body: string): Promise<void> {
     const bodyHash = createHash('sha256').update(body, 'utf8').digest('hex');
     const first = await options.store.remember(pairKeyOf(timestamp, nonce), bodyHash, rememberUntil(timestamp));
-    if (first !== bodyHash) throw new UnauthorizedError('timestamp and nonce already used with another body', 'replayed_nonce');
+    if (first !== bodyHash) throw new CallbackRejectedError('timestamp and nonce already used with another body', 'replayed_nonce');
   }
 
   /** Until the timestamp leaves the accepted window (and a margin), never less than the margin from now. */

@@ -57,6 +57,14 @@ test('POST with a forged signature or a stale timestamp gets 401 and changes not
   t.is(await userCount(server), 0);
 });
 
+test('a push addressed to another account gets 400 wrong_account and changes nothing', async (t) => {
+  const { server, liveScene } = await setup(t);
+  const response = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_elsewhere', event: 'SCAN', eventKey: liveScene(), toUser: 'gh_someoneelse01' }));
+  t.is(response.status, 400);
+  t.is(response.text, 'wrong_account');
+  t.is(await userCount(server), 0);
+});
+
 test('malformed XML, an empty body, missing fields and invalid UTF-8 get 400', async (t) => {
   const { server } = await setup(t);
   for (const body of ['<xml><ToUserName>', '', 'not xml at all', '<xml><MsgType>event</MsgType></xml>', Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xff, 0xfe, 0x3c, 0x2f, 0x78, 0x6d, 0x6c, 0x3e])]) {
