@@ -13,6 +13,7 @@ import { createScenePoller } from '../login/scene-poller.js';
 import { createSceneIssuer } from '../login/scenes.js';
 import { createSessionLogin } from '../login/session-login.js';
 import { createUnionidLookup } from '../login/unionid-lookup.js';
+import { createUserIdentity } from '../login/user-identity.js';
 import { createUserSessions } from '../login/user-sessions.js';
 import { createWechatIdentity } from '../login/wechat-identity.js';
 import { createRedisDeliveryStore, createRedisNonceStore } from '../redis/redis-stores.js';
@@ -29,6 +30,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
   const { users, apiTokens, knownDevices } = queries;
 
   const scenes = createSceneIssuer(config.keys.scene);
+  const userIdentity = createUserIdentity({ users, transaction });
   const unionidLookup = createUnionidLookup(async (openid) => (await api.getUserInfo(openid)).unionid, logger);
   const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions });
   const confirmation =
@@ -45,6 +47,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
         });
   const loginService = createLoginService({
     users,
+    identity: userIdentity,
     loginHistory: queries.loginHistory,
     transaction,
     endAllAccess: async (userId, trx) => {
@@ -97,7 +100,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     config.miniProgram &&
     createMiniProgramLogin({
       api: createMiniProgramApi({ http: infra.http, tokens: infra.tokensFor(config.miniProgram), ...config.miniProgram }),
-      users,
+      identity: userIdentity,
       tokens: apiTokens,
       loginService,
       phoneBinding,
@@ -119,6 +122,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     oauthLogin: createOauthLogin({
       oauth,
       users,
+      identity: userIdentity,
       singleUse: queries.singleUse,
       publicUrl: config.publicUrl,
       // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
