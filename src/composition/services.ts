@@ -14,6 +14,7 @@ import { createScenePoller } from '../login/scene-poller.js';
 import { createSceneIssuer } from '../login/scenes.js';
 import { createSessionLogin } from '../login/session-login.js';
 import { createUnionidLookup } from '../login/unionid-lookup.js';
+import { createUserIdentity } from '../login/user-identity.js';
 import { createUserSessions } from '../login/user-sessions.js';
 import { createWechatIdentity } from '../login/wechat-identity.js';
 import { createRedisDeliveryStore, createRedisNonceStore } from '../redis/redis-stores.js';
@@ -30,6 +31,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
   const { users, apiTokens, knownDevices } = queries;
 
   const scenes = createSceneIssuer(config.keys.scene);
+  const userIdentity = createUserIdentity({ users, transaction });
   const unionidLookup = createUnionidLookup(async (openid) => (await api.getUserInfo(openid)).unionid, logger);
   const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions });
   const confirmation =
@@ -46,6 +48,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
         });
   const loginService = createLoginService({
     users,
+    identity: userIdentity,
     loginHistory: queries.loginHistory,
     transaction,
     endAllAccess: async (userId, trx) => {
@@ -99,7 +102,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     config.miniProgram &&
     createMiniProgramLogin({
       api: createMiniProgramApi({ http: infra.http, tokens: infra.tokensFor(config.miniProgram), ...config.miniProgram }),
-      users,
+      identity: userIdentity,
       tokens: apiTokens,
       loginService,
       phoneBinding,
@@ -121,6 +124,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     oauthLogin: createOauthLogin({
       oauth,
       users,
+      identity: userIdentity,
       singleUse: queries.singleUse,
       publicUrl: config.publicUrl,
       // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.

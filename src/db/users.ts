@@ -1,6 +1,5 @@
-import { inTransaction } from './transaction.js';
 import type { Knex } from 'knex';
-import { mergeUsers } from './user-merge.js';
+import { absorbUser } from './user-merge.js';
 import { isUniqueViolation, toOptionalDate, toDate } from './values.js';
 
 export interface User {
@@ -19,13 +18,8 @@ export interface User {
   createdAt: Date;
 }
 
-export interface WechatProfile {
-  unionid?: string;
-  nickname?: string;
-  avatarUrl?: string;
-}
-
-type AppOpenidColumn = 'openid' | 'mini_openid';
+/** The column of each app's openid: the Official Account's, or the mini-program's. */
+export type AppOpenidColumn = 'openid' | 'mini_openid';
 
 export type RecordScanResult = { outcome: 'recorded'; hasPhone: boolean } | { outcome: 'scene_taken' };
 
@@ -51,7 +45,12 @@ export class PhoneTakenError extends Error {
   }
 }
 
-/** Data access for `users`. Every write that must be all-or-nothing runs in a transaction here. */
+/**
+ * Data access for `users`: one statement each (or one plain data operation,
+ * as `absorbUser`). What they mean for a login is decided in login/
+ * (user-identity.ts, scan-recording.ts); a write that must be all-or-nothing
+ * takes the caller's transaction.
+ */
 export function createUserQueries(knex: Knex) {
   const table = (trx: Knex | Knex.Transaction = knex) => trx<Record<string, unknown>>('users');
 
@@ -73,51 +72,81 @@ export function createUserQueries(knex: Knex) {
     return toUser(await table().where({ phone }).first());
   }
 
-  /**
-   * Makes sure a user exists for this app's openid. A new openid whose unionid
-   * belongs to someone known through the other app joins that user instead of
-   * creating a second one. Concurrent calls create one user (the unique index
-   * refuses the second insert).
-   */
-  async function ensureUser(trx: Knex.Transaction, column: AppOpenidColumn, value: string, unionid: string | undefined, now: Date) {
-    const existing = await table(trx).where({ [column]: value }).first('id', 'unionid');
-    if (existing) {
-      if (unionid && !existing.unionid) await learnUnionid(trx, Number(existing.id), unionid, now);
-      return;
-    }
-    if (unionid) {
-      const linked = await table(trx).where({ unionid }).whereNull(column).first('id');
-      if (linked) {
-        await table(trx).where({ id: linked.id }).update({ [column]: value, updated_at: now });
-        return;
-      }
-    }
-    assertFits(column, value);
-    if (unionid) assertFits('unionid', unionid);
-    try {
-      // A plain INSERT, never INSERT IGNORE: IGNORE would also turn a too-long value into a silent cut.
-      await table(trx).insert({ [column]: value, unionid: unionid ?? null, subscribed: false, session_version: 0, created_at: now, updated_at: now });
-    } catch (error) {
-      // A concurrent call created the same user first: that is the user we wanted.
-      if (!isUniqueViolation(error)) throw error;
-    }
+  /** The user with this openid of `app` (the Official Account's `openid` or the mini-program's `mini_openid`). */
+  async function findUserByAppOpenid(app: AppOpenidColumn, value: string, trx?: Knex.Transaction): Promise<User | undefined> {
+    return toUser(await table(trx).where({ [app]: value }).first());
+  }
+
+  /** The user with this unionid who has no openid of `app` yet (someone known only through the other app). */
+  async function findUserByUnionidWithout(app: AppOpenidColumn, unionid: string, trx?: Knex.Transaction): Promise<User | undefined> {
+    return toUser(await table(trx).where({ unionid }).whereNull(app).first());
+  }
+
+  /** A user other than `userId` with this unionid. */
+  async function findOtherUserByUnionid(unionid: string, userId: number, trx?: Knex.Transaction): Promise<User | undefined> {
+    return toUser(await table(trx).where({ unionid }).whereNot({ id: userId }).first());
   }
 
   /**
-   * A known user's unionid became known (user/info of a follower, an
-   * snsapi_userinfo login, the mini-program). When another row already has
-   * it, the same person was known twice (one row per app): the rows are
-   * merged (db/user-merge.ts). When they cannot be merged safely (two
-   * different phones), nothing changes and the unionid stays with the other row.
+   * SELECT of these users, locked (FOR UPDATE on MySQL) until `trx` ends, by
+   * id. SQLite serialises writers anyway and has no FOR UPDATE.
    */
-  async function learnUnionid(trx: Knex.Transaction, userId: number, unionid: string, now: Date): Promise<void> {
-    assertFits('unionid', unionid);
-    const twin = await table(trx).where({ unionid }).whereNot({ id: userId }).first('id');
-    if (!twin) {
-      await table(trx).where({ id: userId }).update({ unionid, updated_at: now });
-      return;
+  async function findUsersForUpdate(ids: number[], trx: Knex.Transaction): Promise<User[]> {
+    const query = table(trx).whereIn('id', ids).orderBy('id');
+    const rows = trx.client.config.client === 'mysql2' ? await query.forUpdate() : await query;
+    return rows.map((row) => toUser(row)!);
+  }
+
+  /**
+   * One INSERT of a new user known by this openid of `app`, with the unionid
+   * when it is known. `duplicate` when the unique index refuses it (a user
+   * with this openid exists).
+   */
+  async function insertAppUser(
+    app: AppOpenidColumn,
+    value: string,
+    unionid: string | undefined,
+    now: Date,
+    trx?: Knex.Transaction,
+  ): Promise<'inserted' | 'duplicate'> {
+    assertFits(app, value);
+    if (unionid) assertFits('unionid', unionid);
+    try {
+      // A plain INSERT, never INSERT IGNORE: IGNORE would also turn a too-long value into a silent cut.
+      await table(trx).insert({ [app]: value, unionid: unionid ?? null, subscribed: false, session_version: 0, created_at: now, updated_at: now });
+      return 'inserted';
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'duplicate';
+      throw error;
     }
-    await mergeUsers(trx, userId, Number(twin.id), now);
+  }
+
+  /** UPDATE of the openid of `app` of this user. */
+  async function setAppOpenid(userId: number, app: AppOpenidColumn, value: string, now: Date, trx?: Knex.Transaction): Promise<void> {
+    assertFits(app, value);
+    await table(trx).where({ id: userId }).update({ [app]: value, updated_at: now });
+  }
+
+  /** UPDATE of the unionid of this user. */
+  async function setUnionid(userId: number, unionid: string, now: Date, trx?: Knex.Transaction): Promise<void> {
+    assertFits('unionid', unionid);
+    await table(trx).where({ id: userId }).update({ unionid, updated_at: now });
+  }
+
+  /** UPDATE of the user with this openid: they follow the Official Account. */
+  async function setSubscribed(openid: string, now: Date, trx?: Knex.Transaction): Promise<void> {
+    await table(trx).where({ openid }).update({ subscribed: true, updated_at: now });
+  }
+
+  /**
+   * UPDATE of the nickname and avatar of the user with this openid (a missing
+   * one is emptied). Cut to their columns: unlike an openid, a display name
+   * cut short names no one else.
+   */
+  async function setProfile(openid: string, profile: { nickname?: string; avatarUrl?: string }, now: Date, trx?: Knex.Transaction): Promise<void> {
+    await table(trx)
+      .where({ openid })
+      .update({ nickname: profile.nickname?.slice(0, 64) ?? null, avatar_url: profile.avatarUrl?.slice(0, 512) ?? null, updated_at: now });
   }
 
   /**
@@ -197,59 +226,6 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
-   * A scan of a login QR code: find or create the user by openid and record
-   * the scene, the time and that they follow the account, in one transaction.
-   * A scene already held by another user is refused.
-   */
-  async function recordScan(openid: string, scene: string, now: Date, unionid?: string): Promise<RecordScanResult> {
-    try {
-      return await inTransaction(knex, async (trx) => {
-        await ensureUser(trx, 'openid', openid, unionid, now);
-        const holder = await table(trx).where({ tmp_scene_str: scene }).first('openid');
-        if (holder && holder.openid !== openid) return { outcome: 'scene_taken' as const };
-        await table(trx)
-          .where({ openid })
-          .update({ tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now });
-        const user = await findUserByOpenid(openid, trx);
-        return { outcome: 'recorded' as const, hasPhone: Boolean(user!.phone) };
-      });
-    } catch (error) {
-      // Two different users racing for one scene: the unique index lets one win.
-      if (isUniqueViolation(error)) return { outcome: 'scene_taken' };
-      throw error;
-    }
-  }
-
-  /** A plain follow (no scene): create the user if new and mark them subscribed. */
-  async function recordFollow(openid: string, now: Date, unionid?: string): Promise<void> {
-    await inTransaction(knex, async (trx) => {
-      await ensureUser(trx, 'openid', openid, unionid, now);
-      await table(trx).where({ openid }).update({ subscribed: true, updated_at: now });
-    });
-  }
-
-  /** In-WeChat OAuth: find or create the user by openid, keeping the nickname and avatar when given. */
-  async function recordOauthUser(openid: string, profile: WechatProfile, now: Date): Promise<User> {
-    return inTransaction(knex, async (trx) => {
-      await ensureUser(trx, 'openid', openid, profile.unionid, now);
-      if (profile.nickname !== undefined || profile.avatarUrl !== undefined) {
-        await table(trx)
-          .where({ openid })
-          .update({ nickname: profile.nickname?.slice(0, 64) ?? null, avatar_url: profile.avatarUrl?.slice(0, 512) ?? null, updated_at: now });
-      }
-      return (await findUserByOpenid(openid, trx))!;
-    });
-  }
-
-  /** Mini-program login: find or create the user by the mini-program's openid, linked by unionid when possible. */
-  async function recordMiniProgramUser(miniOpenid: string, unionid: string | undefined, now: Date): Promise<User> {
-    return inTransaction(knex, async (trx) => {
-      await ensureUser(trx, 'mini_openid', miniOpenid, unionid, now);
-      return toUser(await table(trx).where({ mini_openid: miniOpenid }).first())!;
-    });
-  }
-
-  /**
    * Marks the user unsubscribed, clears the phone and raises the session
    * version (which ends pending bindings). What unfollowing means is the
    * login service's decision; this is only the write.
@@ -303,10 +279,16 @@ export function createUserQueries(knex: Knex) {
     insertScanningUser,
     linkScanToUnionid,
     setUnionidIfMissing,
-    recordScan,
-    recordFollow,
-    recordOauthUser,
-    recordMiniProgramUser,
+    findUserByAppOpenid,
+    findUserByUnionidWithout,
+    findOtherUserByUnionid,
+    findUsersForUpdate,
+    insertAppUser,
+    setAppOpenid,
+    setUnionid,
+    setSubscribed,
+    setProfile,
+    absorbUser,
     recordUnfollow,
     bindPhoneIfEmpty,
     touchLastLogin,

@@ -8,6 +8,7 @@ import type { LoginConfirmation } from './login-confirmation.js';
 import { createScanRecording } from './scan-recording.js';
 import { createSceneLookup } from './scene-lookup.js';
 import type { SceneIssuer } from './scenes.js';
+import type { UserIdentity } from './user-identity.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /** The texts the scanner sees in WeChat, as passive replies. */
@@ -33,6 +34,8 @@ export const emptyReply = 'success';
 
 export interface LoginServiceDeps {
   users: UserQueries;
+  /** Who a follow is (one person, one user: user-identity.ts). */
+  identity: Pick<UserIdentity, 'recordFollow'>;
   loginHistory: LoginHistoryQueries;
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   /**
@@ -94,7 +97,7 @@ export function createLoginService(deps: LoginServiceDeps) {
       case 'scan':
         return handleScan(message.openid, message.scene, message.event);
       case 'subscribe':
-        await deps.users.recordFollow(message.openid, now(), await unionidOfNewcomer(message.openid));
+        await deps.identity.recordFollow(message.openid, await unionidOfNewcomer(message.openid));
         return emptyReply;
       case 'unsubscribe':
         await handleUnfollow(message.openid);

@@ -1,15 +1,16 @@
 import type { PhoneBinding } from '../account/phone-binding.js';
 import { normalizeMainlandPhone } from '../account/phone.js';
 import type { ApiTokenQueries } from '../db/api-tokens.js';
-import type { UserQueries } from '../db/users.js';
 import { UnauthorizedError, ValidationError } from '../errors.js';
 import { randomToken } from '../http/session.js';
 import type { MiniProgramApi } from '../wechat/mini-program-api.js';
 import type { LoginMeta, LoginService } from './login-service.js';
+import type { UserIdentity } from './user-identity.js';
 
 export interface MiniProgramLoginDeps {
   api: MiniProgramApi;
-  users: Pick<UserQueries, 'recordMiniProgramUser'>;
+  /** Who the person is (one person, one user: user-identity.ts). */
+  identity: Pick<UserIdentity, 'recordMiniProgramUser'>;
   tokens: ApiTokenQueries;
   loginService: Pick<LoginService, 'recordLogin'>;
   phoneBinding: Pick<PhoneBinding, 'bindVerifiedPhone'>;
@@ -29,7 +30,7 @@ export function createMiniProgramLogin(deps: MiniProgramLoginDeps) {
   async function logIn(code: string, meta: LoginMeta): Promise<{ token: string; needPhone: boolean }> {
     const session = await deps.api.codeToSession(code);
     const at = new Date(now());
-    const user = await deps.users.recordMiniProgramUser(session.openid, session.unionid, at);
+    const user = await deps.identity.recordMiniProgramUser(session.openid, session.unionid);
     const token = randomToken(32);
     await deps.tokens.insertToken(token, user.id, new Date(at.getTime() + tokenLifetimeMs), at);
     await deps.loginService.recordLogin(user, 'miniprogram', meta);

@@ -6,12 +6,15 @@ import type { SessionData } from '../http/context.js';
 import { randomToken } from '../http/session.js';
 import { textEquals } from '../security/constant-time.js';
 import type { OauthApi, OauthScope } from '../wechat/oauth-api.js';
+import type { UserIdentity } from './user-identity.js';
 
 export type OauthPending = NonNullable<SessionData['oauth']>;
 
 export interface OauthLoginDeps {
   oauth: OauthApi;
-  users: Pick<UserQueries, 'recordOauthUser' | 'findUserByOpenid'>;
+  users: Pick<UserQueries, 'findUserByOpenid'>;
+  /** Who the person is (one person, one user: user-identity.ts). */
+  identity: Pick<UserIdentity, 'recordOauthUser'>;
   /** Remembers each state on the server until it is used: a copied cookie cannot use it twice. */
   singleUse: SingleUseTokenQueries;
   publicUrl: string;
@@ -62,7 +65,7 @@ export function createOauthLogin(deps: OauthLoginDeps) {
    * (user/info, followers only) and, failing that, with a second round trip
    * under snsapi_userinfo (one consent, once per person). If they decline it,
    * they log in without the unionid, and the rows are merged later, when the
-   * unionid becomes known (db/users.ts learnUnionid).
+   * unionid becomes known (login/user-identity.ts).
    *
    * A snapshot-page account (`is_snapshotuser`) is virtual: it is refused,
    * never created, linked or logged in.
@@ -76,7 +79,7 @@ export function createOauthLogin(deps: OauthLoginDeps) {
     }
     if (typeof code !== 'string' || code.length === 0 || code.length > 256) {
       // Declining the second (snsapi_userinfo) consent still logs in the person the first one proved.
-      if (expected.baseOpenid) return { kind: 'user', user: await deps.users.recordOauthUser(expected.baseOpenid, {}, new Date(now())) };
+      if (expected.baseOpenid) return { kind: 'user', user: await deps.identity.recordOauthUser(expected.baseOpenid, {}) };
       throw new BadRequestError('OAuth code missing (the user may have declined)', 'oauth_code');
     }
     const grant = await deps.oauth.exchangeCode(code);
@@ -93,11 +96,7 @@ export function createOauthLogin(deps: OauthLoginDeps) {
         return { kind: 'authorize', ...(await beginOauth('snsapi_userinfo', grant.openid)) };
       }
     }
-    const user = await deps.users.recordOauthUser(
-      grant.openid,
-      { unionid, nickname: info?.nickname, avatarUrl: info?.headimgurl },
-      new Date(now()),
-    );
+    const user = await deps.identity.recordOauthUser(grant.openid, { unionid, nickname: info?.nickname, avatarUrl: info?.headimgurl });
     return { kind: 'user', user };
   }
 

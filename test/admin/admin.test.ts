@@ -11,6 +11,7 @@ import { BrowserClient } from '../helpers/browser-client.js';
 import { createSqliteDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
 import { logInNewUser } from '../helpers/login-flow.js';
 import { plainScanLogin, startServer } from '../helpers/server.js';
+import { userIdentityOn } from '../helpers/user-identity.js';
 
 const root = path.resolve(__dirname, '../..');
 type T = { teardown(fn: () => unknown): void };
@@ -21,11 +22,12 @@ async function setup(t: T, kind: 'sqlite' | 'mysql') {
   const users = createUserQueries(knex);
   const history = createLoginHistoryQueries(knex);
   const at = new Date('2026-11-20T08:00:00.000Z');
-  await users.recordFollow('o_alice', at, 'u_shared');
+  const identity = userIdentityOn(knex, () => at);
+  await identity.recordFollow('o_alice', 'u_shared');
   const alice = (await users.findUserByOpenid('o_alice'))!;
   await users.bindPhoneIfEmpty(alice.id, '13800138000', undefined, at);
-  await users.recordMiniProgramUser('m_alice_mini', 'u_other', at);
-  await users.recordFollow('o_bob', at);
+  await identity.recordMiniProgramUser('m_alice_mini', 'u_other');
+  await identity.recordFollow('o_bob');
   await history.insertLogin({ userId: alice.id, method: 'qrcode', ip: '203.0.113.7', userAgent: 'Firefox', scene: 's1' }, at);
   await history.insertLogin({ userId: alice.id, method: 'oauth', ip: '203.0.113.8', userAgent: 'WeChat' }, new Date(at.getTime() + 60_000));
   const bob = (await users.findUserByOpenid('o_bob'))!;
@@ -138,7 +140,7 @@ test('npm run admin runs the tool on DATABASE_URL', async (t) => {
   t.teardown(() => database.drop());
   const knex = createKnex(database.url);
   await knex.migrate.latest();
-  await createUserQueries(knex).recordFollow('o_cli', new Date());
+  await userIdentityOn(knex).recordFollow('o_cli');
   await knex.destroy();
   const run = promisify(execFile);
   const env = { ...process.env, DATABASE_URL: database.url };

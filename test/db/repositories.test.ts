@@ -14,37 +14,10 @@ const now = new Date('2026-11-21T08:00:00.123Z');
 for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test.serial : test.serial.skip;
 
-  declare(`${kind}: a first scan creates the user with the scene, time and follow state`, async (t) => {
-    const { users } = await setup(t, kind);
-    const result = await users.recordScan('o_first', 'scene-1', now);
-    t.is(result.outcome, 'recorded');
-    const user = (await users.findUsersByScenes(['scene-1', 'scene-none'])).get('scene-1');
-    t.like(user, { openid: 'o_first', tmpSceneStr: 'scene-1', subscribed: true, phone: null, sessionVersion: 0 });
-    t.is(user!.lastLoginTime!.toISOString(), now.toISOString());
-  });
-
-  declare(`${kind}: two concurrent first scans by one openid create one user`, async (t) => {
-    const { users, knex } = await setup(t, kind);
-    const results = await Promise.all([users.recordScan('o_race', 'scene-a', now), users.recordScan('o_race', 'scene-b', now)]);
-    t.deepEqual(results.map((result) => result.outcome), ['recorded', 'recorded']);
-    const rows = await knex('users').where({ openid: 'o_race' });
-    t.is(rows.length, 1);
-  });
-
-  declare(`${kind}: a scene held by another user is refused and changes nothing`, async (t) => {
-    const { users } = await setup(t, kind);
-    await users.recordScan('o_one', 'scene-x', now);
-    t.deepEqual(await users.recordScan('o_two', 'scene-x', now), { outcome: 'scene_taken' });
-    t.is((await users.findUsersByScenes(['scene-x'])).get('scene-x')!.openid, 'o_one');
-    t.is((await users.findUserByOpenid('o_two'))!.tmpSceneStr, null);
-    // The same user scanning again is idempotent.
-    t.is((await users.recordScan('o_one', 'scene-x', now)).outcome, 'recorded');
-  });
-
   declare(`${kind}: a phone binds once, only to a user without one; another user gets PhoneTakenError`, async (t) => {
     const { users } = await setup(t, kind);
-    await users.recordScan('o_a', 's-a', now);
-    await users.recordScan('o_b', 's-b', now);
+    await users.insertScanningUser('o_a', 's-a', now);
+    await users.insertScanningUser('o_b', 's-b', now);
     const a = (await users.findUserByOpenid('o_a'))!;
     const b = (await users.findUserByOpenid('o_b'))!;
     t.true(await users.bindPhoneIfEmpty(a.id, '13800138000', 0, now));
@@ -58,7 +31,7 @@ for (const { kind, enabled } of databaseKinds) {
 
   declare(`${kind}: unfollowing unbinds the phone and raises the session version`, async (t) => {
     const { users } = await setup(t, kind);
-    await users.recordScan('o_u', 's-u', now);
+    await users.insertScanningUser('o_u', 's-u', now);
     const user = (await users.findUserByOpenid('o_u'))!;
     await users.bindPhoneIfEmpty(user.id, '13900139000', undefined, now);
     await users.recordUnfollow(user.id, now);
@@ -67,7 +40,7 @@ for (const { kind, enabled } of databaseKinds) {
 
   declare(`${kind}: a scene logs in once, however many racers insert it`, async (t) => {
     const { users, logins } = await setup(t, kind);
-    await users.recordScan('o_l', 's-l', now);
+    await users.insertScanningUser('o_l', 's-l', now);
     const user = (await users.findUserByOpenid('o_l'))!;
     const meta = { userId: user.id, method: 'qrcode' as const, ip: '127.0.0.1', userAgent: 'ua', scene: 's-l' };
     const inserted = await Promise.all([logins.insertLogin(meta, now), logins.insertLogin(meta, now), logins.insertLogin(meta, now)]);
@@ -80,8 +53,8 @@ for (const { kind, enabled } of databaseKinds) {
 
   declare(`${kind}: SMS codes: latest first per user, counted per phone, attempts claimed up to the cap, consumed once`, async (t) => {
     const { codes, users } = await setup(t, kind);
-    await users.recordScan('o_s', 's-s', now);
-    await users.recordScan('o_t', 's-t', now);
+    await users.insertScanningUser('o_s', 's-s', now);
+    await users.insertScanningUser('o_t', 's-t', now);
     const s = (await users.findUserByOpenid('o_s'))!.id;
     const other = (await users.findUserByOpenid('o_t'))!.id;
     const code = (userId: number, codeHash: string, at: Date) =>
@@ -127,12 +100,12 @@ for (const { kind, enabled } of databaseKinds) {
   declare(`${kind}: updateScan is one UPDATE of a known openid; an unknown openid gives undefined`, async (t) => {
     const { users } = await setup(t, kind);
     t.is(await users.updateScan('o_unknown', 'scene-u', now), undefined);
-    await users.recordScan('o_back', 'scene-1', now);
+    await users.insertScanningUser('o_back', 'scene-1', now);
     t.deepEqual(await users.updateScan('o_back', 'scene-2', now), { outcome: 'recorded', hasPhone: false });
     const user = (await users.findUserByOpenid('o_back'))!;
     await users.bindPhoneIfEmpty(user.id, '13600000000', undefined, now);
     t.deepEqual(await users.updateScan('o_back', 'scene-3', now), { outcome: 'recorded', hasPhone: true });
-    await users.recordScan('o_other', 'scene-4', now);
+    await users.insertScanningUser('o_other', 'scene-4', now);
     t.deepEqual(await users.updateScan('o_back', 'scene-4', now), { outcome: 'scene_taken' });
     t.is((await users.findUserByOpenid('o_back'))!.tmpSceneStr, 'scene-3');
   });
@@ -152,6 +125,23 @@ for (const { kind, enabled } of databaseKinds) {
     t.deepEqual([...raced].sort(), ['duplicate', 'inserted']);
     t.is(Number((await knex('users').where({ openid: 'o_race2' }).count({ n: '*' }).first())!.n), 1);
     await t.throwsAsync(users.insertScanningUser('o'.repeat(65), 'scene-long', now), { name: 'ValueTooLongError' });
+  });
+
+  declare(`${kind}: insertAppUser is one INSERT per app's openid; the unionid lookups tell the apps apart`, async (t) => {
+    const { users } = await setup(t, kind);
+    t.is(await users.insertAppUser('mini_openid', 'm_1', 'u_1', now), 'inserted');
+    t.is(await users.insertAppUser('mini_openid', 'm_1', undefined, now), 'duplicate');
+    const mini = (await users.findUserByAppOpenid('mini_openid', 'm_1'))!;
+    t.like(mini, { openid: null, unionid: 'u_1', subscribed: false, sessionVersion: 0 });
+    t.is((await users.findUserByUnionidWithout('openid', 'u_1'))!.id, mini.id);
+    t.is(await users.findUserByUnionidWithout('mini_openid', 'u_1'), undefined);
+    t.is(await users.findOtherUserByUnionid('u_1', mini.id), undefined);
+    t.is(await users.insertAppUser('openid', 'o_1', undefined, now), 'inserted');
+    const official = (await users.findUserByAppOpenid('openid', 'o_1'))!;
+    await users.setUnionid(official.id, 'u_1', now);
+    t.is((await users.findOtherUserByUnionid('u_1', mini.id))!.id, official.id);
+    await t.throwsAsync(users.insertAppUser('openid', 'o'.repeat(65), undefined, now), { name: 'ValueTooLongError' });
+    await t.throwsAsync(users.setAppOpenid(mini.id, 'openid', 'o'.repeat(65), now), { name: 'ValueTooLongError' });
   });
 
   declare(`${kind}: setUnionidIfMissing fills an empty unionid and never replaces one`, async (t) => {

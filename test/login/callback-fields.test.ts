@@ -1,9 +1,10 @@
 import test from 'ava';
 import { createKnex, assertStrictSqlMode, StrictModeError } from '../../src/db/knex.js';
-import { createUserQueries, ValueTooLongError } from '../../src/db/users.js';
+import { ValueTooLongError } from '../../src/db/users.js';
 import { createSceneIssuer } from '../../src/login/scenes.js';
 import { createTestDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
 import { plainScanLogin, startServer } from '../helpers/server.js';
+import { userIdentityOn } from '../helpers/user-identity.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 /**
@@ -43,17 +44,28 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(Number((await server.knex('users').count({ n: '*' }).first())!.n), 0);
   });
 
-  dbTest(`${kind}: the user queries refuse an openid or unionid longer than its column instead of cutting it`, async (t) => {
+  dbTest(`${kind}: follows and logins refuse an openid or unionid longer than its column instead of cutting it`, async (t) => {
     const knex = await migratedDatabase(t, kind);
-    const users = createUserQueries(knex);
-    const now = new Date();
-    await t.throwsAsync(users.recordFollow('o'.repeat(65), now), { instanceOf: ValueTooLongError });
-    await t.throwsAsync(users.recordMiniProgramUser('m'.repeat(65), undefined, now), { instanceOf: ValueTooLongError });
-    await t.throwsAsync(users.recordFollow('o_ok', now, 'u'.repeat(65)), { instanceOf: ValueTooLongError });
+    const identity = userIdentityOn(knex);
+    await t.throwsAsync(identity.recordFollow('o'.repeat(65)), { instanceOf: ValueTooLongError });
+    await t.throwsAsync(identity.recordMiniProgramUser('m'.repeat(65), undefined), { instanceOf: ValueTooLongError });
+    await t.throwsAsync(identity.recordFollow('o_ok', 'u'.repeat(65)), { instanceOf: ValueTooLongError });
+    await t.throwsAsync(identity.recordOauthUser('o'.repeat(65), {}), { instanceOf: ValueTooLongError });
     t.is(Number((await knex('users').count({ n: '*' }).first())!.n), 0);
-    // Two concurrent first scans of one openid still make one user (the unique index, not INSERT IGNORE).
-    await Promise.all([users.recordFollow('o_same', now), users.recordFollow('o_same', now), users.recordFollow('o_same', now)]);
+    // Concurrent first follows of one openid still make one user (the unique index, not INSERT IGNORE).
+    await Promise.all([identity.recordFollow('o_same'), identity.recordFollow('o_same'), identity.recordFollow('o_same')]);
     t.is(Number((await knex('users').where({ openid: 'o_same' }).count({ n: '*' }).first())!.n), 1);
+    // A unionid learned late, or an openid joining the user known by unionid: refused the same way, nothing written.
+    await t.throwsAsync(identity.recordFollow('o_same', 'u'.repeat(65)), { instanceOf: ValueTooLongError });
+    await identity.recordMiniProgramUser('m_known', 'u_known');
+    await t.throwsAsync(identity.recordFollow('o'.repeat(65), 'u_known'), { instanceOf: ValueTooLongError });
+    t.deepEqual(
+      (await knex('users').select('openid', 'mini_openid', 'unionid').orderBy('id')).map((row) => [row.openid, row.mini_openid, row.unionid]),
+      [
+        ['o_same', null, null],
+        [null, 'm_known', 'u_known'],
+      ],
+    );
   });
 }
 

@@ -88,35 +88,43 @@ for (const { kind, enabled } of databaseKinds) {
     t.is((await usersOf(server)).length, 1);
   });
 
-  declare(`[${kind}] declining the second consent still logs in; the rows are merged when the unionid becomes known, nothing lost`, async (t) => {
-    const { server, sim, miniProgram, miniLogin, inWechat } = await setup(t, kind);
-    const openid = await sim.createPersona('拒绝');
-    // OAuth first, declined: WeChat comes back with the state and no code.
-    const browser = inWechat();
-    const first = await (await authorize(browser, sim.phone, openid)).finish();
-    const second = new URL(first.headers.get('location')!.split('#')[0]);
-    t.is(second.searchParams.get('scope'), 'snsapi_userinfo');
-    const declined = await browser.get(`/auth/wechat/callback?state=${second.searchParams.get('state')}`);
-    t.is(declined.headers.get('location'), '/bind');
-    t.is((await bindPhone(server, browser, '13877778888')).status, 303);
-    // The mini-program cannot know it is the same person yet: two rows for now.
-    const mini = await miniLogin(openid);
-    t.is(mini.needPhone, true);
-    const before = await usersOf(server);
-    t.is(before.length, 2);
+  for (const miniFirst of [false, true]) {
+    const order = miniFirst ? 'mini-program first' : 'OAuth first';
+    declare(`[${kind}] ${order}, declining the second consent still logs in; the rows are merged into the Official Account user when the unionid becomes known, nothing lost`, async (t) => {
+      const { server, sim, miniProgram, miniLogin, inWechat } = await setup(t, kind);
+      const openid = await sim.createPersona('拒绝');
+      // With the mini-program first, its user is the older row; the Official Account user must stay all the same (its id is the OpenID sub).
+      const miniFirstLogin = miniFirst ? await miniLogin(openid) : undefined;
+      // OAuth, declined: WeChat comes back with the state and no code.
+      const browser = inWechat();
+      const first = await (await authorize(browser, sim.phone, openid)).finish();
+      const second = new URL(first.headers.get('location')!.split('#')[0]);
+      t.is(second.searchParams.get('scope'), 'snsapi_userinfo');
+      const declined = await browser.get(`/auth/wechat/callback?state=${second.searchParams.get('state')}`);
+      t.is(declined.headers.get('location'), '/bind');
+      t.is((await bindPhone(server, browser, '13877778888')).status, 303);
+      // The mini-program cannot know it is the same person yet: two rows for now.
+      const mini = miniFirstLogin ?? (await miniLogin(openid));
+      t.is(mini.needPhone, true);
+      const before = await usersOf(server);
+      t.is(before.length, 2);
+      const official = before.find((row) => row.openid === openid)!;
+      const miniRow = before.find((row) => row.mini_openid !== null)!;
+      t.is(miniRow.id < official.id, miniFirst);
 
-    // The follow makes user/info answer the unionid: the rows become one, with both logins and the mini-program token.
-    await sim.post('/simulator/follow', { openid });
-    const after = await usersOf(server);
-    t.is(after.length, 1);
-    t.like(after[0], { id: before[0].id, openid, mini_openid: before[1].mini_openid, unionid: before[1].unionid, phone: '13877778888' });
-    const methods = await server.knex('login_history').where({ user_id: after[0].id }).pluck('method');
-    t.deepEqual(methods.sort(), ['miniprogram', 'oauth']);
-    // The mini-program's token now belongs to the merged user, who has a phone.
-    const phone = await miniProgram('/api/miniprogram/phone', { code: await sim.generateCode(openid, 'phone') }, mini.token);
-    t.is(phone.status, 409, 'the merged user already has a phone; the token still works');
-    t.is((await browser.get('/api/me')).status, 200, 'the browser session survives the merge');
-  });
+      // The follow makes user/info answer the unionid: the rows become one, with both logins and the mini-program token.
+      await sim.post('/simulator/follow', { openid });
+      const after = await usersOf(server);
+      t.is(after.length, 1);
+      t.like(after[0], { id: official.id, openid, mini_openid: miniRow.mini_openid, unionid: miniRow.unionid, phone: '13877778888' });
+      const methods = await server.knex('login_history').where({ user_id: after[0].id }).pluck('method');
+      t.deepEqual(methods.sort(), ['miniprogram', 'oauth']);
+      // The mini-program's token now belongs to the merged user, who has a phone.
+      const phone = await miniProgram('/api/miniprogram/phone', { code: await sim.generateCode(openid, 'phone') }, mini.token);
+      t.is(phone.status, 409, 'the merged user already has a phone; the token still works');
+      t.is((await browser.get('/api/me')).status, 200, 'the browser session survives the merge');
+    });
+  }
 
   declare(`[${kind}] two rows with different phones are not merged`, async (t) => {
     const { server, sim, miniProgram, miniLogin, inWechat } = await setup(t, kind);

@@ -96,12 +96,22 @@ for (const { kind, enabled } of databaseKinds) {
   for (const linkBeforeRecording of [false, true]) {
     const mode = linkBeforeRecording ? 'with a mini-program' : 'without a mini-program';
 
+    declare(`${kind}: ${mode}, a first scan creates the user with the scene, the time and the follow state`, async (t) => {
+      const { users, scans } = await setup(t, kind, linkBeforeRecording);
+      t.like(await scans.record('o_first', 'scene-1', 'subscribe'), { outcome: 'recorded', hasPhone: false });
+      const user = (await users.findUsersByScenes(['scene-1', 'scene-none'])).get('scene-1');
+      t.like(user, { openid: 'o_first', tmpSceneStr: 'scene-1', subscribed: true, phone: null, sessionVersion: 0 });
+      t.is(user!.lastLoginTime!.toISOString(), at.toISOString());
+    });
+
     declare(`${kind}: ${mode}, a scene held by another user is refused, whatever the event`, async (t) => {
       const { scans, rows } = await setup(t, kind, linkBeforeRecording);
       await scans.record('o_holder', 'scene-h', 'subscribe');
       t.deepEqual(await scans.record('o_thief', 'scene-h', 'subscribe'), { outcome: 'scene_taken' });
       t.deepEqual(await scans.record('o_thief', 'scene-h', 'SCAN'), { outcome: 'scene_taken' });
       t.deepEqual((await rows()).map((row) => [row.openid, row.tmp_scene_str]), [['o_holder', 'scene-h']]);
+      // The holder scanning it again is recorded again.
+      t.like(await scans.record('o_holder', 'scene-h', 'SCAN'), { outcome: 'recorded' });
     });
 
     declare(`${kind}: ${mode}, parallel deliveries of one newcomer's scan make one user`, async (t) => {
@@ -114,11 +124,22 @@ for (const { kind, enabled } of databaseKinds) {
       t.is(all.length, 1);
       t.like(all[0], { openid: 'o_racer', tmp_scene_str: 'scene-r' });
     });
+
+    declare(`${kind}: ${mode}, one newcomer scanning two codes at once is one user, both scans recorded`, async (t) => {
+      const { scans, rows } = await setup(t, kind, linkBeforeRecording);
+      const results = await Promise.all([scans.record('o_two', 'scene-a', 'subscribe'), scans.record('o_two', 'scene-b', 'subscribe')]);
+      t.deepEqual(results.map((result) => result.outcome), ['recorded', 'recorded']);
+      await scans.settled();
+      const all = await rows();
+      t.is(all.length, 1);
+      t.true(['scene-a', 'scene-b'].includes(all[0].tmp_scene_str));
+    });
   }
 
   declare(`${kind}: with a mini-program, the person known there (with a phone) is that user, logged in at once`, async (t) => {
     const { users, scans, unionids, rows, counted } = await setup(t, kind, true);
-    const mini = await users.recordMiniProgramUser('m_person', 'u_person', at);
+    await users.insertAppUser('mini_openid', 'm_person', 'u_person', at);
+    const mini = (await users.findUserByAppOpenid('mini_openid', 'm_person'))!;
     await users.bindPhoneIfEmpty(mini.id, '13700000002', undefined, at);
     unionids.set('o_person', 'u_person');
     const { result, statements } = await counted(() => scans.record('o_person', 'scene-p', 'subscribe'));

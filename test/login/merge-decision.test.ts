@@ -1,0 +1,60 @@
+import test from 'ava';
+import type { User } from '../../src/db/users.js';
+import { decideMerge } from '../../src/login/merge-decision.js';
+
+const at = new Date('2026-11-23T08:00:00.000Z');
+
+function user(fields: Partial<User> & { id: number }): User {
+  return {
+    openid: null,
+    miniOpenid: null,
+    unionid: null,
+    nickname: null,
+    avatarUrl: null,
+    phone: null,
+    tmpSceneStr: null,
+    lastLoginTime: null,
+    subscribed: false,
+    sessionVersion: 0,
+    createdAt: at,
+    ...fields,
+  };
+}
+
+test('the row with the Official Account openid stays, older or not: its id is the OpenID sub', (t) => {
+  const mini = user({ id: 1, miniOpenid: 'm', unionid: 'u', phone: '13800138000', lastLoginTime: new Date(at.getTime() + 1000), sessionVersion: 3 });
+  const official = user({ id: 2, openid: 'o', tmpSceneStr: 'scene', subscribed: true, nickname: 'N', lastLoginTime: at, sessionVersion: 1 });
+  for (const [first, second] of [[mini, official], [official, mini]]) {
+    const decision = decideMerge(first, second);
+    if ('refused' in decision) return t.fail();
+    t.is(decision.keep.id, 2);
+    t.is(decision.gone.id, 1);
+    t.deepEqual(decision.merged, {
+      openid: 'o',
+      miniOpenid: 'm',
+      unionid: 'u',
+      phone: '13800138000',
+      nickname: 'N',
+      avatarUrl: null,
+      tmpSceneStr: 'scene',
+      lastLoginTime: new Date(at.getTime() + 1000),
+      subscribed: true,
+      sessionVersion: 3,
+    });
+  }
+});
+
+test('with no Official Account openid on either row, the older row stays', (t) => {
+  const decision = decideMerge(user({ id: 9, unionid: 'u' }), user({ id: 4, miniOpenid: 'm' }));
+  t.like(decision, { keep: { id: 4 }, gone: { id: 9 }, merged: { miniOpenid: 'm', unionid: 'u' } });
+});
+
+test('two different phones, or two openids of one app, are refused', (t) => {
+  t.deepEqual(decideMerge(user({ id: 1, miniOpenid: 'm', phone: '13800138001' }), user({ id: 2, openid: 'o', phone: '13800138002' })), {
+    refused: 'phone_conflict',
+  });
+  t.deepEqual(decideMerge(user({ id: 1, openid: 'o1' }), user({ id: 2, openid: 'o2' })), { refused: 'openid_conflict' });
+  t.deepEqual(decideMerge(user({ id: 1, miniOpenid: 'm1' }), user({ id: 2, miniOpenid: 'm2', openid: 'o' })), { refused: 'openid_conflict' });
+  // The same phone on both is no conflict.
+  t.like(decideMerge(user({ id: 1, miniOpenid: 'm', phone: '13800138003' }), user({ id: 2, openid: 'o', phone: '13800138003' })), { keep: { id: 2 } });
+});
