@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { NonceStore } from '../wechat/replay-guard.js';
-import { isUniqueViolation } from './values.js';
+import { countInserted, isUniqueViolation } from './values.js';
 
 /** How often one instance deletes expired pairs (one indexed DELETE). */
 const sweepEveryMs = 60_000;
@@ -21,8 +21,10 @@ interface Claim {
  * reads the hash the other stored.
  *
  * Every callback claims a pair, so the claims that arrive in the same tick
- * share two statements (an INSERT that skips existing pairs, then a SELECT of
- * what each pair holds) instead of a round trip each on the callback's path.
+ * share one INSERT that skips existing pairs, instead of a round trip each on
+ * the callback's path. When it inserted every row, each pair holds its own
+ * body and nothing more is asked (the usual case: one statement per tick);
+ * otherwise one SELECT reads what each pair holds.
  * A pair found holding another body goes through the one-pair path, which
  * also takes over a row that has expired but is not swept yet.
  */
@@ -47,7 +49,11 @@ export function createDatabaseNonceStore(knex: Knex, now: () => number = Date.no
       try {
         const rows = chunk.map((claim) => ({ pair_hash: claim.pairKey, body_hash: claim.bodyHash, expires_at: new Date(claim.expiresAtMs) }));
         // Skips pairs already stored (MySQL INSERT IGNORE, SQLite ON CONFLICT DO NOTHING); the values are fixed-length hashes and dates.
-        await table().insert(rows).onConflict('pair_hash').ignore();
+        const inserted = await countInserted(knex, table().insert(rows).onConflict('pair_hash').ignore());
+        if (inserted === chunk.length) {
+          for (const claim of chunk) claim.resolve(claim.bodyHash);
+          continue;
+        }
         const stored = await table()
           .whereIn('pair_hash', [...new Set(chunk.map((claim) => claim.pairKey))])
           .select('pair_hash', 'body_hash');

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { isUniqueViolation } from './values.js';
 
 /** Data access for `known_devices`: the browsers a user has completed a login in. */
 export function createKnownDeviceQueries(knex: Knex) {
@@ -9,16 +8,17 @@ export function createKnownDeviceQueries(knex: Knex) {
     return Boolean(await table().where({ user_id: userId, device_hash: deviceHash }).first('id'));
   }
 
-  /** Remembers the device; a device already known only has its last-seen time moved. */
+  /**
+   * Remembers the device; a device already known only has its last-seen time
+   * moved. One statement either way (MySQL ON DUPLICATE KEY UPDATE, SQLite ON
+   * CONFLICT DO UPDATE): the unique (user_id, device_hash) index decides, so
+   * two logins in one browser at once leave one row.
+   */
   async function rememberDevice(userId: number, deviceHash: string, now: number): Promise<void> {
-    const touched = await table().where({ user_id: userId, device_hash: deviceHash }).update({ last_seen_at_ms: now });
-    if (touched > 0) return;
-    try {
-      await table().insert({ user_id: userId, device_hash: deviceHash, first_seen_at_ms: now, last_seen_at_ms: now });
-    } catch (error) {
-      // Two logins in one browser at once: the other one inserted it.
-      if (!isUniqueViolation(error)) throw error;
-    }
+    await table()
+      .insert({ user_id: userId, device_hash: deviceHash, first_seen_at_ms: now, last_seen_at_ms: now })
+      .onConflict(['user_id', 'device_hash'])
+      .merge(['last_seen_at_ms']);
   }
 
   /** Forgets these browsers of the user (all of them when `deviceHashes` is undefined): their next login asks the phone again. */

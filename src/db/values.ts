@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+
 /**
  * Small conversions that make MySQL and SQLite rows look the same:
  * mysql2 gives Date objects and 0/1, better-sqlite3 gives epoch milliseconds and 0/1.
@@ -19,4 +21,20 @@ export function toOptionalDate(value: unknown): Date | null {
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * Runs an INSERT that may skip rows (INSERT IGNORE, ON CONFLICT DO NOTHING)
+ * and returns how many rows it inserted: knex's own answer for an insert is
+ * the last id, not the count, so the statement is run raw (mysql2 answers
+ * an OkPacket with affectedRows, better-sqlite3 `{ changes }`).
+ */
+export async function countInserted(knex: Knex, insert: Knex.QueryBuilder): Promise<number> {
+  const { sql, bindings } = insert.toSQL();
+  const answer = (await knex.raw(sql, bindings as readonly Knex.RawBinding[])) as unknown;
+  const result = Array.isArray(answer) ? answer[0] : answer;
+  const count = (result as { affectedRows?: unknown; changes?: unknown } | null) ?? {};
+  const inserted = count.affectedRows ?? count.changes;
+  if (typeof inserted !== 'number') throw new TypeError('the database did not say how many rows it inserted');
+  return inserted;
 }
