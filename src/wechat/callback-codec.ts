@@ -34,8 +34,8 @@ export interface OpenedCallback {
  * timestamp window, and in safe/compatible mode the msg_signature, the
  * decryption and the appid, then the message's form and addressee. Every
  * refusal is a CallbackRejectedError with its reason; what that means over
- * HTTP is decided in http/wechat-errors.ts. Free of Koa so that the simulator
- * and tests can use the same code.
+ * HTTP is decided in http/wechat-errors.ts. Free of Koa, so that tests can
+ * check every refusal without a server.
  */
 export function createCallbackCodec(options: CallbackCodecOptions) {
   const now = options.now ?? Date.now;
