@@ -105,6 +105,41 @@ for (const { kind, enabled } of databaseKinds) {
     );
   });
 
+  declare(`${kind}: parallel first logins of one newcomer each get the one user they created`, async (t) => {
+    const { identity, rows } = await setup(t, kind);
+    // A mini-program that calls wx.login twice at launch; a double-submitted OAuth callback.
+    const minis = await Promise.all(Array.from({ length: 4 }, () => identity.recordMiniProgramUser('m_new', 'u_new')));
+    const officials = await Promise.all(Array.from({ length: 4 }, () => identity.recordOauthUser('o_new', {})));
+    const all = await rows();
+    t.deepEqual(
+      all.map((row) => [row.openid, row.mini_openid]),
+      [
+        [null, 'm_new'],
+        ['o_new', null],
+      ],
+    );
+    t.deepEqual(
+      minis.map((user) => user?.id),
+      minis.map(() => all[0].id),
+    );
+    t.deepEqual(
+      officials.map((user) => user?.id),
+      officials.map(() => all[1].id),
+    );
+  });
+
+  declare(`${kind}: parallel first unionids of one person's two rows leave one user`, async (t) => {
+    const { identity, rows } = await setup(t, kind);
+    // Both apps know the person without the unionid; then both learn it at once.
+    await identity.recordOauthUser('o_both', {});
+    await identity.recordMiniProgramUser('m_both', undefined);
+    await Promise.all([identity.recordFollow('o_both', 'u_both'), identity.recordMiniProgramUser('m_both', 'u_both')]);
+    t.deepEqual(
+      (await rows()).map((row) => [row.openid, row.mini_openid, row.unionid]),
+      [['o_both', 'm_both', 'u_both']],
+    );
+  });
+
   declare(`${kind}: parallel follows of someone the mini-program knows join that user, once`, async (t) => {
     const { identity, rows } = await setup(t, kind);
     const mini = await identity.recordMiniProgramUser('m_race', 'u_race');
