@@ -88,6 +88,18 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
+   * SELECT of the user with this openid of `app`, locked (FOR UPDATE on
+   * MySQL) until `trx` ends. A locking read sees the latest committed row,
+   * where InnoDB's plain SELECT sees the transaction's snapshot: after an
+   * INSERT refused because a parallel transaction inserted the same openid,
+   * only this finds that user.
+   */
+  async function findUserByAppOpenidForUpdate(app: AppOpenidColumn, value: string, trx: Knex.Transaction): Promise<User | undefined> {
+    const query = table(trx).where({ [app]: value });
+    return toUser(trx.client.config.client === 'mysql2' ? await query.forUpdate().first() : await query.first());
+  }
+
+  /**
    * SELECT of these users, locked (FOR UPDATE on MySQL) until `trx` ends, by
    * id. SQLite serialises writers anyway and has no FOR UPDATE.
    */
@@ -280,6 +292,7 @@ export function createUserQueries(knex: Knex) {
     linkScanToUnionid,
     setUnionidIfMissing,
     findUserByAppOpenid,
+    findUserByAppOpenidForUpdate,
     findUserByUnionidWithout,
     findOtherUserByUnionid,
     findUsersForUpdate,

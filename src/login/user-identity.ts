@@ -13,6 +13,7 @@ export interface UserIdentityDeps {
   users: Pick<
     UserQueries,
     | 'findUserByAppOpenid'
+    | 'findUserByAppOpenidForUpdate'
     | 'findUserByUnionidWithout'
     | 'findOtherUserByUnionid'
     | 'findUsersForUpdate'
@@ -56,7 +57,7 @@ export function createUserIdentity(deps: UserIdentityDeps) {
     return deps.transaction(async (trx) => {
       await ensureUser(trx, 'openid', openid, profile.unionid, at);
       if (profile.nickname !== undefined || profile.avatarUrl !== undefined) await users.setProfile(openid, profile, at, trx);
-      return (await users.findUserByAppOpenid('openid', openid, trx))!;
+      return userCreatedOrFound(trx, 'openid', openid);
     });
   }
 
@@ -65,8 +66,19 @@ export function createUserIdentity(deps: UserIdentityDeps) {
     const at = now();
     return deps.transaction(async (trx) => {
       await ensureUser(trx, 'mini_openid', miniOpenid, unionid, at);
-      return (await users.findUserByAppOpenid('mini_openid', miniOpenid, trx))!;
+      return userCreatedOrFound(trx, 'mini_openid', miniOpenid);
     });
+  }
+
+  /**
+   * The user ensureUser made sure of. Read locked: when a parallel call
+   * inserted the user first, this transaction's own snapshot (MySQL's
+   * REPEATABLE READ) predates that row, and a plain SELECT would miss it.
+   */
+  async function userCreatedOrFound(trx: Knex.Transaction, app: AppOpenidColumn, value: string): Promise<User> {
+    const user = await users.findUserByAppOpenidForUpdate(app, value, trx);
+    if (!user) throw new Error(`no user with this ${app} after ensuring one`);
+    return user;
   }
 
   /**
