@@ -13,7 +13,8 @@ import { createOidc } from '../oidc/oidc.js';
 import { createScenePoller } from '../login/scene-poller.js';
 import { createSceneIssuer } from '../login/scenes.js';
 import { createSessionLogin } from '../login/session-login.js';
-import { createUnionidLookup } from '../login/unionid-lookup.js';
+import { createUnionidBackfill } from '../login/unionid-backfill.js';
+import { createUnionidBatchLookup, createUnionidLookup } from '../login/unionid-lookup.js';
 import { createUserIdentity } from '../login/user-identity.js';
 import { createUserSessions } from '../login/user-sessions.js';
 import { createWechatIdentity } from '../login/wechat-identity.js';
@@ -21,9 +22,13 @@ import { createRedisDeliveryStore, createRedisNonceStore } from '../redis/redis-
 import { createSimulatorState } from '../simulator/simulator-state.js';
 import { createCallbackCodec } from '../wechat/callback-codec.js';
 import { createMiniProgramApi } from '../wechat/mini-program-api.js';
+import { maxUserInfoBatch } from '../wechat/constants.js';
 import { createReplayGuard } from '../wechat/replay-guard.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Queries } from './queries.js';
+
+/** How long a new user's openid waits for others to share its user/info/batchget call; after the browser was woken, so nobody waits for it. */
+const unionidBackfillWindowMs = 50;
 
 /** Step 2 of the composition: the libraries (the product's rules), each given what it needs. */
 export function createServices(infra: Infrastructure, queries: Queries) {
@@ -33,6 +38,13 @@ export function createServices(infra: Infrastructure, queries: Queries) {
   const scenes = createSceneIssuer(config.keys.scene);
   const userIdentity = createUserIdentity({ users, transaction });
   const unionidLookup = createUnionidLookup(async (openid) => (await api.getUserInfo(openid)).unionid, logger);
+  const unionidBackfill = createUnionidBackfill({
+    unionidsOf: createUnionidBatchLookup(api.getUserInfos, unionidLookup),
+    store: (unionids) => users.setUnionidsIfMissing(unionids, new Date()),
+    maxBatch: maxUserInfoBatch,
+    windowMs: unionidBackfillWindowMs,
+    logger,
+  });
   const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions });
   const confirmation =
     config.loginConfirm === 'off'
@@ -60,6 +72,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     confirmation,
     fetchUnionid: unionidLookup,
     linkUnionidBeforeRecording: Boolean(config.miniProgram),
+    unionidBackfill,
     logger,
     metrics,
   });

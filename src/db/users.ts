@@ -231,11 +231,21 @@ export function createUserQueries(knex: Knex) {
     }
   }
 
-  /** UPDATE of the unionid of the user with this openid, only when they have none yet. True when it was set. */
-  async function setUnionidIfMissing(openid: string, unionid: string, now: Date): Promise<boolean> {
-    assertFits('unionid', unionid);
-    return (await table().where({ openid }).whereNull('unionid').update({ unionid, updated_at: now })) > 0;
+  /**
+   * Stores unionids (by openid) on the users that have none yet, in one
+   * UPDATE (a CASE on the openid); a unionid already there is never replaced.
+   * A unionid too long for its column is left out; the count of rows set is returned.
+   */
+  async function setUnionidsIfMissing(unionids: Map<string, string>, now: Date): Promise<number> {
+    const fitting = [...unionids].filter(([, unionid]) => unionid.length <= userColumnLengths.unionid);
+    if (fitting.length === 0) return 0;
+    const cases = fitting.map(() => 'WHEN ? THEN ?').join(' ');
+    return table()
+      .whereIn('openid', fitting.map(([openid]) => openid))
+      .whereNull('unionid')
+      .update({ unionid: knex.raw(`CASE openid ${cases} END`, fitting.flat()), updated_at: now });
   }
+
 
   /**
    * Marks the user unsubscribed, clears the phone and raises the session
@@ -290,7 +300,7 @@ export function createUserQueries(knex: Knex) {
     updateScan,
     insertScanningUser,
     linkScanToUnionid,
-    setUnionidIfMissing,
+    setUnionidsIfMissing,
     findUserByAppOpenid,
     findUserByAppOpenidForUpdate,
     findUserByUnionidWithout,

@@ -1,3 +1,4 @@
+import type { UnionidBackfill } from './unionid-backfill.js';
 import type { UnionidLookup } from './unionid-lookup.js';
 import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
@@ -57,6 +58,8 @@ export interface LoginServiceDeps {
    * (true when a mini-program is configured; see scan-recording.ts). Defaults to true.
    */
   linkUnionidBeforeRecording?: boolean;
+  /** Asks for the unionids of users a scan created, after the wake, many per call (unionid-backfill.ts). */
+  unionidBackfill?: Pick<UnionidBackfill, 'add' | 'settled'>;
   /** Present when LOGIN_CONFIRM is on: a scan may have to be confirmed in WeChat before it logs in. */
   confirmation?: LoginConfirmation;
   logger?: { warn(message: string, fields?: Record<string, unknown>): void };
@@ -87,7 +90,6 @@ export function createLoginService(deps: LoginServiceDeps) {
     users: deps.users,
     unionidOf,
     linkBeforeRecording: deps.linkUnionidBeforeRecording ?? true,
-    logger: deps.logger,
     now,
   });
 
@@ -128,7 +130,7 @@ export function createLoginService(deps: LoginServiceDeps) {
     deps.metrics?.scans.inc({ outcome: claim?.kind === 'confirm' ? 'confirm' : result.hasPhone ? 'logged_in' : 'bind' });
     deps.announceScan(scene);
     // The browser is awake; a user created just now gets their unionid from WeChat after that.
-    if ('created' in result) scans.linkLater(openid);
+    if ('created' in result) deps.unionidBackfill?.add(openid);
     if (claim?.kind === 'confirm') return confirmReply(claim.device, claim.link);
     return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
   }
@@ -189,7 +191,12 @@ export function createLoginService(deps: LoginServiceDeps) {
     return inserted;
   }
 
-  return { handleWechatEvent, findSceneState, recordLogin, settled: scans.settled };
+  /** Waits for the unionids still being asked for (shutdown, tests). */
+  async function settled(): Promise<void> {
+    await deps.unionidBackfill?.settled();
+  }
+
+  return { handleWechatEvent, findSceneState, recordLogin, settled };
 }
 
 export type LoginService = ReturnType<typeof createLoginService>;

@@ -1,10 +1,10 @@
 import type { RecordScanResult, UserQueries } from '../db/users.js';
 
-/** A recorded scan; `created` when it created a user whose unionid is asked for after the wake (linkLater). */
+/** A recorded scan; `created` when it created a user whose unionid is asked for after the wake (login/unionid-backfill.ts). */
 export type ScanRecord = RecordScanResult | { outcome: 'recorded'; hasPhone: false; created: true };
 
 export interface ScanRecordingDeps {
-  users: Pick<UserQueries, 'updateScan' | 'insertScanningUser' | 'linkScanToUnionid' | 'setUnionidIfMissing'>;
+  users: Pick<UserQueries, 'updateScan' | 'insertScanningUser' | 'linkScanToUnionid'>;
   /** The unionid WeChat knows for an openid (cgi-bin/user/info); undefined when it cannot tell. */
   unionidOf: (openid: string) => Promise<string | undefined>;
   /**
@@ -16,7 +16,6 @@ export interface ScanRecordingDeps {
    * stored after the browser has been woken.
    */
   linkBeforeRecording: boolean;
-  logger?: { warn(message: string, fields?: Record<string, unknown>): void };
   now?: () => Date;
 }
 
@@ -34,7 +33,6 @@ export interface ScanRecordingDeps {
  */
 export function createScanRecording(deps: ScanRecordingDeps) {
   const now = deps.now ?? (() => new Date());
-  const linking = new Set<Promise<void>>();
 
   async function record(openid: string, scene: string, event: 'SCAN' | 'subscribe'): Promise<ScanRecord> {
     const at = now();
@@ -58,34 +56,12 @@ export function createScanRecording(deps: ScanRecordingDeps) {
       if (linked) return linked;
     }
     if ((await deps.users.insertScanningUser(openid, scene, at, unionid)) !== 'inserted') return undefined;
-    // Without a mini-program, linkLater asks for the unionid after the wake. With one, WeChat was asked
+    // Without a mini-program, the unionid is asked for after the wake (`created`). With one, WeChat was asked
     // already; if that failed, the login goes on without the unionid (one call per newcomer, as always).
     return deps.linkBeforeRecording ? { outcome: 'recorded', hasPhone: false } : { outcome: 'recorded', hasPhone: false, created: true };
   }
 
-  /**
-   * For a user that `record` created: asks WeChat for the unionid and stores
-   * it, so that the mini-program, once configured, finds this user rather
-   * than creating another. Runs after the browser was woken and the callback
-   * answered; a failure leaves the unionid empty (as a failed user/info always
-   * did; `unionidOf` logs it), and is never the callback's failure.
-   */
-  function linkLater(openid: string): void {
-    const work = (async () => {
-      const unionid = await deps.unionidOf(openid);
-      if (unionid) await deps.users.setUnionidIfMissing(openid, unionid, now());
-    })()
-      .catch((error: Error) => deps.logger?.warn('could not store the unionid of a new user', { error: error.message }))
-      .finally(() => linking.delete(work));
-    linking.add(work);
-  }
-
-  /** Waits for the links under way (shutdown, tests). */
-  async function settled(): Promise<void> {
-    await Promise.all([...linking]);
-  }
-
-  return { record, linkLater, settled };
+  return { record };
 }
 
 export type ScanRecording = ReturnType<typeof createScanRecording>;

@@ -9,6 +9,7 @@ import { formOf } from '../http/form.js';
 import { readTextBody } from '../http/read-body.js';
 import type { Logger } from '../http/error-handler.js';
 import type { Render } from '../http/render.js';
+import { maxUserInfoBatch } from '../wechat/constants.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
 import { buildPhoneView } from './phone-view.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
@@ -82,11 +83,18 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
     ctx.body = await QRCode.toBuffer(ticket.url, { margin: 1, width: 430 });
   });
 
+  /** The Official Account's own access_token, or WeChat's answer for another (40001 for the mini-program's). */
+  function acceptsAccountToken(ctx: Ctx): boolean {
+    const token = state.checkToken(ctx.query.access_token);
+    if ('errcode' in token) fail(ctx, token);
+    else if (token.appId !== state.officialAccountAppId) fail(ctx, { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    else return true;
+    return false;
+  }
+
   // The customer-service message: only text is used by the server, so only text is accepted.
   router.post(`${api}/cgi-bin/message/custom/send`, async (ctx) => {
-    const token = state.checkToken(ctx.query.access_token);
-    if ('errcode' in token) return fail(ctx, token);
-    if (token.appId !== state.officialAccountAppId) return fail(ctx, { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    if (!acceptsAccountToken(ctx)) return;
     const body = await readJson(ctx);
     if (!body) return fail(ctx, { errcode: 47_001, errmsg: 'data format error' });
     if (body.msgtype !== 'text') return fail(ctx, { errcode: 40_008, errmsg: 'invalid message type' });
@@ -98,12 +106,22 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
   // https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html
   // Since 2021-12-27 no nickname and no headimgurl; someone who does not follow gets only subscribe and openid.
   router.get(`${api}/cgi-bin/user/info`, (ctx) => {
-    const token = state.checkToken(ctx.query.access_token);
-    if ('errcode' in token) return fail(ctx, token);
-    if (token.appId !== state.officialAccountAppId) return fail(ctx, { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    if (!acceptsAccountToken(ctx)) return;
     const persona = state.findPersona(String(ctx.query.openid ?? ''));
     if (!persona) return fail(ctx, { errcode: 40_003, errmsg: 'invalid openid' });
     ctx.body = userInfoOf(persona);
+  });
+
+  // 批量获取用户基本信息: up to 100 openids, answered in the order asked, each as user/info answers it.
+  // One openid WeChat does not know refuses the whole call (40003); an empty or longer list is 40032.
+  router.post(`${api}/cgi-bin/user/info/batchget`, async (ctx) => {
+    if (!acceptsAccountToken(ctx)) return;
+    const list = (await readJson(ctx))?.user_list;
+    if (!Array.isArray(list)) return fail(ctx, { errcode: 47_001, errmsg: 'data format error' });
+    if (list.length === 0 || list.length > maxUserInfoBatch) return fail(ctx, { errcode: 40_032, errmsg: 'invalid openid list size' });
+    const personas = list.map((entry: { openid?: unknown }) => state.findPersona(String(entry?.openid ?? '')));
+    if (personas.some((persona) => !persona)) return fail(ctx, { errcode: 40_003, errmsg: 'invalid openid' });
+    ctx.body = { user_info_list: personas.map((persona) => userInfoOf(persona!)) };
   });
 }
 

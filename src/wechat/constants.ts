@@ -11,6 +11,9 @@ export const qrcodeCreatePath = '/cgi-bin/qrcode/create';
 export const showQrcodePath = '/cgi-bin/showqrcode';
 /** https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html */
 export const userInfoPath = '/cgi-bin/user/info';
+/** https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html (批量获取用户基本信息): at most 100 openids a call. */
+export const userInfoBatchPath = '/cgi-bin/user/info/batchget';
+export const maxUserInfoBatch = 100;
 /** https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html */
 export const oauthAuthorizePath = '/connect/oauth2/authorize';
 export const oauthAccessTokenPath = '/sns/oauth2/access_token';

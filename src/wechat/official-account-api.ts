@@ -1,4 +1,4 @@
-import { customSendPath, maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoPath } from './constants.js';
+import { customSendPath, maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoBatchPath, userInfoPath } from './constants.js';
 import type { AccessTokenProvider } from './access-token.js';
 import type { WechatHttp } from './http-client.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -65,6 +65,21 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
   }
 
   /**
+   * user/info for up to 100 openids in one call (user/info/batchget), in the
+   * order asked. WeChat refuses the whole call when one openid is invalid (40003).
+   */
+  async function getUserInfos(openids: string[]): Promise<WechatUserInfo[]> {
+    const answer = await tokens.withToken((token) =>
+      http.post<{ user_info_list?: WechatUserInfo[] }>(
+        userInfoBatchPath,
+        { access_token: token },
+        { user_list: openids.map((openid) => ({ openid, lang: 'zh_CN' })) },
+      ),
+    );
+    return answer.user_info_list ?? [];
+  }
+
+  /**
    * A customer-service text message (客服消息). WeChat delivers it only within
    * 48 hours of the user's last interaction (45015 otherwise). Text may carry
    * `<a href="...">` links.
@@ -75,7 +90,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
     );
   }
 
-  return { createLoginQrcode, showQrcodeUrl, getUserInfo, sendCustomText };
+  return { createLoginQrcode, showQrcodeUrl, getUserInfo, getUserInfos, sendCustomText };
 }
 
 export type OfficialAccountApi = ReturnType<typeof createOfficialAccountApi>;

@@ -144,12 +144,13 @@ for (const { kind, enabled } of databaseKinds) {
     await t.throwsAsync(users.setAppOpenid(mini.id, 'openid', 'o'.repeat(65), now), { name: 'ValueTooLongError' });
   });
 
-  declare(`${kind}: setUnionidIfMissing fills an empty unionid and never replaces one`, async (t) => {
+  declare(`${kind}: setUnionidsIfMissing fills empty unionids and never replaces one`, async (t) => {
     const { users } = await setup(t, kind);
     await users.insertScanningUser('o_u1', 'scene-u1', now);
-    t.true(await users.setUnionidIfMissing('o_u1', 'u_first', now));
-    t.false(await users.setUnionidIfMissing('o_u1', 'u_second', now));
-    t.false(await users.setUnionidIfMissing('o_nobody', 'u_x', now));
+    await users.insertScanningUser('o_u2', 'scene-u2', now);
+    t.is(await users.setUnionidsIfMissing(new Map([['o_u1', 'u_first']]), now), 1);
+    t.is(await users.setUnionidsIfMissing(new Map([['o_u1', 'u_second'], ['o_u2', 'u_two'], ['o_nobody', 'u_x']]), now), 1);
     t.is((await users.findUserByOpenid('o_u1'))!.unionid, 'u_first');
+    t.is((await users.findUserByOpenid('o_u2'))!.unionid, 'u_two');
   });
 }

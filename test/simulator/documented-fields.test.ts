@@ -80,6 +80,29 @@ test('user/info: the documented fields for a follower, and only subscribe and op
   t.like(await info(openid), { subscribe: 1, subscribe_scene: 'ADD_SCENE_SEARCH', qr_scene: 0, qr_scene_str: '' });
 });
 
+// The same page, 批量获取用户基本信息: POST {"user_list":[{"openid","lang"}]}, at most 100, answered as user_info_list.
+test('user/info/batchget: each openid answered as user/info answers it, in order; one unknown openid refuses the call', async (t) => {
+  const { server, postJson, api, token, sim } = await setup(t);
+  const follower = await sim.createPersona('批量一');
+  const stranger = await sim.createPersona('批量二');
+  const { scene } = await openLoginPage(server);
+  t.is((await sim.scan(follower, scene)).status, 303);
+  const batch = (openids: string[]) => postJson(`/cgi-bin/user/info/batchget?access_token=${token}`, { user_list: openids.map((openid) => ({ openid, lang: 'zh_CN' })) });
+  const answer = await batch([stranger, follower]);
+  t.deepEqual(Object.keys(answer), ['user_info_list']);
+  t.deepEqual(answer.user_info_list, [
+    await api(`/cgi-bin/user/info?access_token=${token}&openid=${stranger}&lang=zh_CN`),
+    await api(`/cgi-bin/user/info?access_token=${token}&openid=${follower}&lang=zh_CN`),
+  ]);
+  t.deepEqual(answer.user_info_list[0], { subscribe: 0, openid: stranger });
+  t.like(answer.user_info_list[1], { subscribe: 1, openid: follower });
+  t.like(await batch([follower, 'o_nobody']), { errcode: 40003 });
+  t.like(await batch([]), { errcode: 40032 });
+  t.like(await batch(Array.from({ length: 101 }, () => follower)), { errcode: 40032 });
+  t.like(await postJson(`/cgi-bin/user/info/batchget?access_token=${token}`, { openid: follower }), { errcode: 47001 });
+  t.like(await postJson('/cgi-bin/user/info/batchget?access_token=bogus', { user_list: [{ openid: follower }] }), { errcode: 40001 });
+});
+
 // https://developers.weixin.qq.com/doc/service/api/webdev/access/api_snsaccesstoken
 // unionid: "只有当scope为snsapi_userinfo时返回"; is_snapshotuser: only for a snapshot-page virtual account.
 test('sns/oauth2/access_token: no unionid under snsapi_base, unionid under snsapi_userinfo', async (t) => {
