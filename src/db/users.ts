@@ -145,6 +145,11 @@ export function createUserQueries(knex: Knex) {
     await table(trx).where({ id: userId }).update({ unionid, updated_at: now });
   }
 
+  /** UPDATE of the user's unionid back to NULL (the newer of two rows that cannot be merged gives it up). */
+  async function clearUnionid(userId: number, now: Date, trx?: Knex.Transaction): Promise<void> {
+    await table(trx).where({ id: userId }).update({ unionid: null, updated_at: now });
+  }
+
   /** UPDATE of the user with this openid: they follow the Official Account. */
   async function setSubscribed(openid: string, now: Date, trx?: Knex.Transaction): Promise<void> {
     await table(trx).where({ openid }).update({ subscribed: true, updated_at: now });
@@ -309,6 +314,7 @@ export function createUserQueries(knex: Knex) {
     insertAppUser,
     setAppOpenid,
     setUnionid,
+    clearUnionid,
     setSubscribed,
     setProfile,
     absorbUser,
