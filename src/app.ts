@@ -27,8 +27,6 @@ export interface AppDeps {
   config: Config;
   knex: Knex;
   logger: Logger;
-  /** Lets tests talk to a fake WeChat; defaults to the global fetch. */
-  fetch?: typeof fetch;
   /** This instance's metrics; a fresh registry when omitted. */
   metrics?: Metrics;
 }

@@ -1,3 +1,4 @@
+import { request as undiciRequest } from 'undici';
 import { invalidAuthCodeErrcodes } from './constants.js';
 import { InvalidAuthCodeError, WechatError, WechatNetworkError } from './errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -5,7 +6,6 @@ import type { Metrics } from '../metrics/metrics.js';
 export interface WechatHttpOptions {
   apiBase: string;
   timeoutMs: number;
-  fetch?: typeof fetch;
   /** Counts calls and errors by API path (never by query: it holds the access_token). */
   metrics?: Metrics;
 }
@@ -16,10 +16,11 @@ type Query = Record<string, string | undefined>;
  * JSON over HTTP to WeChat's API. Every answer's errcode is checked straight
  * after parsing; failures become WechatError or WechatNetworkError, and no
  * request outlives `timeoutMs`. Query values (tokens included) are never logged.
+ * Sent with undici's `request` (the client under Node's fetch, without the
+ * WHATWG streams): a third of fetch's CPU per call, which counts when every
+ * login sends a notice and every newcomer asks for a unionid (BENCHMARKS.md).
  */
 export function createWechatHttp(options: WechatHttpOptions) {
-  const doFetch = options.fetch ?? fetch;
-
   async function request<T>(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<T> {
     options.metrics?.wechatApiCalls.inc({ api: path });
     try {
@@ -36,21 +37,22 @@ export function createWechatHttp(options: WechatHttpOptions) {
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(name, value);
     }
-    let response: Response;
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    let status: number;
     let text: string;
     try {
-      response = await doFetch(url, {
+      const response = await undiciRequest(url, {
         method,
         headers: body === undefined ? undefined : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(options.timeoutMs),
+        signal: timeout,
       });
-      text = await response.text();
-    } catch (error) {
-      const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : 'connection failed';
-      throw new WechatNetworkError(path, reason);
+      status = response.statusCode;
+      text = await response.body.text();
+    } catch {
+      throw new WechatNetworkError(path, timeout.aborted ? `no answer within ${options.timeoutMs} ms` : 'connection failed');
     }
-    if (!response.ok) throw new WechatNetworkError(path, `HTTP ${response.status}`);
+    if (status < 200 || status > 299) throw new WechatNetworkError(path, `HTTP ${status}`);
     let json: unknown;
     try {
       json = JSON.parse(text);

@@ -28,7 +28,6 @@ export const plainScanLogin = { LOGIN_CONFIRM: 'off' } as const;
 export interface StartOptions {
   database?: 'sqlite' | 'mysql';
   env?: Record<string, string>;
-  fetch?: typeof fetch;
   /** A real logger (pino, say) instead of the collector behind `logs`, which then stays empty. */
   logger?: Logger;
 }
@@ -78,7 +77,7 @@ export async function startSharedServer(options: StartOptions = {}): Promise<Tes
     warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
     error: (message, fields) => logs.push({ level: 'error', message, fields }),
   };
-  const handle = createApp({ config, knex, logger: options.logger ?? logger, fetch: options.fetch });
+  const handle = createApp({ config, knex, logger: options.logger ?? logger });
   await handle.ready();
   server.on('request', handle.app.callback());
   return {
