@@ -137,6 +137,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     }
     const expiresAt = now() + deps.qrExpireSeconds * 1000;
     const scene = deps.scenes.issueScene(expiresAt);
+    deps.poller.noteIssued(scene);
     if (deps.confirmation) {
       // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
       const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip };

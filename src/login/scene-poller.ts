@@ -7,7 +7,9 @@ import type { Metrics } from '../metrics/metrics.js';
  * A poll that follows a "pending" answer for the same scene may skip its
  * first database check when the previous check is this recent and the hub
  * has seen no scan of the scene since. This keeps a waiting browser at about
- * one query per poll instead of two.
+ * one query per poll instead of two. A scene this instance has just issued
+ * counts as checked at its issue: nobody can have scanned it before, so the
+ * page's first poll needs no query either.
  */
 const recentCheckMs = 60_000;
 
@@ -26,6 +28,11 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
     const state = await loginService.findSceneState(scene);
     if (state.status === 'pending') lastPendingCheck.set(scene, startedAt);
     return state;
+  }
+
+  /** A scene issued here and now: pending by construction, as if just checked. */
+  function noteIssued(scene: string): void {
+    lastPendingCheck.set(scene, now());
   }
 
   function checkedRecently(scene: string): boolean {
@@ -68,7 +75,7 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
     }
   }
 
-  return { waitForScan, close: () => lastPendingCheck.close() };
+  return { waitForScan, noteIssued, close: () => lastPendingCheck.close() };
 }
 
 export type ScenePoller = ReturnType<typeof createScenePoller>;

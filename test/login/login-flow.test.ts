@@ -41,6 +41,20 @@ for (const { kind, enabled } of databaseKinds) {
     t.notRegex(profile, /13800138000/);
   });
 
+  declare(`${kind}: the page's first poll skips its first lookup, and a scan made before it is still seen`, async (t) => {
+    const server = await setup(t, kind, { LOGIN_POLL_TIMEOUT_MS: '300' });
+    const { browser, scene } = await openLoginPage(server);
+    const statements: string[] = [];
+    server.knex.on('query', (query: { sql: string }) => statements.push(query.sql));
+    t.deepEqual((await poll(browser, scene)).body, { status: 'pending' });
+    // One lookup, after the wait: none before it, since this instance issued the scene just now.
+    t.is(statements.filter((sql) => /users|login_scenes/.test(sql)).length, 1);
+
+    const quick = await openLoginPage(server);
+    t.is((await phoneFor(server).scan('o_quick', quick.scene, 'ticket', false)).replyText, scanReplies.bindPhone);
+    t.deepEqual((await poll(quick.browser, quick.scene)).body, { status: 'bind', redirect: '/bind' });
+  });
+
   declare(`${kind}: a returning user's scan answers success and logs in at once`, async (t) => {
     const server = await setup(t, kind);
     await logInNewUser(server, 'o_back', '13900139000');
