@@ -418,6 +418,12 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     const all = pick(() => true);
     const first = pick((index) => sentAt[index] - measuredFrom < windowMs);
     const last = pick((index) => sentAt[index] - measuredFrom >= sizes.mixedSeconds * 1000 - windowMs);
+    // Per second of the stream (warm-up included), the worst scan → answer: where a backlog starts and ends.
+    const seconds = Math.ceil((total * gap) / 1000);
+    const worst = Array.from({ length: seconds }, (_, second) =>
+      Math.max(0, ...scanned.map((_, index) => index).filter((index) => Math.floor((sentAt[index] - t0) / 1000) === second).map(latencyOf).filter((v) => !Number.isNaN(v))),
+    );
+    process.stderr.write(`  worst scan → answer per second (ms, warm-up first): ${worst.map((v) => Math.round(v)).join(' ')}\n`);
     const newcomers = pick(isNewcomer);
     const returning = pick((index) => !isNewcomer(index));
     const wrong = scanned.filter((browser, index) => browser.status !== (isNewcomer(index) ? 'bind' : 'success')).length;
