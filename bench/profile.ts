@@ -9,34 +9,16 @@
  * Any bench scenario can be profiled too: with BENCH_PROFILE_DIR set, every server the bench
  * starts writes its profile there; `node --import tsx bench/lib/profile-summary.ts FILE` summarizes one.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createSceneIssuer } from '../src/login/scenes.js';
 import { deriveKeys } from '../src/security/keys.js';
+import { cpuMsOf, mariadbPid } from './lib/cpu.js';
 import { inBatches, request } from './lib/http.js';
 import { summarize } from './lib/profile-summary.js';
 import { startOurServer, stop } from './lib/processes.js';
 import { createBenchDatabase, createNewcomers, questions, seedUsers, sessionKey, signedScanEvent } from './lib/setup.js';
-
-/** CPU time (ms) a process has used so far, from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** The MariaDB server's pid, when it runs on this machine. */
-function mariadbPid(): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'mariadbd') return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return undefined;
-}
 
 async function main() {
   const [kind = 'newcomer', db = 'mysql', countArg = '4000'] = process.argv.slice(2);
