@@ -267,7 +267,7 @@ async function measureThroughput(
 
 const callbackConcurrency = 64;
 const callbackWarmUp = 500;
-/** Pushes sent one after another (each after the previous reply): what one scan costs on an idle server. */
+/** Pushes sent one after another (each after the previous reply), once the server and MariaDB are idle: what one scan costs alone. */
 const oneAtATimeCount = 400;
 
 /** Sends `count` pushes one at a time; returns each send → reply time, sorted, and the failures. */
@@ -310,6 +310,7 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
       (body) => body.includes('登录成功'),
     );
     const after = sizes.callbacks + callbackWarmUp;
+    await waitUntilIdle(server.child.pid!); // MariaDB purges and flushes what the burst left
     returningAlone = await measureOneAtATime(
       oneAtATimeCount,
       (i) => signedScan(server.url, users[i % users.length], returningScenes[after + i], base + after + i),
@@ -352,6 +353,7 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
       (body) => body.includes('登录成功'),
     );
     const after = sizes.callbacks + callbackWarmUp;
+    await waitUntilIdle(helper.pid);
     coWechatAlone = await measureOneAtATime(
       oneAtATimeCount,
       (i) => signedScan(helper.url, users[i % users.length], returningScenes[after + i], base + after + i),

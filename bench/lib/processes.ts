@@ -63,6 +63,7 @@ export async function startHelperServer(script: string, env: Record<string, stri
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
