@@ -310,7 +310,7 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
       (body) => body.includes('登录成功'),
     );
     const after = sizes.callbacks + callbackWarmUp;
-    await waitUntilIdle(server.child.pid!); // MariaDB purges and flushes what the burst left
+    await waitUntilIdle(server.child.pid!); // alone: nothing left over from the burst
     returningAlone = await measureOneAtATime(
       oneAtATimeCount,
       (i) => signedScan(server.url, users[i % users.length], returningScenes[after + i], base + after + i),
