@@ -167,7 +167,8 @@ function latencyRows(scenario: string, db: string, latencies: number[], target: 
 export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
   const rows: Row[] = [];
   const openids = await seedUsers(database.knex, sizes.scans);
-  const server = await startOurServer(database.url);
+  // BENCH_FAKE_WECHAT=1: WeChat's API (the login notices) on the fake, in its own process, as production's would be.
+  const server = process.env.BENCH_FAKE_WECHAT ? await startOurServerWithFakeWechat(database.url) : await startOurServer(database.url);
   let stopped = false;
   try {
     const browsers: Browser[] = (await openLoginSessions(server.url, sizes.scanPolls)).map((session) => ({ session }));
