@@ -22,9 +22,8 @@ export function mariadbPid(): number | undefined {
 
 /**
  * Waits until the server and MariaDB together use less than `busyShare` of one core over a
- * second (at most `maxMs`): opening thousands of pages and seeding users leaves work behind
- * (MariaDB flushing the pages it wrote, the server's GC), which would otherwise be measured as
- * the first seconds of a latency scenario. Returns how long it waited.
+ * second (at most `maxMs`), so that whatever the set-up (thousands of pages, seeded users) left
+ * them to do is not measured as the first seconds of a latency scenario. Returns how long it waited.
  */
 export async function waitUntilIdle(serverPid: number, busyShare = 0.15, maxMs = 30_000): Promise<number> {
   const pids = [serverPid, mariadbPid()].filter((pid): pid is number => pid !== undefined);

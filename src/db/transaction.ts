@@ -20,3 +20,11 @@ export async function inTransaction<T>(knex: Knex, work: (trx: Knex.Transaction)
     }
   }
 }
+
+/**
+ * `query` as a locking read (FOR UPDATE) on MySQL, held until `trx` ends. SQLite
+ * serialises writers anyway and has no FOR UPDATE, so there it stays a plain read.
+ */
+export function lockedOnMysql<Q extends Knex.QueryBuilder>(query: Q, trx: Knex.Transaction): Q {
+  return trx.client.config.client === 'mysql2' ? (query.forUpdate() as Q) : query;
+}

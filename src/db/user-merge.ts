@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { lockedOnMysql } from './transaction.js';
 import type { User } from './users.js';
 
 /**
@@ -37,13 +38,10 @@ export async function absorbUser(keepId: number, goneId: number, merged: MergedU
   });
   for (const table of ownedTables) await trx(table).where({ user_id: goneId }).update({ user_id: keepId });
   // known_devices is unique per (user, device): a device both knew stays once.
-  // (Read first: MySQL refuses a DELETE whose subquery reads the same table. The read is locked on
-  // MySQL so that a device the kept user remembers meanwhile waits for the merge instead of colliding
-  // with the move below; SQLite serialises writers anyway and has no FOR UPDATE.)
-  const keptQuery = trx('known_devices').where({ user_id: keepId }).select('device_hash');
-  const keptDevices = (trx.client.config.client === 'mysql2' ? await keptQuery.forUpdate() : await keptQuery).map(
-    (row: { device_hash: string }) => row.device_hash,
-  );
+  // (Read first: MySQL refuses a DELETE whose subquery reads the same table. The read is locked so
+  // that a device the kept user remembers meanwhile waits for the merge instead of colliding with the move.)
+  const keptRows = await lockedOnMysql(trx('known_devices').where({ user_id: keepId }).select('device_hash'), trx);
+  const keptDevices = keptRows.map((row: { device_hash: string }) => row.device_hash);
   if (keptDevices.length > 0) await trx('known_devices').where({ user_id: goneId }).whereIn('device_hash', keptDevices).delete();
   await trx('known_devices').where({ user_id: goneId }).update({ user_id: keepId });
   await trx('users').where({ id: goneId }).delete();

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { lockedOnMysql } from './transaction.js';
 import { absorbUser } from './user-merge.js';
 import { isUniqueViolation, toOptionalDate, toDate } from './values.js';
 
@@ -95,8 +96,7 @@ export function createUserQueries(knex: Knex) {
    * only this finds that user.
    */
   async function findUserByAppOpenidForUpdate(app: AppOpenidColumn, value: string, trx: Knex.Transaction): Promise<User | undefined> {
-    const query = table(trx).where({ [app]: value });
-    return toUser(trx.client.config.client === 'mysql2' ? await query.forUpdate().first() : await query.first());
+    return toUser(await lockedOnMysql(table(trx).where({ [app]: value }), trx).first());
   }
 
   /**
@@ -104,9 +104,8 @@ export function createUserQueries(knex: Knex) {
    * id. SQLite serialises writers anyway and has no FOR UPDATE.
    */
   async function findUsersForUpdate(ids: number[], trx: Knex.Transaction): Promise<User[]> {
-    const query = table(trx).whereIn('id', ids).orderBy('id');
-    const rows = trx.client.config.client === 'mysql2' ? await query.forUpdate() : await query;
-    return rows.map((row) => toUser(row)!);
+    const rows = await lockedOnMysql(table(trx).whereIn('id', ids).orderBy('id'), trx);
+    return rows.map((row: Record<string, unknown>) => toUser(row)!);
   }
 
   /**
