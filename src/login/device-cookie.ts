@@ -12,12 +12,26 @@ export const deviceCookieName = 'wl.device';
 const deviceCookieMaxAgeMs = 400 * 24 * 60 * 60 * 1000;
 const deviceIdPattern = /^[A-Za-z0-9_-]{24}$/;
 
+/**
+ * The id each request settled on. A request may ask more than once (a login names the
+ * browser in its session, then remembers it as a known device), and the request's cookies
+ * are what the browser sent: without this, a browser that came without the cookie would get
+ * a new id at every ask, the session would name one and the cookie another.
+ */
+const settled = new WeakMap<AppContext, string>();
+
 /** This browser's device id, made and set on first use. */
 export function ensureDeviceId(ctx: AppContext): string {
+  const known = settled.get(ctx);
+  if (known) return known;
   const existing = ctx.cookies.get(deviceCookieName, { signed: true });
-  if (existing && deviceIdPattern.test(existing)) return existing;
-  const id = randomToken(18);
-  ctx.cookies.set(deviceCookieName, id, { signed: true, httpOnly: true, sameSite: 'lax', maxAge: deviceCookieMaxAgeMs, overwrite: true });
+  let id: string;
+  if (existing && deviceIdPattern.test(existing)) id = existing;
+  else {
+    id = randomToken(18);
+    ctx.cookies.set(deviceCookieName, id, { signed: true, httpOnly: true, sameSite: 'lax', maxAge: deviceCookieMaxAgeMs, overwrite: true });
+  }
+  settled.set(ctx, id);
   return id;
 }
 

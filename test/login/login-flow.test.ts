@@ -1,5 +1,6 @@
 import test from 'ava';
 import { scanReplies } from '../../src/login/login-service.js';
+import { deviceCookieName, hashDeviceId } from '../../src/login/device-cookie.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { bindPhone, latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
@@ -213,6 +214,23 @@ test('login regenerates the session: the cookie from before does not become a lo
   attacker.setCookies(planted);
   t.is((await attacker.get('/api/me')).status, 401);
   t.is((await browser.get('/api/me')).status, 200);
+});
+
+test('a browser without a device cookie gets one id per login: the session, the known device and the cookie agree', async (t) => {
+  // LOGIN_CONFIRM=off sets no device cookie on /login, so the login itself makes it, both on /bind and on the poll.
+  const server = await setup(t, 'sqlite');
+  const first = await logInNewUser(server, 'o_device', '13300133001');
+  const returning = await openLoginPage(server);
+  const pending = poll(returning.browser, returning.scene);
+  await phoneFor(server).scan('o_device', returning.scene, 'ticket', true);
+  t.is((await pending).body.status, 'success');
+  for (const browser of [first, returning.browser]) {
+    const deviceId = browser.cookieHeader().match(new RegExp(`(?:^|; )${deviceCookieName}=([^;]+)`))![1];
+    const hash = hashDeviceId(deviceId);
+    t.truthy(await server.knex('user_sessions').where({ device_hash: hash }).first(), 'the session names the browser that holds it');
+    t.truthy(await server.knex('known_devices').where({ device_hash: hash }).first(), 'the known device is that browser');
+  }
+  t.is((await server.knex('known_devices').count({ n: '*' }))[0].n, 2);
 });
 
 test('forms without the CSRF token get 403', async (t) => {
