@@ -1,6 +1,6 @@
 import { createSceneIssuer } from '../src/login/scenes.js';
 import { deriveKeys } from '../src/security/keys.js';
-import { waitUntilIdle } from './lib/cpu.js';
+import { printProfileWindow, startCostMeter, waitUntilIdle, type Cost } from './lib/cpu.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';
 import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop } from './lib/processes.js';
 import {
@@ -138,9 +138,10 @@ async function queriesPerBrowserPerMinute(database: BenchDatabase, browsers: num
   return ((await questions(database.knex)) - before - 2) / browsers / (windowMs / 60_000);
 }
 
-/** Sends `count` signed SCAN callbacks at a steady rate; returns when each was sent. */
-async function sendScans(url: string, openids: string[], scenes: string[], perSecond: number): Promise<number[]> {
+/** Sends `count` signed SCAN callbacks at a steady rate; returns when each was sent, and how long each callback took. */
+async function sendScans(url: string, openids: string[], scenes: string[], perSecond: number): Promise<{ sentAt: number[]; callbackMs: number[] }> {
   const sentAt: number[] = [];
+  const callbackMs: number[] = [];
   const gap = 1000 / perSecond;
   const start = performance.now();
   const sends: Promise<unknown>[] = [];
@@ -150,16 +151,41 @@ async function sendScans(url: string, openids: string[], scenes: string[], perSe
     if (wait > 1) await sleep(wait);
     const scan = signedScan(url, openids[index], scenes[index], Math.floor(Date.now() / 1000) + index);
     sentAt[index] = performance.now();
-    sends.push(request(scan.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: scan.body }));
+    sends.push(request(scan.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: scan.body }).then(() => callbackMs.push(performance.now() - sentAt[index])));
   }
   await Promise.all(sends);
-  return sentAt;
+  return { sentAt, callbackMs: callbackMs.sort((a, b) => a - b) };
 }
+
+/** Per scan: the server's CPU, MariaDB's, and the statements sent, over the whole stretch from first scan to last answer. */
+function costRow(scenario: string, db: string, cost: Cost, scans: number): Row {
+  const per = (value: number | undefined, digits: number) => (value === undefined ? '–' : (value / scans).toFixed(digits));
+  const busy = ((cost.serverCpuMs / cost.wallMs) * 100).toFixed(0);
+  return {
+    scenario,
+    db,
+    figure: 'per scan: server CPU ms / MariaDB CPU ms / statements (server busy %)',
+    value: `${per(cost.serverCpuMs, 2)} / ${per(cost.mariadbCpuMs, 2)} / ${per(cost.statements, 1)} (${busy} %)`,
+    target: '',
+  };
+}
+
+/** Per second of a stream of scans, the worst scan → answer: where a backlog starts and ends. */
+function printWorstPerSecond(sentAt: number[], scanned: Browser[], note: string): void {
+  const worst: number[] = [];
+  scanned.forEach((browser, index) => {
+    const second = Math.floor((sentAt[index] - sentAt[0]) / 1000);
+    worst[second] = Math.max(worst[second] ?? 0, (browser.answeredAt ?? NaN) - sentAt[index] || 0);
+  });
+  process.stderr.write(`  worst scan → answer per second (ms, ${note}): ${Array.from(worst, (value) => Math.round(value ?? 0)).join(' ')}\n`);
+}
+
+const threePercentiles = (sorted: number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 95))} / ${ms(percentile(sorted, 99))}`;
 
 function latencyRows(scenario: string, db: string, latencies: number[], target: string): Row[] {
   const sorted = [...latencies].sort((a, b) => a - b);
   return [
-    { scenario, db, figure: `scan → answer p50 / p95 / p99 (${sorted.length} scans)`, value: `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 95))} / ${ms(percentile(sorted, 99))}`, target },
+    { scenario, db, figure: `scan → answer p50 / p95 / p99 (${sorted.length} scans)`, value: threePercentiles(sorted), target },
   ];
 }
 
@@ -173,6 +199,7 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
   try {
     const browsers: Browser[] = (await openLoginSessions(server.url, sizes.scanPolls)).map((session) => ({ session }));
     const pollFailures: PollFailures = new Map();
+    const pollsOpenedAt = performance.now();
     const polling = browsers.map((browser) => keepPolling(server.url, browser, () => stopped, pollFailures));
     await waitForListeners(server.url, sizes.scanPolls, pollFailures);
 
@@ -182,14 +209,19 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
     }
 
     const scanned = browsers.slice(0, sizes.scans);
-    const sentAt = await sendScans(server.url, openids, scanned.map((browser) => browser.session.scene), sizes.scansPerSecond);
+    const cost = await startCostMeter(database, server.child.pid!);
+    const { sentAt, callbackMs } = await sendScans(server.url, openids, scanned.map((browser) => browser.session.scene), sizes.scansPerSecond);
     const deadline = Date.now() + 30_000;
     while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
+    const spent = await cost.stop();
+    printWorstPerSecond(sentAt, scanned, `${((sentAt[0] - pollsOpenedAt) / 1000).toFixed(0)} s after the polls were opened`);
     // Mapped before filtering: each browser keeps its own send time even when another one was never answered.
     const latencies = scanned.map((browser, index) => (browser.answeredAt ?? NaN) - sentAt[index]).filter((value) => !Number.isNaN(value));
     const failed = scanned.filter((browser) => browser.status !== 'success').length;
     rows.push(...latencyRows('scan to login', database.kind, latencies, 'p99 ≤ 25 ms'));
     rows.push({ scenario: 'scan to login', db: database.kind, figure: 'polls not answered success', value: String(failed), target: '0' });
+    rows.push({ scenario: 'scan to login', db: database.kind, figure: 'callback answered (send → reply) p50 / p95 / p99', value: threePercentiles(callbackMs), target: '' });
+    rows.push(costRow('scan to login', database.kind, spent, sizes.scans));
     const retried = browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0);
     rows.push({ scenario: 'scan to login', db: database.kind, figure: `poll requests that failed and were retried (${sizes.scanPolls.toLocaleString('en')} opened at once)`, value: String(retried), target: '' });
     stopped = true;
@@ -227,7 +259,7 @@ async function tutorialBaseline(database: BenchDatabase, openids: string[], size
       rows.push({ scenario: 'baseline: 1 s polling', db: database.kind, figure: 'DB queries per waiting browser per minute', value: perMinute.toFixed(2), target: '(≈ 60)' });
     }
     const scanned = scenes.slice(0, sizes.scans);
-    const sentAt = await sendScans(ours.url, openids, scanned, sizes.scansPerSecond);
+    const { sentAt } = await sendScans(ours.url, openids, scanned, sizes.scansPerSecond);
     const deadline = Date.now() + 30_000;
     while (scanned.some((_, index) => answeredAt[index] === undefined) && Date.now() < deadline) await sleep(50);
     const latencies = scanned.map((_, index) => (answeredAt[index] ?? NaN) - sentAt[index]).filter((value) => !Number.isNaN(value));
@@ -452,11 +484,7 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     const lateBy = performance.now() - (t0 + total * gap);
     const measuredFrom = t0 + warmUp * gap;
     await Promise.all(sends);
-    if (process.env.BENCH_PROFILE_DIR) {
-      // The scans' window on the profile's clock (CLOCK_MONOTONIC, µs), for bench/lib/profile-summary.ts.
-      const nowUs = Number(process.hrtime.bigint() / 1000n);
-      process.stderr.write(`  profile window (µs): ${Math.round(nowUs - (performance.now() - measuredFrom) * 1000)} ${nowUs} pid ${server.child.pid}\n`);
-    }
+    printProfileWindow(measuredFrom, server.child.pid!);
     const scanned = browsers.slice(0, total);
     const deadline = Date.now() + 30_000;
     while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
@@ -467,24 +495,18 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     const all = pick(() => true);
     const first = pick((index) => sentAt[index] - measuredFrom < windowMs);
     const last = pick((index) => sentAt[index] - measuredFrom >= sizes.mixedSeconds * 1000 - windowMs);
-    // Per second of the stream (warm-up included), the worst scan → answer: where a backlog starts and ends.
-    const seconds = Math.ceil((total * gap) / 1000);
-    const worst = Array.from({ length: seconds }, (_, second) =>
-      Math.max(0, ...scanned.map((_, index) => index).filter((index) => Math.floor((sentAt[index] - t0) / 1000) === second).map(latencyOf).filter((v) => !Number.isNaN(v))),
-    );
-    process.stderr.write(`  worst scan → answer per second (ms, warm-up first): ${worst.map((v) => Math.round(v)).join(' ')}\n`);
+    printWorstPerSecond(sentAt, scanned, 'warm-up first');
     const newcomers = pick(isNewcomer);
     const returning = pick((index) => !isNewcomer(index));
     const wrong = scanned.filter((browser, index) => browser.status !== (isNewcomer(index) ? 'bind' : 'success')).length;
-    const three = (sorted: number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 95))} / ${ms(percentile(sorted, 99))}`;
     const scenario = miniProgram ? 'mixed scans, with a mini-program' : 'mixed scans, no mini-program';
     const db = database.kind;
     const held = sizes.mixedPolls.toLocaleString('en');
     return [
-      { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} scans in ${sizes.mixedSeconds} s after ${sizes.mixedWarmUpSeconds} s of warm-up, half newcomers, ${held} polls held)`, value: three(all), target: 'p99 ≤ 25 ms' },
+      { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} scans in ${sizes.mixedSeconds} s after ${sizes.mixedWarmUpSeconds} s of warm-up, half newcomers, ${held} polls held)`, value: threePercentiles(all), target: 'p99 ≤ 25 ms' },
       { scenario, db, figure: 'p99 of the first 10 s / of the last 10 s', value: `${ms(percentile(first, 99))} / ${ms(percentile(last, 99))}`, target: 'no growth' },
       { scenario, db, figure: 'p99 newcomers / returning', value: `${ms(percentile(newcomers, 99))} / ${ms(percentile(returning, 99))}`, target: '' },
-      { scenario, db, figure: 'callback answered (send → reply) p50 / p95 / p99', value: three(callbackMs.sort((a, b) => a - b)), target: '' },
+      { scenario, db, figure: 'callback answered (send → reply) p50 / p95 / p99', value: threePercentiles(callbackMs.sort((a, b) => a - b)), target: '' },
       { scenario, db, figure: 'polls not answered bind (newcomer) or success (returning); failed callbacks', value: `${wrong}; ${callbackFailures}`, target: '0; 0' },
       { scenario, db, figure: 'poll requests that failed and were retried; sender behind schedule at the end', value: `${browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0)}; ${ms(Math.max(0, lateBy))}`, target: '' },
     ];

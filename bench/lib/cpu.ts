@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Knex } from 'knex';
 import { sleep } from './http.js';
+import { questions } from './setup.js';
 
 /** CPU time (ms) a process has used so far, from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms). */
 export function cpuMsOf(pid: number): number {
@@ -34,4 +36,48 @@ export async function waitUntilIdle(serverPid: number, busyShare = 0.15, maxMs =
     await sleep(1000);
     if (used() - before < busyShare * 1000 || Date.now() - started > maxMs) return Date.now() - started;
   }
+}
+
+/** What a stretch of work cost: the server's and MariaDB's CPU, and the statements MariaDB was sent. */
+export interface Cost {
+  wallMs: number;
+  serverCpuMs: number;
+  /** Undefined on SQLite. */
+  mariadbCpuMs?: number;
+  statements?: number;
+}
+
+/**
+ * Starts measuring what the work from now on costs; `stop()` returns it. The statements are
+ * MariaDB's global Questions counter, so nothing else may use MariaDB meanwhile
+ * (the two SHOW STATUS statements are taken off).
+ */
+export async function startCostMeter(database: { kind: string; knex: Knex }, serverPid: number): Promise<{ stop: () => Promise<Cost> }> {
+  const onMysql = database.kind === 'mysql';
+  const mariadb = onMysql ? mariadbPid() : undefined;
+  const startedAt = performance.now();
+  const server = cpuMsOf(serverPid);
+  const mariadbCpu = mariadb ? cpuMsOf(mariadb) : 0;
+  const statements = onMysql ? await questions(database.knex) : 0;
+  return {
+    async stop() {
+      printProfileWindow(startedAt, serverPid);
+      return {
+        wallMs: performance.now() - startedAt,
+        serverCpuMs: cpuMsOf(serverPid) - server,
+        mariadbCpuMs: mariadb ? cpuMsOf(mariadb) - mariadbCpu : undefined,
+        statements: onMysql ? (await questions(database.knex)) - statements - 2 : undefined,
+      };
+    },
+  };
+}
+
+/**
+ * With BENCH_PROFILE_DIR set: the window from `fromPerfNow` until now on the profile's clock
+ * (CLOCK_MONOTONIC, µs), for `bench/lib/profile-summary.ts`, so that the set-up stays out of the figures.
+ */
+export function printProfileWindow(fromPerfNow: number, serverPid: number): void {
+  if (!process.env.BENCH_PROFILE_DIR) return;
+  const nowUs = Number(process.hrtime.bigint() / 1000n);
+  process.stderr.write(`  profile window (µs): ${Math.round(nowUs - (performance.now() - fromPerfNow) * 1000)} ${nowUs} pid ${serverPid}\n`);
 }
