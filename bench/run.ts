@@ -13,8 +13,8 @@ import knexFactory from 'knex';
 import { callbackThroughput, heldPolls, leakCheck, mixedScans, scanToLogin, type Row, type Sizes } from './scenarios.js';
 import { createBenchDatabase } from './lib/setup.js';
 
-const full: Sizes = { heldPolls: 10_000, scanPolls: 5_000, scans: 1_000, scansPerSecond: 200, idleWindowMs: 60_000, callbacks: 15_000, newcomerCallbacks: 6_000, leakPolls: 100_000, mixedPolls: 2_000, mixedSeconds: 30, mixedWarmUpSeconds: 5 };
-const quick: Sizes = { heldPolls: 1_000, scanPolls: 500, scans: 100, scansPerSecond: 100, idleWindowMs: 10_000, callbacks: 2_000, newcomerCallbacks: 1_000, leakPolls: 10_000, mixedPolls: 500, mixedSeconds: 10, mixedWarmUpSeconds: 2 };
+const full: Sizes = { heldPolls: 10_000, scanPolls: 5_000, scans: 1_000, scansPerSecond: 200, idleWindowMs: 60_000, callbacks: 15_000, newcomerCallbacks: 6_000, leakPolls: 100_000, mixedPolls: 2_000, mixedSeconds: 30, warmUpSeconds: 5 };
+const quick: Sizes = { heldPolls: 1_000, scanPolls: 500, scans: 100, scansPerSecond: 100, idleWindowMs: 10_000, callbacks: 2_000, newcomerCallbacks: 1_000, leakPolls: 10_000, mixedPolls: 500, mixedSeconds: 10, warmUpSeconds: 2 };
 
 async function mysqlReachable(): Promise<boolean> {
   const admin = knexFactory({ client: 'mysql2', connection: process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306', pool: { min: 0, max: 1 } });

@@ -40,8 +40,8 @@ export interface Sizes {
   /** The mixed scenario: polls held throughout, and how long scans arrive. */
   mixedPolls: number;
   mixedSeconds: number;
-  /** Scans sent at the same rate before the measured ones (JIT, pools, caches), not counted. */
-  mixedWarmUpSeconds: number;
+  /** Scans sent at the same rate before the measured ones (JIT, pools, caches), not counted: scan to login and mixed scans. */
+  warmUpSeconds: number;
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -138,20 +138,32 @@ async function queriesPerBrowserPerMinute(database: BenchDatabase, browsers: num
   return ((await questions(database.knex)) - before - 2) / browsers / (windowMs / 60_000);
 }
 
-/** Sends `count` signed SCAN callbacks at a steady rate; returns when each was sent, and how long each callback took. */
-async function sendScans(url: string, openids: string[], scenes: string[], perSecond: number): Promise<{ sentAt: number[]; callbackMs: number[] }> {
+/**
+ * Sends signed SCAN callbacks at a steady rate; returns when each was sent, and how long each
+ * callback took. With `measured`, its `start` runs (awaited) just before scan `from` is sent,
+ * and only the callbacks from there on are timed: the ones before are a warm-up.
+ */
+async function sendScans(
+  url: string,
+  openids: string[],
+  scenes: string[],
+  perSecond: number,
+  measured: { from: number; start: () => Promise<void> } = { from: 0, start: async () => {} },
+): Promise<{ sentAt: number[]; callbackMs: number[] }> {
   const sentAt: number[] = [];
   const callbackMs: number[] = [];
   const gap = 1000 / perSecond;
   const start = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let index = 0; index < scenes.length; index += 1) {
+    if (index === measured.from) await measured.start();
     const due = start + index * gap;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     const scan = signedScan(url, openids[index], scenes[index], Math.floor(Date.now() / 1000) + index);
     sentAt[index] = performance.now();
-    sends.push(request(scan.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: scan.body }).then(() => callbackMs.push(performance.now() - sentAt[index])));
+    const timed = index >= measured.from;
+    sends.push(request(scan.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: scan.body }).then(() => timed && callbackMs.push(performance.now() - sentAt[index])));
   }
   await Promise.all(sends);
   return { sentAt, callbackMs: callbackMs.sort((a, b) => a - b) };
@@ -192,7 +204,10 @@ function latencyRows(scenario: string, db: string, latencies: number[], target: 
 /** 2. Scan to login with many polls held, against the 1-second polling of the usual tutorials. */
 export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
   const rows: Row[] = [];
-  const openids = await seedUsers(database.knex, sizes.scans);
+  const warmUp = sizes.warmUpSeconds * sizes.scansPerSecond;
+  if (sizes.scans + warmUp > sizes.scanPolls) throw new Error(`scan to login needs ${sizes.scans + warmUp} of its ${sizes.scanPolls} browsers: lower the rate`);
+  // The measured scans' users first (the baseline reuses them), then the warm-up's.
+  const openids = await seedUsers(database.knex, sizes.scans + warmUp);
   // BENCH_FAKE_WECHAT=1: WeChat's API (the login notices) on the fake, in its own process, as production's would be.
   const server = process.env.BENCH_FAKE_WECHAT ? await startOurServerWithFakeWechat(database.url) : await startOurServer(database.url);
   let stopped = false;
@@ -208,19 +223,26 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
       rows.push({ scenario: 'scan to login', db: database.kind, figure: 'DB queries per waiting browser per minute (long-poll)', value: perMinute.toFixed(2), target: '≤ 3' });
     }
 
+    // One stream at the same rate: the warm-up's scans (other browsers, other users) first, then the measured ones.
     const scanned = browsers.slice(0, sizes.scans);
-    const cost = await startCostMeter(database, server.child.pid!);
-    const { sentAt, callbackMs } = await sendScans(server.url, openids, scanned.map((browser) => browser.session.scene), sizes.scansPerSecond);
+    const stream = [...browsers.slice(sizes.scans, sizes.scans + warmUp), ...scanned];
+    const streamOpenids = [...openids.slice(sizes.scans), ...openids.slice(0, sizes.scans)];
+    let cost: Awaited<ReturnType<typeof startCostMeter>> | undefined;
+    const sent = await sendScans(server.url, streamOpenids, stream.map((browser) => browser.session.scene), sizes.scansPerSecond, {
+      from: warmUp,
+      start: async () => void (cost = await startCostMeter(database, server.child.pid!)),
+    });
+    const sentAt = sent.sentAt.slice(warmUp);
     const deadline = Date.now() + 30_000;
-    while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
-    const spent = await cost.stop();
-    printWorstPerSecond(sentAt, scanned, `${((sentAt[0] - pollsOpenedAt) / 1000).toFixed(0)} s after the polls were opened`);
+    while (stream.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
+    const spent = await cost!.stop();
+    printWorstPerSecond(sent.sentAt, stream, `warm-up first, ${((sent.sentAt[0] - pollsOpenedAt) / 1000).toFixed(0)} s after the polls were opened`);
     // Mapped before filtering: each browser keeps its own send time even when another one was never answered.
     const latencies = scanned.map((browser, index) => (browser.answeredAt ?? NaN) - sentAt[index]).filter((value) => !Number.isNaN(value));
     const failed = scanned.filter((browser) => browser.status !== 'success').length;
     rows.push(...latencyRows('scan to login', database.kind, latencies, 'p99 ≤ 25 ms'));
     rows.push({ scenario: 'scan to login', db: database.kind, figure: 'polls not answered success', value: String(failed), target: '0' });
-    rows.push({ scenario: 'scan to login', db: database.kind, figure: 'callback answered (send → reply) p50 / p95 / p99', value: threePercentiles(callbackMs), target: '' });
+    rows.push({ scenario: 'scan to login', db: database.kind, figure: 'callback answered (send → reply) p50 / p95 / p99', value: threePercentiles(sent.callbackMs), target: '' });
     rows.push(costRow('scan to login', database.kind, spent, sizes.scans));
     const retried = browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0);
     rows.push({ scenario: 'scan to login', db: database.kind, figure: `poll requests that failed and were retried (${sizes.scanPolls.toLocaleString('en')} opened at once)`, value: String(retried), target: '' });
@@ -231,7 +253,7 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
     stopped = true;
     await server.stop();
   }
-  rows.push(...(await tutorialBaseline(database, openids, sizes)));
+  rows.push(...(await tutorialBaseline(database, openids.slice(0, sizes.scans), sizes)));
   return rows;
 }
 
@@ -426,10 +448,10 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
  * whenever one is answered), and scans arrive at `scansPerSecond` for `mixedSeconds`, every other one
  * from a newcomer (`subscribe` + `qrscene_`, answered `bind`) and the others from returning users with
  * a phone (`SCAN`, answered `success`). The p99 of the first and the last 10 s shows any growth.
- * The stream starts `mixedWarmUpSeconds` earlier; those scans are checked but not counted in the latencies.
+ * The stream starts `warmUpSeconds` earlier; those scans are checked but not counted in the latencies.
  */
 export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProgram: boolean): Promise<Row[]> {
-  const warmUp = sizes.mixedWarmUpSeconds * sizes.scansPerSecond;
+  const warmUp = sizes.warmUpSeconds * sizes.scansPerSecond;
   const total = warmUp + sizes.mixedSeconds * sizes.scansPerSecond;
   const tag = `${miniProgram ? 'mp' : 'plain'}${Date.now()}`;
   const returningOpenids = (await seedUsers(database.knex, Math.ceil(total / 2), tag));
@@ -503,7 +525,7 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     const db = database.kind;
     const held = sizes.mixedPolls.toLocaleString('en');
     return [
-      { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} scans in ${sizes.mixedSeconds} s after ${sizes.mixedWarmUpSeconds} s of warm-up, half newcomers, ${held} polls held)`, value: threePercentiles(all), target: 'p99 ≤ 25 ms' },
+      { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} scans in ${sizes.mixedSeconds} s after ${sizes.warmUpSeconds} s of warm-up, half newcomers, ${held} polls held)`, value: threePercentiles(all), target: 'p99 ≤ 25 ms' },
       { scenario, db, figure: 'p99 of the first 10 s / of the last 10 s', value: `${ms(percentile(first, 99))} / ${ms(percentile(last, 99))}`, target: 'no growth' },
       { scenario, db, figure: 'p99 newcomers / returning', value: `${ms(percentile(newcomers, 99))} / ${ms(percentile(returning, 99))}`, target: '' },
       { scenario, db, figure: 'callback answered (send → reply) p50 / p95 / p99', value: threePercentiles(callbackMs.sort((a, b) => a - b)), target: '' },
