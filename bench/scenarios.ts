@@ -201,6 +201,10 @@ function latencyRows(scenario: string, db: string, latencies: number[], target: 
   ];
 }
 
+/** The server's LOGIN_POLL_TIMEOUT_MS in scan to login (its default), and how long the re-polls of one timeout wave take to settle. */
+const pollTimeoutMs = 25_000;
+const waveSettleMs = 3_000;
+
 /** 2. Scan to login with many polls held, against the 1-second polling of the usual tutorials. */
 export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
   const rows: Row[] = [];
@@ -209,7 +213,8 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
   // The measured scans' users first (the baseline reuses them), then the warm-up's.
   const openids = await seedUsers(database.knex, sizes.scans + warmUp);
   // BENCH_FAKE_WECHAT=1: WeChat's API (the login notices) on the fake, in its own process, as production's would be.
-  const server = process.env.BENCH_FAKE_WECHAT ? await startOurServerWithFakeWechat(database.url) : await startOurServer(database.url);
+  const env = { LOGIN_POLL_TIMEOUT_MS: String(pollTimeoutMs) };
+  const server = process.env.BENCH_FAKE_WECHAT ? await startOurServerWithFakeWechat(database.url, env) : await startOurServer(database.url, env);
   let stopped = false;
   try {
     const browsers: Browser[] = (await openLoginSessions(server.url, sizes.scanPolls)).map((session) => ({ session }));
@@ -223,6 +228,13 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
       rows.push({ scenario: 'scan to login', db: database.kind, figure: 'DB queries per waiting browser per minute (long-poll)', value: perMinute.toFixed(2), target: '≤ 3' });
     }
 
+    // The held polls were opened together, so they time out together every pollTimeoutMs and come back
+    // at once (real browsers do not poll in step). The stream starts just after such a wave, so that it
+    // measures logins and not the wave; it must end before the next one.
+    const streamMs = ((sizes.scans + warmUp) / sizes.scansPerSecond) * 1000;
+    if (streamMs > pollTimeoutMs - waveSettleMs - 3_000) throw new Error(`the scans (${streamMs} ms) do not fit between two poll timeouts: raise the rate`);
+    const sinceOpened = performance.now() - pollsOpenedAt;
+    await sleep(Math.ceil(sinceOpened / pollTimeoutMs) * pollTimeoutMs + waveSettleMs - sinceOpened);
     // One stream at the same rate: the warm-up's scans (other browsers, other users) first, then the measured ones.
     const scanned = browsers.slice(0, sizes.scans);
     const stream = [...browsers.slice(sizes.scans, sizes.scans + warmUp), ...scanned];
