@@ -204,6 +204,8 @@ function latencyRows(scenario: string, db: string, latencies: number[], target: 
 /** The server's LOGIN_POLL_TIMEOUT_MS in scan to login (its default), and how long the re-polls of one timeout wave take to settle. */
 const pollTimeoutMs = 25_000;
 const waveSettleMs = 3_000;
+/** Left after the stream for its last answers, before the next wave. */
+const streamDrainMs = 3_000;
 
 /** 2. Scan to login with many polls held, against the 1-second polling of the usual tutorials. */
 export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
@@ -232,7 +234,7 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
     // at once (real browsers do not poll in step). The stream starts just after such a wave, so that it
     // measures logins and not the wave; it must end before the next one.
     const streamMs = ((sizes.scans + warmUp) / sizes.scansPerSecond) * 1000;
-    if (streamMs > pollTimeoutMs - waveSettleMs - 3_000) throw new Error(`the scans (${streamMs} ms) do not fit between two poll timeouts: raise the rate`);
+    if (streamMs > pollTimeoutMs - waveSettleMs - streamDrainMs) throw new Error(`the scans (${streamMs} ms) do not fit between two poll timeouts: raise the rate`);
     const sinceOpened = performance.now() - pollsOpenedAt;
     await sleep(Math.ceil(sinceOpened / pollTimeoutMs) * pollTimeoutMs + waveSettleMs - sinceOpened);
     // One stream at the same rate: the warm-up's scans (other browsers, other users) first, then the measured ones.
