@@ -5,8 +5,7 @@ import type { SmsCodeQueries } from '../db/sms-codes.js';
 import { PhoneTakenError, type UserQueries } from '../db/users.js';
 import { ConflictError, TooManyRequestsError, ValidationError } from '../errors.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
-import type { LoginMeta } from '../login/login-service.js';
-import type { SessionLogin, StartedSession } from '../login/session-login.js';
+import type { BrowserLoginMeta, SessionLogin, StartedSession } from '../login/session-login.js';
 import type { Metrics, SmsRefusal } from '../metrics/metrics.js';
 import type { SmsSender } from './sms-sender.js';
 
@@ -118,7 +117,7 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
    * an unfollow), records the login and starts the session. Anything refused
    * changes nothing: the phone, the code and the scene stay as they were.
    */
-  async function bindAndSignIn(pending: PendingBinding, phone: string, code: string, meta: LoginMeta): Promise<StartedSession> {
+  async function bindAndSignIn(pending: PendingBinding, phone: string, code: string, meta: BrowserLoginMeta): Promise<StartedSession> {
     if (!(await deps.limiter.hit(`bind-ip:${meta.ip}`, deps.limits.bindAttemptsPerIpPerHour, 3600))) {
       throw new TooManyRequestsError('too many bind attempts from this address');
     }

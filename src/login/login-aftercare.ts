@@ -2,7 +2,6 @@ import type { KnownDeviceQueries } from '../db/known-devices.js';
 import type { User } from '../db/users.js';
 import type { Logger } from '../http/error-handler.js';
 import { WechatError } from '../wechat/errors.js';
-import { ensureDeviceId, hashDeviceId } from './device-cookie.js';
 import { describeDevice, type DeviceDescription } from './device-description.js';
 import type { AfterSignIn, StartedSession } from './session-login.js';
 
@@ -29,7 +28,7 @@ export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
   return async (ctx, started) => {
     const { user, method } = started;
     try {
-      await deps.devices.rememberDevice(user.id, hashDeviceId(ensureDeviceId(ctx)), now());
+      await deps.devices.rememberDevice(user.id, started.deviceHash, now());
     } catch (error) {
       deps.logger.warn('could not remember the device', { error: error instanceof Error ? error.message : String(error) });
     }

@@ -24,6 +24,8 @@ export interface StartedSession {
   id: number;
   user: User;
   method: LoginMethod;
+  /** The signed-in browser's device hash, as the session records it. */
+  deviceHash: string;
 }
 
 /** What follows a browser sign-in (remembering the device, the WeChat notice); it must never fail the login. */
@@ -37,8 +39,11 @@ export interface SessionLoginDeps {
   now?: () => number;
 }
 
-/** What the login history and the session record of a browser login say about it. */
-export function loginMetaOf(ctx: AppContext): LoginMeta & { deviceHash: string } {
+/** A browser login's address and user agent, and the hash of its device id. */
+export type BrowserLoginMeta = LoginMeta & { deviceHash: string };
+
+/** What the login history and the session record of a browser login say about it (the device id settled once). */
+export function loginMetaOf(ctx: AppContext): BrowserLoginMeta {
   return { ip: ctx.ip, userAgent: ctx.get('user-agent'), deviceHash: hashDeviceId(ensureDeviceId(ctx)) };
 }
 
@@ -59,12 +64,12 @@ export function createSessionLogin(deps: SessionLoginDeps) {
     trx: Knex.Transaction,
     user: User,
     method: LoginMethod,
-    meta: LoginMeta,
+    meta: BrowserLoginMeta,
     scene?: string,
   ): Promise<StartedSession | undefined> {
     if (!(await deps.loginService.recordLogin(user, method, meta, { scene, trx }))) return undefined;
     const { token, id } = await deps.sessions.startSession({ userId: user.id, method, ...meta }, trx);
-    return { token, id, user, method };
+    return { token, id, user, method, deviceHash: meta.deviceHash };
   }
 
   /**
