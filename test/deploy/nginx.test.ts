@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -192,7 +193,7 @@ declare('a whole QR login through nginx and two instances; the recorded IP is th
   t.true(deployment!.nginxLog().length > 0);
 });
 
-// Depends on TRUST_PROXY (CONTRACT.md): without it the server believes the leftmost X-Forwarded-For.
+// Depends on TRUST_PROXY (README, "Sessions and client addresses"): without it the server believes the leftmost X-Forwarded-For.
 declare('a client\'s own X-Forwarded-For is not believed', async (t) => {
   const { url, output } = deployment!;
   const forged = '203.0.113.9';
@@ -200,6 +201,34 @@ declare('a client\'s own X-Forwarded-For is not believed', async (t) => {
   const me = (await (await browser.get('/api/me')).json()) as { logins: { ip: string }[] };
   t.is(me.logins[0].ip, clientAddress);
   t.false(output().includes(`"ip":"${forged}"`), 'the access lines do not take it either');
+});
+
+/**
+ * Every value of one header as it came over the wire: fetch() would join
+ * repeated headers into one comma-separated value and hide the repetition.
+ */
+function rawHeaderValues(url: string, name: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { rejectUnauthorized: false }, (response) => {
+        response.resume();
+        const values: string[] = [];
+        for (let index = 0; index < response.rawHeaders.length; index += 2) {
+          if (response.rawHeaders[index].toLowerCase() === name.toLowerCase()) values.push(response.rawHeaders[index + 1]);
+        }
+        resolve(values);
+      })
+      .on('error', reject);
+  });
+}
+
+// The server sends HSTS itself (PUBLIC_URL is https); nginx must not add a second one.
+declare('exactly one Strict-Transport-Security header reaches the client', async (t) => {
+  for (const route of ['/login', '/healthz']) {
+    const values = await rawHeaderValues(`${deployment!.url}${route}`, 'strict-transport-security');
+    t.is(values.length, 1, `${route}: ${JSON.stringify(values)}`);
+    t.regex(values[0] ?? '', /^max-age=\d+/);
+  }
 });
 
 declare('a body over client_max_body_size is refused by nginx', async (t) => {
