@@ -1,5 +1,6 @@
-import 'dotenv/config';
+import { loadEnvFile } from './db/env-file.js';
 import { runMain } from './server.js';
 
-// `npm start` (and `node dist/main.js`): the server, as configured by the environment and .env.
+// `npm start` (and `node dist/main.js`): the server, as configured by the environment and the root's .env.
+loadEnvFile();
 runMain();

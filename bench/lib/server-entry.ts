@@ -1,4 +1,4 @@
-import 'dotenv/config';
+import { loadEnvFile } from '../../src/db/env-file.js';
 import { runMain } from '../../src/server.js';
 
 /**
@@ -6,6 +6,7 @@ import { runMain } from '../../src/server.js';
  * heap after a forced GC) for the memory and leak scenarios. The route lives
  * here, in the bench's own entry, never in the app.
  */
+loadEnvFile();
 runMain({
   beforeListen(handle) {
     handle.app.use(async (ctx, next) => {

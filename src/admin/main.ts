@@ -1,12 +1,13 @@
-import 'dotenv/config';
 import { createAdminQueries } from '../db/admin-queries.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { loadEnvFile } from '../db/env-file.js';
 import { createKnex } from '../db/knex.js';
 import { rotateOidcSigningKeys } from '../oidc/signing-keys.js';
 import { runAdmin, usage } from './cli.js';
 
 /** `npm run admin -- <command>` (compiled: `node dist/admin/main.js <command>`), on DATABASE_URL. */
 async function main(): Promise<number> {
+  loadEnvFile();
   const argv = process.argv.slice(2);
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const err = (text: string) => process.stderr.write(`${text}\n`);

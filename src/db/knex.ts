@@ -5,6 +5,9 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 
+/** The repository root (src/db or dist/db, two levels up); knex.ts repeats env-file.ts's line rather than import it (see the top). */
+const projectRoot = path.resolve(__dirname, '../..');
+
 /** True when this code runs compiled (`node dist/…`), false under tsx. */
 const compiled = __filename.endsWith('.js');
 
@@ -49,9 +52,12 @@ export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
   // Named by their .ts source whether run by tsx or compiled (see createMigrationSource).
   const migrations: Knex.MigratorConfig = { migrationSource: createMigrationSource(), tableName: 'knex_migrations' };
   if (databaseUrl.startsWith('sqlite:')) {
-    const filename = databaseUrl.slice('sqlite:'.length) || ':memory:';
+    const given = databaseUrl.slice('sqlite:'.length) || ':memory:';
+    // Relative to the repository root, wherever the process runs: the knex CLI changes into the
+    // knexfile's folder (dist/db for migrate:built), and the server and the CLI must open one file.
+    const filename = given === ':memory:' ? given : path.resolve(projectRoot, given);
     // The knex CLI opens the file too, so the folder is made here rather than by the server alone.
-    if (filename !== ':memory:') mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    if (filename !== ':memory:') mkdirSync(path.dirname(filename), { recursive: true });
     return {
       client: 'better-sqlite3',
       connection: { filename },

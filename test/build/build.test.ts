@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import knexFactory from 'knex';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { knexConfigFromUrl } from '../../src/db/knex.js';
 import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
 import { logInThroughProcess } from '../helpers/process-login.js';
 import { startServerProcess } from '../helpers/process-server.js';
@@ -56,6 +60,48 @@ for (const { kind, enabled } of databaseKinds) {
     // The compiled knexfile and the TypeScript one name the migrations alike: nothing is pending, nothing "missing".
     const status = await knexBuilt(database.url, 'migrate:status');
     t.regex(status.stdout, /No Pending Migration files Found/);
+  });
+}
+
+/**
+ * A copy of the build in a folder of its own, with its own `.env`: the root of a deployment.
+ * node_modules is linked, so the copy loads the same packages.
+ */
+function deployedCopy(t: { teardown(fn: () => unknown): void }, dotenv: string): string {
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'wechat-login-deploy-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  cpSync(path.join(root, 'dist'), path.join(folder, 'dist'), { recursive: true });
+  symlinkSync(path.join(root, 'node_modules'), path.join(folder, 'node_modules'));
+  writeFileSync(path.join(folder, '.env'), dotenv);
+  return folder;
+}
+
+/** `npm run migrate:built` in a deployment, from another folder, with nothing in the environment but the .env. */
+function migrateBuiltIn(folder: string) {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  return run(process.execPath, [path.join(root, 'node_modules/knex/bin/cli.js'), '--knexfile', path.join(folder, 'dist/db/knexfile.js'), 'migrate:latest'], {
+    cwd: os.tmpdir(),
+    env,
+  });
+}
+
+for (const { kind, enabled } of databaseKinds) {
+  const declare = enabled ? test.serial : test.serial.skip;
+
+  declare(`${kind}: migrate:built reads the root's .env, as the server does`, async (t) => {
+    const database = await createTestDatabase(kind);
+    t.teardown(() => database.drop());
+    // A relative SQLite path in .env means the deployment's root, never dist/db.
+    const url = kind === 'sqlite' ? 'sqlite:./data/from-dotenv.sqlite3' : database.url;
+    const folder = deployedCopy(t, `# the operator's settings\n\nDATABASE_URL=${url}\n`);
+
+    const migrated = await migrateBuiltIn(folder);
+    t.regex(migrated.stdout, /Batch 1 run: \d+ migrations/);
+    t.false(existsSync(path.join(folder, 'dist/db/data')), 'nothing is migrated under dist/db');
+    const opened = kind === 'sqlite' ? `sqlite:${path.join(folder, 'data/from-dotenv.sqlite3')}` : database.url;
+    const knex = knexFactory(knexConfigFromUrl(opened));
+    t.teardown(() => knex.destroy());
+    t.true(await knex.schema.hasTable('users'), 'the database named in .env has the tables');
   });
 }
 
