@@ -1,7 +1,10 @@
 import http from 'node:http';
 import { createApp, type AppHandle } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import type { Knex } from 'knex';
 import { assertStrictSqlMode, createKnex, StrictModeError } from './db/knex.js';
+import { createPendingMigrations } from './db/pending-migrations.js';
+import type { Logger } from './http/error-handler.js';
 import { applyServerTimeouts } from './http/server-timeouts.js';
 import { createLogger } from './logging/logger.js';
 
@@ -42,9 +45,16 @@ export async function runServer(options: RunOptions = {}): Promise<void> {
     // The embedded database migrates itself, so that `npm start` works on a fresh machine.
     await knex.migrate.latest();
   }
+  const pending = await pendingMigrationsAtStart(knex, logger);
   const handle = createApp({ config, knex, logger });
   options.beforeListen?.(handle);
-  await handle.ready();
+  try {
+    await handle.ready();
+  } catch (error) {
+    // The OpenID Provider keeps its keys in the database: without its tables it cannot start at all.
+    if (pending.length > 0) throw new Error(`the database is not migrated (${pending.length} pending, from ${pending[0]}): run \`npm run migrate\` first`);
+    throw error;
+  }
   const server = http.createServer(handle.app.callback());
   applyServerTimeouts(server);
   server.listen(config.port, config.host, () => {
@@ -72,6 +82,24 @@ export async function runServer(options: RunOptions = {}): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * MySQL is migrated by the operator (`npm run migrate`), never on start: a
+ * database that lacks migrations serves 500s, so say so at once, by name.
+ * /readyz stays 503 until they have run.
+ */
+async function pendingMigrationsAtStart(knex: Knex, logger: Logger): Promise<string[]> {
+  try {
+    const pending = await createPendingMigrations(knex)();
+    if (pending.length > 0) {
+      logger.error('the database is not migrated: run `npm run migrate` (or `npm run migrate:built`); /readyz answers 503 until then', { pendingMigrations: pending });
+    }
+    return pending;
+  } catch (error) {
+    logger.warn('could not read the migrations the database has run', { error: (error as Error).message });
+    return [];
+  }
 }
 
 /** Starts the server; a start that fails says why on stderr and exits 1. */

@@ -1,3 +1,4 @@
+import { createPendingMigrations } from '../db/pending-migrations.js';
 import { inTransaction } from '../db/transaction.js';
 import type { Knex } from 'knex';
 import { koaBody } from 'koa-body';
@@ -51,6 +52,8 @@ export function createInfrastructure(deps: InfrastructureDeps) {
     /** Wakes the polls waiting for a scene: here, and on the other instances through Redis. */
     announceScan: redis ? redis.relay.announce : hub.publish,
     transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => inTransaction(knex, work),
+    /** What the database still lacks of this build's schema: readiness fails while anything does. */
+    pendingMigrations: createPendingMigrations(knex),
     http,
     tokensFor,
     api: createOfficialAccountApi({ http, tokens: tokensFor(config.wechat), showQrcodeBase: config.wechat.showQrcodeBase, metrics }),

@@ -20,7 +20,13 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   const { config, render, formBody } = infra;
   const { completeLogin } = services.sessionLogin;
   const router: AppRouter = new Router<AppState, AppContextExtras>();
-  healthRoutes(router, { knex: infra.knex, redis: infra.redis?.publisher, draining: infra.hub.isDraining, mpVerify: config.wechat.mpVerify });
+  healthRoutes(router, {
+    knex: infra.knex,
+    redis: infra.redis?.publisher,
+    draining: infra.hub.isDraining,
+    mpVerify: config.wechat.mpVerify,
+    pendingMigrations: infra.pendingMigrations,
+  });
   metricsRoutes(router, { metrics: infra.metrics, token: config.metricsToken, production: config.production });
   callbackRoutes(router, { pushes: services.callbackPushes });
   loginRoutes(router, {

@@ -12,14 +12,18 @@ export interface HealthRouteDeps {
   /** True while shutting down: the balancer should stop sending new requests here. */
   draining?: () => boolean;
   mpVerify?: string;
+  /** The migrations the database has not run yet (db/pending-migrations.ts). */
+  pendingMigrations?: () => Promise<string[]>;
 }
 
 type DependencyState = 'up' | 'down' | 'not_configured';
 
 /**
  * `/healthz` (liveness: the database answers), `/readyz` (readiness: the
- * database and, when configured, Redis answer, and the server is not
- * shutting down) and the MP_verify domain-verification file.
+ * database answers and is migrated, and the server is not shutting down)
+ * and the MP_verify domain-verification file. Redis is not needed to serve
+ * logins (each instance falls back to its own memory and database checks),
+ * so a Redis that does not answer makes the server "degraded", still ready.
  */
 export function healthRoutes(router: AppRouter, deps: HealthRouteDeps): void {
   router.get('/healthz', async (ctx) => {
@@ -37,11 +41,13 @@ export function healthRoutes(router: AppRouter, deps: HealthRouteDeps): void {
       probe(() => deps.knex.raw('select 1')),
       deps.redis ? probe(() => deps.redis!.ping()) : Promise.resolve<DependencyState>('not_configured'),
     ]);
+    const pending = database === 'up' && deps.pendingMigrations ? await pendingOrUnknown(deps.pendingMigrations) : [];
     const draining = deps.draining?.() ?? false;
-    const ready = database === 'up' && redis !== 'down' && !draining;
+    const ready = database === 'up' && pending.length === 0 && !draining;
+    const status = draining ? 'draining' : !ready ? 'unavailable' : redis === 'down' ? 'degraded' : 'ready';
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : draining ? 'draining' : 'unavailable', checks: { database, redis } };
+    ctx.body = pending.length > 0 ? { status, checks: { database, redis }, pendingMigrations: pending } : { status, checks: { database, redis } };
   });
 
   router.get(/^\/MP_verify_([A-Za-z0-9]+)\.txt$/, (ctx) => {
@@ -64,5 +70,14 @@ async function probe(check: () => Promise<unknown>): Promise<DependencyState> {
     return 'down';
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The pending migrations; a failure to read them counts as "not known to be migrated". */
+async function pendingOrUnknown(pendingMigrations: () => Promise<string[]>): Promise<string[]> {
+  try {
+    return await pendingMigrations();
+  } catch {
+    return ['(could not read knex_migrations)'];
   }
 }
