@@ -109,6 +109,10 @@ export function loadConfig(env: Env): Config {
   const port = read.integer('PORT', 3000, 0, 65_535);
   const host = read.string('HOST', '0.0.0.0');
   const publicUrl = read.url('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  // The links sent to WeChat users, the OAuth redirects and the cookies' Secure flag all follow it.
+  if (production && !env.PUBLIC_URL?.trim()) {
+    problems.push('PUBLIC_URL is required when NODE_ENV=production (the https:// address people and WeChat reach this server at)');
+  }
   const databaseUrl = read.string('DATABASE_URL', 'sqlite:./data/wechat-login.sqlite3');
   if (!/^(sqlite:|mysql:\/\/)/.test(databaseUrl)) {
     problems.push('DATABASE_URL must start with sqlite: or mysql://');
@@ -129,16 +133,18 @@ export function loadConfig(env: Env): Config {
   if (sessionKeys.some((key) => key.length < 16)) {
     problems.push('SESSION_KEYS: every key must be at least 16 characters');
   }
-  if (simulator && production) {
-    problems.push(
-      'WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production (set WECHAT_APP_ID and WECHAT_APP_SECRET)',
-    );
+  if (simulatorSetting === 'on' && production) {
+    problems.push('WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production (set WECHAT_APP_ID and WECHAT_APP_SECRET)');
   }
-  if (!simulator && (!env.WECHAT_APP_ID || !env.WECHAT_APP_SECRET)) {
-    problems.push('WECHAT_APP_ID and WECHAT_APP_SECRET are required when the simulator is off');
+  // Production always talks to real WeChat: everything that needs is named in this one message,
+  // rather than the simulator's refusal first and the missing credentials at the next start.
+  const realWechat = !simulator || production;
+  const whenReal = production ? 'when NODE_ENV=production' : 'when the simulator is off';
+  if (realWechat && (!env.WECHAT_APP_ID || !env.WECHAT_APP_SECRET)) {
+    problems.push(`WECHAT_APP_ID and WECHAT_APP_SECRET are required ${whenReal}`);
   }
-  if (!simulator && !env.WECHAT_TOKEN) {
-    problems.push('WECHAT_TOKEN is required when the simulator is off');
+  if (realWechat && !env.WECHAT_TOKEN) {
+    problems.push(`WECHAT_TOKEN is required ${whenReal}`);
   }
   // Without it a push addressed to any account is accepted (issue 11).
   if (production && !env.WECHAT_ORIGINAL_ID) {
@@ -161,6 +167,13 @@ export function loadConfig(env: Env): Config {
   const smsWebhookUrl = env.SMS_WEBHOOK_URL ? read.url('SMS_WEBHOOK_URL', '') : undefined;
   if (smsProvider === 'webhook' && !smsWebhookUrl) {
     problems.push('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
+  }
+  // The console provider only logs the code: in production nobody could bind a phone.
+  if (production && smsProvider === 'console' && read.choice('SMS_CONSOLE_IN_PRODUCTION', 'no', ['yes', 'no']) !== 'yes') {
+    problems.push(
+      'SMS_PROVIDER=webhook (with SMS_WEBHOOK_URL) is required when NODE_ENV=production: the console provider sends no SMS, only logs the code ' +
+        '(set SMS_CONSOLE_IN_PRODUCTION=yes to run it anyway, for a trial)',
+    );
   }
 
   const metricsToken = env.METRICS_TOKEN || undefined;

@@ -59,23 +59,60 @@ test('every invalid variable is named in one message', (t) => {
   t.false(error.message.includes('short'), 'a secret value is never echoed');
 });
 
-test('production refuses the development session key and the simulator', (t) => {
+/** Everything production needs, so that each test can take one thing away. */
+const production = {
+  NODE_ENV: 'production',
+  PUBLIC_URL: 'https://login.example.com',
+  SESSION_KEYS: 'a-long-enough-production-key',
+  WECHAT_APP_ID: 'wx',
+  WECHAT_APP_SECRET: 's',
+  WECHAT_TOKEN: 't',
+  WECHAT_ORIGINAL_ID: 'gh_0123456789ab',
+  SMS_PROVIDER: 'webhook',
+  SMS_WEBHOOK_URL: 'https://sms.example.com/send',
+};
+const without = (name: keyof typeof production) => Object.fromEntries(Object.entries(production).filter(([key]) => key !== name));
+
+test('production with nothing configured names everything it needs in one message', (t) => {
   const error = t.throws(() => loadConfig({ NODE_ENV: 'production' }), { instanceOf: ConfigError });
-  t.regex(error.message, /SESSION_KEYS is required/);
-  t.regex(error.message, /simulator cannot run when NODE_ENV=production/);
-  const forced = t.throws(
-    () => loadConfig({ NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't', WECHAT_SIMULATOR: 'on' }),
-    { instanceOf: ConfigError },
-  );
-  t.regex(forced.message, /WECHAT_SIMULATOR/);
-  const ok = loadConfig({ NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't', WECHAT_ORIGINAL_ID: 'gh_0123456789ab' });
+  t.deepEqual(error.problems, [
+    'PUBLIC_URL is required when NODE_ENV=production (the https:// address people and WeChat reach this server at)',
+    'SESSION_KEYS is required when NODE_ENV=production',
+    'WECHAT_APP_ID and WECHAT_APP_SECRET are required when NODE_ENV=production',
+    'WECHAT_TOKEN is required when NODE_ENV=production',
+    "WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)",
+    'SMS_PROVIDER=webhook (with SMS_WEBHOOK_URL) is required when NODE_ENV=production: the console provider sends no SMS, only logs the code ' +
+      '(set SMS_CONSOLE_IN_PRODUCTION=yes to run it anyway, for a trial)',
+  ]);
+});
+
+test('production refuses the simulator, and starts with everything set', (t) => {
+  const forced = t.throws(() => loadConfig({ ...production, WECHAT_SIMULATOR: 'on' }), { instanceOf: ConfigError });
+  t.regex(forced.message, /WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production/);
+  const ok = loadConfig(production);
   t.false(ok.simulator);
   t.is(ok.wechat.originalId, 'gh_0123456789ab');
+  t.is(ok.publicUrl, 'https://login.example.com');
+});
+
+test('production refuses a missing PUBLIC_URL: the links sent to WeChat users would point at localhost', (t) => {
+  const error = t.throws(() => loadConfig(without('PUBLIC_URL')), { instanceOf: ConfigError });
+  t.deepEqual(error.problems, ['PUBLIC_URL is required when NODE_ENV=production (the https:// address people and WeChat reach this server at)']);
+  t.is(loadConfig({}).publicUrl, 'http://localhost:3000', 'outside production the default stays');
+});
+
+test('production refuses the console SMS provider unless told SMS_CONSOLE_IN_PRODUCTION=yes', (t) => {
+  for (const env of [without('SMS_PROVIDER'), { ...production, SMS_PROVIDER: 'console' }]) {
+    const error = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
+    t.is(error.problems.length, 1);
+    t.regex(error.problems[0], /SMS_PROVIDER=webhook \(with SMS_WEBHOOK_URL\) is required when NODE_ENV=production/);
+  }
+  t.is(loadConfig({ ...without('SMS_PROVIDER'), SMS_CONSOLE_IN_PRODUCTION: 'yes' }).sms.provider, 'console');
+  t.is(loadConfig({}).sms.provider, 'console', 'outside production it is the default');
 });
 
 test('production refuses a missing WECHAT_ORIGINAL_ID: without it a push to any account would be accepted', (t) => {
-  const production = { NODE_ENV: 'production', SESSION_KEYS: 'a-long-enough-production-key', WECHAT_APP_ID: 'wx', WECHAT_APP_SECRET: 's', WECHAT_TOKEN: 't' };
-  const error = t.throws(() => loadConfig(production), { instanceOf: ConfigError });
+  const error = t.throws(() => loadConfig(without('WECHAT_ORIGINAL_ID')), { instanceOf: ConfigError });
   t.deepEqual(error.problems, ["WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)"]);
   const malformed = t.throws(() => loadConfig({ ...production, WECHAT_ORIGINAL_ID: 'gh_<script>' }), { instanceOf: ConfigError });
   t.regex(malformed.message, /WECHAT_ORIGINAL_ID must be the account's original ID/);
