@@ -63,7 +63,6 @@ export function createLogger(options: CreateLoggerOptions = {}): AppLogger {
   const instance = pino(
     {
       level: options.level ?? 'info',
-      messageKey: 'message',
       timestamp: pino.stdTimeFunctions.isoTime,
       base: undefined,
       formatters: { level: (label) => ({ level: label }) },

@@ -23,7 +23,8 @@ export type SmsRefusal = 'resend_too_soon' | 'phone_hourly_cap' | 'ip_hourly_cap
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix });
+  // Unprefixed, as standard Node.js dashboards expect (process_*, nodejs_*); the app's own metrics keep the prefix.
+  collectDefaultMetrics({ register: registry });
 
   const heldPolls = new Gauge({
     name: `${prefix}held_polls`,

@@ -71,7 +71,7 @@ test('one access line per request with method, route, status, duration and the r
   t.is(sent.status, 200);
   t.is(sent.headers.get('x-request-id'), 'bind-code-request-1');
 
-  const access = lines().filter((line) => line.message === 'request');
+  const access = lines().filter((line) => line.msg === 'request');
   const pollLine = access.find((line) => line.path === '/login/poll');
   t.like(pollLine, { level: 'info', method: 'GET', route: '/login/poll', status: 200 });
   t.is(typeof pollLine?.durationMs, 'number');
@@ -81,7 +81,7 @@ test('one access line per request with method, route, status, duration and the r
   // The request's own lines (the console SMS provider's, here) carry the same id as its access line.
   const ofBindCode = lines().filter((line) => line.requestId === 'bind-code-request-1');
   t.deepEqual(
-    ofBindCode.map((line) => line.message),
+    ofBindCode.map((line) => line.msg),
     ['sms (console provider)', 'request'],
   );
   t.like(ofBindCode[1], { method: 'POST', route: '/bind/code', status: 200 });
