@@ -2,8 +2,9 @@ import type { KnownDeviceQueries } from '../db/known-devices.js';
 import type { User } from '../db/users.js';
 import type { Logger } from '../http/error-handler.js';
 import { WechatError } from '../wechat/errors.js';
-import { describeDevice, type DeviceDescription } from './device-description.js';
+import { describeDevice } from './device-description.js';
 import type { AfterSignIn, StartedSession } from './session-login.js';
+import { wechatTexts } from './wechat-texts.js';
 
 export interface LoginAftercareDeps {
   devices: KnownDeviceQueries;
@@ -34,7 +35,8 @@ export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
     }
     if (method === 'qrcode' && user.openid) {
       const device = describeDevice(ctx.get('user-agent'), ctx.ip);
-      const text = loginNoticeText(device, new Date(now()), deps.endSessionLink(started));
+      // In the language of the page that logged in, as the scan's replies were.
+      const text = wechatTexts[ctx.state.lang ?? 'zh'].notice(device, new Date(now()), deps.endSessionLink(started));
       // Not awaited: WeChat's answer must not hold the browser's login.
       void sendNotice(user, text);
     }
@@ -49,16 +51,4 @@ export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
       deps.logger.warn('login notice not sent', fields);
     }
   }
-}
-
-/** Built once: toLocaleString with options builds a new Intl formatter on every call (about 0.4 ms per login in the bench's profile). */
-const shanghaiTime = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-
-/** The notice after a QR login; `endLink` ends that very session. */
-export function loginNoticeText(device: DeviceDescription, at: Date, endLink: string): string {
-  const who = [device.browser, device.os].filter(Boolean).join(' · ') || '未知浏览器';
-  const where = [`IP ${device.ip}`, device.region].filter(Boolean).join('，');
-  const time = shanghaiTime.format(at);
-  const end = `<a href="${endLink}">结束这次登录</a>`;
-  return `你的账号于 ${time} 通过扫码在这个浏览器上登录了：\n${who}\n${where}\n\n如果不是你本人操作，请${end}。`;
 }

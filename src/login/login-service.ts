@@ -4,31 +4,16 @@ import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../db/login-history.js';
 import type { User, UserQueries } from '../db/users.js';
 import type { WechatMessage } from '../wechat/messages.js';
-import type { DeviceDescription } from './device-description.js';
 import type { LoginConfirmation } from './login-confirmation.js';
 import { createScanRecording } from './scan-recording.js';
 import { createSceneLookup } from './scene-lookup.js';
 import type { SceneIssuer } from './scenes.js';
 import type { UserIdentity } from './user-identity.js';
+import { wechatTexts } from './wechat-texts.js';
 import type { Metrics } from '../metrics/metrics.js';
 
-/** The texts the scanner sees in WeChat, as passive replies. */
-export const scanReplies = {
-  loggedIn: '登录成功',
-  bindPhone: '扫码成功！请回到网页上绑定手机号，完成登录。',
-  sceneInvalid: '二维码已失效，请刷新网页后重新扫码。',
-} as const;
-
-/** The reply to a scan that waits for confirmation: who is asking, and the link to answer. */
-export function confirmReply(device: DeviceDescription, link: string): string {
-  const place = [device.ip && `IP ${device.ip}`, device.region].filter(Boolean).join('，');
-  const who = [device.browser, device.os].filter(Boolean).join(' · ') || '未知浏览器';
-  return (
-    `有浏览器正在请求登录你的账号：\n${who}\n${place}\n\n` +
-    `如果是你本人在电脑上操作，请<a href="${link}">点此确认登录</a>，并选择网页上显示的数字。` +
-    `\n如果不是你，请不要点击，也不要把网页上的数字告诉任何人。链接 3 分钟内有效。`
-  );
-}
+/** The passive replies in the default language (Chinese); wechat-texts.ts has every language. */
+export const scanReplies = wechatTexts.zh;
 
 /** The "nothing to say" answer WeChat expects. */
 export const emptyReply = 'success';
@@ -110,29 +95,31 @@ export function createLoginService(deps: LoginServiceDeps) {
   }
 
   async function handleScan(openid: string, scene: string, event: 'SCAN' | 'subscribe'): Promise<string> {
-    const expiresAt = deps.scenes.readSceneExpiry(scene);
+    const facts = deps.scenes.readScene(scene);
     // A scene we never issued, or one past its lifetime, changes nothing.
-    if (expiresAt === undefined || expiresAt < now().getTime()) {
+    if (facts === undefined || facts.expiresAt < now().getTime()) {
       deps.metrics?.scans.inc({ outcome: 'scene_invalid' });
-      return scanReplies.sceneInvalid;
+      return wechatTexts[facts?.lang ?? 'zh'].sceneInvalid;
     }
+    // The page that showed the code chose the language of what the scanner reads.
+    const texts = wechatTexts[facts.lang];
     // With LOGIN_CONFIRM, the scene is claimed (and confirmation asked for) before the scan is recorded.
     const claim = deps.confirmation ? await deps.confirmation.claimScan(openid, scene) : undefined;
     if (claim?.kind === 'refused') {
       deps.metrics?.scans.inc({ outcome: 'scene_invalid' });
-      return scanReplies.sceneInvalid;
+      return texts.sceneInvalid;
     }
     const result = await scans.record(openid, scene, event);
     if (result.outcome === 'scene_taken') {
       deps.metrics?.scans.inc({ outcome: 'scene_taken' });
-      return scanReplies.sceneInvalid;
+      return texts.sceneInvalid;
     }
     deps.metrics?.scans.inc({ outcome: claim?.kind === 'confirm' ? 'confirm' : result.hasPhone ? 'logged_in' : 'bind' });
     deps.announceScan(scene);
     // The browser is awake; a user created just now gets their unionid from WeChat after that.
     if ('created' in result) deps.unionidBackfill?.add(openid);
-    if (claim?.kind === 'confirm') return confirmReply(claim.device, claim.link);
-    return result.hasPhone ? scanReplies.loggedIn : scanReplies.bindPhone;
+    if (claim?.kind === 'confirm') return texts.confirm(claim.device, claim.link);
+    return result.hasPhone ? texts.loggedIn : texts.bindPhone;
   }
 
   /**

@@ -1,20 +1,38 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Lang } from '../messages/catalogue.js';
 
 /**
- * Login QR scenes: 16 random bytes (128 bits), the expiry, and an HMAC,
- * base64url-encoded into 40 characters (WeChat allows 64). Never a timestamp
- * alone: two visitors in one second would collide.
+ * Login QR scenes: 16 random bytes (128 bits), the expiry, the language of
+ * the browser that asked, and an HMAC, base64url-encoded into 42 characters
+ * (WeChat allows 64). Never a timestamp alone: two visitors in one second
+ * would collide.
  *
  * The HMAC lets any instance tell a scene we issued, and whether it expired,
  * without storing it: a scan of a forged, unknown or stale scene is refused
- * before it touches the database.
+ * before it touches the database. The language rides along for the same
+ * reason: the scan's callback carries no cookie, and the replies in WeChat
+ * speak the language of the page that showed the code.
  */
 const randomLength = 16;
 const expiryLength = 4;
+const langLength = 1;
 const macLength = 10;
+/** Scenes issued before the language was carried: still read, as Chinese, until they expire. */
+const legacyLength = 40;
+const currentLength = 42;
+const langCodes: Lang[] = ['zh', 'en'];
+
+export interface SceneFacts {
+  /** When the scene's code expires (ms). */
+  expiresAt: number;
+  /** The language of the browser that asked for the code. */
+  lang: Lang;
+}
 
 export interface SceneIssuer {
-  issueScene(expiresAtMs: number): string;
+  issueScene(expiresAtMs: number, lang?: Lang): string;
+  /** What the scene says of itself, or undefined when the scene is not one of ours. */
+  readScene(scene: string): SceneFacts | undefined;
   /** The scene's expiry (ms), or undefined when the scene is not one of ours. */
   readSceneExpiry(scene: string): number | undefined;
 }
@@ -23,21 +41,23 @@ export interface SceneIssuer {
 export function createSceneIssuer(keys: Buffer[]): SceneIssuer {
   const mac = (key: Buffer, payload: Buffer) => createHmac('sha256', key).update(payload).digest().subarray(0, macLength);
 
-  function issueScene(expiresAtMs: number): string {
+  function issueScene(expiresAtMs: number, lang: Lang = 'zh'): string {
     const expiry = Buffer.alloc(expiryLength);
     expiry.writeUInt32BE(Math.ceil(expiresAtMs / 1000), 0);
-    const payload = Buffer.concat([randomBytes(randomLength), expiry]);
+    const payload = Buffer.concat([randomBytes(randomLength), expiry, Buffer.of(langCodes.indexOf(lang))]);
     return Buffer.concat([payload, mac(keys[0], payload)]).toString('base64url');
   }
 
-  function readSceneExpiry(scene: string): number | undefined {
-    if (scene.length !== 40 || !/^[A-Za-z0-9_-]+$/.test(scene)) return undefined;
+  function readScene(scene: string): SceneFacts | undefined {
+    if ((scene.length !== currentLength && scene.length !== legacyLength) || !/^[A-Za-z0-9_-]+$/.test(scene)) return undefined;
     const bytes = Buffer.from(scene, 'base64url');
-    const payload = bytes.subarray(0, randomLength + expiryLength);
-    const given = bytes.subarray(randomLength + expiryLength);
+    const payloadLength = randomLength + expiryLength + (scene.length === currentLength ? langLength : 0);
+    const payload = bytes.subarray(0, payloadLength);
+    const given = bytes.subarray(payloadLength);
     if (given.length !== macLength || !keys.some((key) => timingSafeEqual(given, mac(key, payload)))) return undefined;
-    return payload.readUInt32BE(randomLength) * 1000;
+    const lang = payloadLength > randomLength + expiryLength ? langCodes[payload[randomLength + expiryLength]] : 'zh';
+    return { expiresAt: payload.readUInt32BE(randomLength) * 1000, lang: lang ?? 'zh' };
   }
 
-  return { issueScene, readSceneExpiry };
+  return { issueScene, readScene, readSceneExpiry: (scene) => readScene(scene)?.expiresAt };
 }
