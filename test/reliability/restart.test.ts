@@ -7,6 +7,7 @@ import { startServerProcess, type ServerProcess } from '../helpers/process-serve
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 import { plainScanLogin } from '../helpers/server.js';
 import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat, scanInSimulator } from '../helpers/confirm-flow.js';
+import { startSmsReceiver } from '../helpers/sms-receiver.js';
 
 const kind = process.env.TEST_MYSQL === '1' ? 'mysql' : 'sqlite';
 
@@ -24,7 +25,6 @@ async function restartableServer(t: { teardown(fn: () => unknown): void }, mode:
   });
   return {
     url: current.url,
-    output: () => current.output(),
     async restart() {
       current.child.kill('SIGTERM');
       await current.exited;
@@ -45,14 +45,15 @@ test.serial(`${kind}: a restart between the scan and the poll: the next poll sti
 });
 
 test.serial(`${kind}: a restart between the SMS code and the bind: the binding still completes`, async (t) => {
-  const server = await restartableServer(t);
+  const sms = await startSmsReceiver(t);
+  const server = await restartableServer(t, { ...plainScanLogin, ...sms.env });
   const browser = new BrowserClient(server.url);
   const scene = sceneOf(await (await browser.get('/login')).text());
   await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_restart_bind', event: 'subscribe', eventKey: `qrscene_${scene}` }));
   await browser.get(`/login/poll?scene=${scene}`);
   const csrf = csrfOf(await (await browser.get('/bind')).text());
   t.is((await browser.postForm('/bind/code', { phone: '13912345678', _csrf: csrf })).status, 200);
-  const code = server.output().match(/"code":"(\d{6})"/)![1];
+  const code = sms.codeFor('13912345678');
   await server.restart();
   const bound = await browser.postForm('/bind', { phone: '13912345678', code, _csrf: csrf });
   t.is(bound.status, 303);
