@@ -57,6 +57,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
           announce: announceScan,
           publicUrl: config.publicUrl,
           metrics,
+          logger,
         });
   const loginService = createLoginService({
     users,
@@ -98,7 +99,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     logger,
     endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
   });
-  const sessionLogin = createSessionLogin({ loginService, sessions, transaction, afterSignIn });
+  const sessionLogin = createSessionLogin({ loginService, sessions, transaction, afterSignIn, logger });
   const phoneBinding = createPhoneBinding({
     codes: queries.smsCodes,
     users,
@@ -119,6 +120,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       tokens: apiTokens,
       loginService,
       phoneBinding,
+      logger,
     });
 
   return {

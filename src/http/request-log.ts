@@ -7,7 +7,7 @@ const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * Registered first. Gives the request its id (a valid incoming `X-Request-Id`
- * is kept, CONTRACT.md), echoes it on the response, serves the rest of the
+ * is kept, README), echoes it on the response, serves the rest of the
  * request inside that id's context (so every line it causes carries the id),
  * and writes one access line when it is answered: method, route, status,
  * duration. Headers and query go in too; the logger redacts their secrets.

@@ -24,7 +24,7 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
-/** CONTRACT.md: an incoming id of up to 128 characters of [A-Za-z0-9._-] is kept. */
+/** README: an incoming id of up to 128 characters of [A-Za-z0-9._-] is kept. */
 const acceptableRequestId = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Keeps a well-formed incoming `X-Request-Id` (a proxy's, say); anything else gets a new random one. */

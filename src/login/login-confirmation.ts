@@ -1,6 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { LoginConfirmMode } from '../config.js';
 import type { KnownDeviceQueries } from '../db/known-devices.js';
+import type { Logger } from '../http/error-handler.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { LoginSceneQueries, LoginSceneRow } from '../db/login-scenes.js';
 import type { UserQueries } from '../db/users.js';
@@ -21,6 +22,8 @@ export interface LoginConfirmationDeps {
   announce: (scene: string) => void;
   publicUrl: string;
   metrics?: Metrics;
+  /** One line per answer on the phone (never the token or the number). */
+  logger?: Logger;
   now?: () => number;
 }
 
@@ -119,6 +122,9 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
   async function decide(token: string, openid: string, answer: ConfirmDecision): Promise<ConfirmResult> {
     const result = await decideOnce(token, openid, answer);
     if (result !== 'foreign') deps.metrics?.confirmations.inc({ outcome: result === 'gone' ? 'expired' : result });
+    // A link opened by another WeChat user than the scanner is worth an operator's look: a forwarded link, or a relay.
+    if (result === 'foreign') deps.logger?.warn('login confirmation refused: not the scanner', {});
+    else deps.logger?.info('login confirmation', { outcome: result });
     return result;
   }
 

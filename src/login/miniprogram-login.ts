@@ -1,4 +1,5 @@
 import type { PhoneBinding } from '../account/phone-binding.js';
+import type { Logger } from '../http/error-handler.js';
 import { normalizeMainlandPhone } from '../account/phone.js';
 import type { ApiTokenQueries } from '../db/api-tokens.js';
 import { UnauthorizedError, ValidationError } from '../errors.js';
@@ -14,6 +15,8 @@ export interface MiniProgramLoginDeps {
   tokens: ApiTokenQueries;
   loginService: Pick<LoginService, 'recordLogin'>;
   phoneBinding: Pick<PhoneBinding, 'bindVerifiedPhone'>;
+  /** One line per login, as for browser logins (never the token or the code). */
+  logger?: Logger;
   now?: () => number;
 }
 
@@ -34,6 +37,7 @@ export function createMiniProgramLogin(deps: MiniProgramLoginDeps) {
     const token = randomToken(32);
     await deps.tokens.insertToken(token, user.id, new Date(at.getTime() + tokenLifetimeMs), at);
     await deps.loginService.recordLogin(user, 'miniprogram', meta);
+    deps.logger?.info('login', { userId: user.id, method: 'miniprogram', ip: meta.ip });
     return { token, needPhone: !user.phone };
   }
 

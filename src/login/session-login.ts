@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { LoginMethod } from '../db/login-history.js';
 import type { User } from '../db/users.js';
 import type { AppContext } from '../http/context.js';
+import type { Logger } from '../http/error-handler.js';
 import { regenerateSession, sessionOf } from '../http/session.js';
 import type { LoginMeta, LoginService } from './login-service.js';
 import { ensureDeviceId, hashDeviceId } from './device-cookie.js';
@@ -36,6 +37,8 @@ export interface SessionLoginDeps {
   sessions: UserSessions;
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   afterSignIn?: AfterSignIn;
+  /** One line per completed login: who, how, which session, from where (never a token). */
+  logger?: Logger;
   now?: () => number;
 }
 
@@ -81,6 +84,7 @@ export function createSessionLogin(deps: SessionLoginDeps) {
   async function signIn(ctx: AppContext, started: StartedSession): Promise<string> {
     const redirect = ctx.session?.next ?? '/profile';
     regenerateSession(ctx, { auth: started.token });
+    deps.logger?.info('login', { userId: started.user.id, method: started.method, sessionId: started.id, ip: ctx.ip });
     await deps.afterSignIn?.(ctx, started);
     return redirect;
   }

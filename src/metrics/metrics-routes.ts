@@ -11,7 +11,7 @@ export interface MetricsRouteDeps {
 }
 
 /**
- * GET /metrics in Prometheus text format (CONTRACT.md). With METRICS_TOKEN a
+ * GET /metrics in Prometheus text format (README). With METRICS_TOKEN a
  * Bearer token is required; without one it is open in development and does
  * not exist in production (404), so that a forgotten token never publishes
  * the numbers.

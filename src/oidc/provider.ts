@@ -46,7 +46,7 @@ export function loadOidcProviderModule(): Promise<typeof OidcProviderModule> {
   return providerModule;
 }
 
-/** The path the provider is mounted at; the issuer is $PUBLIC_URL/oidc (CONTRACT.md). */
+/** The path the provider is mounted at; the issuer is $PUBLIC_URL/oidc (README). */
 export const oidcMountPath = '/oidc';
 
 /**
