@@ -21,29 +21,52 @@ export function createRequestLog(logger: Logger): AppMiddleware {
   return async (ctx, next) => {
     const startedAt = process.hrtime.bigint();
     const requestId = requestIdFrom(ctx.get('x-request-id') || undefined);
+    // Read now: the OpenID Provider's mount rewrites the URL below its mount point.
+    const asked = { path: ctx.path, query: withoutSecrets(ctx.query) };
     ctx.set('X-Request-Id', requestId);
     try {
       await runInRequestContext({ requestId }, next);
     } finally {
       const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
-      const line = accessLine(ctx, requestId, Math.round(durationMs * 10) / 10);
-      if (probePaths.has(ctx.path)) logger.debug?.('request', line);
+      const line = accessLine(ctx, requestId, asked, Math.round(durationMs * 10) / 10);
+      if (probePaths.has(asked.path)) logger.debug?.('request', line);
       else logger.info('request', line);
     }
   };
 }
 
-function accessLine(ctx: AppContext, requestId: string, durationMs: number): Record<string, unknown> {
+function accessLine(ctx: AppContext, requestId: string, asked: { path: string; query: Record<string, unknown> }, durationMs: number): Record<string, unknown> {
   return {
     requestId,
     method: ctx.method,
     // The route pattern (`/login/poll`), so that lines group by endpoint; unmatched paths stay visible as `path`.
     route: (ctx as unknown as { _matchedRoute?: string | RegExp })._matchedRoute?.toString() ?? null,
-    path: ctx.path,
+    path: asked.path,
     status: ctx.status,
     durationMs,
     ip: ctx.ip,
-    query: { ...ctx.query },
-    headers: { ...ctx.headers },
+    query: asked.query,
+    headers: { ...ctx.headers, ...(ctx.headers.referer ? { referer: withoutQuery(ctx.headers.referer) } : {}) },
   };
+}
+
+/**
+ * Query names that carry something secret, today's and tomorrow's: OAuth codes and states, one-time
+ * tokens (`t`), tickets, `id_token_hint`, `refresh_token`, `code_verifier`, signatures, echostr, nonces.
+ * Matched by name, so a parameter added later is covered without a list to keep; pino's `redactedPaths`
+ * stays as the second line.
+ */
+const secretName = /code|token|ticket|state|secret|signature|echostr|hint|password|nonce|verifier|key|^t$/i;
+
+function withoutSecrets(query: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).map(([name, value]) => [name, secretName.test(name) ? '[redacted]' : value]));
+}
+
+/**
+ * The page a request came from, without its query or fragment: a stylesheet or favicon requested by the
+ * confirm page or the OAuth return carries that page's whole URL, token and code included (issue 26).
+ */
+function withoutQuery(referer: string): string {
+  const cut = referer.search(/[?#]/);
+  return cut === -1 ? referer : `${referer.slice(0, cut)}?[redacted]`;
 }

@@ -164,3 +164,27 @@ test('secrets sent in requests never appear in the logs', async (t) => {
   t.is((qrcodeCreate?.query as { access_token?: string }).access_token, '[redacted]');
   t.is((lines().find((line) => line.path === '/api/me')?.headers as { authorization?: string }).authorization, '[redacted]');
 });
+
+test('a code, token or hint that arrives in the Referer, or in a query parameter of any secret name, never reaches the log', async (t) => {
+  const { server, raw, lines } = await setup(t, {});
+  const secrets = {
+    confirmToken: 'confirm-token-secret-77aa88bb',
+    oauthCode: 'oauth-code-in-referer-5f5f5f',
+    idTokenHint: 'eyJhbGciOiJSUzI1NiJ9.eyJwaG9uZV9udW1iZXIiOiIrODYxMzgwMDEzODAwMCJ9.sig-secret',
+    refresh: 'refresh-token-secret-4d4d4d',
+    verifier: 'code-verifier-secret-3c3c3c',
+  };
+  // The confirm page's stylesheet, and the OAuth return's favicon: the browser sends the page's whole URL.
+  await fetch(`${server.url}/static/css/app.css`, { headers: { referer: `${server.url}/login/confirm?t=${secrets.confirmToken}` } });
+  await fetch(`${server.url}/favicon.ico`, { headers: { referer: `${server.url}/auth/wechat/callback?code=${secrets.oauthCode}&state=s#x` } });
+  // A logout's id_token_hint (with the phone number inside), and names no list had foreseen.
+  await fetch(`${server.url}/oidc/session/end?id_token_hint=${secrets.idTokenHint}&post_logout_redirect_uri=x`);
+  await fetch(`${server.url}/login?refresh_token=${secrets.refresh}&code_verifier=${secrets.verifier}`);
+
+  const text = raw();
+  for (const [name, secret] of Object.entries(secrets)) t.false(text.includes(secret), `${name} is not in the log`);
+  const favicon = lines().find((line) => line.path === '/favicon.ico');
+  t.is((favicon?.headers as { referer?: string }).referer, `${server.url}/auth/wechat/callback?[redacted]`, 'where it came from, without its query');
+  const logout = lines().find((line) => line.path === '/oidc/session/end');
+  t.like(logout?.query, { id_token_hint: '[redacted]', post_logout_redirect_uri: 'x' });
+});
