@@ -137,3 +137,13 @@ for (const { kind, enabled } of databaseKinds) {
     t.is((await postCallback(server.url, query, eventXml({ openid: 'o_b', event: 'LOCATION' }))).status, 401);
   });
 }
+
+test('a correctly signed push whose timestamp has a leading zero gets 401', async (t) => {
+  const server = await startServer(t, { env: plainScanLogin });
+  const { scene } = await openLoginPage(server);
+  const timestamp = `0${Math.floor(Date.now() / 1000)}`;
+  const query = new URLSearchParams({ signature: computeSignature([testToken, timestamp, 'n0']), timestamp, nonce: 'n0' });
+  const pushed = await postCallback(server.url, query, eventXml({ openid: 'o_zero', event: 'SCAN', eventKey: scene }));
+  t.is(pushed.status, 401);
+  t.is(await server.knex('users').where({ openid: 'o_zero' }).first(), undefined, 'nothing recorded');
+});

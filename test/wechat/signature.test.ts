@@ -30,4 +30,10 @@ test('the timestamp window: inside, outside, off, and garbage', (t) => {
   t.true(timestampIsFresh('1', 0, now));
   t.false(timestampIsFresh('abc', 0, now));
   t.false(timestampIsFresh('', 300, now));
+  // Decimal digits with no leading zero, with the window or without it (a splice of digits between the
+  // timestamp and a nonce that starts with 0 keeps the sorted, concatenated signature valid).
+  t.false(timestampIsFresh('01700000000', 300, now));
+  t.false(timestampIsFresh('0', 0, now));
+  t.false(timestampIsFresh('0123', 0, now));
+  t.false(timestampIsFresh('+1700000000', 300, now));
 });
