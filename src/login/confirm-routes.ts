@@ -33,7 +33,7 @@ export function confirmRoutes(router: AppRouter, deps: ConfirmRouteDeps): void {
       token: ctx.query.t,
       device: found.device,
       requestedAt: new Date(found.row.createdAt),
-      numbers: deps.confirmation.numberChoices(found.row.number!),
+      numbers: deps.confirmation.numberChoices(found.row.number!, found.row.scene),
     });
   });
 

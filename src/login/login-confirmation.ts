@@ -139,13 +139,21 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     return answer.decision === 'approve' ? 'wrong_number' : 'denied';
   }
 
-  /** Three different two-digit numbers, the right one among them, in random order. */
-  function numberChoices(right: string): string[] {
+  /**
+   * Three different two-digit numbers, the right one among them, in an order that looks random, and the
+   * same three in the same order for the whole life of the confirmation (`seed`: the scene). Drawn afresh
+   * at each load, two reloads showed which number stayed: the right one.
+   */
+  function numberChoices(right: string, seed: string): string[] {
+    let counter = 0;
+    // Each draw hashes the seed with its own counter: a stream with no end, the same for the same seed.
+    const draw = (below: number) =>
+      createHash('sha256').update(`confirm-numbers\n${seed}\n${right}\n${(counter += 1)}`).digest().readUInt32BE(0) % below;
     const choices = new Set([right]);
-    while (choices.size < 3) choices.add(String(randomInt(10, 100)));
+    while (choices.size < 3) choices.add(String(10 + draw(90)));
     const list = [...choices];
     for (let index = list.length - 1; index > 0; index -= 1) {
-      const other = randomInt(0, index + 1);
+      const other = draw(index + 1);
       [list[index], list[other]] = [list[other], list[index]];
     }
     return list;

@@ -78,6 +78,8 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(choices.length, 3);
     t.is(new Set(choices).size, 3);
     t.true(choices.includes(number));
+    // Reloaded, the page offers the very same three, in the same order: reloads cannot single out the right one.
+    for (let reload = 0; reload < 3; reload += 1) t.deepEqual(numbersOf((await follow(confirm.phone, path)).html), choices);
 
     const held = pollAfterScanned(browser, scene);
     const decided = await answer(confirm.phone, confirm.html, { number });
