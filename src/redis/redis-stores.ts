@@ -43,26 +43,32 @@ export function createRedisDeliveryStore(redis: Redis, ttlSeconds: number): Shar
 }
 
 /**
- * Callback nonces in Redis: SET NX with the expiry claims a pair atomically
- * for every instance. While Redis is away, `fallback` (the database) decides,
- * so that a Redis outage neither stops callbacks nor opens the replay hole.
+ * Callback nonces with the database as the truth and Redis as the fast path.
+ * Every pair is claimed in `database`, so that every pair of the window is
+ * known whatever Redis went through: a pair claimed in Redis just before an
+ * outage stays refused during it, and a pair first seen during an outage
+ * stays refused after it (the database claim, one batched statement per
+ * tick, was there all along). Redis answers first and alone only a replay
+ * it already knows, without a database round trip; an unreachable Redis
+ * costs nothing but that shortcut.
  */
-export function createRedisNonceStore(redis: Redis, fallback: NonceStore, now: () => number = Date.now): NonceStore {
+export function createRedisNonceStore(redis: Redis, database: NonceStore, now: () => number = Date.now): NonceStore {
   return {
     async remember(pairKey, bodyHash, expiresAtMs) {
       const key = `wechat-login:nonce:${pairKey}`;
       const ttlMs = Math.max(1000, expiresAtMs - now());
+      let known: string | null = null;
       try {
-        for (let round = 0; round < 3; round += 1) {
-          if ((await redis.set(key, bodyHash, 'PX', ttlMs, 'NX')) === 'OK') return bodyHash;
-          const first = await redis.get(key);
-          // null: it expired between the two commands; claim again.
-          if (first !== null) return first;
-        }
+        // SET … NX GET: claims the pair, or returns the body hash it holds, in one round trip (Redis 7).
+        known = (await redis.call('SET', key, bodyHash, 'PX', String(ttlMs), 'NX', 'GET')) as string | null;
       } catch {
-        return fallback.remember(pairKey, bodyHash, expiresAtMs);
+        known = null;
       }
-      throw new Error('callback nonce could not be claimed');
+      if (known !== null && known !== bodyHash) return known;
+      const first = await database.remember(pairKey, bodyHash, expiresAtMs);
+      // Redis claimed a pair the database had from an outage: Redis learns the truth, or it would refuse WeChat's retry.
+      if (first !== bodyHash) await redis.set(key, first, 'PX', ttlMs).catch(() => undefined);
+      return first;
     },
   };
 }

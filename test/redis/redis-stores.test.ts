@@ -5,6 +5,8 @@ import { createRedisClient } from '../../src/redis/redis-client.js';
 import { createRedisNonceStore, createRedisRateLimiter } from '../../src/redis/redis-stores.js';
 import { createDatabaseNonceStore } from '../../src/db/callback-nonces.js';
 import { migratedDatabase } from '../helpers/databases.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import { randomBytes } from 'node:crypto';
 
 /** Waits for the connection: these clients fail fast (no offline queue) until it is up. */
@@ -53,7 +55,31 @@ redisTest('two instances share callback nonces through Redis (SET NX), with an e
   t.is(await storeB.remember(pair, 'c', until), firsts[0]);
   const ttl = await a.pttl(`wechat-login:nonce:${pair}`);
   t.true(ttl > 25_000 && ttl <= 30_000, `expires with the window (${ttl} ms)`);
-  t.is(Number((await knex('callback_nonces').count({ n: '*' }).first())!.n), 0, 'the database is not used while Redis answers');
+  t.is(Number((await knex('callback_nonces').count({ n: '*' }).first())!.n), 1, 'the database, the truth, knows the pair too');
+});
+
+redisTest('a Redis outage forgets no pair: claimed before it, refused during it; first seen during it, refused after it', async (t) => {
+  const proxy = await startTcpProxy('127.0.0.1', Number(new URL(redisUrl).port || 6379));
+  t.teardown(() => proxy.down());
+  const client = createRedisClient(`redis://127.0.0.1:${proxy.port()}`, quietLogger, 'publisher');
+  t.teardown(() => client.disconnect());
+  await ready(client);
+  const knex = await migratedSqlite(t);
+  const store = createRedisNonceStore(client, createDatabaseNonceStore(knex));
+  const until = Date.now() + 30_000;
+  const before = `test-${randomBytes(6).toString('hex')}`;
+  const during = `test-${randomBytes(6).toString('hex')}`;
+  t.is(await store.remember(before, 'genuine', until), 'genuine');
+
+  await proxy.down();
+  t.is(await store.remember(before, 'forged', until), 'genuine', 'a pair claimed before the outage is refused during it');
+  t.is(await store.remember(during, 'genuine', until), 'genuine', 'new pairs are still accepted');
+
+  await proxy.up();
+  await ready(client);
+  await waitUntil(async () => (await client.ping().catch(() => 'down')) === 'PONG');
+  t.is(await store.remember(during, 'forged', until), 'genuine', 'a pair first seen during the outage stays refused after it');
+  t.is(await store.remember(during, 'genuine', until), 'genuine', "WeChat's retry, same body, still passes");
 });
 
 test('with Redis unreachable, callback nonces fall back to the database, which still refuses a second body', async (t) => {
