@@ -35,6 +35,12 @@ export interface RateLimitConfig {
   pollsHeldPerSession: number;
   /** New login QR codes (qrcode/create calls) one client IP may cause per minute. */
   qrCodesPerIpPerMinute: number;
+  /** In-WeChat OAuth round trips (/auth/wechat, its return, the confirm page's return) per client IP per minute. */
+  oauthPerIpPerMinute: number;
+  /** OpenID Connect authorization requests (/oidc/auth) per client IP per minute. */
+  oidcAuthPerIpPerMinute: number;
+  /** Mini-program logins (/api/miniprogram/login) per client IP per minute. */
+  miniProgramLoginsPerIpPerMinute: number;
 }
 
 export interface Config {
@@ -245,6 +251,9 @@ export function loadConfig(env: Env): Config {
       bindAttemptsPerIpPerHour: read.integer('BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR', 60, 1, 100_000),
       pollsHeldPerSession: read.integer('POLLS_HELD_PER_SESSION', 3, 1, 1000),
       qrCodesPerIpPerMinute: read.integer('QR_CODES_PER_IP_PER_MINUTE', 20, 1, 100_000),
+      oauthPerIpPerMinute: read.integer('OAUTH_PER_IP_PER_MINUTE', 60, 1, 100_000),
+      oidcAuthPerIpPerMinute: read.integer('OIDC_AUTH_PER_IP_PER_MINUTE', 60, 1, 100_000),
+      miniProgramLoginsPerIpPerMinute: read.integer('MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE', 120, 1, 100_000),
     },
     oidc: { enabled: oidcClients.length > 0, clients: oidcClients },
   };

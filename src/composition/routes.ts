@@ -4,6 +4,7 @@ import { endSessionRoutes } from '../account/end-session-routes.js';
 import { sessionRoutes } from '../account/session-routes.js';
 import type { AppContextExtras, AppRouter, AppState } from '../http/context.js';
 import { healthRoutes } from '../http/health-routes.js';
+import { perIpPerMinute } from '../http/rate-limiter.js';
 import { callbackRoutes } from '../login/callback-routes.js';
 import { confirmRoutes } from '../login/confirm-routes.js';
 import { loginRoutes } from '../login/login-routes.js';
@@ -45,10 +46,14 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
     qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
     logger: infra.logger,
   });
-  oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin });
-  services.identity.routes(router);
+  const oauthLimit = perIpPerMinute(infra.limiter, 'oauth', config.rateLimits.oauthPerIpPerMinute);
+  oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin, limit: oauthLimit });
+  services.identity.routes(router, oauthLimit);
   if (services.confirmation) confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
-  if (services.miniProgramLogin) miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, jsonBody: formBody });
+  if (services.miniProgramLogin) {
+    const limit = perIpPerMinute(infra.limiter, 'miniprogram-login', config.rateLimits.miniProgramLoginsPerIpPerMinute);
+    miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, jsonBody: formBody, limit });
+  }
   accountRoutes(router, { ...services, render, loginHistory: queries.loginHistory, formBody });
   sessionRoutes(router, { ...services, formBody });
   endSessionRoutes(router, { ...services, render, formBody });

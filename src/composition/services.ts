@@ -9,6 +9,7 @@ import { createLoginConfirmation } from '../login/login-confirmation.js';
 import { createLoginService } from '../login/login-service.js';
 import { createMiniProgramLogin } from '../login/miniprogram-login.js';
 import { createOauthLogin } from '../login/oauth-login.js';
+import { perIpPerMinute } from '../http/rate-limiter.js';
 import { createOidc } from '../oidc/oidc.js';
 import { createScenePoller } from '../login/scene-poller.js';
 import { createSceneIssuer } from '../login/scenes.js';
@@ -135,7 +136,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     poller: createScenePoller(infra.hub, loginService, Date.now, metrics),
     currentSession,
     currentUser: currentUserFrom(currentSession),
-    identity: createWechatIdentity({ oauth, render: infra.render, publicUrl: config.publicUrl }),
+    identity: createWechatIdentity({ oauth, render: infra.render, publicUrl: config.publicUrl, singleUse: queries.singleUse }),
     oauthLogin: createOauthLogin({
       oauth,
       users,
@@ -151,7 +152,16 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     simulatorState: config.simulator ? createSimulatorState({ config }) : undefined,
     // The OpenID Provider at /oidc: built in the background (oidc-provider is ESM-only), awaited by the app's ready().
     oidc: config.oidc.enabled
-      ? createOidc({ config, knex: infra.knex, findUserById: (id) => users.findUserById(id), sessions, currentSession, render: infra.render, logger })
+      ? createOidc({
+          config,
+          knex: infra.knex,
+          findUserById: (id) => users.findUserById(id),
+          sessions,
+          currentSession,
+          render: infra.render,
+          logger,
+          limitAuthorization: perIpPerMinute(infra.limiter, 'oidc-auth', config.rateLimits.oidcAuthPerIpPerMinute),
+        })
       : undefined,
   };
 }

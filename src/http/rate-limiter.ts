@@ -1,3 +1,6 @@
+import type { AppMiddleware } from './context.js';
+import { TooManyRequestsError } from '../errors.js';
+
 /**
  * Fixed-window counters. `hit` counts one event for `key` and says whether
  * it is still within `limit` per `windowSeconds`. With limits off (load
@@ -31,5 +34,20 @@ export function createMemoryRateLimiter(enabled: boolean, now: () => number = Da
       window.count += 1;
       return window.count <= limit;
     },
+  };
+}
+
+/**
+ * A per-client-IP cap as a route middleware, for unauthenticated requests that
+ * write a row or cost a WeChat API call (`bucket` names the counter; the IP is
+ * `ctx.ip`, which follows TRUST_PROXY). Past it: 429 with `Retry-After`.
+ */
+export function perIpPerMinute(limiter: RateLimiter, bucket: string, limit: number): AppMiddleware {
+  return async (ctx, next) => {
+    if (!(await limiter.hit(`${bucket}:${ctx.ip}`, limit, 60))) {
+      ctx.set('Retry-After', '60');
+      throw new TooManyRequestsError(`too many ${bucket} requests from this address`);
+    }
+    return next();
   };
 }

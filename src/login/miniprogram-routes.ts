@@ -1,17 +1,19 @@
 import type Koa from 'koa';
 import { BadRequestError } from '../errors.js';
-import type { AppContext, AppRouter } from '../http/context.js';
+import type { AppContext, AppMiddleware, AppRouter } from '../http/context.js';
 import { formOf } from '../http/form.js';
 import type { MiniProgramLogin } from './miniprogram-login.js';
 
 export interface MiniProgramRouteDeps {
   miniProgramLogin: MiniProgramLogin;
   jsonBody: Koa.Middleware;
+  /** The per-IP cap on logins: each costs a WeChat API call and may write a user. */
+  limit: AppMiddleware;
 }
 
 /** The mini-program API: JSON in, JSON out, bearer tokens for the signed-in calls. */
 export function miniProgramRoutes(router: AppRouter, deps: MiniProgramRouteDeps): void {
-  router.post('/api/miniprogram/login', deps.jsonBody, async (ctx) => {
+  router.post('/api/miniprogram/login', deps.limit, deps.jsonBody, async (ctx) => {
     // An app, not a browser: no device cookie.
     ctx.body = await deps.miniProgramLogin.logIn(codeOf(ctx), { ip: ctx.ip, userAgent: ctx.get('user-agent') });
   });

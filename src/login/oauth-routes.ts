@@ -1,4 +1,4 @@
-import type { AppRouter } from '../http/context.js';
+import type { AppMiddleware, AppRouter } from '../http/context.js';
 import { safeNextPath } from '../http/safe-next.js';
 import { sessionOf } from '../http/session.js';
 import type { OauthLogin } from './oauth-login.js';
@@ -7,11 +7,13 @@ import type { CompleteLogin } from './session-login.js';
 export interface OauthRouteDeps {
   oauthLogin: OauthLogin;
   completeLogin: CompleteLogin;
+  /** The per-IP cap: the start writes a state row, the return costs a WeChat API call. */
+  limit: AppMiddleware;
 }
 
 /** In-WeChat login: the redirect to WeChat's authorize page, and the way back. */
 export function oauthRoutes(router: AppRouter, deps: OauthRouteDeps): void {
-  router.get('/auth/wechat', async (ctx) => {
+  router.get('/auth/wechat', deps.limit, async (ctx) => {
     const session = sessionOf(ctx);
     const next = safeNextPath(ctx.query.next);
     if (next) session.next = next;
@@ -20,7 +22,7 @@ export function oauthRoutes(router: AppRouter, deps: OauthRouteDeps): void {
     ctx.redirect(authorizeUrl);
   });
 
-  router.get('/auth/wechat/callback', async (ctx) => {
+  router.get('/auth/wechat/callback', deps.limit, async (ctx) => {
     const session = sessionOf(ctx);
     const expected = session.oauth;
     // Single use in this browser too: whatever happens next, this state is gone.

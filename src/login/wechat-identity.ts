@@ -1,4 +1,5 @@
-import type { AppContext, AppRouter } from '../http/context.js';
+import type { SingleUseTokenQueries } from '../db/single-use-tokens.js';
+import type { AppContext, AppMiddleware, AppRouter } from '../http/context.js';
 import type { Render } from '../http/render.js';
 import type { MessageKey } from '../messages/catalogue.js';
 import { safeNextPath } from '../http/safe-next.js';
@@ -11,8 +12,12 @@ export interface WechatIdentityDeps {
   oauth: OauthApi;
   render: Render;
   publicUrl: string;
+  /** The round trip's state is used once on the server too, not only in this cookie. */
+  singleUse: SingleUseTokenQueries;
   now?: () => number;
 }
+
+const statePurpose = 'wechat-identity-state';
 
 /** The OAuth round trip must come back within this time, once. */
 const oauthStateLifetimeMs = 5 * 60 * 1000;
@@ -37,15 +42,17 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
   }
 
   /** Sends the browser through the silent snsapi_base round trip; it comes back to `returnTo` (a path on this site). */
-  function proveOpenid(ctx: AppContext, returnTo: string): void {
+  async function proveOpenid(ctx: AppContext, returnTo: string): Promise<void> {
     const state = randomToken(12);
-    sessionOf(ctx).wechatIdentityOauth = { state, returnTo, expiresAt: now() + oauthStateLifetimeMs };
+    const expiresAt = now() + oauthStateLifetimeMs;
+    await deps.singleUse.insertToken(statePurpose, state, new Date(expiresAt), new Date(now()));
+    sessionOf(ctx).wechatIdentityOauth = { state, returnTo, expiresAt };
     ctx.redirect(deps.oauth.authorizeUrl(redirectUri, 'snsapi_base', state));
   }
 
-  /** The round trip's return: WeChat's code names the opener. */
-  function routes(router: AppRouter): void {
-    router.get(callbackPath, async (ctx) => {
+  /** The round trip's return: WeChat's code names the opener. `limit`: the per-IP cap (each return costs a WeChat API call). */
+  function routes(router: AppRouter, limit: AppMiddleware): void {
+    router.get(callbackPath, limit, async (ctx) => {
       ctx.set('Cache-Control', 'no-store');
       const session = sessionOf(ctx);
       const expected = session.wechatIdentityOauth;
@@ -54,6 +61,8 @@ export function createWechatIdentity(deps: WechatIdentityDeps) {
       if (!expected || expected.expiresAt <= now() || !textEquals(expected.state, ctx.query.state)) {
         return renderProblem(ctx, 'oauth_state');
       }
+      // A saved copy of the cookie cannot replay it: the server's row goes with the first use.
+      if (!(await deps.singleUse.useToken(statePurpose, expected.state, new Date(now())))) return renderProblem(ctx, 'oauth_state');
       const code = ctx.query.code;
       if (typeof code !== 'string' || code.length === 0 || code.length > 256) return renderProblem(ctx, 'oauth_code');
       try {

@@ -21,6 +21,8 @@ export interface OidcDeps {
   currentSession: CurrentSession;
   render: Render;
   logger: Logger;
+  /** Caps new authorization requests per client IP: each stores an interaction of about 15 KB for 30 minutes. */
+  limitAuthorization: AppMiddleware;
 }
 
 export interface Oidc {
@@ -92,6 +94,7 @@ export function createOidc(deps: OidcDeps): Oidc {
     if (!(ctx.path === oidcMountPath || ctx.path.startsWith(`${oidcMountPath}/`)) || ctx.path.startsWith(interactionPrefix)) {
       return next();
     }
+    if (ctx.path === `${oidcMountPath}/auth`) await deps.limitAuthorization(ctx, async () => undefined);
     const provider = await providerReady;
     callback ??= provider.callback();
     ctx.set('Content-Security-Policy', providerContentSecurityPolicy);
