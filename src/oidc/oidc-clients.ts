@@ -11,9 +11,17 @@ export interface OidcClient {
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   token_endpoint_auth_method: OidcAuthMethod;
+  /**
+   * `authorization_code` always; `refresh_token` only for a client registered for it (then `offline_access`
+   * gives it refresh tokens, which die with the session they were given in).
+   */
+  grant_types: OidcGrantType[];
   /** Shown on our pages ("log out of …"); defaults to the client_id. */
   client_name?: string;
 }
+
+export type OidcGrantType = 'authorization_code' | 'refresh_token';
+const grantTypes: OidcGrantType[] = ['authorization_code', 'refresh_token'];
 
 /** The simulator's own demo application (`/simulator/demo-app`). Its secret is public: simulator mode never serves real users. */
 export const demoClientId = 'demo-app';
@@ -28,6 +36,7 @@ export function demoClient(publicUrl: string): OidcClient {
     redirect_uris: [`${publicUrl}/simulator/demo-app/callback`],
     post_logout_redirect_uris: [`${publicUrl}/simulator/demo-app`],
     token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['authorization_code', 'refresh_token'],
   };
 }
 
@@ -97,6 +106,9 @@ function validateClients(name: string, parsed: unknown, problems: string[]): Oid
     if (!logoutUris) say('has bad post_logout_redirect_uris: expected an array of http(s) addresses without a #fragment');
     const method = raw.token_endpoint_auth_method ?? 'client_secret_basic';
     if (!authMethods.includes(method as OidcAuthMethod)) say(`has an unknown token_endpoint_auth_method (use ${authMethods.join(' or ')})`);
+    const grants = raw.grant_types ?? ['authorization_code'];
+    const grantsOk = Array.isArray(grants) && grants.includes('authorization_code') && grants.every((grant) => grantTypes.includes(grant as OidcGrantType));
+    if (!grantsOk) say(`has bad grant_types: "authorization_code", and "refresh_token" for a client that may use offline_access`);
     if (raw.client_name !== undefined && (typeof raw.client_name !== 'string' || raw.client_name.length > 100)) {
       say('has a client_name that is not a string of up to 100 characters');
     }
@@ -107,6 +119,7 @@ function validateClients(name: string, parsed: unknown, problems: string[]): Oid
       redirect_uris: redirectUris!,
       post_logout_redirect_uris: logoutUris!,
       token_endpoint_auth_method: method as OidcAuthMethod,
+      grant_types: [...new Set(grants as OidcGrantType[])],
       ...(typeof raw.client_name === 'string' ? { client_name: raw.client_name } : {}),
     });
   });

@@ -11,6 +11,7 @@ import type { CurrentSession, SignedIn } from '../login/current-user.js';
 import type { UserSessions } from '../login/user-sessions.js';
 import { demoAppRoutes } from './demo-app.js';
 import { deleteExpiredOidcPayloads } from './knex-adapter.js';
+import { createOidcGrantSessionQueries } from '../db/oidc-grant-sessions.js';
 import { createOidcProvider, oidcMountPath, type OidcProvider, type RequestInfo } from './provider.js';
 
 export interface OidcDeps {
@@ -63,6 +64,7 @@ export function createOidc(deps: OidcDeps): Oidc {
   const { config, knex, logger } = deps;
   const requestInfo = new WeakMap<IncomingMessage, RequestInfo>();
   const providerReady = createOidcProvider({
+    grantSessions: createOidcGrantSessionQueries(knex),
     config,
     knex,
     findUserById: deps.findUserById,

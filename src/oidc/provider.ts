@@ -4,6 +4,7 @@ import type nunjucks from 'nunjucks';
 import type * as OidcProviderModule from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { Config } from '../config.js';
+import type { OidcGrantSessionQueries } from '../db/oidc-grant-sessions.js';
 import type { User } from '../db/users.js';
 import type { Logger } from '../http/error-handler.js';
 import type { Lang } from '../messages/catalogue.js';
@@ -31,8 +32,11 @@ export interface OidcProviderDeps {
   /** Ends one of our sessions (RP-initiated logout). */
   endSession(userId: number, sessionId: number): Promise<unknown>;
   requestInfo: WeakMap<IncomingMessage, RequestInfo>;
+  /** Which of our sessions each grant was given under: a grant dies with its session. */
+  grantSessions: OidcGrantSessionQueries;
   views: nunjucks.Environment;
   logger: Logger;
+  now?: () => number;
 }
 
 /**
@@ -55,7 +59,8 @@ export const oidcMountPath = '/oidc';
  * (the interaction) is our own QR page: see oidc-routes.ts.
  */
 export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcProvider> {
-  const { config, knex, requestInfo, views, logger } = deps;
+  const { config, knex, requestInfo, views, logger, grantSessions } = deps;
+  const now = deps.now ?? Date.now;
   const { Provider, errors, interactionPolicy } = await loadOidcProviderModule();
   const jwks = await loadOidcSigningKeys(knex, config.keys.oidcSigningKey);
   const lifetime = config.sessions.maxLifetimeSeconds;
@@ -89,7 +94,7 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
     }) as unknown as Configuration['adapter'],
     clients: config.oidc.clients.map((client) => ({
       ...client,
-      grant_types: ['authorization_code', 'refresh_token'],
+      // A refresh token (offline_access) only for a client registered for it.
       response_types: ['code'],
       id_token_signed_response_alg: 'RS256',
     })),
@@ -129,7 +134,10 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
       Grant: lifetime,
       RefreshToken: lifetime,
     },
-    findAccount: async (_ctx, id) => {
+    findAccount: async (_ctx, id, token) => {
+      // A code or token is good only while the session of ours its grant was given under lives: logging out,
+      // "end this login", revoking, unfollowing, the admin tool and idle or absolute expiry all end it.
+      if (token?.grantId && !(await grantIsLive(token.grantId))) return undefined;
       const user = /^\d{1,12}$/.test(id) ? await deps.findUserById(Number(id)) : undefined;
       // A user without a phone (unfollowed since, or unbound by an operator) is nobody to applications:
       // their access tokens answer invalid_token, and their refresh tokens invalid_grant.
@@ -137,19 +145,21 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
       return { accountId: id, claims: async () => ({ ...claimsOf(user) }) };
     },
     // Every configured client is first-party: it gets the scopes it asks for, without a consent page.
+    // Each grant belongs to the session of ours it was given in: one given in an earlier session is never reused.
     loadExistingGrant: async (ctx) => {
       const { oidc } = ctx;
       if (!oidc.session?.accountId || !oidc.client) return undefined;
+      const signedIn = await infoOf(ctx)?.signedIn();
       const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId);
       const found = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
-      const grant =
-        found && found.accountId === oidc.session.accountId
-          ? found
-          : new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
+      const reusable =
+        found && found.accountId === oidc.session.accountId && signedIn && (await grantSessions.sessionOfGrant(grantId!)) === signedIn.session.id;
+      const grant = reusable ? found : new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
       grant.addOIDCScope([...oidc.requestParamScopes].join(' '));
       const claims = Object.keys(oidc.requestParamClaims ?? {});
       if (claims.length > 0) grant.addOIDCClaims(claims);
-      await grant.save();
+      const savedId = await grant.save();
+      if (signedIn) await grantSessions.tieGrant(savedId, signedIn.session.id);
       return grant;
     },
     renderError: async (ctx, out) => {
@@ -157,6 +167,11 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
       page(ctx, 'oidc/error.njk', { code: out.error, description: out.error_description });
     },
   };
+
+  async function grantIsLive(grantId: string): Promise<boolean> {
+    const at = now();
+    return grantSessions.grantSessionIsLive(grantId, new Date(at), new Date(at - config.sessions.idleTimeoutSeconds * 1000));
+  }
 
   const provider = new Provider(`${config.publicUrl}${oidcMountPath}`, configuration);
   provider.proxy = config.trustProxy > 0;

@@ -11,6 +11,8 @@ export const testClient = {
   client_secret: 'test-app-secret-0123456789',
   redirect_uris: ['https://app.example/callback'],
   post_logout_redirect_uris: ['https://app.example/logged-out'],
+  // Registered for offline_access; post-app is not.
+  grant_types: ['authorization_code', 'refresh_token'],
 };
 export const postClient = {
   client_id: 'post-app',
