@@ -9,6 +9,7 @@ import { knexConfigFromUrl } from '../../src/db/knex.js';
 import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
 import { logInThroughProcess } from '../helpers/process-login.js';
 import { startServerProcess } from '../helpers/process-server.js';
+import { startSmsReceiver } from '../helpers/sms-receiver.js';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
@@ -39,7 +40,8 @@ for (const { kind, enabled } of databaseKinds) {
       t.regex(migrated.stdout, /Batch 1 run: \d+ migrations/);
     }
     // SQLite migrates itself on start, from dist/migrations.
-    const server = await startServerProcess({ DATABASE_URL: database.url, LOGIN_CONFIRM: 'off' }, [], 'dist/main.js');
+    const sms = await startSmsReceiver(t);
+    const server = await startServerProcess({ DATABASE_URL: database.url, LOGIN_CONFIRM: 'off', ...sms.env }, [], 'dist/main.js');
     t.teardown(() => server.stop());
 
     t.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });
@@ -49,7 +51,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(css.status, 200, 'static/ is found from dist/');
     t.regex(css.headers.get('content-type') ?? '', /text\/css/);
 
-    const browser = await logInThroughProcess({ baseUrl: server.url, output: server.output, openid: 'o_built', phone: '13800138123' });
+    const browser = await logInThroughProcess({ baseUrl: server.url, sms, openid: 'o_built', phone: '13800138123' });
     const profile = await browser.get('/profile');
     t.is(profile.status, 200);
     t.regex(await profile.text(), /138\*\*\*\*8123/, 'views/ is found from dist/');

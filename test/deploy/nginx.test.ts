@@ -16,6 +16,7 @@ import { simulatorAppId, simulatorOriginalId } from '../../src/config.js';
 import { BrowserClient, sceneOf } from '../helpers/browser-client.js';
 import { createMysqlDatabase } from '../helpers/databases.js';
 import { logInThroughProcess } from '../helpers/process-login.js';
+import { startSmsReceiver, type SmsReceiver } from '../helpers/sms-receiver.js';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/process-server.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -40,6 +41,8 @@ interface Deployment {
   url: string;
   instances: ServerProcess[];
   output: () => string;
+  /** The SMS provider's webhook both instances send codes to. */
+  sms: SmsReceiver;
   nginxLog: () => string;
 }
 
@@ -58,6 +61,7 @@ test.before(async () => {
   await knex.destroy();
 
   const [portA, portB, httpsPort, httpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const sms = await startSmsReceiver({ teardown: (cleanup) => cleanups.push(cleanup) });
   // The TCP hop exists first, so that PUBLIC_URL (its address) is known before the instances start.
   const hop = await startTcpProxy('127.0.0.1', httpsPort, { localAddress: clientAddress });
   cleanups.push(() => hop.down());
@@ -96,6 +100,7 @@ test.before(async () => {
         TRUST_PROXY: '1',
         LOGIN_CONFIRM: 'off',
         LOGIN_POLL_TIMEOUT_MS: String(longPollMs),
+        ...sms.env,
       }),
     ),
   );
@@ -113,6 +118,7 @@ test.before(async () => {
     url: publicUrl,
     instances,
     output: () => instances.map((instance) => instance.output()).join('\n'),
+    sms,
     nginxLog: () => readFileSync(path.join(directory, 'access.log'), 'utf8'),
   };
 });
@@ -170,8 +176,8 @@ function phoneThrough(url: string) {
 }
 
 declare('a whole QR login through nginx and two instances; the recorded IP is the one nginx saw', async (t) => {
-  const { url, output, instances } = deployment!;
-  const browser = await logInThroughProcess({ baseUrl: url, output, openid: 'o_nginx', phone: '13800138555' });
+  const { url, sms, instances } = deployment!;
+  const browser = await logInThroughProcess({ baseUrl: url, sms, openid: 'o_nginx', phone: '13800138555' });
   const me = (await (await browser.get('/api/me')).json()) as { phone: string; logins: { ip: string; method: string }[] };
   t.is(me.phone, '13800138555');
   t.like(me.logins[0], { method: 'qrcode', ip: clientAddress });
@@ -185,7 +191,7 @@ declare('a whole QR login through nginx and two instances; the recorded IP is th
   t.like(await held, { status: 'success' });
 
   // Both instances served requests behind the one upstream.
-  for (const instance of instances) t.regex(instance.output(), /"message":"request"/);
+  for (const instance of instances) t.regex(instance.output(), /"msg":"request"/);
   // nginx's request id replaced the client's and reached the server's log.
   const response = await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'client-chosen-id' } });
   const requestId = response.headers.get('x-request-id') ?? '';
@@ -195,9 +201,9 @@ declare('a whole QR login through nginx and two instances; the recorded IP is th
 
 // Depends on TRUST_PROXY (README, "Sessions and client addresses"): without it the server believes the leftmost X-Forwarded-For.
 declare('a client\'s own X-Forwarded-For is not believed', async (t) => {
-  const { url, output } = deployment!;
+  const { url, output, sms } = deployment!;
   const forged = '203.0.113.9';
-  const browser = await logInThroughProcess({ baseUrl: url, output, openid: 'o_forger', phone: '13800138666', headers: { 'x-forwarded-for': forged } });
+  const browser = await logInThroughProcess({ baseUrl: url, sms, openid: 'o_forger', phone: '13800138666', headers: { 'x-forwarded-for': forged } });
   const me = (await (await browser.get('/api/me')).json()) as { logins: { ip: string }[] };
   t.is(me.logins[0].ip, clientAddress);
   t.false(output().includes(`"ip":"${forged}"`), 'the access lines do not take it either');
