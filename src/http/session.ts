@@ -6,6 +6,17 @@ import type { AppContext, SessionData } from './context.js';
 export const sessionCookieName = 'wl.sid';
 
 /**
+ * A cookie's name as this server sets it: with the `__Host-` prefix whenever
+ * the cookie is Secure (PUBLIC_URL is https). Browsers then accept it only
+ * from this very host, over https, with Path=/ and no Domain: a sibling
+ * subdomain or a plain-http page cannot plant it (session fixation, a planted
+ * device). Over plain http (development) the prefix is not allowed, so none.
+ */
+export function cookieNameFor(name: string, secure: boolean): string {
+  return secure ? `__Host-${name}` : name;
+}
+
+/**
  * The browser's session lives in a signed, httpOnly, SameSite=Lax cookie
  * (secure when the site is served over https): the anonymous part (scenes,
  * CSRF token, a pending binding) costs waiting polls no query. Being signed
@@ -15,7 +26,7 @@ export const sessionCookieName = 'wl.sid';
 export function createSessionMiddleware(app: Koa, options: { secure: boolean; maxAgeMs: number }) {
   return session(
     {
-      key: sessionCookieName,
+      key: cookieNameFor(sessionCookieName, options.secure),
       maxAge: options.maxAgeMs,
       httpOnly: true,
       sameSite: 'lax',

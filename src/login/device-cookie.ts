@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppContext } from '../http/context.js';
-import { randomToken } from '../http/session.js';
+import { cookieNameFor, randomToken } from '../http/session.js';
 
 /**
  * The device cookie: a long-lived random id, signed with SESSION_KEYS, that
@@ -24,12 +24,15 @@ const settled = new WeakMap<AppContext, string>();
 export function ensureDeviceId(ctx: AppContext): string {
   const known = settled.get(ctx);
   if (known) return known;
-  const existing = ctx.cookies.get(deviceCookieName, { signed: true });
+  // Secure (and so __Host-) exactly when the session cookie is: PUBLIC_URL is https (http/secure-cookies.ts).
+  const secure = (ctx.cookies as unknown as { secure?: boolean }).secure === true;
+  const name = cookieNameFor(deviceCookieName, secure);
+  const existing = ctx.cookies.get(name, { signed: true });
   let id: string;
   if (existing && deviceIdPattern.test(existing)) id = existing;
   else {
     id = randomToken(18);
-    ctx.cookies.set(deviceCookieName, id, { signed: true, httpOnly: true, sameSite: 'lax', maxAge: deviceCookieMaxAgeMs, overwrite: true });
+    ctx.cookies.set(name, id, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: deviceCookieMaxAgeMs, overwrite: true });
   }
   settled.set(ctx, id);
   return id;

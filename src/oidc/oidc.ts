@@ -6,7 +6,7 @@ import type { AppContext, AppMiddleware, AppRouter } from '../http/context.js';
 import type { Logger } from '../http/error-handler.js';
 import { pickLang, translator } from '../messages/catalogue.js';
 import { createViewEnvironment, type Render } from '../http/render.js';
-import { sessionCookieName } from '../http/session.js';
+import { cookieNameFor, sessionCookieName } from '../http/session.js';
 import type { CurrentSession, SignedIn } from '../login/current-user.js';
 import type { UserSessions } from '../login/user-sessions.js';
 import { demoAppRoutes } from './demo-app.js';
@@ -82,7 +82,7 @@ export function createOidc(deps: OidcDeps): Oidc {
     let lookup: Promise<SignedIn | undefined> | undefined;
     return () => {
       lookup ??= (async () => {
-        const token = sessionTokenOf(ctx);
+        const token = sessionTokenOf(ctx, config.secureCookies);
         const found = token ? await deps.sessions.resumeSession(token) : undefined;
         // A signed-in user always has a phone; should one ever lack it, they are not signed in for applications.
         return found?.user.phone ? found : undefined;
@@ -173,8 +173,8 @@ export function createOidc(deps: OidcDeps): Oidc {
 }
 
 /** The server-side session token inside our signed session cookie (koa-session's base64 JSON), or undefined. */
-function sessionTokenOf(ctx: AppContext): string | undefined {
-  const raw = ctx.cookies.get(sessionCookieName, { signed: true });
+function sessionTokenOf(ctx: AppContext, secure: boolean): string | undefined {
+  const raw = ctx.cookies.get(cookieNameFor(sessionCookieName, secure), { signed: true });
   if (!raw) return undefined;
   try {
     const data = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { auth?: unknown; _expire?: number };

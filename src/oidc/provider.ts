@@ -99,7 +99,16 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
       id_token_signed_response_alg: 'RS256',
     })),
     jwks: { keys: jwks as NonNullable<Configuration['jwks']>['keys'] },
-    cookies: { keys: config.keys.oidcCookie, long: cookieOptions, short: cookieOptions },
+    cookies: {
+      keys: config.keys.oidcCookie,
+      long: cookieOptions,
+      short: cookieOptions,
+      // On https the provider's session cookie (Path=/) is __Host-, like ours. The interaction cookies are scoped
+      // to one interaction's path, which __Host- forbids: they are __Secure- (https only) and live 30 minutes.
+      names: config.secureCookies
+        ? { session: '__Host-oidc.session', interaction: '__Secure-oidc.interaction', resume: '__Secure-oidc.resume' }
+        : { session: '_session', interaction: '_interaction', resume: '_interaction_resume' },
+    },
     claims: scopeClaims,
     scopes: ['openid', 'offline_access', 'phone', 'profile'],
     responseTypes: ['code'],

@@ -4,6 +4,8 @@
  */
 export class BrowserClient {
   private cookies = new Map<string, string>();
+  /** Every Set-Cookie line this browser was sent, attributes included, oldest first. */
+  readonly setCookieLines: string[] = [];
 
   constructor(
     readonly baseUrl: string,
@@ -17,6 +19,7 @@ export class BrowserClient {
     }
     const response = await fetch(this.baseUrl + path, { ...init, headers, redirect: 'manual' });
     for (const line of response.headers.getSetCookie()) {
+      this.setCookieLines.push(line);
       const [pair] = line.split(';');
       const index = pair.indexOf('=');
       const name = pair.slice(0, index);

@@ -30,6 +30,11 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** A real logger (pino, say) instead of the collector behind `logs`, which then stays empty. */
   logger?: Logger;
+  /**
+   * PUBLIC_URL says https (as behind a TLS proxy), while the tests still talk plain http to the port:
+   * cookies are Secure and __Host-, HSTS is sent. WeChat's API stays the simulator's, over http.
+   */
+  publicHttps?: boolean;
 }
 
 /** What a test (or hook) offers for cleanup: ava's `t`. */
@@ -63,7 +68,8 @@ export async function startSharedServer(options: StartOptions = {}): Promise<Tes
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({
     PORT: String(port),
-    PUBLIC_URL: url,
+    PUBLIC_URL: options.publicHttps ? url.replace('http://', 'https://') : url,
+    ...(options.publicHttps ? { WECHAT_API_BASE: `${url}/simulator/api`, WECHAT_OPEN_BASE: `${url}/simulator/api` } : {}),
     DATABASE_URL: database.url,
     SESSION_KEYS: 'test-session-key-0123456789',
     LOGIN_POLL_TIMEOUT_MS: '2000',
