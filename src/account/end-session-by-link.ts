@@ -35,7 +35,7 @@ export function createEndSessionByLink(deps: EndSessionByLinkDeps) {
   async function endByLink(token: unknown, openid: string): Promise<EndLinkCheck['kind']> {
     const check = await checkLink(token, openid);
     // "Not me": the session ends, and its browser no longer skips the confirmation on the phone.
-    if (check.kind === 'live') await deps.sessions.disownSession(check.userId, check.session.id);
+    if (check.kind === 'live') await deps.sessions.disownSession(check.userId, check.session.id, 'end-link');
     return check.kind;
   }
 

@@ -34,8 +34,10 @@ export function sessionRoutes(router: AppRouter, deps: SessionRouteDeps): void {
     if (form.all === 'others') {
       await deps.sessions.disownOtherSessions(signedIn.user.id, signedIn.session);
     } else if (typeof form.session === 'string' && /^\d{1,12}$/.test(form.session)) {
-      // Only the user's own sessions can match: another user's id ends nothing.
-      await deps.sessions.disownSession(signedIn.user.id, Number(form.session));
+      // Only the user's own sessions can match: another user's id ends nothing. The other browser
+      // is told it was ended from another device; ending this very one is a logout, told nothing.
+      const id = Number(form.session);
+      await deps.sessions.disownSession(signedIn.user.id, id, id === signedIn.session.id ? 'logout' : 'revoked');
     } else {
       throw new BadRequestError('say which session: session=<id> or all=others');
     }

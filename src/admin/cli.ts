@@ -10,6 +10,7 @@ Commands:
       Removes the phone number from the user who holds it. Their next login asks them to bind a phone again.
   end-sessions --phone <number> | --openid <openid> | --unionid <unionid> | --id <user id>
       Signs the user out everywhere: every browser session and every mini-program token ends at once.
+      Each browser's next page says that an administrator ended its session.
   oidc-clients
       Lists the OpenID Connect applications configured (OIDC_CLIENTS), without their secrets.
   rotate-oidc-keys

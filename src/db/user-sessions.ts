@@ -1,11 +1,35 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { toUser, type User } from './users.js';
-import { toDate } from './values.js';
+import { toDate, toOptionalDate } from './values.js';
 
 /** Only the sha256 of a session token is stored: a leaked table signs nobody in. */
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Why a session ended, kept in `user_sessions.end_reason`: `logout` (this
+ * browser's own logout), `revoked` (from another device's profile), `end-link`
+ * (the "end this login" link of the WeChat notice), `unfollow`, `admin` (the
+ * operator's tool). The same words as the `session.ended` webhook's.
+ */
+export type SessionEndReason = 'logout' | 'revoked' | 'end-link' | 'unfollow' | 'admin';
+export const sessionEndReasons: readonly SessionEndReason[] = ['logout', 'revoked', 'end-link', 'unfollow', 'admin'];
+
+/**
+ * What the login page tells a browser whose session ended elsewhere: a stored
+ * reason, `expired` (idle or past its lifetime), or `unknown` (ended before
+ * reasons were kept). A logout of its own says nothing, so it is not here.
+ */
+export type SessionEndNotice = Exclude<SessionEndReason, 'logout'> | 'expired' | 'unknown';
+
+/** A session that is over, as its token finds it (revoked or not). */
+export interface EndedSession {
+  revokedAt: Date | null;
+  endReason: SessionEndReason | null;
+  lastSeenAt: Date;
+  expiresAt: Date;
 }
 
 export interface NewSession {
@@ -82,6 +106,22 @@ export function createUserSessionQueries(knex: Knex) {
     return { session, user: toUser(row)! };
   }
 
+  /**
+   * The session of `token` whatever became of it, for saying why it ended
+   * (once per browser: the cookie forgets the token afterwards).
+   */
+  async function findSessionEnd(token: string): Promise<EndedSession | undefined> {
+    const row = await table().where({ token_hash: hashSessionToken(token) }).first('revoked_at', 'end_reason', 'last_seen_at', 'expires_at');
+    if (!row) return undefined;
+    const reason = row.end_reason as string | null;
+    return {
+      revokedAt: toOptionalDate(row.revoked_at),
+      endReason: reason && (sessionEndReasons as readonly string[]).includes(reason) ? (reason as SessionEndReason) : null,
+      lastSeenAt: toDate(row.last_seen_at),
+      expiresAt: toDate(row.expires_at),
+    };
+  }
+
   async function touchSession(id: number, now: Date): Promise<void> {
     await table().where({ id }).update({ last_seen_at: now });
   }
@@ -103,24 +143,24 @@ export function createUserSessionQueries(knex: Knex) {
     return row ? toSession(row) : undefined;
   }
 
-  /** Ends one session of the user; false when it was not theirs or already over. */
-  async function revokeSession(userId: number, id: number, now: Date): Promise<boolean> {
-    return (await table().where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: now })) === 1;
+  /** Ends one session of the user, saying why; false when it was not theirs or already over. */
+  async function revokeSession(userId: number, id: number, now: Date, reason: SessionEndReason): Promise<boolean> {
+    return (await table().where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: now, end_reason: reason })) === 1;
   }
 
-  /** Ends every session of the user except `keepId` (none when undefined); returns the device hashes of those it ended. */
-  async function revokeSessionsOfUser(userId: number, now: Date, keepId?: number, trx?: Knex.Transaction): Promise<string[]> {
+  /** Ends every session of the user except `keepId` (none when undefined), saying why; returns the device hashes of those it ended. */
+  async function revokeSessionsOfUser(userId: number, now: Date, reason: SessionEndReason, keepId?: number, trx?: Knex.Transaction): Promise<string[]> {
     const live = () => {
       const query = table(trx).where({ user_id: userId }).whereNull('revoked_at');
       if (keepId !== undefined) query.andWhereNot({ id: keepId });
       return query;
     };
     const rows = await live().select('device_hash');
-    await live().update({ revoked_at: now });
+    await live().update({ revoked_at: now, end_reason: reason });
     return rows.map((row) => row.device_hash as string | null).filter((hash): hash is string => Boolean(hash));
   }
 
-  return { insertSession, findSessionWithUser, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser };
+  return { insertSession, findSessionWithUser, findSessionEnd, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser };
 }
 
 export type UserSessionQueries = ReturnType<typeof createUserSessionQueries>;

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { SignedIn } from '../login/current-user.js';
+import type { SessionEndNotice } from '../db/user-sessions.js';
 import type { Lang, Translate } from '../messages/catalogue.js';
 
 /** What a browser session holds. Stored in a signed cookie, so it stays small. */
@@ -27,6 +28,8 @@ export interface SessionData {
    * it, which ends every pending binding of the user.
    */
   pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'oauth'; expiresAt: number };
+  /** Why this browser's signed-in session ended elsewhere, kept until the login page has said it once. */
+  sessionEnded?: SessionEndNotice;
 }
 
 export interface AppState {

@@ -15,14 +15,21 @@ export type CurrentSession = (ctx: AppContext) => Promise<SignedIn | undefined>;
  * Who is signed in on this request: the session token in the cookie, checked
  * against the server's record (one indexed query, remembered for the rest of
  * the request). A revoked, idle or expired session is forgotten from the
- * cookie, so the browser is simply signed out.
+ * cookie, so the browser is signed out; why it ended (from the phone, another
+ * device, an unfollow, an administrator, expiry) is kept in the cookie
+ * session until the login page has said it once. Its own logout says nothing.
  */
-export function createCurrentSession(sessions: UserSessions): CurrentSession {
+export function createCurrentSession(sessions: Pick<UserSessions, 'resumeSession' | 'whyEnded'>): CurrentSession {
   return async (ctx) => {
     if (ctx.state.signedIn !== undefined) return ctx.state.signedIn ?? undefined;
     const token = ctx.session?.auth;
     const found = token ? await sessions.resumeSession(token) : undefined;
-    if (token && !found) delete ctx.session!.auth;
+    if (token && !found) {
+      // Once per browser: the token leaves the cookie here, so this extra read is not paid again.
+      const why = await sessions.whyEnded(token);
+      delete ctx.session!.auth;
+      if (why) ctx.session!.sessionEnded = why;
+    }
     ctx.state.signedIn = found ?? null;
     return found;
   };

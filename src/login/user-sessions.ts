@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { User } from '../db/users.js';
 import type { KnownDeviceQueries } from '../db/known-devices.js';
-import type { SessionRecord, UserSessionQueries } from '../db/user-sessions.js';
+import type { SessionEndNotice, SessionRecord, UserSessionQueries } from '../db/user-sessions.js';
 import { randomToken } from '../http/session.js';
 
 export interface UserSessionDeps {
@@ -54,6 +54,19 @@ export function createUserSessions(deps: UserSessionDeps) {
     return found;
   }
 
+  /**
+   * Why the session of `token` is over, for a browser whose cookie still
+   * names it: undefined when the token is unknown, live, or was logged out
+   * by this browser itself (nothing to explain).
+   */
+  async function whyEnded(token: string): Promise<SessionEndNotice | undefined> {
+    const ended = await deps.queries.findSessionEnd(token);
+    if (!ended) return undefined;
+    if (ended.revokedAt) return ended.endReason === 'logout' ? undefined : (ended.endReason ?? 'unknown');
+    const at = now();
+    return ended.expiresAt.getTime() <= at || ended.lastSeenAt.getTime() + idleMs <= at ? 'expired' : undefined;
+  }
+
   /** The user's live sessions, most recently used first. */
   function listSessions(userId: number): Promise<SessionRecord[]> {
     const at = now();
@@ -69,35 +82,37 @@ export function createUserSessions(deps: UserSessionDeps) {
 
   /** Logging out: the session ends, and the browser stays a known device (CONTRACT.md). */
   function endSession(userId: number, sessionId: number): Promise<boolean> {
-    return deps.queries.revokeSession(userId, sessionId, new Date(now()));
+    return deps.queries.revokeSession(userId, sessionId, new Date(now()), 'logout');
   }
 
   /**
    * "Not me", or "not my device any more" (the profile's list, the notice's
    * link): the session ends and its browser is forgotten, so that its next
-   * login asks the phone again instead of skipping the confirmation.
+   * login asks the phone again instead of skipping the confirmation. `reason`
+   * is what that browser is told: `revoked` from another device's profile,
+   * `end-link` from the link on the phone.
    */
-  async function disownSession(userId: number, sessionId: number): Promise<boolean> {
+  async function disownSession(userId: number, sessionId: number, reason: 'revoked' | 'end-link' | 'logout'): Promise<boolean> {
     const session = await deps.queries.findSessionOfUser(userId, sessionId);
-    if (!session || !(await deps.queries.revokeSession(userId, sessionId, new Date(now())))) return false;
+    if (!session || !(await deps.queries.revokeSession(userId, sessionId, new Date(now()), reason))) return false;
     if (session.deviceHash) await deps.devices.forgetDevices(userId, [session.deviceHash]);
     return true;
   }
 
   /** Every session of the user but `keep` ends, and their browsers but this one are forgotten. */
   async function disownOtherSessions(userId: number, keep: SessionRecord): Promise<void> {
-    const deviceHashes = await deps.queries.revokeSessionsOfUser(userId, new Date(now()), keep.id);
+    const deviceHashes = await deps.queries.revokeSessionsOfUser(userId, new Date(now()), 'revoked', keep.id);
     const others = deviceHashes.filter((hash) => hash !== keep.deviceHash);
     if (others.length > 0) await deps.devices.forgetDevices(userId, others);
   }
 
   /** Unfollowing: every session ends and every browser of the user is forgotten. */
   async function endAllSessions(userId: number, trx?: Knex.Transaction): Promise<void> {
-    await deps.queries.revokeSessionsOfUser(userId, new Date(now()), undefined, trx);
+    await deps.queries.revokeSessionsOfUser(userId, new Date(now()), 'unfollow', undefined, trx);
     await deps.devices.forgetDevices(userId, undefined, trx);
   }
 
-  return { startSession, resumeSession, listSessions, findLiveSession, endSession, disownSession, disownOtherSessions, endAllSessions };
+  return { startSession, resumeSession, whyEnded, listSessions, findLiveSession, endSession, disownSession, disownOtherSessions, endAllSessions };
 }
 
 export type UserSessions = ReturnType<typeof createUserSessions>;
