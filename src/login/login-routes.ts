@@ -5,7 +5,7 @@ import type { Logger } from '../http/error-handler.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { Render } from '../http/render.js';
 import { safeNextPath } from '../http/safe-next.js';
-import { sessionOf } from '../http/session.js';
+import { cookieNameFor, sessionCookieName, sessionOf } from '../http/session.js';
 import type { OfficialAccountApi } from '../wechat/official-account-api.js';
 import { apiQuotaReachedErrcode, maxSceneStrLength } from '../wechat/constants.js';
 import { WechatError } from '../wechat/errors.js';
@@ -49,6 +49,14 @@ export interface LoginRouteDeps {
 const scenesKeptPerSession = 3;
 /** A reload shows the session's newest code again while it is unscanned and has more than this left. */
 const reuseSceneWithMoreThanMs = 60_000;
+/**
+ * An idle login tab renews its expired code by itself this many times in a
+ * row (a quarter of an hour with the default lifetime); after that it shows
+ * "expired" with a button, so that a forgotten tab stops costing QR codes.
+ */
+export const maxAutoRenewals = 3;
+
+export type LoginPageState = 'pending' | 'scanned' | 'denied' | 'expired';
 
 /** The QR login: the page, the long-poll and the no-JavaScript status check. */
 export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
@@ -61,15 +69,23 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   });
 
   router.get('/login', async (ctx) => {
+    // The script lands here after /login/poll said 403: a browser that sent no session cookie
+    // keeps none, and another code would only be lost too. It is told so, at no QR code's cost.
+    if (ctx.query.cookies === 'check' && !sentSessionCookie(ctx)) return renderCookiesPage(ctx, 200);
     const session = sessionOf(ctx);
     const next = safeNextPath(ctx.query.next);
     if (next) session.next = next;
     if (await deps.currentUser(ctx)) return ctx.redirect(session.next ?? '/profile');
 
     ctx.set('Cache-Control', 'no-store');
+    // The script asks with renew=auto when a code ran out on an idle tab; the visitor's own visit starts the count again.
+    const autoRenewals = ctx.query.renew === 'auto' ? (session.autoRenewals ?? 0) + 1 : 0;
+    session.autoRenewals = autoRenewals;
     // WeChat caps qrcode/create per day: a reload must not cost a code.
     const reusable = await reusableScene(ctx);
     if (reusable) return renderLoginPage(ctx, reusable);
+    const newest = session.scenes?.at(-1);
+    if (autoRenewals > maxAutoRenewals && newest) return renderLoginPage(ctx, { ...newest, state: 'expired' });
     const entry = await createScene(ctx);
     session.scenes = [...(session.scenes ?? []), entry].slice(-scenesKeptPerSession);
     await renderLoginPage(ctx, entry);
@@ -105,15 +121,18 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   });
 
   // Without JavaScript, the "check" link lands here: it looks once, then
-  // follows the answer or shows the same code again.
+  // follows the answer or shows the same code again, in the state it is in.
   router.get('/login/status', async (ctx) => {
-    const entry = sceneOfThisSession(ctx, ctx.query.scene);
+    ctx.set('Cache-Control', 'no-store');
+    const scene = validScene(ctx.query.scene);
+    // No session cookie came back: say what to do, not "forbidden".
+    if (!findScene(ctx, scene) && !sentSessionCookie(ctx)) return renderCookiesPage(ctx, 403);
+    const entry = sceneOfThisSession(ctx, scene);
     const state = await deps.poller.waitForScan(entry.scene, 0, new AbortController().signal);
     const answer = await answerPoll(ctx, entry, state);
     if (answer.redirect) return ctx.redirect(answer.redirect);
-    if (answer.status === 'expired') return ctx.redirect('/login');
-    ctx.set('Cache-Control', 'no-store');
-    await renderLoginPage(ctx, { ...entry, stillWaiting: true, answer });
+    const shown: LoginPageState = answer.status === 'scanned' || answer.status === 'denied' || answer.status === 'expired' ? answer.status : 'pending';
+    await renderLoginPage(ctx, { ...entry, stillWaiting: true, state: shown, number: answer.number });
   });
 
   /** The session's newest scene, when nobody has scanned it and it has more than a minute left. */
@@ -136,7 +155,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       throw new TooManyRequestsError('too many login QR codes from this address', 'qr_rate_limited');
     }
     const expiresAt = now() + deps.qrExpireSeconds * 1000;
-    const scene = deps.scenes.issueScene(expiresAt);
+    const scene = deps.scenes.issueScene(expiresAt, ctx.state.lang);
     deps.poller.noteIssued(scene);
     if (deps.confirmation) {
       // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
@@ -160,13 +179,21 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     }
   }
 
-  function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
+  function validScene(scene: unknown): string {
     if (typeof scene !== 'string' || scene.length === 0 || scene.length > maxSceneStrLength) {
       throw new BadRequestError('scene is missing or too long');
     }
-    const entry = ctx.session?.scenes?.find((candidate) => candidate.scene === scene);
+    return scene;
+  }
+
+  function findScene(ctx: AppContext, scene: string): SceneEntry | undefined {
+    return ctx.session?.scenes?.find((candidate) => candidate.scene === scene);
+  }
+
+  function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
+    const entry = findScene(ctx, validScene(scene));
     if (!entry) throw new ForbiddenError('this session did not create the scene');
-    return entry as SceneEntry;
+    return entry;
   }
 
   /** Turns what the database says into the poll's answer; a scanner with a phone is logged in here. */
@@ -178,8 +205,10 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     return redirect ? { status, redirect } : { status };
   }
 
-  async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean; answer?: PollAnswer }) {
+  async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean; state?: LoginPageState; number?: string }) {
     const svg = await QRCode.toString(view.qrUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    const state = view.state ?? 'pending';
+    const session = sessionOf(ctx);
     deps.render(ctx, 'login.njk', {
       scene: view.scene,
       expiresAt: new Date(view.expiresAt).toISOString(),
@@ -187,13 +216,28 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       qrSvg: svg,
       statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,
       stillWaiting: view.stillWaiting ?? false,
-      // The no-JavaScript status check shows the same states as the script: scanned with the number, or denied.
-      pollStatus: view.answer?.status ?? 'pending',
-      pickNumber: view.answer?.number,
+      // One state at a time, the same with the script and without it (the no-JavaScript status check renders it here).
+      pageState: state,
+      pickNumber: view.number,
+      autoRenewalsLeft: Math.max(0, maxAutoRenewals - (session.autoRenewals ?? 0)),
       inWechat: /MicroMessenger/i.test(ctx.get('user-agent')),
     });
   }
+
+  /** "Allow cookies": for a browser that sends no session cookie, so that nothing here can work. No scene is created. */
+  function renderCookiesPage(ctx: AppContext, status: number) {
+    ctx.set('Cache-Control', 'no-store');
+    const otherLang = ctx.state.lang === 'en' ? 'zh' : 'en';
+    // The language link keeps the check: a plain /login would cost a QR code that this browser cannot use.
+    deps.render(ctx, 'cookies.njk', { switchLangHref: `/login?cookies=check&lang=${otherLang}` }, status);
+  }
 }
+
+/** Whether the request carried our session cookie at all (signed or not, valid or not; `__Host-` on https). */
+function sentSessionCookie(ctx: AppContext): boolean {
+  return Boolean(ctx.cookies.get(sessionCookieName) || ctx.cookies.get(cookieNameFor(sessionCookieName, true)));
+}
+
 
 interface SceneEntry {
   scene: string;

@@ -83,10 +83,17 @@ export const en: Catalogue = {
   sms_budget: 'Text messages are busy right now. Please try again later.',
   phone_already_bound: 'This account has another phone number bound.',
   unauthenticated: 'Please log in first.',
-  scannedPick: 'Scanned. Open the confirm link in WeChat on your phone and pick this number:',
+  scannedPick: 'Open the confirm link in WeChat on your phone and pick this number:',
   loginDenied: 'Login denied',
   loginDeniedHint: 'The login was refused on the phone, or the wrong number was picked. This code is dead.',
   newQr: 'Get a new code',
+  // The login page, one state at a time (issue 24).
+  scannedTitle: 'Scanned',
+  checkAfterConfirm: 'I have confirmed on my phone: continue',
+  // A browser that keeps no cookie: the login cannot work in it.
+  cookiesTitle: 'Please allow cookies',
+  cookiesWhy: 'This browser does not keep this site’s cookie. After a scan, this page cannot tell that it is you waiting, so logging in cannot work.',
+  cookiesHow: 'Allow cookies for this site in your browser’s settings (or stop blocking them here), then press “Try again”.',
   confirmTitle: 'Confirm login',
   confirmAsk: 'A browser is asking to log in to your account at “{site}”:',
   confirmBrowser: 'Browser',

@@ -88,10 +88,17 @@ export const zh = {
   phone_already_bound: '该账号已绑定其他手机号。',
   unauthenticated: '请先登录。',
   // Confirming a QR login in WeChat (LOGIN_CONFIRM).
-  scannedPick: '已扫码。请在手机微信里点开确认链接，并选择这个数字：',
+  scannedPick: '请在手机微信里点开确认链接，并选择这个数字：',
   loginDenied: '登录已被拒绝',
   loginDeniedHint: '手机上拒绝了这次登录，或选错了数字。这个二维码已作废。',
   newQr: '获取新的二维码',
+  // The login page, one state at a time (issue 24).
+  scannedTitle: '扫码成功',
+  checkAfterConfirm: '我已在手机上确认，继续',
+  // A browser that keeps no cookie: the login cannot work in it.
+  cookiesTitle: '请允许本站使用 Cookie',
+  cookiesWhy: '这个浏览器没有保存本站的 Cookie。扫码之后，网页无法认出是你在等待，所以无法登录。',
+  cookiesHow: '请在浏览器设置中允许本站使用 Cookie（或关闭对本站的拦截），然后点击“重试”。',
   confirmTitle: '确认登录',
   confirmAsk: '有浏览器正在请求登录你在「{site}」的账号：',
   confirmBrowser: '浏览器',

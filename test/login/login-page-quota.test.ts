@@ -95,3 +95,56 @@ test('with a QR lifetime of a minute or less, every visit gets a new code (none 
   t.is(a.created(), 5);
   await redis.del('wechat-login:rate:qrcode-ip:127.0.0.1', 'wechat-login:rate:qrcode-ip:::ffff:127.0.0.1');
 });
+
+test('issue 24: a cookieless check costs no QR code, and the status link without a cookie explains cookies instead of "forbidden"', async (t) => {
+  const { server, created } = await setup(t);
+  const check = await fetch(`${server.url}/login?cookies=check`);
+  t.is(check.status, 200);
+  const html = await check.text();
+  t.true(html.includes('请允许本站使用 Cookie'));
+  t.false(html.includes('data-scene='), 'no code on it');
+  t.is(created(), 0);
+  t.true((await (await fetch(`${server.url}/login?cookies=check&lang=en`)).text()).includes('Please allow cookies'));
+
+  const status = await fetch(`${server.url}/login/status?scene=some-scene`);
+  t.is(status.status, 403);
+  t.true((await status.text()).includes('请允许本站使用 Cookie'));
+  t.is((await fetch(`${server.url}/login/status?scene=`)).status, 400, 'a missing scene is still a bad request');
+
+  // With a cookie, the check is the ordinary page: the code shown before, or a new one.
+  const browser = new BrowserClient(server.url);
+  const first = sceneOf(await (await browser.get('/login')).text());
+  t.is(sceneOf(await (await browser.get('/login?cookies=check')).text()), first);
+  t.is(created(), 1);
+});
+
+test('issue 24: on https the session cookie is __Host-, and the cookie check knows it by that name', async (t) => {
+  const server = await startServer(t, { env: { LOGIN_CONFIRM: 'off' }, publicHttps: true });
+  const browser = new BrowserClient(server.url);
+  const first = sceneOf(await (await browser.get('/login')).text());
+  t.true(browser.cookieHeader().includes('__Host-wl.sid='));
+  t.is(sceneOf(await (await browser.get('/login?cookies=check')).text()), first, 'a browser with the cookie is not told to allow cookies');
+  t.true((await (await fetch(`${server.url}/login?cookies=check`)).text()).includes('请允许本站使用 Cookie'));
+});
+
+test('issue 24: the script renews an expired code by itself three times in a row; the fourth shows it expired at no cost, until the visitor asks', async (t) => {
+  // Codes of a minute are never shown again, so every renewal would cost one.
+  const { server, created } = await setup(t, { QR_EXPIRE_SECONDS: '60' });
+  const browser = new BrowserClient(server.url);
+  const renewalsLeft = (html: string) => html.match(/data-auto-renewals-left="(\d+)"/)?.[1];
+  t.is(renewalsLeft(await (await browser.get('/login')).text()), '3');
+  for (const left of ['2', '1', '0']) {
+    const page = await browser.get('/login?renew=auto');
+    t.is(page.status, 200);
+    t.is(renewalsLeft(await page.text()), left);
+  }
+  t.is(created(), 4);
+  const stopped = await (await browser.get('/login?renew=auto')).text();
+  t.regex(stopped, /id="login-state" class="login-state" data-state="expired"/);
+  t.regex(stopped, /id="refresh-qr" href="\/login"/);
+  t.is(created(), 4, 'no code for a fourth renewal');
+  const asked = await (await browser.get('/login')).text();
+  t.regex(asked, /data-state="pending"/);
+  t.is(renewalsLeft(asked), '3');
+  t.is(created(), 5);
+});
