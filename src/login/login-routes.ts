@@ -9,6 +9,8 @@ import { cookieNameFor, sessionCookieName, sessionOf } from '../http/session.js'
 import type { OfficialAccountApi } from '../wechat/official-account-api.js';
 import { apiQuotaReachedErrcode, maxSceneStrLength } from '../wechat/constants.js';
 import { WechatError } from '../wechat/errors.js';
+import type { MessageKey } from '../messages/catalogue.js';
+import type { SessionEndNotice } from '../db/user-sessions.js';
 import type { CurrentUser } from './current-user.js';
 import { ensureDeviceId } from './device-cookie.js';
 import type { LoginConfirmation } from './login-confirmation.js';
@@ -209,6 +211,9 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     const svg = await QRCode.toString(view.qrUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
     const state = view.state ?? 'pending';
     const session = sessionOf(ctx);
+    // Why this browser's last session ended (current-user.ts), said once.
+    const ended = session.sessionEnded;
+    delete session.sessionEnded;
     deps.render(ctx, 'login.njk', {
       scene: view.scene,
       expiresAt: new Date(view.expiresAt).toISOString(),
@@ -220,6 +225,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       pageState: state,
       pickNumber: view.number,
       autoRenewalsLeft: Math.max(0, maxAutoRenewals - (session.autoRenewals ?? 0)),
+      sessionEnded: ended ? ctx.state.t(endedMessages[ended] ?? 'sessionEndedUnknown') : undefined,
       inWechat: /MicroMessenger/i.test(ctx.get('user-agent')),
     });
   }
@@ -238,6 +244,15 @@ function sentSessionCookie(ctx: AppContext): boolean {
   return Boolean(ctx.cookies.get(sessionCookieName) || ctx.cookies.get(cookieNameFor(sessionCookieName, true)));
 }
 
+/** What the login page says about a session that ended elsewhere; an unknown reason (a row from before reasons were kept) says only that it ended. */
+const endedMessages: Record<SessionEndNotice, MessageKey> = {
+  unknown: 'sessionEndedUnknown',
+  'end-link': 'sessionEndedByLink',
+  revoked: 'sessionEndedByOtherDevice',
+  unfollow: 'sessionEndedByUnfollow',
+  admin: 'sessionEndedByAdmin',
+  expired: 'sessionEndedExpired',
+};
 
 interface SceneEntry {
   scene: string;

@@ -94,6 +94,13 @@ export const en: Catalogue = {
   cookiesTitle: 'Please allow cookies',
   cookiesWhy: 'This browser does not keep this site’s cookie. After a scan, this page cannot tell that it is you waiting, so logging in cannot work.',
   cookiesHow: 'Allow cookies for this site in your browser’s settings (or stop blocking them here), then press “Try again”.',
+  // Why this browser was signed out, said once on the login page.
+  sessionEndedByLink: 'This session was ended from your phone (the “End this login” link in WeChat). Scan the code to log in again.',
+  sessionEndedByOtherDevice: 'This session was ended from another device. Scan the code to log in again.',
+  sessionEndedByUnfollow: 'You were logged out because you unfollowed the Official Account. Follow it again by scanning the code to log in.',
+  sessionEndedByAdmin: 'This session was ended by an administrator.',
+  sessionEndedExpired: 'Your session expired. Scan the code to log in again.',
+  sessionEndedUnknown: 'This session has ended. Scan the code to log in again.',
   confirmTitle: 'Confirm login',
   confirmAsk: 'A browser is asking to log in to your account at “{site}”:',
   confirmBrowser: 'Browser',

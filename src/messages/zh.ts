@@ -99,6 +99,13 @@ export const zh = {
   cookiesTitle: '请允许本站使用 Cookie',
   cookiesWhy: '这个浏览器没有保存本站的 Cookie。扫码之后，网页无法认出是你在等待，所以无法登录。',
   cookiesHow: '请在浏览器设置中允许本站使用 Cookie（或关闭对本站的拦截），然后点击“重试”。',
+  // Why this browser was signed out, said once on the login page.
+  sessionEndedByLink: '这次登录已在你的手机上结束（微信通知里的“结束这次登录”）。如需继续使用，请重新扫码登录。',
+  sessionEndedByOtherDevice: '这次登录已在另一台设备上被退出。如需继续使用，请重新扫码登录。',
+  sessionEndedByUnfollow: '你已取消关注公众号，因此已退出登录。重新关注并扫码即可再次登录。',
+  sessionEndedByAdmin: '这次登录已被管理员结束。',
+  sessionEndedExpired: '登录已过期，请重新扫码登录。',
+  sessionEndedUnknown: '这次登录已结束，请重新扫码登录。',
   confirmTitle: '确认登录',
   confirmAsk: '有浏览器正在请求登录你在「{site}」的账号：',
   confirmBrowser: '浏览器',

@@ -1,5 +1,9 @@
 import test from 'ava';
 import Keygrip from 'keygrip';
+import { runAdmin } from '../../src/admin/cli.js';
+import { createAdminQueries } from '../../src/db/admin-queries.js';
+import { createEndSessionLinks } from '../../src/login/end-session-links.js';
+import { createPersona, openInWechat } from '../helpers/confirm-flow.js';
 import { developmentSessionKey, loadConfig } from '../../src/config.js';
 import { clientIpOf } from '../../src/http/client-ip.js';
 import { describeUserAgent } from '../../src/http/user-agent.js';
@@ -180,6 +184,84 @@ for (const { kind, enabled } of databaseKinds) {
     t.is((await copy.get('/api/me')).status, 401);
     const live = await server.knex('user_sessions').whereNull('revoked_at').count({ n: '*' }).first();
     t.is(Number(live!.n), 0);
+  });
+}
+
+/** The session id the profile marks as this browser's. */
+async function ownSessionId(browser: BrowserClient): Promise<number> {
+  return Number((await (await browser.get('/profile')).text()).match(/class="session current" data-session-id="(\d+)"/)![1]);
+}
+
+/** What /login says about how this browser's last session ended (empty: nothing). */
+async function endNoticeOn(browser: BrowserClient, headers?: Record<string, string>): Promise<string> {
+  const html = await (await browser.get('/login', headers)).text();
+  return html.match(/id="session-ended"[^>]*>([^<]*)</)?.[1] ?? '';
+}
+
+for (const { kind, enabled } of databaseKinds) {
+  const declare = enabled ? test : test.skip;
+
+  declare(`${kind}: a browser signed out from elsewhere is told why, once, on the login page; its own logout says nothing`, async (t) => {
+    const server = await startServer(t, { database: kind, env: plainScanLogin });
+    // A simulator persona: the end link is opened in its WeChat, which proves the openid through OAuth.
+    const openid = await createPersona(server, 'why');
+    const first = await logInNewUser(server, openid, '13700000011');
+    const userId = (await server.knex('users').where({ openid }).first()).id as number;
+    const reasonOf = async (browser: BrowserClient) =>
+      (await server.knex('user_sessions').where({ id: await ownSessionId(browser) }).first()).end_reason as string | null;
+
+    // "Log out this device" on another device's profile: the next page it loads (here /profile) leads to the words.
+    const ended = await logInReturning(server, openid);
+    const endedId = await ownSessionId(ended);
+    const csrf = csrfOf(await (await first.get('/profile')).text());
+    t.is((await first.postForm('/sessions/revoke', { session: String(endedId), _csrf: csrf })).status, 303);
+    t.is((await server.knex('user_sessions').where({ id: endedId }).first()).end_reason, 'revoked');
+    t.is((await ended.get('/profile')).headers.get('location'), '/login');
+    t.is(await endNoticeOn(ended), '这次登录已在另一台设备上被退出。如需继续使用，请重新扫码登录。');
+    t.is(await endNoticeOn(ended), '', 'said once');
+
+    // "Log out all other devices", in English.
+    const other = await logInReturning(server, openid);
+    t.is((await first.postForm('/sessions/revoke', { all: 'others', _csrf: csrf })).status, 303);
+    t.is(await endNoticeOn(other, { 'accept-language': 'en' }), 'This session was ended from another device. Scan the code to log in again.');
+
+    // The "end this login" link of the WeChat notice, opened on the phone by the user.
+    const linked = await logInReturning(server, openid);
+    const links = createEndSessionLinks({ keys: server.config.keys.link, publicUrl: server.url, lifetimeSeconds: 3600 });
+    const endPath = links.linkFor({ id: await ownSessionId(linked), userId }).slice(server.url.length);
+    const opened = await openInWechat(server, openid, endPath);
+    const token = opened.html.match(/name="t" value="([^"]+)"/)![1];
+    t.is((await opened.phone.postForm('/sessions/end', { _csrf: csrfOf(opened.html), t: token })).status, 200);
+    t.is(await endNoticeOn(linked), '这次登录已在你的手机上结束（微信通知里的“结束这次登录”）。如需继续使用，请重新扫码登录。');
+
+    // The operator's tool.
+    const byAdmin = await logInReturning(server, openid);
+    const out: string[] = [];
+    t.is(await runAdmin(['end-sessions', '--openid', openid], createAdminQueries(server.knex), { out: (text) => out.push(text), err: (text) => out.push(text) }), 0);
+    t.is(await endNoticeOn(byAdmin), '这次登录已被管理员结束。');
+    t.is(await endNoticeOn(first), '这次登录已被管理员结束。');
+
+    // Past its absolute lifetime (idle is the same words).
+    const expired = await logInReturning(server, openid);
+    await server.knex('user_sessions').where({ id: await ownSessionId(expired) }).update({ expires_at: new Date(Date.now() - 1000) });
+    t.is(await endNoticeOn(expired), '登录已过期，请重新扫码登录。');
+
+    // Its own logout: nothing to explain.
+    const leaving = await logInReturning(server, openid);
+    const leavingId = await ownSessionId(leaving);
+    t.is((await leaving.postForm('/logout', { _csrf: csrfOf(await (await leaving.get('/profile')).text()) })).status, 303);
+    t.is((await server.knex('user_sessions').where({ id: leavingId }).first()).end_reason, 'logout');
+    t.is(await endNoticeOn(leaving), '');
+
+    // Unfollowing ends every session, each told why.
+    const unfollowed = await logInReturning(server, openid);
+    t.is(await reasonOf(unfollowed), null, 'a live session has no reason');
+    await phoneFor(server).unfollow(openid);
+    t.is(await endNoticeOn(unfollowed), '你已取消关注公众号，因此已退出登录。重新关注并扫码即可再次登录。');
+    const reasons = await server.knex('user_sessions').where({ user_id: userId }).orderBy('id').pluck('end_reason');
+    // The expired session's row was still unrevoked, so the unfollow ended it too.
+    t.deepEqual(reasons, ['admin', 'revoked', 'revoked', 'end-link', 'admin', 'unfollow', 'logout', 'unfollow']);
+    t.is(Number((await server.knex('user_sessions').whereNull('revoked_at').count({ n: '*' }).first())!.n), 0);
   });
 }
 
