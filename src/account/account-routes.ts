@@ -40,7 +40,11 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
     const pending = pendingBindOf(ctx);
     if (!pending) return ctx.redirect('/login');
     await renderFormErrors(ctx, form, async () => {
-      await deps.phoneBinding.sendBindCode(pending.userId, requirePhone(form.phone), ctx.ip);
+      const phone = requirePhone(form.phone);
+      const { nextSendAt } = await deps.phoneBinding.sendBindCode(pending.userId, phone, ctx.ip);
+      // Remembered for this browser, so that every later render of the page can say when the next code may be asked for.
+      if (nextSendAt) ctx.session!.bindResend = { phone, at: nextSendAt.getTime() };
+      else delete ctx.session!.bindResend;
       renderBind(ctx, { phone: form.phone, notice: ctx.state.t('codeSent', { minutes: codeLifetimeMs / 60_000 }), codeSent: true });
     });
   });
@@ -104,8 +108,40 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
     return pending && pending.expiresAt > now() && typeof pending.version === 'number' ? pending : undefined;
   }
 
-  function renderBind(ctx: AppContext, data: { phone?: unknown; notice?: string; error?: string; codeSent?: boolean }, status = 200) {
-    deps.render(ctx, 'bind.njk', { phone: typeof data.phone === 'string' ? data.phone : '', ...data }, status);
+  interface BindView {
+    phone?: unknown;
+    notice?: string;
+    error?: string;
+    codeSent?: boolean;
+    /** 409 phone_taken: the number is another WeChat account's; the page says what to do instead of offering the form again. */
+    taken?: boolean;
+  }
+
+  function renderBind(ctx: AppContext, data: BindView, status = 200) {
+    const phone = typeof data.phone === 'string' ? data.phone : '';
+    deps.render(ctx, 'bind.njk', { ...data, phone, resendSeconds: resendSecondsFor(ctx, phone) }, status);
+  }
+
+  /** Seconds until another code may go to the number on the page (0: now); the same whoever holds the number. */
+  function resendSecondsFor(ctx: AppContext, phone: string): number {
+    const resend = ctx.session?.bindResend;
+    if (!resend || resend.phone !== normalizeMainlandPhone(phone)) return 0;
+    return Math.max(0, Math.ceil((resend.at - now()) / 1000));
+  }
+
+  /** The words for a refused form: a wrong code says how many tries are left. */
+  function messageOf(ctx: AppContext, error: AppError): string {
+    const left = error.params?.attemptsLeft;
+    if (error.code === 'invalid_code' && typeof left === 'number') {
+      if (left === 0) return ctx.state.t('codeWrongNoTriesLeft');
+      return left === 1 ? ctx.state.t('codeWrongOneTryLeft') : ctx.state.t('codeWrongTriesLeft', { n: left });
+    }
+    if (error.code === 'sms_too_soon') {
+      // This browser's own last send knows the seconds really left; otherwise the whole interval is said.
+      const seconds = resendSecondsFor(ctx, typeof formOf(ctx).phone === 'string' ? (formOf(ctx).phone as string) : '');
+      if (seconds > 0) return ctx.state.t('sms_too_soon', { seconds });
+    }
+    return ctx.state.t(error.code, error.params);
   }
 
   /** Runs a form action; an exposed error re-renders the bind page with its message and status. */
@@ -114,7 +150,8 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       await action();
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
-      renderBind(ctx, { phone: form.phone, error: ctx.state.t(error.code, error.params), codeSent: true }, error.status);
+      const taken = error.code === 'phone_taken';
+      renderBind(ctx, { phone: taken ? '' : form.phone, error: messageOf(ctx, error), codeSent: !taken, taken }, error.status);
     }
   }
 }

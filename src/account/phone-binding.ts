@@ -53,8 +53,12 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
     return error;
   };
 
-  /** Sends a bind code to `phone` for `userId`; every cap is checked first, and a code that could not leave counts for nothing. */
-  async function sendBindCode(userId: number, phone: string, ip: string): Promise<void> {
+  /**
+   * Sends a bind code to `phone` for `userId`; every cap is checked first, and
+   * a code that could not leave counts for nothing. Says when the next code to
+   * that number may be asked for (null without limits): the same for any number.
+   */
+  async function sendBindCode(userId: number, phone: string, ip: string): Promise<{ nextSendAt: Date | null }> {
     const at = now();
     if (deps.limits.enabled) await claimSendAllowance(userId, phone, ip, at);
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -68,6 +72,7 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
       throw refuse('provider_failed', error as Error);
     }
     deps.metrics?.smsSent.inc();
+    return { nextSendAt: deps.limits.enabled && deps.limits.smsResendSeconds > 0 ? new Date(at.getTime() + deps.limits.smsResendSeconds * 1000) : null };
   }
 
   /** The caps, cheapest and least revealing first; the resend slot is claimed atomically, the budget last. */
@@ -92,7 +97,11 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
     }
   }
 
-  /** Counts one attempt at the user's latest code for `phone`, then checks it; throws a typed 422/429 error when it fails. */
+  /**
+   * Counts one attempt at the user's latest code for `phone`, then checks it;
+   * throws a typed 422/429 error when it fails. A wrong code's error carries
+   * `attemptsLeft` (not without limits), so the page can say "2 tries left".
+   */
   async function checkCode(userId: number, phone: string, code: string): Promise<number> {
     const at = now();
     const latest = await deps.codes.findLatestCode(userId, phone, purpose);
@@ -107,7 +116,10 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
     const given = /^\d{6}$/.test(code) ? code : 'invalid';
     const stored = Buffer.from(latest.codeHash);
     const matches = deps.codeKeys.some((key) => timingSafeEqual(Buffer.from(hashWith(key, phone, given)), stored));
-    if (!matches) throw new ValidationError('wrong code', 'invalid_code');
+    if (!matches) {
+      const attemptsLeft = deps.limits.enabled ? Math.max(0, maxAttempts - (latest.attempts + 1)) : undefined;
+      throw new ValidationError('wrong code', 'invalid_code', attemptsLeft === undefined ? undefined : { attemptsLeft });
+    }
     return latest.id;
   }
 

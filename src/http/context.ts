@@ -28,6 +28,8 @@ export interface SessionData {
    * it, which ends every pending binding of the user.
    */
   pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'oauth'; expiresAt: number };
+  /** The last bind code this browser had sent: to which number, and when the next one may be asked for (epoch ms). */
+  bindResend?: { phone: string; at: number };
   /** How many expired codes in a row the login page's script renewed by itself (login-routes.ts stops after a few). */
   autoRenewals?: number;
   /** Why this browser's signed-in session ended elsewhere, kept until the login page has said it once. */

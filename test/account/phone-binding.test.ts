@@ -131,3 +131,90 @@ test('the per-user and the server-wide hourly SMS budgets', async (t) => {
   t.regex(await overBudget.text(), /短信发送繁忙/);
   t.is(server.handle.smsInbox.list().length, 3);
 });
+
+test('issue 24: the bind page says when a new code may be asked for, how many tries are left, and what to do with a taken number', async (t) => {
+  const server = await startServer(t, { env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '60' } });
+  await logInNewUser(server, 'o_holder24', '13500000024');
+  const binding = await pendingBinding(server, 'o_newcomer24');
+
+  // Sent: the page says when the next code may go (the script turns it into a countdown on the button).
+  const sent = await binding.sendCode('13500000025');
+  t.is(sent.status, 200);
+  const page = await sent.text();
+  t.regex(page, /id="resend-hint" data-seconds="60"/);
+  t.regex(page, />60 秒后可重新获取验证码。</);
+  t.regex(page, /<script src="\/static\/js\/bind\.js" defer><\/script>/);
+  t.regex(page, /id="send-code">重新获取验证码</);
+  const tooSoon = await binding.sendCode('13500000025');
+  t.is(tooSoon.status, 429);
+  t.regex(await tooSoon.text(), /请 (59|60) 秒后再试/, 'the seconds really left');
+
+  // Wrong codes: the tries left, down to none.
+  const code = latestCode(server, '13500000025');
+  const wrong = code === '000000' ? '111111' : '000000';
+  const said: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const refused = await binding.bind('13500000025', wrong);
+    t.is(refused.status, 422);
+    said.push((await refused.text()).match(/id="bind-error" role="alert">([^<]+)</)![1]);
+  }
+  t.deepEqual(said, [
+    '验证码错误，还可以再试 4 次。',
+    '验证码错误，还可以再试 3 次。',
+    '验证码错误，还可以再试 2 次。',
+    '验证码错误，还可以再试 1 次。',
+    '验证码错误，次数已用完，请重新获取验证码。',
+  ]);
+  t.is((await binding.bind('13500000025', code)).status, 429, 'no tries left means none');
+
+  // A free number and a taken one get the same answer to "send a code" (the resend interval included)...
+  await server.knex('sms_send_slots').update({ blocked_until: new Date(0) });
+  const prober = await pendingBinding(server, 'o_prober24');
+  const free = visible(await (await prober.sendCode('13500000026')).text()).replaceAll('13500000026', 'PHONE');
+  const taken = visible(await (await prober.sendCode('13500000024')).text()).replaceAll('13500000024', 'PHONE');
+  t.is(taken, free);
+  // ...and only after the code, which proves the number is theirs, is it said, with the ways on.
+  const conflict = await prober.bind('13500000024', latestCode(server, '13500000024'));
+  t.is(conflict.status, 409);
+  const html = await conflict.text();
+  t.regex(html, /id="phone-taken"[\s\S]*该手机号已绑定其他微信账号。[\s\S]*请用绑定它的那个微信账号扫码登录；也可以换一个手机号绑定。/);
+  t.regex(html, /<a class="button" id="taken-login" href="\/login">用那个微信账号登录<\/a>/);
+  t.regex(html, /<a class="button secondary" id="taken-other-number" href="\/bind">换一个手机号<\/a>/);
+  t.false(html.includes('id="code"'), 'no code form to try again with');
+  const back = await prober.browser.get('/bind');
+  t.is(back.status, 200);
+  t.regex(await back.text(), /id="phone-send"/);
+  // In English too.
+  const english = await prober.browser.request('/bind', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en' },
+    body: new URLSearchParams({ phone: '13500000024', code: latestCode(server, '13500000024'), _csrf: prober.csrf }).toString(),
+  });
+  t.is(english.status, 409);
+  t.regex(await english.text(), /log in by scanning with the WeChat account it is bound to\. Or bind another number\.[\s\S]*Log in with that WeChat account[\s\S]*Use another number/);
+});
+
+test('issue 24: one try left is said in the singular in English; without limits no count is given', async (t) => {
+  const server = await startServer(t, { env: { ...plainScanLogin, SMS_CODE_MAX_ATTEMPTS: '2' } });
+  const binding = await pendingBinding(server, 'o_singular');
+  const english = { 'accept-language': 'en' };
+  await binding.browser.request('/bind/code', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...english },
+    body: new URLSearchParams({ phone: '13500000027', _csrf: binding.csrf }).toString(),
+  });
+  const wrong = latestCode(server, '13500000027') === '000000' ? '111111' : '000000';
+  const refused = await binding.browser.request('/bind', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...english },
+    body: new URLSearchParams({ phone: '13500000027', code: wrong, _csrf: binding.csrf }).toString(),
+  });
+  t.regex(await refused.text(), />That code is wrong\. 1 try left\.</);
+
+  const unlimited = await startServer(t, { env: { ...plainScanLogin, RATE_LIMITS: 'off' } });
+  const free = await pendingBinding(unlimited, 'o_unlimited');
+  const page = await (await free.sendCode('13500000028')).text();
+  t.false(page.includes('id="resend-hint"'), 'no interval to wait');
+  const guess = await free.bind('13500000028', latestCode(unlimited, '13500000028') === '000000' ? '111111' : '000000');
+  t.regex(await guess.text(), />验证码错误，请重新输入。</);
+});
