@@ -2,7 +2,8 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { browserTest, shareChromiumAndServer } from '../helpers/chromium.js';
 import { answer, confirmPathOf, createPersona, openInWechat } from '../helpers/confirm-flow.js';
-import { phoneFor } from '../helpers/login-flow.js';
+import { csrfOf } from '../helpers/browser-client.js';
+import { logInNewUser, phoneFor } from '../helpers/login-flow.js';
 import { watchPageProblems } from '../helpers/page-problems.js';
 import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
 
@@ -241,4 +242,30 @@ browserTest('an idle tab renews its code by itself three times, then waits for a
   t.is(await page.locator('#qr').getAttribute('data-auto-renewals-left'), '3');
   t.is(await qrCodesCreated(shortLived), 5);
   problems.assertClean('idle tab');
+});
+
+browserTest('a browser signed out from another device is told so once, on the login page', async (t) => {
+  const plain = await startServer(t, { env: plainScanLogin });
+  const other = await logInNewUser(plain, 'o_told', '13600000024');
+  // This browser logs in as the same person (a returning user: the scan alone does it).
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 }, isMobile: true, bypassCSP: true });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const problems = watchPageProblems(page);
+  await page.goto(`${plain.url}/login`);
+  const scene = (await page.locator('#qr').getAttribute('data-scene'))!;
+  await phoneFor(plain).scan('o_told', scene, 'ticket', true);
+  await page.waitForURL('**/profile', { timeout: 10_000 });
+  const mine = (await page.locator('.session.current').getAttribute('data-session-id'))!;
+
+  // The other device ends it from its profile.
+  const csrf = csrfOf(await (await other.get('/profile')).text());
+  t.is((await other.postForm('/sessions/revoke', { session: mine, _csrf: csrf })).status, 303);
+  await page.reload();
+  await page.waitForURL('**/login');
+  t.is(await page.locator('#session-ended').textContent(), 'This session was ended from another device. Scan the code to log in again.');
+  await assertAccessible(page, 'login, told the session was ended (en)');
+  await page.reload();
+  t.is(await page.locator('#session-ended').count(), 0, 'said once');
+  problems.assertClean('told the session was ended');
 });
