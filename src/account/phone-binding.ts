@@ -6,6 +6,7 @@ import { PhoneTakenError, type UserQueries } from '../db/users.js';
 import { ConflictError, TooManyRequestsError, ValidationError } from '../errors.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { BrowserLoginMeta, SessionLogin, StartedSession } from '../login/session-login.js';
+import type { Logger } from '../http/error-handler.js';
 import type { Metrics, SmsRefusal } from '../metrics/metrics.js';
 import type { SmsSender } from './sms-sender.js';
 
@@ -33,6 +34,8 @@ export interface PhoneBindingDeps {
   /** Keys the code hashes (newest first), so that a leaked table does not give the codes away by brute force. */
   codeKeys: Buffer[];
   metrics?: Metrics;
+  /** One line per phone bound (the user id, never the number or a code). */
+  logger?: Logger;
   now?: () => Date;
 }
 
@@ -136,7 +139,7 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
     const codeId = await checkCode(pending.userId, phone, code);
     const at = now();
     try {
-      return await deps.transaction(async (trx) => {
+      const signedIn = await deps.transaction(async (trx) => {
         if (!(await deps.codes.consumeCode(codeId, at, trx))) throw new ValidationError('code already used', 'code_expired');
         if (!(await deps.users.bindPhoneIfEmpty(pending.userId, phone, pending.version, at, trx))) {
           throw new ValidationError('the user has a phone already, or unfollowed since', 'bind_expired');
@@ -146,6 +149,8 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
         if (!started) throw new ValidationError('the scan was already used', 'bind_expired');
         return started;
       });
+      deps.logger?.info('phone bound', { userId: pending.userId, via: 'sms' });
+      return signedIn;
     } catch (error) {
       throw error instanceof PhoneTakenError ? phoneTaken() : error;
     }
@@ -157,6 +162,7 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
       if (!(await deps.users.bindPhoneIfEmpty(userId, phone, undefined, now()))) {
         throw new ConflictError('the user has another phone bound', 'phone_already_bound');
       }
+      deps.logger?.info('phone bound', { userId, via: 'miniprogram' });
     } catch (error) {
       throw error instanceof PhoneTakenError ? phoneTaken() : error;
     }

@@ -46,7 +46,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     windowMs: unionidBackfillWindowMs,
     logger,
   });
-  const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions });
+  const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions, logger });
   const confirmation =
     config.loginConfirm === 'off'
       ? undefined
@@ -111,6 +111,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     limits: config.rateLimits,
     codeKeys: config.keys.smsCode,
     metrics,
+    logger,
   });
   const currentSession = createCurrentSession(sessions);
   const miniProgramLogin =

@@ -59,7 +59,13 @@ function accessLine(ctx: AppContext, requestId: string, asked: { path: string; q
 const secretName = /code|token|ticket|state|secret|signature|echostr|hint|password|nonce|verifier|key|^t$/i;
 
 function withoutSecrets(query: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(query).map(([name, value]) => [name, secretName.test(name) ? '[redacted]' : value]));
+  return Object.fromEntries(
+    Object.entries(query).map(([name, value]) => [
+      name,
+      // A URL passed as a value (the simulator's `url`, OIDC's `redirect_uri`, a `next`) carries its own query.
+      secretName.test(name) ? '[redacted]' : typeof value === 'string' ? withoutQuery(value) : value,
+    ]),
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { User } from '../db/users.js';
 import type { KnownDeviceQueries } from '../db/known-devices.js';
 import type { SessionEndNotice, SessionRecord, UserSessionQueries } from '../db/user-sessions.js';
+import type { Logger } from '../http/error-handler.js';
 import { randomToken } from '../http/session.js';
 
 export interface UserSessionDeps {
@@ -10,6 +11,8 @@ export interface UserSessionDeps {
   devices: Pick<KnownDeviceQueries, 'forgetDevices'>;
   idleTimeoutSeconds: number;
   maxLifetimeSeconds: number;
+  /** One line per session ended, with why (never a token). */
+  logger?: Logger;
   now?: () => number;
 }
 
@@ -80,9 +83,13 @@ export function createUserSessions(deps: UserSessionDeps) {
     return session && session.expiresAt.getTime() > at && session.lastSeenAt.getTime() + idleMs > at ? session : undefined;
   }
 
-  /** Logging out: the session ends, and the browser stays a known device (CONTRACT.md). */
-  function endSession(userId: number, sessionId: number): Promise<boolean> {
-    return deps.queries.revokeSession(userId, sessionId, new Date(now()), 'logout');
+  const ended = (fields: { userId: number; sessionId?: number; reason: string; except?: number }) => deps.logger?.info('session ended', fields);
+
+  /** Logging out: the session ends, and the browser stays a known device (README). */
+  async function endSession(userId: number, sessionId: number): Promise<boolean> {
+    const done = await deps.queries.revokeSession(userId, sessionId, new Date(now()), 'logout');
+    if (done) ended({ userId, sessionId, reason: 'logout' });
+    return done;
   }
 
   /**
@@ -95,6 +102,7 @@ export function createUserSessions(deps: UserSessionDeps) {
   async function disownSession(userId: number, sessionId: number, reason: 'revoked' | 'end-link' | 'logout'): Promise<boolean> {
     const session = await deps.queries.findSessionOfUser(userId, sessionId);
     if (!session || !(await deps.queries.revokeSession(userId, sessionId, new Date(now()), reason))) return false;
+    ended({ userId, sessionId, reason });
     if (session.deviceHash) await deps.devices.forgetDevices(userId, [session.deviceHash]);
     return true;
   }
@@ -102,6 +110,7 @@ export function createUserSessions(deps: UserSessionDeps) {
   /** Every session of the user but `keep` ends, and their browsers but this one are forgotten. */
   async function disownOtherSessions(userId: number, keep: SessionRecord): Promise<void> {
     const deviceHashes = await deps.queries.revokeSessionsOfUser(userId, new Date(now()), 'revoked', keep.id);
+    ended({ userId, reason: 'revoked', except: keep.id });
     const others = deviceHashes.filter((hash) => hash !== keep.deviceHash);
     if (others.length > 0) await deps.devices.forgetDevices(userId, others);
   }
@@ -109,6 +118,7 @@ export function createUserSessions(deps: UserSessionDeps) {
   /** Unfollowing: every session ends and every browser of the user is forgotten. */
   async function endAllSessions(userId: number, trx?: Knex.Transaction): Promise<void> {
     await deps.queries.revokeSessionsOfUser(userId, new Date(now()), 'unfollow', undefined, trx);
+    ended({ userId, reason: 'unfollow' });
     await deps.devices.forgetDevices(userId, undefined, trx);
   }
 
