@@ -24,7 +24,10 @@ export type LoginConfirmMode = 'new-device' | 'always' | 'off';
 export interface RateLimitConfig {
   enabled: boolean;
   smsResendSeconds: number;
+  /** Codes one requester may have sent to one phone per hour. */
   smsPerPhonePerHour: number;
+  /** Codes one phone may receive per hour from every requester together: the ceiling against SMS bombing. */
+  smsPhoneCeilingPerHour: number;
   smsPerIpPerHour: number;
   /** Codes one user may have sent per hour, whatever the numbers (toll fraud). */
   smsPerUserPerHour: number;
@@ -244,6 +247,7 @@ export function loadConfig(env: Env): Config {
       enabled: read.choice('RATE_LIMITS', 'on', ['on', 'off']) === 'on',
       smsResendSeconds: read.integer('SMS_RESEND_INTERVAL_SECONDS', 60, 0, 3600),
       smsPerPhonePerHour: read.integer('SMS_MAX_PER_PHONE_PER_HOUR', 5, 1, 10_000),
+      smsPhoneCeilingPerHour: read.integer('SMS_PHONE_CEILING_PER_HOUR', 15, 1, 10_000),
       smsPerIpPerHour: read.integer('SMS_MAX_PER_IP_PER_HOUR', 20, 1, 100_000),
       smsPerUserPerHour: read.integer('SMS_MAX_PER_USER_PER_HOUR', 10, 1, 100_000),
       smsPerHour: read.integer('SMS_MAX_PER_HOUR', 1000, 1, 10_000_000),

@@ -71,7 +71,7 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
       await deps.send({ phone, code, purpose });
     } catch (error) {
       await deps.codes.deleteCode(id);
-      await deps.codes.releaseSendSlot(phone, purpose, at);
+      await deps.codes.releaseSendSlot(phone, sendSlotOf(userId), at);
       throw refuse('provider_failed', error as Error);
     }
     deps.metrics?.smsSent.inc();
@@ -87,15 +87,24 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
     if (!(await deps.limiter.hit(`sms-user:${userId}`, limits.smsPerUserPerHour, 3600))) {
       throw refuse('user_hourly_cap', new TooManyRequestsError('hourly cap per user'));
     }
-    const lastHour = await deps.codes.countCodesForPhoneSince(phone, purpose, new Date(at.getTime() - 3_600_000));
-    if (lastHour >= limits.smsPerPhonePerHour) throw refuse('phone_hourly_cap', new TooManyRequestsError('hourly cap per phone'));
+    // Counted per requester, so that nobody can spend the owner's allowance for their own number (the
+    // requester's own slot below serialises their parallel requests, so this read cannot be raced).
+    const hourAgo = new Date(at.getTime() - 3_600_000);
+    if ((await deps.codes.countCodesForPhoneSince(phone, purpose, hourAgo, userId)) >= limits.smsPerPhonePerHour) {
+      throw refuse('phone_hourly_cap', new TooManyRequestsError('hourly cap per requester and phone'));
+    }
     const blockedUntil = new Date(at.getTime() + limits.smsResendSeconds * 1000);
-    if (!(await deps.codes.claimSendSlot(phone, purpose, at, blockedUntil))) {
+    if (!(await deps.codes.claimSendSlot(phone, sendSlotOf(userId), at, blockedUntil))) {
       throw refuse('resend_too_soon', new TooManyRequestsError('one code per phone per resend interval', 'sms_too_soon', { seconds: limits.smsResendSeconds }));
     }
-    // The server-wide budget is spent only by codes that are really about to go out.
+    // The ceiling over every requester (against bombing one phone from many accounts) and the server-wide
+    // budget are claimed atomically, and only by codes that are really about to go out.
+    if (!(await deps.limiter.hit(`sms-phone:${phone}`, limits.smsPhoneCeilingPerHour, 3600))) {
+      await deps.codes.releaseSendSlot(phone, sendSlotOf(userId), at);
+      throw refuse('phone_ceiling', new TooManyRequestsError('hourly ceiling per phone'));
+    }
     if (!(await deps.limiter.hit('sms-all', limits.smsPerHour, 3600))) {
-      await deps.codes.releaseSendSlot(phone, purpose, at);
+      await deps.codes.releaseSendSlot(phone, sendSlotOf(userId), at);
       throw refuse('server_budget', new TooManyRequestsError('hourly SMS budget of the whole server', 'sms_budget'));
     }
   }
@@ -169,6 +178,15 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
   }
 
   return { sendBindCode, bindAndSignIn, bindVerifiedPhone };
+}
+
+/**
+ * The resend interval is per requester and phone (`sms_send_slots` keyed by
+ * phone and this, up to 16 characters): someone else asking for codes to
+ * your number every minute no longer keeps you from getting yours.
+ */
+function sendSlotOf(userId: number): string {
+  return `bind:${userId}`;
 }
 
 /** The one place a number held by someone else becomes a 409. */

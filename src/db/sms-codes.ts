@@ -55,9 +55,11 @@ export function createSmsCodeQueries(knex: Knex) {
     };
   }
 
-  /** Codes sent to `phone` since `since`, whoever asked. */
-  async function countCodesForPhoneSince(phone: string, purpose: string, since: Date): Promise<number> {
-    const row = await knex('sms_codes').where({ phone, purpose }).andWhere('created_at', '>=', since).count({ n: '*' }).first();
+  /** Codes sent to `phone` since `since`: asked for by `userId`, or by anyone when it is undefined. */
+  async function countCodesForPhoneSince(phone: string, purpose: string, since: Date, userId?: number): Promise<number> {
+    const query = knex('sms_codes').where({ phone, purpose }).andWhere('created_at', '>=', since);
+    if (userId !== undefined) query.andWhere({ user_id: userId });
+    const row = await query.count({ n: '*' }).first();
     return Number(row?.n ?? 0);
   }
 

@@ -12,7 +12,7 @@ export const callbackDurationBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2,
 
 export type ScanOutcome = 'logged_in' | 'bind' | 'scene_invalid' | 'scene_taken' | 'confirm';
 export type ConfirmationOutcome = 'approved' | 'denied' | 'wrong_number' | 'expired';
-export type SmsRefusal = 'resend_too_soon' | 'phone_hourly_cap' | 'ip_hourly_cap' | 'user_hourly_cap' | 'server_budget' | 'provider_failed';
+export type SmsRefusal = 'resend_too_soon' | 'phone_hourly_cap' | 'phone_ceiling' | 'ip_hourly_cap' | 'user_hourly_cap' | 'server_budget' | 'provider_failed';
 
 /**
  * This instance's metrics, in a registry of its own (not prom-client's

@@ -118,7 +118,32 @@ for (const { kind, enabled } of databaseKinds) {
     await binding.sendCode('13500000010');
     t.is((await binding.bind('13500000010', latestCode(server, '13500000010'))).status, 303);
   });
+  declare(`${kind}: someone asking for codes to your number spends neither your resend interval nor your hourly allowance`, async (t) => {
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, SMS_MAX_PER_PHONE_PER_HOUR: '5' } });
+    const attacker = await pendingBinding(server, 'o_sms_attacker');
+    const owner = await pendingBinding(server, 'o_sms_owner');
+    // Five codes to the victim's number, one a minute (the interval is moved on here instead of waited for),
+    // then this requester's hourly allowance for that number is spent.
+    for (let sent = 0; sent < 5; sent += 1) {
+      t.is((await attacker.sendCode('13500000009')).status, 200, `attacker send ${sent + 1}`);
+      await server.knex('sms_send_slots').update({ blocked_until: new Date(0) });
+    }
+    t.is((await attacker.sendCode('13500000009')).status, 429);
+    // The attacker has just asked again; the owner of the number asks in the same second: a code.
+    await server.knex('sms_send_slots').update({ blocked_until: new Date(Date.now() + 60_000) });
+    t.is((await owner.sendCode('13500000009')).status, 200);
+    t.is(server.handle.smsInbox.list().filter((sms) => sms.phone === '13500000009').length, 6);
+  });
+
+  declare(`${kind}: the ceiling per phone over every requester holds under parallel requests`, async (t) => {
+    const server = await startServer(t, { database: kind, env: { ...plainScanLogin, SMS_PHONE_CEILING_PER_HOUR: '3' } });
+    const requesters = await Promise.all(Array.from({ length: 6 }, (_, index) => pendingBinding(server, `o_ceiling_${index}`)));
+    const statuses = await Promise.all(requesters.map((requester) => requester.sendCode('13500000010').then((response) => response.status)));
+    t.deepEqual([...statuses].sort(), [200, 200, 200, 429, 429, 429]);
+    t.is(server.handle.smsInbox.list().filter((sms) => sms.phone === '13500000010').length, 3);
+  });
 }
+
 
 test('the per-user and the server-wide hourly SMS budgets', async (t) => {
   const server = await startServer(t, { env: { ...plainScanLogin, SMS_RESEND_INTERVAL_SECONDS: '0', SMS_MAX_PER_USER_PER_HOUR: '2', SMS_MAX_PER_HOUR: '3' } });
