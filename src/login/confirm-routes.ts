@@ -4,7 +4,9 @@ import { requireCsrf } from '../http/csrf.js';
 import { formOf } from '../http/form.js';
 import type { Render } from '../http/render.js';
 import type { MessageKey } from '../messages/catalogue.js';
+import { describeDevice } from './device-description.js';
 import type { ConfirmDecision, LoginConfirmation } from './login-confirmation.js';
+import { placesDiffer } from './place-check.js';
 import type { WechatIdentity } from './wechat-identity.js';
 
 export interface ConfirmRouteDeps {
@@ -29,9 +31,12 @@ export function confirmRoutes(router: AppRouter, deps: ConfirmRouteDeps): void {
     const openid = deps.identity.provenOpenid(ctx);
     if (!openid) return deps.identity.proveOpenid(ctx, `/login/confirm?t=${encodeURIComponent(String(ctx.query.t))}`);
     if (openid !== found.row.scannerOpenid) return renderProblem(ctx, 'confirm_foreign', 403);
+    // Where the phone is, as the in-WeChat browser reaches us, against where the waiting browser is.
+    const phoneRegion = describeDevice('', ctx.ip).region;
     deps.render(ctx, 'confirm.njk', {
       token: ctx.query.t,
       device: found.device,
+      placeWarning: placesDiffer(found.device.region, phoneRegion) ? { browserPlace: found.device.region, phonePlace: phoneRegion } : undefined,
       requestedAt: new Date(found.row.createdAt),
       numbers: deps.confirmation.numberChoices(found.row.number!, found.row.scene),
     });
