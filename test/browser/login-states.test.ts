@@ -186,9 +186,12 @@ browserTest('one state at a time: waiting, scanned (the number only), denied (on
   const clockedProblems = watchPageProblems(clocked);
   await clocked.clock.install();
   await clocked.goto(`${server.url}/login`);
-  // Paused just past the code's end, before the automatic renewal (1.5 s later) leaves the page.
-  await clocked.clock.pauseAt((await clocked.evaluate(() => Date.now())) + 100);
-  await clocked.clock.runFor(server.config.qrExpireSeconds * 1000 + 400);
+  // Paused just past the code's end, before the automatic renewal (1.5 s later) leaves the page. The pause is
+  // set a few seconds ahead, so that a busy machine's delay between reading the clock and pausing it cannot
+  // put the pause in the past; the run then ends at the same moment, half a second after the code's end.
+  const pageNow = await clocked.evaluate(() => Date.now());
+  await clocked.clock.pauseAt(pageNow + 3000);
+  await clocked.clock.runFor(server.config.qrExpireSeconds * 1000 + 500 - 3000);
   await clocked.locator('#refresh-qr').waitFor({ state: 'visible' });
   t.deepEqual(await visibleParts(clocked), ['.hint', '#qr', '#refresh-qr'], 'expired: the dead code under one refresh button, no countdown');
   t.deepEqual(await visibleActions(clocked), ['refresh-qr']);

@@ -68,7 +68,8 @@ browserTest('the simulator shows a waiting code, a scan\'s chat bubble and an SM
   t.teardown(() => scanner.context().close());
   await scanner.goto(`${server.url}/simulator/scan?ticket=${encodeURIComponent(ticket)}`);
   await scanner.getByRole('button', { name: '小红' }).click();
-  await simulator.locator('.chat .bubble.account', { hasText: '请回到网页上绑定手机号' }).waitFor({ timeout: 10_000 });
+  // The login page was English, so the reply in WeChat is too.
+  await simulator.locator('.chat .bubble.account', { hasText: 'bind your phone number' }).waitFor({ timeout: 10_000 });
   t.is(await simulator.locator(`li[data-scene="${scene}"]`).count(), 0);
   t.regex((await simulator.locator('#simulator-news').textContent())!, /公众号有新消息/);
   t.is(await simulator.evaluate(() => document.activeElement?.textContent), followLabel);
