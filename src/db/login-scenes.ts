@@ -14,10 +14,12 @@ export interface LoginSceneRow {
   scannerOpenid: string | null;
   number: string | null;
   tokenExpiresAt: number | null;
+  /** sha256 of the browser session id that may complete the login (null: rows from before it was kept). */
+  ownerHash: string | null;
 }
 
 /** What is known of a scene when its QR code is issued: the waiting browser. */
-export type NewLoginScene = Pick<LoginSceneRow, 'scene' | 'deviceHash' | 'userAgent' | 'ip' | 'createdAt' | 'expiresAt'>;
+export type NewLoginScene = Pick<LoginSceneRow, 'scene' | 'deviceHash' | 'userAgent' | 'ip' | 'createdAt' | 'expiresAt' | 'ownerHash'>;
 
 export interface ConfirmationRequest {
   scene: string;
@@ -48,6 +50,7 @@ export function createLoginSceneQueries(knex: Knex) {
         created_at_ms: scene.createdAt,
         expires_at_ms: scene.expiresAt,
         state: 'waiting',
+        owner_hash: scene.ownerHash,
       });
     } catch (error) {
       // The same scene recorded twice (a retried request) is the same row.
@@ -109,11 +112,19 @@ export function createLoginSceneQueries(knex: Knex) {
   }
 
   /** Forgets scenes whose QR code expired long ago. */
+  /**
+   * Moves the scene to another browser session, only from the session that holds it now: of two copies
+   * of one cookie, the first to show the code again takes it, and the other is left with nothing.
+   */
+  async function moveScene(scene: string, fromOwnerHash: string, toOwnerHash: string): Promise<boolean> {
+    return (await table().where({ scene, owner_hash: fromOwnerHash }).update({ owner_hash: toOwnerHash })) === 1;
+  }
+
   async function deleteExpiredScenes(now: number): Promise<number> {
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }
 
-  return { insertScene, findScene, findSceneByTokenHash, markScanned, markApprovedAtScan, decide, deleteExpiredScenes };
+  return { insertScene, findScene, findSceneByTokenHash, markScanned, markApprovedAtScan, decide, moveScene, deleteExpiredScenes };
 }
 
 export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;
@@ -131,5 +142,6 @@ function toRow(row: Record<string, unknown> | undefined): LoginSceneRow | undefi
     scannerOpenid: (row.scanner_openid as string | null) ?? null,
     number: (row.number as string | null) ?? null,
     tokenExpiresAt: row.token_expires_at_ms === null || row.token_expires_at_ms === undefined ? null : Number(row.token_expires_at_ms),
+    ownerHash: (row.owner_hash as string | null | undefined) ?? null,
   };
 }

@@ -58,6 +58,16 @@ export function regenerateSession(ctx: AppContext, keep: Partial<SessionData>): 
   return ctx.session as unknown as SessionData;
 }
 
+/**
+ * The same anonymous session under a new id and CSRF token: done whenever the
+ * login page shows a code, so that a copy of the cookie planted or kept from
+ * before (session fixation) is no longer this browser's session.
+ */
+export function rotateSessionId(ctx: AppContext): SessionData {
+  const { sid: _sid, csrf: _csrf, ...keep } = (ctx.session?.toJSON() ?? {}) as Partial<SessionData>;
+  return regenerateSession(ctx, keep);
+}
+
 export function randomToken(bytes = 18): string {
   return randomBytes(bytes).toString('base64url');
 }

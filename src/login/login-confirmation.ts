@@ -51,8 +51,8 @@ export type ConfirmResult = 'approved' | 'denied' | 'wrong_number' | 'gone' | 'f
 export function createLoginConfirmation(deps: LoginConfirmationDeps) {
   const now = deps.now ?? Date.now;
 
-  /** Called when GET /login issues a scene: remembers which browser is waiting on it. */
-  async function recordSceneRequest(scene: string, expiresAt: number, browser: { deviceId: string; userAgent: string; ip: string }) {
+  /** Called when GET /login issues a scene: remembers which browser (and which of its session ids) is waiting on it. */
+  async function recordSceneRequest(scene: string, expiresAt: number, browser: { deviceId: string; userAgent: string; ip: string; sessionId: string }) {
     await deps.scenes.insertScene({
       scene,
       deviceHash: hashDeviceId(browser.deviceId),
@@ -60,7 +60,13 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
       ip: browser.ip,
       createdAt: now(),
       expiresAt,
+      ownerHash: ownerHashOf(browser.sessionId),
     });
+  }
+
+  /** The login page shows the scene again under a new session id: only the session that holds it may move it. */
+  function moveScene(scene: string, fromSessionId: string, toSessionId: string): Promise<boolean> {
+    return deps.scenes.moveScene(scene, ownerHashOf(fromSessionId), ownerHashOf(toSessionId));
   }
 
   /**
@@ -103,7 +109,7 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     if (row.state === 'scanned') return { status: 'awaiting' as const, number: row.number! };
     if (row.state === 'denied') return { status: 'denied' as const };
     const user = row.scannerOpenid ? await deps.users.findUserByOpenid(row.scannerOpenid) : undefined;
-    return user ? { status: 'scanned' as const, user } : { status: 'pending' as const };
+    return user ? { status: 'scanned' as const, user, ownerHash: row.ownerHash } : { status: 'pending' as const };
   }
 
   /** The live scene behind a confirm link, or `gone` when the link is malformed, used, expired or unknown. */
@@ -159,7 +165,7 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     return list;
   }
 
-  return { recordSceneRequest, claimScan, findSceneState, lookUpToken, decide, numberChoices };
+  return { recordSceneRequest, moveScene, claimScan, findSceneState, lookUpToken, decide, numberChoices };
 }
 
 export type LoginConfirmation = ReturnType<typeof createLoginConfirmation>;
@@ -168,3 +174,7 @@ function hashToken(token: string): string {
   return createHash('sha256').update(`wechat-login confirm:${token}`).digest('hex');
 }
 
+/** How a scene's owning session is stored: never the session id itself. */
+export function ownerHashOf(sessionId: string): string {
+  return createHash('sha256').update(`wechat-login scene owner:${sessionId}`).digest('hex');
+}

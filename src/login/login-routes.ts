@@ -5,7 +5,7 @@ import type { Logger } from '../http/error-handler.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { Render } from '../http/render.js';
 import { safeNextPath } from '../http/safe-next.js';
-import { cookieNameFor, sessionCookieName, sessionOf } from '../http/session.js';
+import { cookieNameFor, rotateSessionId, sessionCookieName, sessionOf } from '../http/session.js';
 import type { OfficialAccountApi } from '../wechat/official-account-api.js';
 import { apiQuotaReachedErrcode, maxSceneStrLength } from '../wechat/constants.js';
 import { WechatError } from '../wechat/errors.js';
@@ -13,7 +13,7 @@ import type { MessageKey } from '../messages/catalogue.js';
 import type { SessionEndNotice } from '../db/user-sessions.js';
 import type { CurrentUser } from './current-user.js';
 import { ensureDeviceId } from './device-cookie.js';
-import type { LoginConfirmation } from './login-confirmation.js';
+import { ownerHashOf, type LoginConfirmation } from './login-confirmation.js';
 import type { SceneState } from './login-service.js';
 import type { CompleteLogin } from './session-login.js';
 import type { ScenePoller } from './scene-poller.js';
@@ -74,17 +74,21 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     // The script lands here after /login/poll said 403: a browser that sent no session cookie
     // keeps none, and another code would only be lost too. It is told so, at no QR code's cost.
     if (ctx.query.cookies === 'check' && !sentSessionCookie(ctx)) return renderCookiesPage(ctx, 200);
-    const session = sessionOf(ctx);
+    const shownBefore = sessionOf(ctx);
     const next = safeNextPath(ctx.query.next);
-    if (next) session.next = next;
-    if (await deps.currentUser(ctx)) return ctx.redirect(session.next ?? '/profile');
+    if (next) shownBefore.next = next;
+    if (await deps.currentUser(ctx)) return ctx.redirect(shownBefore.next ?? '/profile');
 
     ctx.set('Cache-Control', 'no-store');
+    // Every code is shown under a new session id (and CSRF token): a copy of this cookie planted or kept
+    // from before (session fixation) is left with a session that can no longer complete the login.
+    const previousSid = shownBefore.sid!;
+    const session = rotateSessionId(ctx);
     // The script asks with renew=auto when a code ran out on an idle tab; the visitor's own visit starts the count again.
     const autoRenewals = ctx.query.renew === 'auto' ? (session.autoRenewals ?? 0) + 1 : 0;
     session.autoRenewals = autoRenewals;
     // WeChat caps qrcode/create per day: a reload must not cost a code.
-    const reusable = await reusableScene(ctx);
+    const reusable = await reusableScene(ctx, previousSid);
     if (reusable) return renderLoginPage(ctx, reusable);
     const newest = session.scenes?.at(-1);
     if (autoRenewals > maxAutoRenewals && newest) return renderLoginPage(ctx, { ...newest, state: 'expired' });
@@ -138,11 +142,14 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   });
 
   /** The session's newest scene, when nobody has scanned it and it has more than a minute left. */
-  async function reusableScene(ctx: AppContext): Promise<SceneEntry | undefined> {
+  async function reusableScene(ctx: AppContext, previousSid: string): Promise<SceneEntry | undefined> {
     const newest = ctx.session?.scenes?.at(-1) as SceneEntry | undefined;
     if (!newest || newest.expiresAt - now() <= reuseSceneWithMoreThanMs) return undefined;
     const state = await deps.poller.waitForScan(newest.scene, 0, new AbortController().signal);
-    return state.status === 'pending' ? newest : undefined;
+    if (state.status !== 'pending') return undefined;
+    // The scene follows the session to its new id, if this copy of the cookie still holds it.
+    if (deps.confirmation && !(await deps.confirmation.moveScene(newest.scene, previousSid, sessionOf(ctx).sid!))) return undefined;
+    return newest;
   }
 
   /**
@@ -161,7 +168,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     deps.poller.noteIssued(scene);
     if (deps.confirmation) {
       // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
-      const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip };
+      const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip, sessionId: sessionOf(ctx).sid! };
       await deps.confirmation.recordSceneRequest(scene, expiresAt, browser);
     }
     try {
@@ -203,6 +210,8 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     if (state.status === 'pending') return { status: entry.expiresAt <= now() ? 'expired' : 'pending' };
     if (state.status === 'awaiting') return { status: entry.expiresAt <= now() ? 'expired' : 'scanned', number: state.number };
     if (state.status === 'denied') return { status: 'denied' };
+    // Only the session that showed the code last may complete it: not a copy of the cookie from before.
+    if (state.ownerHash && state.ownerHash !== ownerHashOf(sessionOf(ctx).sid!)) throw new ForbiddenError('another session holds this scene');
     const { status, redirect } = await deps.completeLogin(ctx, state.user, 'qrcode', entry.scene);
     return redirect ? { status, redirect } : { status };
   }

@@ -59,7 +59,8 @@ export interface LoginMeta {
 
 export type SceneState =
   | { status: 'pending' }
-  | { status: 'scanned'; user: User }
+  /** `ownerHash`: with LOGIN_CONFIRM, the browser session that may complete it (login-confirmation.ts). */
+  | { status: 'scanned'; user: User; ownerHash?: string | null }
   /** Scanned, waiting for the scanner to confirm in WeChat (LOGIN_CONFIRM). */
   | { status: 'awaiting'; number: string }
   | { status: 'denied' };
