@@ -24,17 +24,45 @@ const settled = new WeakMap<AppContext, string>();
 export function ensureDeviceId(ctx: AppContext): string {
   const known = settled.get(ctx);
   if (known) return known;
-  // Secure (and so __Host-) exactly when the session cookie is: PUBLIC_URL is https (http/secure-cookies.ts).
-  const secure = (ctx.cookies as unknown as { secure?: boolean }).secure === true;
-  const name = cookieNameFor(deviceCookieName, secure);
-  const existing = ctx.cookies.get(name, { signed: true });
-  let id: string;
-  if (existing && deviceIdPattern.test(existing)) id = existing;
-  else {
-    id = randomToken(18);
-    ctx.cookies.set(name, id, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: deviceCookieMaxAgeMs, overwrite: true });
-  }
+  const existing = ctx.cookies.get(nameIn(ctx), { signed: true });
+  const id = existing && deviceIdPattern.test(existing) ? existing : setDeviceCookie(ctx, randomToken(18));
   settled.set(ctx, id);
+  return id;
+}
+
+/** The ids a completing login gave out, per request (a login may ask twice). */
+const reissued = new WeakMap<AppContext, { id: string; previous?: string }>();
+
+/**
+ * A completed login gives the browser a new device id, and only that one can
+ * become a known device: an id this server issued to this very browser, in the
+ * session that completed the login. A device cookie planted from elsewhere (a
+ * sibling subdomain, a plain-http page), the attacker's own, is replaced here
+ * and never becomes the victim's known device. `previous` is the id the
+ * browser came with, which the user's known devices no longer need.
+ */
+export function reissueDeviceId(ctx: AppContext): { id: string; previous?: string } {
+  const done = reissued.get(ctx);
+  if (done) return done;
+  const existing = ctx.cookies.get(nameIn(ctx), { signed: true });
+  const fresh = { id: setDeviceCookie(ctx, randomToken(18)), previous: existing && deviceIdPattern.test(existing) ? existing : undefined };
+  reissued.set(ctx, fresh);
+  settled.set(ctx, fresh.id);
+  return fresh;
+}
+
+/** Secure (and so __Host-) exactly when the session cookie is: PUBLIC_URL is https (http/secure-cookies.ts). */
+function secureIn(ctx: AppContext): boolean {
+  return (ctx.cookies as unknown as { secure?: boolean }).secure === true;
+}
+
+function nameIn(ctx: AppContext): string {
+  return cookieNameFor(deviceCookieName, secureIn(ctx));
+}
+
+function setDeviceCookie(ctx: AppContext, id: string): string {
+  const secure = secureIn(ctx);
+  ctx.cookies.set(nameIn(ctx), id, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: deviceCookieMaxAgeMs, overwrite: true });
   return id;
 }
 

@@ -30,6 +30,10 @@ export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
     const { user, method } = started;
     try {
       await deps.devices.rememberDevice(user.id, started.deviceHash, now());
+      // The id this browser came with is replaced (device-cookie.ts); if it was this user's, it goes.
+      if (started.previousDeviceHash && started.previousDeviceHash !== started.deviceHash) {
+        await deps.devices.forgetDevices(user.id, [started.previousDeviceHash]);
+      }
     } catch (error) {
       deps.logger.warn('could not remember the device', { error: error instanceof Error ? error.message : String(error) });
     }

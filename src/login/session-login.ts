@@ -5,7 +5,7 @@ import type { AppContext } from '../http/context.js';
 import type { Logger } from '../http/error-handler.js';
 import { regenerateSession, sessionOf } from '../http/session.js';
 import type { LoginMeta, LoginService } from './login-service.js';
-import { ensureDeviceId, hashDeviceId } from './device-cookie.js';
+import { hashDeviceId, reissueDeviceId } from './device-cookie.js';
 import type { UserSessions } from './user-sessions.js';
 
 /** How long a scanned-but-unbound session may take to bind its phone. */
@@ -27,6 +27,8 @@ export interface StartedSession {
   method: LoginMethod;
   /** The signed-in browser's device hash, as the session records it. */
   deviceHash: string;
+  /** The device id the browser came with (replaced by this login), hashed. */
+  previousDeviceHash?: string;
 }
 
 /** What follows a browser sign-in (remembering the device, the WeChat notice); it must never fail the login. */
@@ -42,12 +44,22 @@ export interface SessionLoginDeps {
   now?: () => number;
 }
 
-/** A browser login's address and user agent, and the hash of its device id. */
-export type BrowserLoginMeta = LoginMeta & { deviceHash: string };
+/** A browser login's address and user agent, the hash of the device id it gets, and of the one it came with. */
+export type BrowserLoginMeta = LoginMeta & { deviceHash: string; previousDeviceHash?: string };
 
-/** What the login history and the session record of a browser login say about it (the device id settled once). */
+/**
+ * What the login history and the session record of a browser login say about it. The browser gets a
+ * new device id here (device-cookie.ts: only an id issued in the session that completes a login may
+ * become a known device), once per request.
+ */
 export function loginMetaOf(ctx: AppContext): BrowserLoginMeta {
-  return { ip: ctx.ip, userAgent: ctx.get('user-agent'), deviceHash: hashDeviceId(ensureDeviceId(ctx)) };
+  const device = reissueDeviceId(ctx);
+  return {
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent'),
+    deviceHash: hashDeviceId(device.id),
+    previousDeviceHash: device.previous ? hashDeviceId(device.previous) : undefined,
+  };
 }
 
 /**
@@ -72,7 +84,7 @@ export function createSessionLogin(deps: SessionLoginDeps) {
   ): Promise<StartedSession | undefined> {
     if (!(await deps.loginService.recordLogin(user, method, meta, { scene, trx }))) return undefined;
     const { token, id } = await deps.sessions.startSession({ userId: user.id, method, ...meta }, trx);
-    return { token, id, user, method, deviceHash: meta.deviceHash };
+    return { token, id, user, method, deviceHash: meta.deviceHash, previousDeviceHash: meta.previousDeviceHash };
   }
 
   /**

@@ -172,7 +172,9 @@ test('five wrong SMS codes force a new code', async (t) => {
 });
 
 test('the hub listener count returns to 0 after answers, timeouts and disconnects', async (t) => {
-  const server = await setup(t, 'sqlite', { LOGIN_POLL_TIMEOUT_MS: '400' });
+  // Long enough that a scan sent while the poll is held lands before it times out, on a busy machine too
+  // (at 400 ms the full suite sometimes saw "pending" instead of "bind").
+  const server = await setup(t, 'sqlite', { LOGIN_POLL_TIMEOUT_MS: '1500' });
   const { browser, scene } = await openLoginPage(server);
   await poll(browser, scene); // timeout
   const aborted = new AbortController();
