@@ -22,7 +22,7 @@ Options:
   --json    print JSON instead of text
   --help    this help
 
-The database is DATABASE_URL (a .env file in the current folder is read), as for the server.`;
+The database is DATABASE_URL (the .env file in the repository root is read, whatever the current folder), as for the server.`;
 
 export interface AdminIo {
   out: (text: string) => void;

@@ -24,22 +24,33 @@ export const migrationsDirectory = compiled ? path.resolve(__dirname, '../migrat
  * its default source, a database migrated by `npm run migrate` would look
  * "corrupt" (missing `.ts` files) to the compiled server, and the other way round.
  */
-export function createMigrationSource(directory = migrationsDirectory): Knex.MigrationSource<string> {
+export function createMigrationSource(directory = migrationsDirectory): Knex.MigrationSource<MigrationFile> {
   const extension = compiled ? '.js' : '.ts';
   return {
     async getMigrations() {
       return readdirSync(directory)
         .filter((file) => file.endsWith(extension) && !file.endsWith('.d.ts'))
-        .sort();
+        .sort()
+        .map((source) => ({ file: source.replace(/\.(ts|js)$/, '.ts'), source }));
     },
-    getMigrationName(file) {
-      return file.replace(/\.(ts|js)$/, '.ts');
+    getMigrationName(migration) {
+      return migration.file;
     },
-    async getMigration(file) {
+    async getMigration(migration) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(path.join(directory, file)) as Knex.Migration;
+      return require(path.join(directory, migration.source)) as Knex.Migration;
     },
   };
+}
+
+/**
+ * One migration of the folder: `file` is the name knex records (the `.ts`
+ * source name) and the knex CLI's `migrate:status` prints (plain strings
+ * printed "undefined"); `source` is the file loaded, `.ts` or compiled `.js`.
+ */
+export interface MigrationFile {
+  file: string;
+  source: string;
 }
 
 /**

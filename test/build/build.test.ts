@@ -97,6 +97,13 @@ for (const { kind, enabled } of databaseKinds) {
     const url = kind === 'sqlite' ? 'sqlite:./data/from-dotenv.sqlite3' : database.url;
     const folder = deployedCopy(t, `# the operator's settings\n\nDATABASE_URL=${url}\n`);
 
+    // Before: migrate:status names what is pending (it printed "undefined" for each).
+    const status = await run(process.execPath, [path.join(root, 'node_modules/knex/bin/cli.js'), '--knexfile', path.join(folder, 'dist/db/knexfile.js'), 'migrate:status'], {
+      cwd: os.tmpdir(),
+      env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL')),
+    });
+    t.regex(status.stdout, /20261121000001_create_users\.ts/);
+    t.notRegex(status.stdout, /undefined/);
     const migrated = await migrateBuiltIn(folder);
     t.regex(migrated.stdout, /Batch 1 run: \d+ migrations/);
     t.false(existsSync(path.join(folder, 'dist/db/data')), 'nothing is migrated under dist/db');
