@@ -1,25 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
+import { startSmsReceiver } from '../helpers/sms-receiver.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
 import { startServer, plainScanLogin } from '../helpers/server.js';
-
-/** A provider's webhook on a real socket; `status` is what it answers. */
-async function startWebhook(t: { teardown(fn: () => unknown): void }, status: number) {
-  const received: unknown[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      received.push({ type: req.headers['content-type'], body: JSON.parse(body) });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => server.close(resolve)));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`, received };
-}
 
 async function requestCode(t: { teardown(fn: () => unknown): void }, webhookUrl: string) {
   const server = await startServer(t, { env: { ...plainScanLogin, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhookUrl } });
@@ -32,12 +15,12 @@ async function requestCode(t: { teardown(fn: () => unknown): void }, webhookUrl:
 }
 
 test('SMS_PROVIDER=webhook POSTs {phone, code, purpose} as JSON, and logs no code', async (t) => {
-  const webhook = await startWebhook(t, 200);
+  const webhook = await startSmsReceiver(t, 200);
   const { server, response } = await requestCode(t, webhook.url);
   t.is(response.status, 200);
   t.is(webhook.received.length, 1);
-  const [{ type, body }] = webhook.received as [{ type: string; body: { phone: string; code: string; purpose: string } }];
-  t.is(type, 'application/json');
+  const [body] = webhook.received;
+  t.deepEqual(webhook.contentTypes, ['application/json']);
   t.is(body.phone, '13612345678');
   t.regex(body.code, /^\d{6}$/);
   t.is(body.purpose, 'bind');
@@ -46,7 +29,7 @@ test('SMS_PROVIDER=webhook POSTs {phone, code, purpose} as JSON, and logs no cod
 });
 
 test('a failing webhook gives a clear 503 page, not a 500', async (t) => {
-  const webhook = await startWebhook(t, 500);
+  const webhook = await startSmsReceiver(t, 500);
   const { server, response } = await requestCode(t, webhook.url);
   t.is(response.status, 503);
   t.regex(await response.text(), /服务暂时不可用/);

@@ -1,11 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { loadConfig, ConfigError } from '../../src/config.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
 import { plainScanLogin, startServer } from '../helpers/server.js';
+import { startSmsReceiver } from '../helpers/sms-receiver.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 type T = { teardown(fn: () => unknown): void };
@@ -14,22 +13,6 @@ async function setup(t: T, env: Record<string, string> = {}, level: 'debug' | 'i
   const capture = captureLogs(level);
   const server = await startServer(t, { env: { ...plainScanLogin, ...env }, logger: capture.logger });
   return { server, ...capture };
-}
-
-/** An SMS provider's webhook that keeps what it was sent, so the real code is known but never logged. */
-async function startWebhook(t: T) {
-  const received: { phone: string; code: string }[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      received.push(JSON.parse(body));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => server.close(resolve)));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`, received };
 }
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -116,7 +99,7 @@ test('LOG_LEVEL is validated, and a higher level drops the access lines', async 
 });
 
 test('secrets sent in requests never appear in the logs', async (t) => {
-  const webhook = await startWebhook(t);
+  const webhook = await startSmsReceiver(t);
   const { server, raw, lines } = await setup(t, { SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhook.url });
   const secrets = {
     bearer: 'bearer-secret-0a1b2c3d4e5f',
