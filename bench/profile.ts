@@ -12,7 +12,7 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createSceneIssuer } from '../src/login/scenes.js';
+import { createSceneIssuer } from '../src/login/scan/scene-issuer.js';
 import { deriveKeys } from '../src/security/keys.js';
 import { cpuMsOf, mariadbPid } from './lib/cpu.js';
 import { inBatches, request } from './lib/http.js';

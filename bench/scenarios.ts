@@ -1,4 +1,4 @@
-import { createSceneIssuer } from '../src/login/scenes.js';
+import { createSceneIssuer } from '../src/login/scan/scene-issuer.js';
 import { deriveKeys } from '../src/security/keys.js';
 import { printProfileWindow, startCostMeter, waitUntilIdle, type Cost } from './lib/cpu.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
 import Koa from 'koa';
-import type { SmsInbox } from './account/sms-sender.js';
+import type { SmsInbox } from './login/phone/sms-sender.js';
 import { createInfrastructure } from './composition/infrastructure.js';
 import { createQueries } from './composition/queries.js';
 import { createRoutes } from './composition/routes.js';
@@ -10,16 +10,17 @@ import type { Config } from './config.js';
 import { clientIpMiddleware } from './http/client-ip.js';
 import type { AppMiddleware } from './http/context.js';
 import { closeConnectionsWhileDraining } from './http/draining.js';
-import { createErrorHandler, type Logger } from './http/error-handler.js';
+import { createErrorHandler } from './http/error-handler.js';
+import { type Logger } from './logging/logger.js';
 import { exceptPath } from './http/except-path.js';
 import { languageMiddleware } from './http/render.js';
 import { createRequestLog } from './http/request-log.js';
 import { secureCookiesAlways } from './http/secure-cookies.js';
 import { createSecurityHeaders } from './http/security-headers.js';
-import { createSessionMiddleware } from './http/session.js';
+import { createSessionMiddleware } from './http/cookie-session.js';
 import { createStaticFiles } from './http/static-files.js';
-import { callbackPath } from './login/callback-routes.js';
-import type { LoginHub } from './login/login-hub.js';
+import { callbackPath } from './login/callback/callback-routes.js';
+import type { LoginHub } from './login/scan/login-hub.js';
 import { createCallbackMetrics } from './metrics/callback-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 
@@ -70,7 +71,7 @@ export function createApp(deps: AppDeps): AppHandle {
   use(clientIpMiddleware(config.trustProxy));
   use(createRequestLog(logger));
   use(createErrorHandler(infra.render, logger));
-  use(createCallbackMetrics(infra.metrics));
+  use(createCallbackMetrics(infra.metrics, callbackPath));
   use(closeConnectionsWhileDraining(infra.hub.isDraining));
   use(
     createSecurityHeaders({

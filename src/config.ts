@@ -76,8 +76,6 @@ export interface Config {
     encodingAesKeyPrevious?: string;
     apiBase: string;
     openBase: string;
-    /** Where `showqrcode` lives: mp.weixin.qq.com for real WeChat, the API base otherwise. */
-    showQrcodeBase: string;
     tokenApi: TokenApi;
     timestampToleranceSeconds: number;
     mpVerify?: string;
@@ -227,7 +225,6 @@ export function loadConfig(env: Env): Config {
       encodingAesKeyPrevious,
       apiBase,
       openBase,
-      showQrcodeBase: (env.WECHAT_API_BASE || simulator) ? apiBase : 'https://mp.weixin.qq.com',
       tokenApi: read.choice('WECHAT_TOKEN_API', 'stable', ['stable', 'classic']) as TokenApi,
       timestampToleranceSeconds: read.integer('WECHAT_TIMESTAMP_TOLERANCE_SECONDS', 300, 0, 86_400),
       mpVerify: read.mpVerify('WECHAT_MP_VERIFY'),

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 import type { Knex } from 'knex';
 import { assertStrictSqlMode, createKnex, StrictModeError } from './db/knex.js';
 import { createPendingMigrations } from './db/pending-migrations.js';
-import type { Logger } from './http/error-handler.js';
+import type { Logger } from './logging/logger.js';
 import { applyServerTimeouts } from './http/server-timeouts.js';
 import { createLogger } from './logging/logger.js';
 

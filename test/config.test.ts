@@ -32,7 +32,6 @@ test('a real Official Account turns the simulator off and uses WeChat\'s address
   t.false(config.simulator);
   t.is(config.wechat.apiBase, 'https://api.weixin.qq.com');
   t.is(config.wechat.openBase, 'https://open.weixin.qq.com');
-  t.is(config.wechat.showQrcodeBase, 'https://mp.weixin.qq.com');
   t.is(config.publicUrl, 'https://login.example');
   t.true(config.secureCookies);
 });

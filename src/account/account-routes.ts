@@ -5,19 +5,19 @@ import type { AppContext, AppRouter } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
 import { formOf } from '../http/form.js';
 import type { Render } from '../http/render.js';
-import type { CurrentSession } from '../login/current-user.js';
-import { loginMetaOf, type SessionLogin } from '../login/session-login.js';
-import type { UserSessions } from '../login/user-sessions.js';
+import type { CurrentSession } from '../login/session/current-user.js';
+import { loginMetaOf, type SessionLogin } from '../login/session/session-login.js';
+import type { SessionStore } from '../login/session/session-store.js';
 import { describeUserAgent } from '../http/user-agent.js';
-import { codeLifetimeMs, type PendingBinding, type PhoneBinding } from './phone-binding.js';
-import { maskIdentifier, maskPhone, normalizeMainlandPhone } from './phone.js';
+import { codeLifetimeMs, type PendingBinding, type PhoneBinding } from '../login/phone/phone-binding.js';
+import { maskIdentifier, maskPhone, normalizeMainlandPhone } from '../login/phone/phone.js';
 
 export interface AccountRouteDeps {
   render: Render;
   phoneBinding: PhoneBinding;
   sessionLogin: Pick<SessionLogin, 'signIn'>;
   currentSession: CurrentSession;
-  sessions: UserSessions;
+  sessions: SessionStore;
   loginHistory: LoginHistoryQueries;
   formBody: Koa.Middleware;
   now?: () => number;

@@ -1,4 +1,4 @@
-import { normalizeMainlandPhone } from '../account/phone.js';
+import { normalizeMainlandPhone } from '../login/phone/phone.js';
 import type { AdminLoginRow, AdminQueries, AdminUserRow, UserKey } from '../db/admin-queries.js';
 
 export const usage = `Usage: npm run admin -- <command> [options]

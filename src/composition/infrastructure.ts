@@ -3,12 +3,12 @@ import { inTransaction } from '../db/transaction.js';
 import type { Knex } from 'knex';
 import { koaBody } from 'koa-body';
 import NodeCache from 'node-cache';
-import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender } from '../account/sms-sender.js';
+import { createConsoleSmsSender, createSmsInbox, createWebhookSmsSender } from '../login/phone/sms-sender.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../http/error-handler.js';
+import type { Logger } from '../logging/logger.js';
 import { createMemoryRateLimiter } from '../http/rate-limiter.js';
 import { createRenderer, createViewEnvironment } from '../http/render.js';
-import { createLoginHub, type LoginHub } from '../login/login-hub.js';
+import { createLoginHub, type LoginHub } from '../login/scan/login-hub.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { createRedisClient } from '../redis/redis-client.js';
 import { createRedisRateLimiter } from '../redis/redis-stores.js';
@@ -56,7 +56,7 @@ export function createInfrastructure(deps: InfrastructureDeps) {
     pendingMigrations: createPendingMigrations(knex),
     http,
     tokensFor,
-    api: createOfficialAccountApi({ http, tokens: tokensFor(config.wechat), showQrcodeBase: config.wechat.showQrcodeBase, metrics }),
+    api: createOfficialAccountApi({ http, tokens: tokensFor(config.wechat), metrics }),
     oauth: createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase }),
     smsInbox,
     sendSms: config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox),

@@ -1,24 +1,24 @@
-import { createEndSessionByLink } from '../account/end-session-by-link.js';
-import { createPhoneBinding } from '../account/phone-binding.js';
-import { createCallbackPushes } from '../login/callback-pushes.js';
-import { createCurrentSession, currentUserFrom } from '../login/current-user.js';
-import { createDeliveryDeduper, deliveryMemorySeconds } from '../login/delivery-dedupe.js';
-import { createEndSessionLinks } from '../login/end-session-links.js';
-import { createLoginAftercare } from '../login/login-aftercare.js';
-import { createLoginConfirmation } from '../login/login-confirmation.js';
-import { createLoginService } from '../login/login-service.js';
-import { createMiniProgramLogin } from '../login/miniprogram-login.js';
-import { createOauthLogin } from '../login/oauth-login.js';
+import { createEndSessionByLink } from '../login/session/end-session-by-link.js';
+import { createPhoneBinding } from '../login/phone/phone-binding.js';
+import { createCallbackPushes } from '../login/callback/callback-pushes.js';
+import { createCurrentSession, currentUserFrom } from '../login/session/current-user.js';
+import { createDeliveryDeduper, deliveryMemorySeconds } from '../login/callback/delivery-dedupe.js';
+import { createEndSessionLinks } from '../login/session/end-session-links.js';
+import { createLoginAftercare } from '../login/session/login-aftercare.js';
+import { createLoginConfirmation } from '../login/confirm/login-confirmation.js';
+import { createLoginService } from '../login/scan/login-service.js';
+import { createMiniProgramLogin } from '../login/miniprogram/miniprogram-login.js';
+import { createOauthLogin } from '../login/in-wechat/oauth-login.js';
 import { perIpPerMinute } from '../http/rate-limiter.js';
 import { createOidc } from '../oidc/oidc.js';
-import { createScenePoller } from '../login/scene-poller.js';
-import { createSceneIssuer } from '../login/scenes.js';
-import { createSessionLogin } from '../login/session-login.js';
-import { createUnionidBackfill } from '../login/unionid-backfill.js';
-import { createUnionidBatchLookup, createUnionidLookup } from '../login/unionid-lookup.js';
-import { createUserIdentity } from '../login/user-identity.js';
-import { createUserSessions } from '../login/user-sessions.js';
-import { createWechatIdentity } from '../login/wechat-identity.js';
+import { createScenePoller } from '../login/scan/scene-poller.js';
+import { createSceneIssuer } from '../login/scan/scene-issuer.js';
+import { createSessionLogin } from '../login/session/session-login.js';
+import { createUnionidBackfill } from '../login/identity/unionid-backfill.js';
+import { createUnionidBatchLookup, createUnionidLookup } from '../login/identity/unionid-lookup.js';
+import { createUserIdentity } from '../login/identity/user-identity.js';
+import { createSessionStore } from '../login/session/session-store.js';
+import { createWechatIdentity } from '../login/identity/wechat-identity.js';
 import { createRedisDeliveryStore, createRedisNonceStore } from '../redis/redis-stores.js';
 import { createSimulatorState } from '../simulator/simulator-state.js';
 import { createCallbackCodec } from '../wechat/callback-codec.js';
@@ -46,7 +46,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     windowMs: unionidBackfillWindowMs,
     logger,
   });
-  const sessions = createUserSessions({ queries: queries.userSessions, devices: knownDevices, ...config.sessions, logger });
+  const sessions = createSessionStore({ queries: queries.userSessions, devices: knownDevices, ...config.sessions, logger });
   const confirmation =
     config.loginConfirm === 'off'
       ? undefined

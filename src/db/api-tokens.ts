@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hashToken } from '../security/tokens.js';
 import type { Knex } from 'knex';
 import { toDate } from './values.js';
 
 /** Only the sha256 of a bearer token is stored: a leaked table logs nobody in. */
 export function hashApiToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hashToken(token);
 }
 
 /** Data access for `api_tokens` (the mini-program's bearer tokens). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hashToken } from '../security/tokens.js';
 import type { Knex } from 'knex';
 
 /**
@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
  * cookie), exactly one sees the row go.
  */
 export function createSingleUseTokenQueries(knex: Knex) {
-  const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+  const hash = (token: string) => hashToken(token);
 
   async function insertToken(purpose: string, token: string, expiresAt: Date, now: Date): Promise<void> {
     // Expired rows are swept as new ones come, so the table stays small without a timer.

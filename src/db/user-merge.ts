@@ -8,7 +8,7 @@ import type { User } from './users.js';
  */
 const ownedTables = ['login_history', 'user_sessions', 'api_tokens', 'sms_codes'] as const;
 
-/** What the kept row holds after a merge (login/merge-decision.ts decides it). */
+/** What the kept row holds after a merge (login/identity/merge-decision.ts decides it). */
 export type MergedUser = Pick<
   User,
   'openid' | 'miniOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl' | 'tmpSceneStr' | 'lastLoginTime' | 'subscribed' | 'sessionVersion'

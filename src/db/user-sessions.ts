@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { hashToken } from '../security/tokens.js';
 import type { Knex } from 'knex';
 import { toUser, type User } from './users.js';
 import { toDate, toOptionalDate } from './values.js';
 
 /** Only the sha256 of a session token is stored: a leaked table signs nobody in. */
 export function hashSessionToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hashToken(token);
 }
 
 /**

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import type { SignedIn } from '../login/current-user.js';
 import type { SessionEndNotice } from '../db/user-sessions.js';
 import type { Lang, Translate } from '../messages/catalogue.js';
 
@@ -30,7 +29,7 @@ export interface SessionData {
   pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'oauth'; expiresAt: number };
   /** The last bind code this browser had sent: to which number, and when the next one may be asked for (epoch ms). */
   bindResend?: { phone: string; at: number };
-  /** How many expired codes in a row the login page's script renewed by itself (login-routes.ts stops after a few). */
+  /** How many expired codes in a row the login page's script renewed by itself (qr-routes.ts stops after a few). */
   autoRenewals?: number;
   /** Why this browser's signed-in session ended elsewhere, kept until the login page has said it once. */
   sessionEnded?: SessionEndNotice;
@@ -39,8 +38,6 @@ export interface SessionData {
 export interface AppState {
   lang: Lang;
   t: Translate;
-  /** This request's signed-in session once looked up (null: looked up, none). */
-  signedIn?: SignedIn | null;
 }
 
 export interface AppContextExtras {

@@ -2,7 +2,7 @@ import { ForbiddenError } from '../errors.js';
 import { textEquals } from '../security/constant-time.js';
 import type { AppContext, AppMiddleware } from './context.js';
 import { formOf } from './form.js';
-import { sessionOf } from './session.js';
+import { sessionOf } from './cookie-session.js';
 
 /**
  * Checks the CSRF token on a state-changing request: the `_csrf` form field,

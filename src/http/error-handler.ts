@@ -2,24 +2,7 @@ import { AppError } from '../errors.js';
 import type { AppContext, AppMiddleware } from './context.js';
 import type { Render } from './render.js';
 import { wechatErrorAsAppError } from './wechat-errors.js';
-import { createLogger } from '../logging/logger.js';
-
-/**
- * What the app's parts log through. Built on pino (src/logging/logger.ts),
- * which adds the request id and redaction; tests may pass a plain collector.
- */
-export interface Logger {
-  /** Optional, so that a collector needs only the three levels; probes' access lines use it. */
-  debug?(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
-
-/** One JSON line per event on standard output, through pino; `quiet` keeps only errors. */
-export function createConsoleLogger(quiet = false): Logger {
-  return createLogger({ level: quiet ? 'error' : 'info' });
-}
+import type { Logger } from '../logging/logger.js';
 
 const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'SQLITE_BUSY', 'SQLITE_CANTOPEN']);
 

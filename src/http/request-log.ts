@@ -1,5 +1,5 @@
 import type { AppContext, AppMiddleware } from './context.js';
-import type { Logger } from './error-handler.js';
+import type { Logger } from '../logging/logger.js';
 import { requestIdFrom, runInRequestContext } from '../logging/request-context.js';
 
 /** Probes hit these every few seconds: their access lines are debug, so they do not drown the rest. */

@@ -1,6 +1,6 @@
 import Bowser from 'bowser';
 
-export interface DeviceDescription {
+export interface BrowserAndOs {
   /** "Chrome 120", "WeChat 8.0", or undefined when the user agent does not say. */
   browser?: string;
   /** "Windows 10", "iOS 17.1", or undefined. */
@@ -12,7 +12,7 @@ export interface DeviceDescription {
  * system, by bowser (a maintained parser, MIT), never by regexes of our own.
  * Only the major version of a browser is kept: "Chrome 120", not "120.0.6099.71".
  */
-export function describeUserAgent(userAgent: string): DeviceDescription {
+export function describeUserAgent(userAgent: string): BrowserAndOs {
   if (!userAgent) return {};
   const parsed = Bowser.parse(userAgent);
   const browserVersion = parsed.browser.version?.split('.')[0];

@@ -1,6 +1,5 @@
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from '../config.js';
-import type { Logger } from '../http/error-handler.js';
 import { currentRequestId } from './request-context.js';
 
 
@@ -52,6 +51,18 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * What the app's parts log through. Built on pino (createLogger below),
+ * which adds the request id and redaction; tests may pass a plain collector.
+ */
+export interface Logger {
+  /** Optional, so that a collector needs only the three levels; probes' access lines use it. */
+  debug?(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** The logger every part of the app receives: the `Logger` interface, plus `debug` and the pino instance. */
 export interface AppLogger extends Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -86,4 +97,9 @@ export function createLogger(options: CreateLoggerOptions = {}): AppLogger {
   const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
     fields ? instance[level](fields, message) : instance[level](message);
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), pino: instance };
+}
+
+/** One JSON line per event on standard output, through pino; `quiet` keeps only errors. */
+export function createConsoleLogger(quiet = false): Logger {
+  return createLogger({ level: quiet ? 'error' : 'info' });
 }

@@ -3,8 +3,6 @@ import type { AppMiddleware } from '../http/context.js';
 import { wechatErrorAsAppError } from '../http/wechat-errors.js';
 import type { Metrics } from './metrics.js';
 
-const callbackPath = '/wechat/callback';
-
 /**
  * Times every POST to the callback and counts the refused ones (4xx) by
  * reason: the error's code (`invalid_signature`, `stale_timestamp`,
@@ -13,7 +11,7 @@ const callbackPath = '/wechat/callback';
  * status (a codec's CallbackRejectedError is read through the same mapping
  * as the handler's); the callback routes themselves stay free of metrics.
  */
-export function createCallbackMetrics(metrics: Metrics): AppMiddleware {
+export function createCallbackMetrics(metrics: Metrics, callbackPath: string): AppMiddleware {
   return async (ctx, next) => {
     if (ctx.path !== callbackPath) return next();
     const stopTimer = ctx.method === 'POST' ? metrics.callbackDuration.startTimer() : undefined;

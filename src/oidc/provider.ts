@@ -6,9 +6,9 @@ import type { Configuration, KoaContextWithOIDC } from 'oidc-provider' with { 'r
 import type { Config } from '../config.js';
 import type { OidcGrantSessionQueries } from '../db/oidc-grant-sessions.js';
 import type { User } from '../db/users.js';
-import type { Logger } from '../http/error-handler.js';
+import type { Logger } from '../logging/logger.js';
 import type { Lang } from '../messages/catalogue.js';
-import type { SignedIn } from '../login/current-user.js';
+import type { SignedIn } from '../login/session/session-store.js';
 import { claimsOf, scopeClaims } from './accounts.js';
 import { createKnexAdapterFactory } from './knex-adapter.js';
 import { renderOidcPage } from './oidc-pages.js';
@@ -56,7 +56,7 @@ export const oidcMountPath = '/oidc';
 /**
  * Builds the OpenID Provider: our clients, storage in our database, signing
  * keys from the database, our accounts and claims, our pages. The login step
- * (the interaction) is our own QR page: see oidc-routes.ts.
+ * (the interaction) is our own QR page: see oidc.ts.
  */
 export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcProvider> {
   const { config, knex, requestInfo, views, logger, grantSessions } = deps;

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { Logger } from '../http/error-handler.js';
+import type { Logger } from '../logging/logger.js';
 
 /**
  * A Redis connection that fails fast while Redis is away instead of queueing

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { RateLimiter } from '../http/rate-limiter.js';
-import type { SharedDeliveryStore } from '../login/delivery-dedupe.js';
+import type { SharedDeliveryStore } from '../login/callback/delivery-dedupe.js';
 import type { NonceStore } from '../wechat/replay-guard.js';
 
 /**

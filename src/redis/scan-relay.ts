@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import type { Logger } from '../http/error-handler.js';
-import type { LoginHub } from '../login/login-hub.js';
+import type { Logger } from '../logging/logger.js';
+import type { LoginHub } from '../login/scan/login-hub.js';
 
 const channel = 'wechat-login:scans';
 const readyTimeoutMs = 3000;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SmsInbox } from '../account/sms-sender.js';
+import type { SmsInbox } from '../login/phone/sms-sender.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
 
 /**

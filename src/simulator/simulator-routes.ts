@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import QRCode from 'qrcode';
-import type { SmsInbox } from '../account/sms-sender.js';
+import type { SmsInbox } from '../login/phone/sms-sender.js';
 import { simulatorOriginalId, type Config } from '../config.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import { requireCsrf } from '../http/csrf.js';
 import { formOf } from '../http/form.js';
 import { readTextBody } from '../http/read-body.js';
-import type { Logger } from '../http/error-handler.js';
+import type { Logger } from '../logging/logger.js';
 import type { Render } from '../http/render.js';
-import { maxUserInfoBatch } from '../wechat/constants.js';
+import { maxUserInfoBatch, showQrcodePath } from '../wechat/constants.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
 import { buildPhoneView } from './phone-view.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
@@ -71,7 +71,7 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
         : { ticket: ticket.ticket, expire_seconds: request.expireSeconds, url: ticket.url };
   });
 
-  router.get(`${api}/cgi-bin/showqrcode`, async (ctx) => {
+  router.get(`${api}${showQrcodePath}`, async (ctx) => {
     const ticket = state.tickets.get(String(ctx.query.ticket ?? ''));
     if (!ticket) {
       ctx.status = 404;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
+import { customSendOutOfWindowErrcode, requireSubscribeErrcode } from '../wechat/constants.js';
 
 /**
  * The simulated WeChat's memory: personas (WeChat users), access tokens,
@@ -197,9 +198,9 @@ export function createSimulatorState(options: SimulatorOptions) {
   function deliverCustomText(openid: unknown, content: string): { errcode: number; errmsg: string } {
     const persona = typeof openid === 'string' ? personas.get(openid) : undefined;
     if (!persona) return { errcode: 40_003, errmsg: 'invalid openid' };
-    if (!persona.following) return { errcode: 43_004, errmsg: 'require subscribe' };
+    if (!persona.following) return { errcode: requireSubscribeErrcode, errmsg: 'require subscribe' };
     if (persona.lastInteractionAt === undefined || now() - persona.lastInteractionAt > customMessageWindowMs) {
-      return { errcode: 45_015, errmsg: 'response out of time limit or subscription is canceled' };
+      return { errcode: customSendOutOfWindowErrcode, errmsg: 'response out of time limit or subscription is canceled' };
     }
     persona.chat.push({ from: 'account', text: content, at: new Date(now()) });
     return { errcode: 0, errmsg: 'ok' };

@@ -1,4 +1,4 @@
-import { customSendPath, maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, showQrcodePath, userInfoBatchPath, userInfoPath } from './constants.js';
+import { customSendPath, maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, userInfoBatchPath, userInfoPath } from './constants.js';
 import type { AccessTokenProvider } from './access-token.js';
 import type { WechatHttp } from './http-client.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -6,7 +6,6 @@ import type { Metrics } from '../metrics/metrics.js';
 export interface OfficialAccountApiOptions {
   http: WechatHttp;
   tokens: AccessTokenProvider;
-  showQrcodeBase: string;
   metrics?: Metrics;
 }
 
@@ -15,8 +14,6 @@ export interface LoginQrcode {
   /** The content the QR code encodes; we draw it ourselves instead of hotlinking showqrcode. */
   url: string;
   expireSeconds: number;
-  /** The showqrcode address, with the ticket URL-encoded exactly once. */
-  imageUrl: string;
 }
 
 export interface WechatUserInfo {
@@ -50,12 +47,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
       ticket: answer.ticket,
       url: answer.url,
       expireSeconds: answer.expire_seconds,
-      imageUrl: showQrcodeUrl(answer.ticket),
     };
-  }
-
-  function showQrcodeUrl(ticket: string): string {
-    return `${options.showQrcodeBase}${showQrcodePath}?ticket=${encodeURIComponent(ticket)}`;
   }
 
   async function getUserInfo(openid: string): Promise<WechatUserInfo> {
@@ -90,7 +82,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
     );
   }
 
-  return { createLoginQrcode, showQrcodeUrl, getUserInfo, getUserInfos, sendCustomText };
+  return { createLoginQrcode, getUserInfo, getUserInfos, sendCustomText };
 }
 
 export type OfficialAccountApi = ReturnType<typeof createOfficialAccountApi>;

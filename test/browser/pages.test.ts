@@ -5,7 +5,7 @@ import { browserTest, hasChromium, shareChromiumAndServer } from '../helpers/chr
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems, type PageProblems } from '../helpers/page-problems.js';
-import { createEndSessionLinks } from '../../src/login/end-session-links.js';
+import { createEndSessionLinks } from '../../src/login/session/end-session-links.js';
 import { confirmPathOf, createPersona } from '../helpers/confirm-flow.js';
 import { logInNewUser, phoneFor } from '../helpers/login-flow.js';
 import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';

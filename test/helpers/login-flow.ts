@@ -1,4 +1,4 @@
-import { normalizeMainlandPhone } from '../../src/account/phone.js';
+import { normalizeMainlandPhone } from '../../src/login/phone/phone.js';
 import { createSimulatedPhone, type SimulatedPhone } from '../../src/simulator/phone.js';
 import { BrowserClient, csrfOf, sceneOf } from './browser-client.js';
 import type { TestServer } from './server.js';

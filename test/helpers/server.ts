@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { createApp, type AppHandle } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createKnex } from '../../src/db/knex.js';
-import type { Logger } from '../../src/http/error-handler.js';
+import type { Logger } from '../../src/logging/logger.js';
 import { applyServerTimeouts } from '../../src/http/server-timeouts.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 

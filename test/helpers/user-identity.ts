@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { inTransaction } from '../../src/db/transaction.js';
 import { createUserQueries } from '../../src/db/users.js';
-import { createUserIdentity } from '../../src/login/user-identity.js';
+import { createUserIdentity } from '../../src/login/identity/user-identity.js';
 
 /** The identity library on `knex`, wired as the composition wires it (src/composition/services.ts). */
 export function userIdentityOn(knex: Knex, now?: () => Date) {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createKnex, assertStrictSqlMode, StrictModeError } from '../../src/db/knex.js';
 import { ValueTooLongError } from '../../src/db/users.js';
-import { createSceneIssuer } from '../../src/login/scenes.js';
+import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
 import { createTestDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
 import { plainScanLogin, startServer } from '../helpers/server.js';
 import { userIdentityOn } from '../helpers/user-identity.js';

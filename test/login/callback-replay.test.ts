@@ -1,5 +1,5 @@
 import test from 'ava';
-import { scanReplies } from '../../src/login/login-service.js';
+import { scanReplies } from '../../src/login/scan/login-service.js';
 import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../src/wechat/message-crypto.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 import { databaseKinds } from '../helpers/databases.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { createSceneIssuer } from '../../src/login/scenes.js';
-import { scanReplies } from '../../src/login/login-service.js';
+import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
+import { scanReplies } from '../../src/login/scan/login-service.js';
 import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../src/wechat/message-crypto.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 import { startServer, plainScanLogin } from '../helpers/server.js';

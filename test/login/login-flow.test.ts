@@ -1,6 +1,6 @@
 import test from 'ava';
-import { scanReplies } from '../../src/login/login-service.js';
-import { deviceCookieName, hashDeviceId } from '../../src/login/device-cookie.js';
+import { scanReplies } from '../../src/login/scan/login-service.js';
+import { deviceCookieName, hashDeviceId } from '../../src/login/session/device-cookie.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { bindPhone, latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { hashDeviceId } from '../../src/login/device-cookie.js';
+import { hashDeviceId } from '../../src/login/session/device-cookie.js';
 import { BrowserClient, csrfOf, sceneOf } from '../helpers/browser-client.js';
 import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../helpers/confirm-flow.js';
 import { databaseKinds } from '../helpers/databases.js';

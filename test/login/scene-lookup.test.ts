@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { User } from '../../src/db/users.js';
-import { createSceneLookup } from '../../src/login/scene-lookup.js';
+import { createSceneLookup } from '../../src/login/scan/scene-lookup.js';
 
 function fakeUsers(known: Record<string, string>) {
   const queries: string[][] = [];

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createUserQueries } from '../../src/db/users.js';
-import { createUnionidBackfill } from '../../src/login/unionid-backfill.js';
-import { createUnionidBatchLookup } from '../../src/login/unionid-lookup.js';
+import { createUnionidBackfill } from '../../src/login/identity/unionid-backfill.js';
+import { createUnionidBatchLookup } from '../../src/login/identity/unionid-lookup.js';
 import { WechatError, WechatNetworkError } from '../../src/wechat/errors.js';
 import { BrowserClient, sceneOf } from '../helpers/browser-client.js';
 import { databaseKinds, migratedDatabase } from '../helpers/databases.js';

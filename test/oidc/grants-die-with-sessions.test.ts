@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as oidc from 'openid-client';
 import { createAdminQueries } from '../../src/db/admin-queries.js';
-import { createEndSessionLinks } from '../../src/login/end-session-links.js';
+import { createEndSessionLinks } from '../../src/login/session/end-session-links.js';
 import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
 import { createPersona, openInWechat } from '../helpers/confirm-flow.js';
 import { databaseKinds } from '../helpers/databases.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createConsoleLogger } from '../../src/http/error-handler.js';
+import { createConsoleLogger } from '../../src/logging/logger.js';
 import { createMemoryRateLimiter } from '../../src/http/rate-limiter.js';
 import { createRedisClient } from '../../src/redis/redis-client.js';
 import { createRedisNonceStore, createRedisRateLimiter } from '../../src/redis/redis-stores.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { scanReplies } from '../../src/login/login-service.js';
+import { scanReplies } from '../../src/login/scan/login-service.js';
 import { aesKeyFromEncodingAesKey, encryptMessage } from '../../src/wechat/message-crypto.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 import { databaseKinds } from '../helpers/databases.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createSceneIssuer } from '../../src/login/scenes.js';
+import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
 import { startServer, plainScanLogin } from '../helpers/server.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 

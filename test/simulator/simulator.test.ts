@@ -1,5 +1,5 @@
 import test from 'ava';
-import { scanReplies } from '../../src/login/login-service.js';
+import { scanReplies } from '../../src/login/scan/login-service.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, poll } from '../helpers/login-flow.js';
 import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';

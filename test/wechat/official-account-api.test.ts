@@ -16,7 +16,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, handlers: Record<
   });
   const http = createWechatHttp({ apiBase: fake.url, timeoutMs });
   const tokens = createAccessTokenProvider({ http, cache, appId: 'wxapp', appSecret: 'secret', tokenApi });
-  const api = createOfficialAccountApi({ http, tokens, showQrcodeBase: 'https://mp.example' });
+  const api = createOfficialAccountApi({ http, tokens });
   return { fake, tokens, api, cache };
 }
 
@@ -69,7 +69,6 @@ test('qrcode/create sends QR_STR_SCENE with the nested scene, and showqrcode enc
     ticket: 'gQH+/=ab',
     url: 'http://weixin.qq.com/q/abc',
     expireSeconds: 300,
-    imageUrl: 'https://mp.example/cgi-bin/showqrcode?ticket=gQH%2B%2F%3Dab',
   });
 });
 

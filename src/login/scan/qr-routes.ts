@@ -1,0 +1,270 @@
+import QRCode from 'qrcode';
+import { BadRequestError, ForbiddenError, ServiceUnavailableError, TooManyRequestsError } from '../../errors.js';
+import type { AppContext, AppRouter } from '../../http/context.js';
+import type { Logger } from '../../logging/logger.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
+import type { Render } from '../../http/render.js';
+import { safeNextPath } from '../../http/safe-next.js';
+import { cookieNameFor, rotateSessionId, sessionCookieName, sessionOf } from '../../http/cookie-session.js';
+import type { OfficialAccountApi } from '../../wechat/official-account-api.js';
+import { apiQuotaReachedErrcode, maxSceneStrLength } from '../../wechat/constants.js';
+import { WechatError } from '../../wechat/errors.js';
+import type { MessageKey } from '../../messages/catalogue.js';
+import type { SessionEndNotice } from '../../db/user-sessions.js';
+import type { CurrentUser } from '../session/current-user.js';
+import { ensureDeviceId } from '../session/device-cookie.js';
+import { ownerHashOf, type LoginConfirmation } from '../confirm/login-confirmation.js';
+import type { SceneState } from './login-service.js';
+import type { CompleteLogin } from '../session/session-login.js';
+import type { ScenePoller } from './scene-poller.js';
+import type { SceneIssuer } from './scene-issuer.js';
+
+export type PollStatus = 'pending' | 'scanned' | 'success' | 'bind' | 'denied' | 'expired';
+export interface PollAnswer {
+  status: PollStatus;
+  redirect?: string;
+  /** With `scanned`: the number the scanner must pick in WeChat. */
+  number?: string;
+}
+
+export interface LoginRouteDeps {
+  render: Render;
+  api: OfficialAccountApi;
+  scenes: SceneIssuer;
+  completeLogin: CompleteLogin;
+  poller: ScenePoller;
+  /** Present when LOGIN_CONFIRM is on. */
+  confirmation?: LoginConfirmation;
+  currentUser: CurrentUser;
+  qrExpireSeconds: number;
+  loginPollTimeoutMs: number;
+  pollsHeldPerSession: number;
+  rateLimitsEnabled: boolean;
+  /** Caps new QR codes per client IP (RATE_LIMITS=off lifts it); Redis-shared when configured. */
+  limiter: RateLimiter;
+  qrCodesPerIpPerMinute: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** A session remembers the newest few codes, so two open login tabs both work. */
+const scenesKeptPerSession = 3;
+/** A reload shows the session's newest code again while it is unscanned and has more than this left. */
+const reuseSceneWithMoreThanMs = 60_000;
+/**
+ * An idle login tab renews its expired code by itself this many times in a
+ * row (a quarter of an hour with the default lifetime); after that it shows
+ * "expired" with a button, so that a forgotten tab stops costing QR codes.
+ */
+export const maxAutoRenewals = 3;
+
+export type LoginPageState = 'pending' | 'scanned' | 'denied' | 'expired';
+
+/** The QR login: the page, the long-poll and the no-JavaScript status check. */
+export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
+  const now = deps.now ?? Date.now;
+  const heldPolls = new Map<string, number>();
+
+  router.get('/', async (ctx) => {
+    const user = await deps.currentUser(ctx);
+    ctx.redirect(user ? '/profile' : '/login');
+  });
+
+  router.get('/login', async (ctx) => {
+    // The script lands here after /login/poll said 403: a browser that sent no session cookie
+    // keeps none, and another code would only be lost too. It is told so, at no QR code's cost.
+    if (ctx.query.cookies === 'check' && !sentSessionCookie(ctx)) return renderCookiesPage(ctx, 200);
+    const shownBefore = sessionOf(ctx);
+    const next = safeNextPath(ctx.query.next);
+    if (next) shownBefore.next = next;
+    if (await deps.currentUser(ctx)) return ctx.redirect(shownBefore.next ?? '/profile');
+
+    ctx.set('Cache-Control', 'no-store');
+    // Every code is shown under a new session id (and CSRF token): a copy of this cookie planted or kept
+    // from before (session fixation) is left with a session that can no longer complete the login.
+    const previousSid = shownBefore.sid!;
+    const session = rotateSessionId(ctx);
+    // The script asks with renew=auto when a code ran out on an idle tab; the visitor's own visit starts the count again.
+    const autoRenewals = ctx.query.renew === 'auto' ? (session.autoRenewals ?? 0) + 1 : 0;
+    session.autoRenewals = autoRenewals;
+    // WeChat caps qrcode/create per day: a reload must not cost a code.
+    const reusable = await reusableScene(ctx, previousSid);
+    if (reusable) return renderLoginPage(ctx, reusable);
+    const newest = session.scenes?.at(-1);
+    if (autoRenewals > maxAutoRenewals && newest) return renderLoginPage(ctx, { ...newest, state: 'expired' });
+    const entry = await createScene(ctx);
+    session.scenes = [...(session.scenes ?? []), entry].slice(-scenesKeptPerSession);
+    await renderLoginPage(ctx, entry);
+  });
+
+  router.get('/login/poll', async (ctx) => {
+    const entry = sceneOfThisSession(ctx, ctx.query.scene);
+    ctx.set('Cache-Control', 'no-store');
+    if (entry.expiresAt <= now()) {
+      ctx.body = { status: 'expired' } satisfies PollAnswer;
+      return;
+    }
+    const sid = sessionOf(ctx).sid!;
+    const held = heldPolls.get(sid) ?? 0;
+    if (deps.rateLimitsEnabled && held >= deps.pollsHeldPerSession) {
+      throw new TooManyRequestsError('too many polls held by this session');
+    }
+    heldPolls.set(sid, held + 1);
+    const left = new AbortController();
+    const onClose = () => left.abort();
+    ctx.res.once('close', onClose);
+    try {
+      const waitMs = Math.min(deps.loginPollTimeoutMs, entry.expiresAt - now());
+      // `seen=scanned`: the page already shows the number, so hold the poll until the scanner decides.
+      const state = await deps.poller.waitForScan(entry.scene, waitMs, left.signal, ctx.query.seen === 'scanned');
+      ctx.body = await answerPoll(ctx, entry, state);
+    } finally {
+      ctx.res.off('close', onClose);
+      const remaining = (heldPolls.get(sid) ?? 1) - 1;
+      if (remaining > 0) heldPolls.set(sid, remaining);
+      else heldPolls.delete(sid);
+    }
+  });
+
+  // Without JavaScript, the "check" link lands here: it looks once, then
+  // follows the answer or shows the same code again, in the state it is in.
+  router.get('/login/status', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const scene = validScene(ctx.query.scene);
+    // No session cookie came back: say what to do, not "forbidden".
+    if (!findScene(ctx, scene) && !sentSessionCookie(ctx)) return renderCookiesPage(ctx, 403);
+    const entry = sceneOfThisSession(ctx, scene);
+    const state = await deps.poller.waitForScan(entry.scene, 0, new AbortController().signal);
+    const answer = await answerPoll(ctx, entry, state);
+    if (answer.redirect) return ctx.redirect(answer.redirect);
+    const shown: LoginPageState = answer.status === 'scanned' || answer.status === 'denied' || answer.status === 'expired' ? answer.status : 'pending';
+    await renderLoginPage(ctx, { ...entry, stillWaiting: true, state: shown, number: answer.number });
+  });
+
+  /** The session's newest scene, when nobody has scanned it and it has more than a minute left. */
+  async function reusableScene(ctx: AppContext, previousSid: string): Promise<SceneEntry | undefined> {
+    const newest = ctx.session?.scenes?.at(-1) as SceneEntry | undefined;
+    if (!newest || newest.expiresAt - now() <= reuseSceneWithMoreThanMs) return undefined;
+    const state = await deps.poller.waitForScan(newest.scene, 0, new AbortController().signal);
+    if (state.status !== 'pending') return undefined;
+    // The scene follows the session to its new id, if this copy of the cookie still holds it.
+    if (deps.confirmation && !(await deps.confirmation.moveScene(newest.scene, previousSid, sessionOf(ctx).sid!))) return undefined;
+    return newest;
+  }
+
+  /**
+   * A new scene and its QR code, within the per-IP cap. Every creation and
+   * every failure is one log line with a stable message, so that operators
+   * see the daily quota (45009) coming.
+   */
+  async function createScene(ctx: AppContext): Promise<SceneEntry> {
+    if (!(await deps.limiter.hit(`qrcode-ip:${ctx.ip}`, deps.qrCodesPerIpPerMinute, 60))) {
+      deps.logger.warn('login qrcode refused: per-IP limit', { ip: ctx.ip, limitPerMinute: deps.qrCodesPerIpPerMinute });
+      ctx.set('Retry-After', '60');
+      throw new TooManyRequestsError('too many login QR codes from this address', 'qr_rate_limited');
+    }
+    const expiresAt = now() + deps.qrExpireSeconds * 1000;
+    const scene = deps.scenes.issueScene(expiresAt, ctx.state.lang);
+    deps.poller.noteIssued(scene);
+    if (deps.confirmation) {
+      // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
+      const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip, sessionId: sessionOf(ctx).sid! };
+      await deps.confirmation.recordSceneRequest(scene, expiresAt, browser);
+    }
+    try {
+      const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
+      deps.logger.info('login qrcode created', { ip: ctx.ip });
+      return { scene, expiresAt, qrUrl: qrcode.url };
+    } catch (error) {
+      if (error instanceof WechatError && error.errcode === apiQuotaReachedErrcode) {
+        deps.logger.error('login qrcode daily quota reached', { errcode: error.errcode, errmsg: error.errmsg });
+        throw new ServiceUnavailableError('WeChat refuses more QR codes today (45009)', 'qr_quota_exhausted');
+      }
+      deps.logger.warn('login qrcode creation failed', {
+        errcode: error instanceof WechatError ? error.errcode : undefined,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+  }
+
+  function validScene(scene: unknown): string {
+    if (typeof scene !== 'string' || scene.length === 0 || scene.length > maxSceneStrLength) {
+      throw new BadRequestError('scene is missing or too long');
+    }
+    return scene;
+  }
+
+  function findScene(ctx: AppContext, scene: string): SceneEntry | undefined {
+    return ctx.session?.scenes?.find((candidate) => candidate.scene === scene);
+  }
+
+  function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
+    const entry = findScene(ctx, validScene(scene));
+    if (!entry) throw new ForbiddenError('this session did not create the scene');
+    return entry;
+  }
+
+  /** Turns what the database says into the poll's answer; a scanner with a phone is logged in here. */
+  async function answerPoll(ctx: AppContext, entry: SceneEntry, state: SceneState): Promise<PollAnswer> {
+    if (state.status === 'pending') return { status: entry.expiresAt <= now() ? 'expired' : 'pending' };
+    if (state.status === 'awaiting') return { status: entry.expiresAt <= now() ? 'expired' : 'scanned', number: state.number };
+    if (state.status === 'denied') return { status: 'denied' };
+    // Only the session that showed the code last may complete it: not a copy of the cookie from before.
+    if (state.ownerHash && state.ownerHash !== ownerHashOf(sessionOf(ctx).sid!)) throw new ForbiddenError('another session holds this scene');
+    const { status, redirect } = await deps.completeLogin(ctx, state.user, 'qrcode', entry.scene);
+    return redirect ? { status, redirect } : { status };
+  }
+
+  async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean; state?: LoginPageState; number?: string }) {
+    const svg = await QRCode.toString(view.qrUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    const state = view.state ?? 'pending';
+    const session = sessionOf(ctx);
+    // Why this browser's last session ended (current-user.ts), said once.
+    const ended = session.sessionEnded;
+    delete session.sessionEnded;
+    deps.render(ctx, 'login.njk', {
+      scene: view.scene,
+      expiresAt: new Date(view.expiresAt).toISOString(),
+      secondsLeft: Math.max(0, Math.round((view.expiresAt - now()) / 1000)),
+      qrSvg: svg,
+      statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,
+      stillWaiting: view.stillWaiting ?? false,
+      // One state at a time, the same with the script and without it (the no-JavaScript status check renders it here).
+      pageState: state,
+      pickNumber: view.number,
+      autoRenewalsLeft: Math.max(0, maxAutoRenewals - (session.autoRenewals ?? 0)),
+      sessionEnded: ended ? ctx.state.t(endedMessages[ended] ?? 'sessionEndedUnknown') : undefined,
+      inWechat: /MicroMessenger/i.test(ctx.get('user-agent')),
+    });
+  }
+
+  /** "Allow cookies": for a browser that sends no session cookie, so that nothing here can work. No scene is created. */
+  function renderCookiesPage(ctx: AppContext, status: number) {
+    ctx.set('Cache-Control', 'no-store');
+    const otherLang = ctx.state.lang === 'en' ? 'zh' : 'en';
+    // The language link keeps the check: a plain /login would cost a QR code that this browser cannot use.
+    deps.render(ctx, 'cookies.njk', { switchLangHref: `/login?cookies=check&lang=${otherLang}` }, status);
+  }
+}
+
+/** Whether the request carried our session cookie at all (signed or not, valid or not; `__Host-` on https). */
+function sentSessionCookie(ctx: AppContext): boolean {
+  return Boolean(ctx.cookies.get(sessionCookieName) || ctx.cookies.get(cookieNameFor(sessionCookieName, true)));
+}
+
+/** What the login page says about a session that ended elsewhere; an unknown reason (a row from before reasons were kept) says only that it ended. */
+const endedMessages: Record<SessionEndNotice, MessageKey> = {
+  unknown: 'sessionEndedUnknown',
+  'end-link': 'sessionEndedByLink',
+  revoked: 'sessionEndedByOtherDevice',
+  unfollow: 'sessionEndedByUnfollow',
+  admin: 'sessionEndedByAdmin',
+  expired: 'sessionEndedExpired',
+};
+
+interface SceneEntry {
+  scene: string;
+  expiresAt: number;
+  qrUrl: string;
+}

@@ -1,0 +1,81 @@
+import NodeCache from 'node-cache';
+import type { LoginHub } from './login-hub.js';
+import type { LoginService, SceneState } from './login-service.js';
+import type { Metrics } from '../../metrics/metrics.js';
+
+/**
+ * A poll that follows a "pending" answer for the same scene may skip its
+ * first database check when the previous check is this recent and the hub
+ * has seen no scan of the scene since. This keeps a waiting browser at about
+ * one query per poll instead of two. A scene this instance has just issued
+ * counts as checked at its issue: nobody can have scanned it before, so the
+ * page's first poll needs no query either.
+ */
+const recentCheckMs = 60_000;
+
+/**
+ * Holds one long-poll: subscribe first, then check the database (unless a
+ * recent check makes that redundant), then wait for a wake-up, the timeout or
+ * the client leaving, and check again. Every listener and timer is removed
+ * however the wait ends.
+ */
+export function createScenePoller(hub: LoginHub, loginService: LoginService, now: () => number = Date.now, metrics?: Metrics) {
+  const lastPendingCheck = new NodeCache({ stdTTL: recentCheckMs / 1000, checkperiod: 30, useClones: false });
+
+  async function check(scene: string): Promise<SceneState> {
+    // Taken before the query: a scan committed after this moment is published after it too.
+    const startedAt = now();
+    const state = await loginService.findSceneState(scene);
+    if (state.status === 'pending') lastPendingCheck.set(scene, startedAt);
+    return state;
+  }
+
+  /** A scene issued here and now: pending by construction, as if just checked. */
+  function noteIssued(scene: string): void {
+    lastPendingCheck.set(scene, now());
+  }
+
+  function checkedRecently(scene: string): boolean {
+    const at = lastPendingCheck.get<number>(scene);
+    return at !== undefined && now() - at < recentCheckMs && !hub.publishedSince(scene, at);
+  }
+
+  /**
+   * `seenAwaiting`: the client already shows "scanned, pick the number", so an
+   * `awaiting` state is held like `pending` until the scanner decides.
+   */
+  async function waitForScan(scene: string, waitMs: number, signal: AbortSignal, seenAwaiting = false): Promise<SceneState> {
+    if (hub.isDraining()) return { status: 'pending' };
+    const subscription = hub.subscribe(scene);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    let held = false;
+    try {
+      if (waitMs <= 0 || !checkedRecently(scene)) {
+        const first = await check(scene);
+        const news = first.status !== 'pending' && !(first.status === 'awaiting' && seenAwaiting);
+        if (news || waitMs <= 0 || signal.aborted) return first;
+      }
+      metrics?.heldPolls.inc();
+      held = true;
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+        onAbort = resolve;
+        signal.addEventListener('abort', onAbort, { once: true });
+        subscription.woken.then(resolve);
+      });
+      // A client that left needs no answer; a draining server answers at once so the script re-polls elsewhere.
+      if (signal.aborted || hub.isDraining()) return { status: 'pending' };
+      return await check(scene);
+    } finally {
+      if (held) metrics?.heldPolls.dec();
+      subscription.cancel();
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  return { waitForScan, noteIssued, close: () => lastPendingCheck.close() };
+}
+
+export type ScenePoller = ReturnType<typeof createScenePoller>;

@@ -1,0 +1,58 @@
+import type { KnownDeviceQueries } from '../../db/known-devices.js';
+import type { User } from '../../db/users.js';
+import type { Logger } from '../../logging/logger.js';
+import { WechatError } from '../../wechat/errors.js';
+import { describeDevice } from './device-description.js';
+import type { AfterSignIn, StartedSession } from './session-login.js';
+import { wechatTexts } from '../../messages/wechat-texts.js';
+
+export interface LoginAftercareDeps {
+  devices: KnownDeviceQueries;
+  /** cgi-bin/message/custom/send with a text. */
+  sendCustomText: (openid: string, content: string) => Promise<void>;
+  logger: Logger;
+  now?: () => number;
+  /** The link in the notice that ends the session just created. */
+  endSessionLink: (started: StartedSession) => string;
+}
+
+/**
+ * What follows every completed browser login, kept out of the login itself:
+ * the browser becomes a known device for the user (LOGIN_CONFIRM=new-device),
+ * and after a QR login the user gets a WeChat message naming the browser, OS
+ * and IP, with a link that ends that session. Every sign-in counts: the poll,
+ * OAuth, and /bind (a QR login that needed a phone completes there).
+ * Neither step can fail a login that has already happened: failures are logged.
+ */
+export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
+  const now = deps.now ?? Date.now;
+  return async (ctx, started) => {
+    const { user, method } = started;
+    try {
+      await deps.devices.rememberDevice(user.id, started.deviceHash, now());
+      // The id this browser came with is replaced (device-cookie.ts); if it was this user's, it goes.
+      if (started.previousDeviceHash && started.previousDeviceHash !== started.deviceHash) {
+        await deps.devices.forgetDevices(user.id, [started.previousDeviceHash]);
+      }
+    } catch (error) {
+      deps.logger.warn('could not remember the device', { error: error instanceof Error ? error.message : String(error) });
+    }
+    if (method === 'qrcode' && user.openid) {
+      const device = describeDevice(ctx.get('user-agent'), ctx.ip);
+      // In the language of the page that logged in, as the scan's replies were.
+      const text = wechatTexts[ctx.state.lang ?? 'zh'].notice(device, new Date(now()), deps.endSessionLink(started));
+      // Not awaited: WeChat's answer must not hold the browser's login.
+      void sendNotice(user, text);
+    }
+  };
+
+  async function sendNotice(user: User, text: string): Promise<void> {
+    try {
+      await deps.sendCustomText(user.openid!, text);
+    } catch (error) {
+      const fields: Record<string, unknown> = { userId: user.id, error: error instanceof Error ? error.message : String(error) };
+      if (error instanceof WechatError) fields.errcode = error.errcode;
+      deps.logger.warn('login notice not sent', fields);
+    }
+  }
+}
