@@ -35,6 +35,22 @@ export class WechatNetworkError extends Error {
 }
 
 /**
+ * WeChat answered without an errcode, but without something the caller cannot
+ * do without (an access_token, an openid, a QR code's url), or with it in a
+ * shape or length we cannot use. `fields` names them; their values are never
+ * kept, since they may be personal data.
+ */
+export class WechatAnswerError extends Error {
+  constructor(
+    readonly path: string,
+    readonly fields: string[],
+  ) {
+    super(`WeChat ${path} answered without a usable ${fields.join(', ')}`);
+    this.name = new.target.name;
+  }
+}
+
+/**
  * Why a callback from WeChat (or from someone pretending to be WeChat) was
  * refused: the signature, the timestamp window, the replay guard, the
  * encryption or the XML did not check out, or the push is for another account.
