@@ -1,4 +1,5 @@
 import type NodeCache from 'node-cache';
+import { z } from 'zod';
 import { classicTokenPath, invalidAccessTokenErrcodes, stableTokenPath } from './constants.js';
 import { WechatError } from './errors.js';
 import type { WechatHttp } from './http-client.js';
@@ -24,10 +25,11 @@ export interface AccessTokenOptions {
  */
 const forcedRefreshCooldownMs = 30_000;
 
-interface TokenAnswer {
-  access_token: string;
-  expires_in: number;
-}
+/** Both token APIs answer alike; without a token and its lifetime nothing can be asked of WeChat. */
+const tokenAnswer = z.object({
+  access_token: z.string().min(1),
+  expires_in: z.number().int().positive(),
+});
 
 /**
  * The access_token, cached in node-cache and refreshed early. Concurrent
@@ -45,20 +47,13 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
     options.metrics?.tokenRefreshes.inc({ forced: String(forceRefresh) });
     const answer =
       options.tokenApi === 'stable'
-        ? await options.http.post<TokenAnswer>(stableTokenPath, {}, {
-            grant_type: 'client_credential',
-            appid: options.appId,
-            secret: options.appSecret,
-            force_refresh: forceRefresh,
-          })
-        : await options.http.get<TokenAnswer>(classicTokenPath, {
-            grant_type: 'client_credential',
-            appid: options.appId,
-            secret: options.appSecret,
-          });
-    if (typeof answer.access_token !== 'string' || typeof answer.expires_in !== 'number') {
-      throw new WechatError(-1, 'token answer without access_token', options.tokenApi === 'stable' ? stableTokenPath : classicTokenPath);
-    }
+        ? await options.http.post(
+            stableTokenPath,
+            {},
+            { grant_type: 'client_credential', appid: options.appId, secret: options.appSecret, force_refresh: forceRefresh },
+            tokenAnswer,
+          )
+        : await options.http.get(classicTokenPath, { grant_type: 'client_credential', appid: options.appId, secret: options.appSecret }, tokenAnswer);
     const ttl = Math.max(1, answer.expires_in > margin * 2 ? answer.expires_in - margin : Math.floor(answer.expires_in / 2));
     options.cache.set(cacheKey, answer.access_token, ttl);
     return answer.access_token;

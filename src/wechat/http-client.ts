@@ -1,6 +1,9 @@
 import { request as undiciRequest } from 'undici';
+import type { z } from 'zod';
+import { checkAnswer } from './answer-check.js';
 import { invalidAuthCodeErrcodes } from './constants.js';
 import { InvalidAuthCodeError, WechatError, WechatNetworkError } from './errors.js';
+import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 export interface WechatHttpOptions {
@@ -8,23 +11,30 @@ export interface WechatHttpOptions {
   timeoutMs: number;
   /** Counts calls and errors by API path (never by query: it holds the access_token). */
   metrics?: Metrics;
+  /** Told which fields of an answer were left out because they did not fit (names only, never values). */
+  logger: Pick<Logger, 'warn'>;
 }
 
 type Query = Record<string, string | undefined>;
 
 /**
  * JSON over HTTP to WeChat's API. Every answer's errcode is checked straight
- * after parsing; failures become WechatError or WechatNetworkError, and no
- * request outlives `timeoutMs`. Query values (tokens included) are never logged.
+ * after parsing (a WechatError), then the answer against the caller's zod
+ * schema: what does not fit is left out with a warning, or is a
+ * WechatAnswerError where the caller needs it (answer-check.ts). An
+ * unreachable or silent WeChat is a WechatNetworkError: no request outlives
+ * `timeoutMs`. Query values (tokens included) are never logged.
  * Sent with undici's `request` (the client under Node's fetch, without the
  * WHATWG streams): a third of fetch's CPU per call, which counts when every
  * login sends a notice and every newcomer asks for a unionid (BENCHMARKS.md).
  */
 export function createWechatHttp(options: WechatHttpOptions) {
-  async function request<T>(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<T> {
+  async function request<S extends z.ZodType>(method: 'GET' | 'POST', path: string, query: Query, schema: S, body?: unknown): Promise<z.output<S>> {
     options.metrics?.wechatApiCalls.inc({ api: path });
     try {
-      return await send<T>(method, path, query, body);
+      const { answer, dropped } = checkAnswer(schema, await send(method, path, query, body), path);
+      if (dropped.length > 0) options.logger.warn('WeChat answer: left out what did not fit', { api: path, dropped });
+      return answer;
     } catch (error) {
       const errcode = error instanceof WechatError ? String(error.errcode) : 'network';
       options.metrics?.wechatApiErrors.inc({ api: path, errcode });
@@ -32,7 +42,7 @@ export function createWechatHttp(options: WechatHttpOptions) {
     }
   }
 
-  async function send<T>(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<T> {
+  async function send(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<object> {
     const url = new URL(options.apiBase + path);
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(name, value);
@@ -66,12 +76,12 @@ export function createWechatHttp(options: WechatHttpOptions) {
       const ErrorType = invalidAuthCodeErrcodes.includes(errcode) ? InvalidAuthCodeError : WechatError;
       throw new ErrorType(errcode, typeof errmsg === 'string' ? errmsg : '', path);
     }
-    return json as T;
+    return json;
   }
 
   return {
-    get: <T>(path: string, query: Query) => request<T>('GET', path, query),
-    post: <T>(path: string, query: Query, body: unknown) => request<T>('POST', path, query, body),
+    get: <S extends z.ZodType>(path: string, query: Query, schema: S) => request('GET', path, query, schema),
+    post: <S extends z.ZodType>(path: string, query: Query, body: unknown, schema: S) => request('POST', path, query, schema, body),
   };
 }
 

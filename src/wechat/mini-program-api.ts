@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { AccessTokenProvider } from './access-token.js';
+import { miniOpenidField, phoneField, unionidField } from './answer-fields.js';
 import { getUserPhoneNumberPath, jscode2sessionPath } from './constants.js';
 import type { WechatHttp } from './http-client.js';
 
@@ -15,6 +17,16 @@ export interface MiniProgramSession {
   unionid?: string;
 }
 
+/** code2Session: a session without its session_key is no session, even though the key is not kept. */
+const sessionAnswer = z.object({
+  openid: miniOpenidField,
+  session_key: z.string().min(1),
+  unionid: unionidField.optional(),
+});
+
+/** getuserphonenumber: the number is the whole point of the call. */
+const phoneNumberAnswer = z.object({ phone_info: z.object({ purePhoneNumber: phoneField }) });
+
 /** The mini-program calls the login needs. */
 export function createMiniProgramApi(options: MiniProgramApiOptions) {
   /**
@@ -22,19 +34,18 @@ export function createMiniProgramApi(options: MiniProgramApiOptions) {
    * here needs it, and it must never leave the server.
    */
   async function codeToSession(code: string): Promise<MiniProgramSession> {
-    const answer = await options.http.get<{ openid: string; unionid?: string; session_key: string }>(jscode2sessionPath, {
-      appid: options.appId,
-      secret: options.appSecret,
-      js_code: code,
-      grant_type: 'authorization_code',
-    });
+    const answer = await options.http.get(
+      jscode2sessionPath,
+      { appid: options.appId, secret: options.appSecret, js_code: code, grant_type: 'authorization_code' },
+      sessionAnswer,
+    );
     return { openid: answer.openid, unionid: answer.unionid };
   }
 
   /** The phone number WeChat verified for the code from `getPhoneNumber`, without country code. */
   async function getPhoneNumber(code: string): Promise<string> {
     const answer = await options.tokens.withToken((token) =>
-      options.http.post<{ phone_info: { purePhoneNumber: string; countryCode: string } }>(getUserPhoneNumberPath, { access_token: token }, { code }),
+      options.http.post(getUserPhoneNumberPath, { access_token: token }, { code }, phoneNumberAnswer),
     );
     return answer.phone_info.purePhoneNumber;
   }

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { avatarUrlField, nicknameField, openidField, unionidField } from './answer-fields.js';
 import { oauthAccessTokenPath, oauthAuthorizePath, snsUserInfoPath } from './constants.js';
 import type { WechatHttp } from './http-client.js';
 
@@ -15,7 +17,7 @@ export interface OauthGrant {
   /** Only with snsapi_userinfo ("只有当scope为snsapi_userinfo时返回"). */
   unionid?: string;
   accessToken: string;
-  scope: string;
+  scope?: string;
   /**
    * `is_snapshotuser: 1`: WeChat's snapshot-page mode (since 2022-07-12)
    * handed out a virtual account; its openid and unionid are nobody's.
@@ -23,12 +25,23 @@ export interface OauthGrant {
   isSnapshotUser: boolean;
 }
 
-export interface SnsUserInfo {
-  openid: string;
-  nickname?: string;
-  headimgurl?: string;
-  unionid?: string;
-}
+/** oauth2/access_token: the openid is who logs in, and the access_token is needed for sns/userinfo. */
+const oauthTokenAnswer = z.object({
+  access_token: z.string().min(1),
+  openid: openidField,
+  unionid: unionidField.optional(),
+  scope: z.string().optional(),
+  // Read as a snapshot account unless absent or 0 (see exchangeCode): never left out.
+  is_snapshotuser: z.unknown().optional(),
+});
+
+/** sns/userinfo: the profile is a nicety, each field optional. */
+const snsUserInfoAnswer = z.object({
+  nickname: nicknameField.optional(),
+  headimgurl: avatarUrlField.optional(),
+  unionid: unionidField.optional(),
+});
+export type SnsUserInfo = z.output<typeof snsUserInfoAnswer>;
 
 /**
  * Web authorization inside WeChat (网页授权).
@@ -49,24 +62,24 @@ export function createOauthApi(options: OauthApiOptions) {
 
   /** Trades the one-time code for the user's openid (and a user access token). */
   async function exchangeCode(code: string): Promise<OauthGrant> {
-    const answer = await options.http.get<{ access_token: string; openid: string; unionid?: string; scope: string; is_snapshotuser?: number }>(oauthAccessTokenPath, {
-      appid: options.appId,
-      secret: options.appSecret,
-      code,
-      grant_type: 'authorization_code',
-    });
+    const answer = await options.http.get(
+      oauthAccessTokenPath,
+      { appid: options.appId, secret: options.appSecret, code, grant_type: 'authorization_code' },
+      oauthTokenAnswer,
+    );
     return {
       openid: answer.openid,
       unionid: answer.unionid,
       accessToken: answer.access_token,
       scope: answer.scope,
-      isSnapshotUser: answer.is_snapshotuser === 1,
+      // WeChat sends 1 or nothing; anything else is taken as the virtual account, so a misread refuses rather than admits.
+      isSnapshotUser: answer.is_snapshotuser !== undefined && answer.is_snapshotuser !== 0,
     };
   }
 
   /** The nickname and avatar; needs a grant with snsapi_userinfo. */
   async function getUserInfo(grant: OauthGrant): Promise<SnsUserInfo> {
-    return options.http.get<SnsUserInfo>(snsUserInfoPath, { access_token: grant.accessToken, openid: grant.openid, lang: 'zh_CN' });
+    return options.http.get(snsUserInfoPath, { access_token: grant.accessToken, openid: grant.openid, lang: 'zh_CN' }, snsUserInfoAnswer);
   }
 
   return { authorizeUrl, exchangeCode, getUserInfo };

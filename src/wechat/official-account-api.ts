@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { customSendPath, maxQrExpireSeconds, minQrExpireSeconds, qrcodeCreatePath, userInfoBatchPath, userInfoPath } from './constants.js';
 import type { AccessTokenProvider } from './access-token.js';
+import { openidField, unionidField } from './answer-fields.js';
 import type { WechatHttp } from './http-client.js';
 import type { Metrics } from '../metrics/metrics.js';
 
@@ -13,16 +15,31 @@ export interface LoginQrcode {
   ticket: string;
   /** The content the QR code encodes; we draw it ourselves instead of hotlinking showqrcode. */
   url: string;
-  expireSeconds: number;
+  /** Not needed: the scene's own lifetime is what the login goes by. */
+  expireSeconds?: number;
 }
 
-export interface WechatUserInfo {
-  subscribe: number;
-  openid: string;
-  unionid?: string;
-  language?: string;
-  subscribe_time?: number;
-}
+/**
+ * qrcode/create: no login page without the url. WeChat's are about 40
+ * characters (the simulator's start with PUBLIC_URL); the url is kept in the
+ * browser's session with its scene and drawn as a QR code, so a much longer
+ * one is refused rather than carried.
+ */
+const qrcodeAnswer = z.object({
+  ticket: z.string().min(1),
+  url: z.url({ protocol: /^https?$/ }).max(512),
+  expire_seconds: z.number().int().positive().optional(),
+});
+
+/** user/info (and each item of batchget): whose answer it is, and the unionid, which WeChat gives for followers only. */
+const userInfoAnswer = z.object({ openid: openidField, unionid: unionidField.optional() });
+export type WechatUserInfo = z.output<typeof userInfoAnswer>;
+
+/** batchget: an item that does not fit is left out on its own (answer-check.ts), the others are kept. */
+const userInfoBatchAnswer = z.object({ user_info_list: z.array(userInfoAnswer).optional() });
+
+/** custom/send answers only errcode and errmsg, checked before any schema. */
+const customSendAnswer = z.object({});
 
 /** The Official Account API calls the login needs. */
 export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
@@ -31,7 +48,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
   /** A temporary QR code whose scans carry `scene`: QR_STR_SCENE with the scene under action_info.scene.scene_str. */
   async function createLoginQrcode(scene: string, expireSeconds: number): Promise<LoginQrcode> {
     const answer = await tokens.withToken((token) =>
-      http.post<{ ticket: string; expire_seconds: number; url: string }>(
+      http.post(
         qrcodeCreatePath,
         { access_token: token },
         {
@@ -40,6 +57,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
           action_name: 'QR_STR_SCENE',
           action_info: { scene: { scene_str: scene } },
         },
+        qrcodeAnswer,
       ),
     );
     options.metrics?.qrCodesCreated.inc();
@@ -52,7 +70,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
 
   async function getUserInfo(openid: string): Promise<WechatUserInfo> {
     return tokens.withToken((token) =>
-      http.get<WechatUserInfo>(userInfoPath, { access_token: token, openid, lang: 'zh_CN' }),
+      http.get(userInfoPath, { access_token: token, openid, lang: 'zh_CN' }, userInfoAnswer),
     );
   }
 
@@ -62,11 +80,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
    */
   async function getUserInfos(openids: string[]): Promise<WechatUserInfo[]> {
     const answer = await tokens.withToken((token) =>
-      http.post<{ user_info_list?: WechatUserInfo[] }>(
-        userInfoBatchPath,
-        { access_token: token },
-        { user_list: openids.map((openid) => ({ openid, lang: 'zh_CN' })) },
-      ),
+      http.post(userInfoBatchPath, { access_token: token }, { user_list: openids.map((openid) => ({ openid, lang: 'zh_CN' })) }, userInfoBatchAnswer),
     );
     return answer.user_info_list ?? [];
   }
@@ -78,7 +92,7 @@ export function createOfficialAccountApi(options: OfficialAccountApiOptions) {
    */
   async function sendCustomText(openid: string, content: string): Promise<void> {
     await tokens.withToken((token) =>
-      http.post<{ errcode: number }>(customSendPath, { access_token: token }, { touser: openid, msgtype: 'text', text: { content } }),
+      http.post(customSendPath, { access_token: token }, { touser: openid, msgtype: 'text', text: { content } }, customSendAnswer),
     );
   }
 

@@ -1,5 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import NodeCache from 'node-cache';
+import type { TokenApi } from '../../src/config.js';
+import { createAccessTokenProvider } from '../../src/wechat/access-token.js';
+import { createWechatHttp } from '../../src/wechat/http-client.js';
+import { createMiniProgramApi } from '../../src/wechat/mini-program-api.js';
+import { createOauthApi } from '../../src/wechat/oauth-api.js';
+import { createOfficialAccountApi } from '../../src/wechat/official-account-api.js';
 
 export interface FakeRequest {
   method: string;
@@ -46,3 +53,44 @@ export async function startFakeWechat(handlers: Record<string, FakeHandler>) {
 }
 
 export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A server's settings for a real WeChat account whose API is `fake`: pushes
+ * are signed with the token 'tok' and addressed to 'gh_real'.
+ */
+export function realWechatAt(fake: { url: string }): Record<string, string> {
+  return { WECHAT_APP_ID: 'wxreal', WECHAT_APP_SECRET: 'secret', WECHAT_TOKEN: 'tok', WECHAT_ORIGINAL_ID: 'gh_real', WECHAT_API_BASE: fake.url };
+}
+
+export interface WechatClientOptions {
+  tokenApi?: TokenApi;
+  timeoutMs?: number;
+}
+
+/**
+ * The server's WeChat API clients, talking to a fake WeChat that answers with
+ * `handlers`; both are closed when the test ends. `warnings` collects what the
+ * clients log (what an answer left out), instead of a log file.
+ */
+export async function startWechatClients(t: { teardown(fn: () => unknown): void }, handlers: Record<string, FakeHandler>, options: WechatClientOptions = {}) {
+  const fake = await startFakeWechat(handlers);
+  const cache = new NodeCache({ useClones: false });
+  t.teardown(async () => {
+    cache.close();
+    await fake.close();
+  });
+  const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+  const logger = { warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }) };
+  const http = createWechatHttp({ apiBase: fake.url, timeoutMs: options.timeoutMs ?? 5000, logger });
+  const app = { appId: 'wxapp', appSecret: 'secret' };
+  const tokens = createAccessTokenProvider({ http, cache, ...app, tokenApi: options.tokenApi ?? 'stable' });
+  return {
+    fake,
+    cache,
+    tokens,
+    warnings,
+    api: createOfficialAccountApi({ http, tokens }),
+    oauth: createOauthApi({ http, ...app, openBase: fake.url }),
+    miniProgram: createMiniProgramApi({ http, tokens, ...app }),
+  };
+}

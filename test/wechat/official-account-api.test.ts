@@ -1,23 +1,10 @@
 import test from 'ava';
-import NodeCache from 'node-cache';
-import { createAccessTokenProvider } from '../../src/wechat/access-token.js';
 import { WechatError, WechatNetworkError } from '../../src/wechat/errors.js';
-import { createWechatHttp } from '../../src/wechat/http-client.js';
-import { createOfficialAccountApi } from '../../src/wechat/official-account-api.js';
 import type { TokenApi } from '../../src/config.js';
-import { delay, startFakeWechat, type FakeHandler } from '../helpers/fake-wechat.js';
+import { delay, startWechatClients, type FakeHandler } from '../helpers/fake-wechat.js';
 
-async function setup(t: { teardown(fn: () => unknown): void }, handlers: Record<string, FakeHandler>, tokenApi: TokenApi = 'stable', timeoutMs = 5000) {
-  const fake = await startFakeWechat(handlers);
-  const cache = new NodeCache({ useClones: false });
-  t.teardown(async () => {
-    cache.close();
-    await fake.close();
-  });
-  const http = createWechatHttp({ apiBase: fake.url, timeoutMs });
-  const tokens = createAccessTokenProvider({ http, cache, appId: 'wxapp', appSecret: 'secret', tokenApi });
-  const api = createOfficialAccountApi({ http, tokens });
-  return { fake, tokens, api, cache };
+function setup(t: { teardown(fn: () => unknown): void }, handlers: Record<string, FakeHandler>, tokenApi: TokenApi = 'stable', timeoutMs = 5000) {
+  return startWechatClients(t, handlers, { tokenApi, timeoutMs });
 }
 
 let issued = 0;
