@@ -25,10 +25,14 @@ export interface AccessTokenOptions {
  */
 const forcedRefreshCooldownMs = 30_000;
 
-/** Both token APIs answer alike; without a token and its lifetime nothing can be asked of WeChat. */
+/**
+ * Both token APIs answer alike; without a token and its lifetime nothing can
+ * be asked of WeChat. stable_token gives the seconds the current token has
+ * left, which may be 0 in its last second.
+ */
 const tokenAnswer = z.object({
   access_token: z.string().min(1),
-  expires_in: z.number().int().positive(),
+  expires_in: z.number().int().nonnegative(),
 });
 
 /**

@@ -87,6 +87,11 @@ test('a missing or malformed access_token is a WechatAnswerError naming the fiel
   }
 });
 
+test('a stable_token in its last second (expires_in 0) is still a token', async (t) => {
+  const { tokens } = await startWechatClients(t, { '/cgi-bin/stable_token': () => ({ access_token: 'last-second', expires_in: 0 }) });
+  t.is(await tokens.getToken(), 'last-second');
+});
+
 test('the fields a login cannot do without are WechatAnswerErrors: the openid of oauth2, the url of qrcode/create, session_key and openid of jscode2session, the phone', async (t) => {
   const { api, oauth, miniProgram, warnings } = await startWechatClients(t, {
     '/cgi-bin/stable_token': token,
