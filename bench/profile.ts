@@ -12,13 +12,11 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createSceneIssuer } from '../src/login/scan/scene-issuer.js';
-import { deriveKeys } from '../src/security/keys.js';
 import { cpuMsOf, mariadbPid } from './lib/cpu.js';
 import { inBatches, request } from './lib/http.js';
 import { summarize } from './lib/profile-summary.js';
 import { startOurServer, stop } from './lib/processes.js';
-import { createBenchDatabase, createNewcomers, questions, seedUsers, sessionKey, signedScanEvent } from './lib/setup.js';
+import { createBenchDatabase, createNewcomers, questions, recordedScenes, seedUsers, signedScanEvent } from './lib/setup.js';
 
 async function main() {
   const [kind = 'newcomer', db = 'mysql', countArg = '4000'] = process.argv.slice(2);
@@ -28,7 +26,7 @@ async function main() {
   try {
     const returning = await seedUsers(database.knex, 1000);
     const server = await startOurServer(database.url, {}, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-    const issuer = createSceneIssuer(deriveKeys([sessionKey]).scene);
+    const scenes = await recordedScenes(database.knex, count);
     const openids = kind === 'newcomer' ? await createNewcomers(server.url, count, `prof${Date.now()}`) : returning;
     const base = Math.floor(Date.now() / 1000);
     const questionsBefore = db === 'mysql' ? await questions(database.knex) : 0;
@@ -37,7 +35,7 @@ async function main() {
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const started = performance.now();
     await inBatches(Array.from({ length: count }), 64, async (_, i) => {
-      const push = signedScanEvent(server.url, kind === 'newcomer' ? 'subscribe' : 'SCAN', openids[i % openids.length], issuer.issueScene(Date.now() + 3_600_000), base + i);
+      const push = signedScanEvent(server.url, kind === 'newcomer' ? 'subscribe' : 'SCAN', openids[i % openids.length], scenes[i], base + i);
       const reply = await request(push.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body });
       if (reply.status !== 200) throw new Error(`callback answered ${reply.status}`);
     });

@@ -1,5 +1,3 @@
-import { createSceneIssuer } from '../src/login/scan/scene-issuer.js';
-import { deriveKeys } from '../src/security/keys.js';
 import { printProfileWindow, startCostMeter, waitUntilIdle, type Cost } from './lib/cpu.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';
 import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop } from './lib/processes.js';
@@ -13,7 +11,7 @@ import {
   serverStats,
   createNewcomers,
   signedScanEvent,
-  sessionKey,
+  recordedScenes,
   signedScan,
   wechatToken,
   type LoginSession,
@@ -274,12 +272,11 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
 /** The tutorial design: each browser asks a plain status endpoint every second. */
 async function tutorialBaseline(database: BenchDatabase, openids: string[], sizes: Sizes): Promise<Row[]> {
   const rows: Row[] = [];
-  const issuer = createSceneIssuer(deriveKeys([sessionKey]).scene);
   const ours = await startOurServer(database.url); // only to process the callbacks
   const baseline = await startHelperServer('baseline-status-server.ts', { DATABASE_URL: database.url });
   let stopped = false;
   try {
-    const scenes = Array.from({ length: sizes.scanPolls }, () => issuer.issueScene(Date.now() + 3_600_000));
+    const scenes = await recordedScenes(database.knex, sizes.scanPolls);
     const answeredAt: (number | undefined)[] = new Array(scenes.length);
     const polling = scenes.map(async (scene, index) => {
       await sleep(Math.random() * 1000); // browsers open the page at different moments
@@ -360,10 +357,8 @@ async function measureOneAtATime(count: number, push: (index: number) => Push, o
 export async function callbackThroughput(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
   const openids = await database.knex('users').pluck('openid');
   const users = openids.length > 0 ? (openids as string[]) : await seedUsers(database.knex, 1000);
-  const issuer = createSceneIssuer(deriveKeys([sessionKey]).scene);
-  const freshScenes = (count: number) => Array.from({ length: count }, () => issuer.issueScene(Date.now() + 3_600_000));
-  const returningScenes = freshScenes(sizes.callbacks + callbackWarmUp + oneAtATimeCount);
-  const newcomerScenes = freshScenes(sizes.newcomerCallbacks + callbackWarmUp);
+  const returningScenes = await recordedScenes(database.knex, sizes.callbacks + callbackWarmUp + oneAtATimeCount);
+  const newcomerScenes = await recordedScenes(database.knex, sizes.newcomerCallbacks + callbackWarmUp);
   const base = Math.floor(Date.now() / 1000);
   const server = await startOurServer(database.url);
   let returning;
@@ -396,7 +391,7 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
     await stop(server);
   }
   // The same newcomers' load on a server without a mini-program (WeChat's API on a fake): the unionid is linked after the reply.
-  const plainScenes = freshScenes(sizes.newcomerCallbacks + callbackWarmUp);
+  const plainScenes = await recordedScenes(database.knex, sizes.newcomerCallbacks + callbackWarmUp);
   const plain = await startOurServerWithFakeWechat(database.url);
   let plainNewcomer;
   try {

@@ -115,7 +115,7 @@ export function createApp(deps: AppDeps): AppHandle {
       services.deduper.close();
       services.oidc?.close();
       // Unionids still being fetched for new users are stored before the database closes.
-      await services.loginService.settled();
+      await services.unionidBackfill.settled();
       await infra.close();
     },
   };

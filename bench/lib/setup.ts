@@ -1,6 +1,8 @@
 import { simulatorOriginalId } from '../../src/config.js';
 import knexFactory, { type Knex } from 'knex';
 import { knexConfigFromUrl } from '../../src/db/knex.js';
+import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
+import { deriveKeys } from '../../src/security/keys.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
 import { buildEventXml, buildSignedPush } from '../../src/wechat/signed-push.js';
 import { cookiesOf, inBatches, request } from './http.js';
@@ -122,4 +124,25 @@ export async function serverStats(baseUrl: string): Promise<{ listeners: number;
 export function rssOf(pid: number): number {
   const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
   return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
+}
+
+/**
+ * Scenes as GET /login issues them (signed, and recorded in login_scenes, without which a scan is refused),
+ * `count` of them, inserted in batches so that the rows cost the bench's setup and not the figures.
+ */
+export async function recordedScenes(knex: Knex, count: number, lifetimeMs = 3_600_000): Promise<string[]> {
+  const issuer = createSceneIssuer(deriveKeys([sessionKey]).scene);
+  const expiresAt = Date.now() + lifetimeMs;
+  const scenes = Array.from({ length: count }, () => issuer.issueScene(expiresAt));
+  const rows = scenes.map((scene) => ({
+    scene,
+    device_hash: '0'.repeat(64),
+    user_agent: 'bench',
+    ip: '127.0.0.1',
+    created_at_ms: Date.now(),
+    expires_at_ms: expiresAt,
+    state: 'issued',
+  }));
+  for (let start = 0; start < rows.length; start += 500) await knex('login_scenes').insert(rows.slice(start, start + 500));
+  return scenes;
 }

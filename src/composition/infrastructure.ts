@@ -37,7 +37,7 @@ export function createInfrastructure(deps: InfrastructureDeps) {
   const redis = config.redisUrl ? connectRedis(config.redisUrl, hub, logger) : undefined;
   const memoryLimiter = createMemoryRateLimiter(config.rateLimits.enabled);
   const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
-  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, metrics });
+  const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, metrics, logger });
   const tokensFor = (app: { appId: string; appSecret: string }) =>
     createAccessTokenProvider({ http, cache: tokenCache, appId: app.appId, appSecret: app.appSecret, tokenApi: config.wechat.tokenApi, metrics });
   const smsInbox = createSmsInbox();

@@ -34,9 +34,9 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
     render,
     api: infra.api,
     scenes: services.scenes,
-    completeLogin,
+    scanToLogin: services.scanToLogin,
+    sceneStates: services.sceneStates,
     poller: services.poller,
-    confirmation: services.confirmation,
     currentUser: services.currentUser,
     qrExpireSeconds: config.qrExpireSeconds,
     loginPollTimeoutMs: config.loginPollTimeoutMs,
@@ -49,7 +49,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   const oauthLimit = perIpPerMinute(infra.limiter, 'oauth', config.rateLimits.oauthPerIpPerMinute);
   oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin, limit: oauthLimit });
   services.identity.routes(router, oauthLimit);
-  if (services.confirmation) confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
+  if (config.loginConfirm !== 'off') confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
   if (services.miniProgramLogin) {
     const limit = perIpPerMinute(infra.limiter, 'miniprogram-login', config.rateLimits.miniProgramLoginsPerIpPerMinute);
     miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, jsonBody: formBody, limit });

@@ -6,7 +6,11 @@ import { createDeliveryDeduper, deliveryMemorySeconds } from '../login/callback/
 import { createEndSessionLinks } from '../login/session/end-session-links.js';
 import { createLoginAftercare } from '../login/session/login-aftercare.js';
 import { createLoginConfirmation } from '../login/confirm/login-confirmation.js';
-import { createLoginService } from '../login/scan/login-service.js';
+import { createWechatEvents } from '../login/callback/wechat-events.js';
+import { createScanRecording } from '../login/scan/scan-recording.js';
+import { createScanToLogin } from '../login/scan/scan-to-login.js';
+import { createSceneStates } from '../login/scan/scene-states.js';
+import { createLoginRecord } from '../login/session/login-record.js';
 import { createMiniProgramLogin } from '../login/miniprogram/miniprogram-login.js';
 import { createOauthLogin } from '../login/in-wechat/oauth-login.js';
 import { perIpPerMinute } from '../http/rate-limiter.js';
@@ -47,37 +51,18 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     logger,
   });
   const sessions = createSessionStore({ queries: queries.userSessions, devices: knownDevices, ...config.sessions, logger });
-  const confirmation =
-    config.loginConfirm === 'off'
-      ? undefined
-      : createLoginConfirmation({
-          mode: config.loginConfirm,
-          scenes: queries.loginScenes,
-          devices: knownDevices,
-          users,
-          announce: announceScan,
-          publicUrl: config.publicUrl,
-          metrics,
-          logger,
-        });
-  const loginService = createLoginService({
+  const confirmation = createLoginConfirmation({
+    mode: config.loginConfirm,
+    scenes: queries.loginScenes,
+    devices: knownDevices,
     users,
-    identity: userIdentity,
-    loginHistory: queries.loginHistory,
-    transaction,
-    endAllAccess: async (userId, trx) => {
-      await sessions.endAllSessions(userId, trx);
-      await apiTokens.revokeTokensOfUser(userId, new Date(), trx);
-    },
-    announceScan,
-    scenes,
-    confirmation,
-    fetchUnionid: unionidLookup,
-    linkUnionidBeforeRecording: Boolean(config.miniProgram),
-    unionidBackfill,
-    logger,
+    announce: announceScan,
+    publicUrl: config.publicUrl,
     metrics,
+    logger,
   });
+  const sceneStates = createSceneStates({ scenes: queries.loginScenes, users, confirmation });
+  const loginRecord = createLoginRecord({ users, loginHistory: queries.loginHistory, transaction, useScene: sceneStates.markUsed, metrics });
   const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
   const codec = createCallbackCodec({
     token: config.wechat.token,
@@ -100,7 +85,32 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     logger,
     endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
   });
-  const sessionLogin = createSessionLogin({ loginService, sessions, transaction, afterSignIn, logger });
+  const sessionLogin = createSessionLogin({ loginRecord, sessions, transaction, afterSignIn, logger });
+  const scanToLogin = createScanToLogin({
+    scenes,
+    sceneStates,
+    scans: createScanRecording({
+      users,
+      unionidOf: async (openid) => unionidLookup(openid),
+      // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
+      linkBeforeRecording: Boolean(config.miniProgram),
+    }),
+    announceScan,
+    unionidBackfill,
+    completeLogin: sessionLogin.completeLogin,
+    metrics,
+  });
+  const events = createWechatEvents({
+    users,
+    identity: userIdentity,
+    scanToLogin,
+    transaction,
+    endAllAccess: async (userId, trx) => {
+      await sessions.endAllSessions(userId, trx);
+      await apiTokens.revokeTokensOfUser(userId, new Date(), trx);
+    },
+    fetchUnionid: unionidLookup,
+  });
   const phoneBinding = createPhoneBinding({
     codes: queries.smsCodes,
     users,
@@ -120,7 +130,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       api: createMiniProgramApi({ http: infra.http, tokens: infra.tokensFor(config.miniProgram), ...config.miniProgram }),
       identity: userIdentity,
       tokens: apiTokens,
-      loginService,
+      loginRecord,
       phoneBinding,
       logger,
     });
@@ -129,12 +139,14 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     scenes,
     sessions,
     confirmation,
-    loginService,
-    callbackPushes: createCallbackPushes({ codec, loginService, deduper }),
+    sceneStates,
+    scanToLogin,
+    unionidBackfill,
+    callbackPushes: createCallbackPushes({ codec, events, deduper }),
     deduper,
     sessionLogin,
     phoneBinding,
-    poller: createScenePoller(infra.hub, loginService, Date.now, metrics),
+    poller: createScenePoller(infra.hub, sceneStates, Date.now, metrics),
     currentSession,
     currentUser: currentUserFrom(currentSession),
     identity: createWechatIdentity({ oauth, render: infra.render, publicUrl: config.publicUrl, singleUse: queries.singleUse }),

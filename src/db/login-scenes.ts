@@ -1,7 +1,12 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from './values.js';
 
-export type LoginSceneState = 'waiting' | 'scanned' | 'approved' | 'denied';
+/**
+ * A scene's state, the one record of it (expired is read from expiresAt):
+ * issued → awaiting (the scanner must confirm) → approved | denied, or
+ * issued → approved; approved → used once a login completes with it.
+ */
+export type LoginSceneState = 'issued' | 'awaiting' | 'approved' | 'denied' | 'used';
 
 export interface LoginSceneRow {
   scene: string;
@@ -49,7 +54,7 @@ export function createLoginSceneQueries(knex: Knex) {
         ip: scene.ip.slice(0, 64),
         created_at_ms: scene.createdAt,
         expires_at_ms: scene.expiresAt,
-        state: 'waiting',
+        state: 'issued',
         owner_hash: scene.ownerHash,
       });
     } catch (error) {
@@ -62,36 +67,42 @@ export function createLoginSceneQueries(knex: Knex) {
     return toRow(await table().where({ scene }).first());
   }
 
+  /** Many scenes in one query (the polls of one tick), by scene; unknown scenes are absent. */
+  async function findScenes(scenes: string[]): Promise<Map<string, LoginSceneRow>> {
+    const rows = await table().whereIn('scene', scenes);
+    return new Map(rows.map((row) => [String(row.scene), toRow(row)!]));
+  }
+
   async function findSceneByTokenHash(tokenHash: string): Promise<LoginSceneRow | undefined> {
     return toRow(await table().where({ token_hash: tokenHash }).first());
   }
 
   /**
-   * A scan that needs confirmation: the first scanner of a waiting scene
+   * A scan that needs confirmation: the first scanner of an issued scene
    * takes it. The same scanner scanning again gets a fresh token (the old
    * link dies); anyone else gets false.
    */
-  async function markScanned(request: ConfirmationRequest, now: number): Promise<boolean> {
+  async function markAwaiting(request: ConfirmationRequest, now: number): Promise<boolean> {
     const changes = {
-      state: 'scanned',
+      state: 'awaiting',
       scanner_openid: request.openid,
       number: request.number,
       token_hash: request.tokenHash,
       token_expires_at_ms: request.tokenExpiresAt,
     };
-    const first = await table().where({ scene: request.scene, state: 'waiting' }).where('expires_at_ms', '>', now).update(changes);
+    const first = await table().where({ scene: request.scene, state: 'issued' }).where('expires_at_ms', '>', now).update(changes);
     if (first > 0) return true;
     const again = await table()
-      .where({ scene: request.scene, state: 'scanned', scanner_openid: request.openid })
+      .where({ scene: request.scene, state: 'awaiting', scanner_openid: request.openid })
       .where('expires_at_ms', '>', now)
       .update({ token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt });
     return again > 0;
   }
 
-  /** A scan that needs no confirmation (a device the scanner logged in on before): approved at once. */
-  async function markApprovedAtScan(scene: string, openid: string, now: number): Promise<boolean> {
+  /** A scan that needs no confirmation (LOGIN_CONFIRM off, or a device the scanner logged in on before): approved at once. */
+  async function markApproved(scene: string, openid: string, now: number): Promise<boolean> {
     const changed = await table()
-      .where({ scene, state: 'waiting' })
+      .where({ scene, state: 'issued' })
       .where('expires_at_ms', '>', now)
       .update({ state: 'approved', scanner_openid: openid, decided_at_ms: now });
     if (changed > 0) return true;
@@ -105,13 +116,21 @@ export function createLoginSceneQueries(knex: Knex) {
    */
   async function decide(tokenHash: string, openid: string, decision: 'approved' | 'denied', now: number): Promise<boolean> {
     const changed = await table()
-      .where({ token_hash: tokenHash, state: 'scanned', scanner_openid: openid })
+      .where({ token_hash: tokenHash, state: 'awaiting', scanner_openid: openid })
       .where('token_expires_at_ms', '>', now)
       .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
     return changed > 0;
   }
 
-  /** Forgets scenes whose QR code expired long ago. */
+  /**
+   * A login completed with the approved scene, in the login's transaction: true
+   * once, false for every other attempt (two racing polls, a second tab), which
+   * must not log in.
+   */
+  async function markUsed(scene: string, now: number, trx: Knex.Transaction): Promise<boolean> {
+    return (await trx('login_scenes').where({ scene, state: 'approved' }).update({ state: 'used', used_at_ms: now })) === 1;
+  }
+
   /**
    * Moves the scene to another browser session, only from the session that holds it now: of two copies
    * of one cookie, the first to show the code again takes it, and the other is left with nothing.
@@ -120,11 +139,12 @@ export function createLoginSceneQueries(knex: Knex) {
     return (await table().where({ scene, owner_hash: fromOwnerHash }).update({ owner_hash: toOwnerHash })) === 1;
   }
 
+  /** Forgets scenes whose QR code expired long ago. */
   async function deleteExpiredScenes(now: number): Promise<number> {
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }
 
-  return { insertScene, findScene, findSceneByTokenHash, markScanned, markApprovedAtScan, decide, moveScene, deleteExpiredScenes };
+  return { insertScene, findScene, findScenes, findSceneByTokenHash, markAwaiting, markApproved, decide, markUsed, moveScene, deleteExpiredScenes };
 }
 
 export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;

@@ -63,10 +63,10 @@ export function createUserQueries(knex: Knex) {
     return toUser(await table(trx).where({ openid }).first());
   }
 
-  /** The users whose latest scan is one of `scenes`, by scene: one query for many polls. */
-  async function findUsersByScenes(scenes: string[]): Promise<Map<string, User>> {
-    const rows = await table().whereIn('tmp_scene_str', scenes);
-    return new Map(rows.map((row) => [String(row.tmp_scene_str), toUser(row)!]));
+  /** The users with these openids, by openid: one query for the scanners of many polled scenes. */
+  async function findUsersByOpenids(openids: string[]): Promise<Map<string, User>> {
+    const rows = await table().whereIn('openid', openids);
+    return new Map(rows.map((row) => [String(row.openid), toUser(row)!]));
   }
 
   async function findUserByPhone(phone: string): Promise<User | undefined> {
@@ -166,14 +166,15 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
-   * UPDATE of the user with this openid: the scene of their latest scan, the
-   * time and that they follow the account, atomically; first for a user with
+   * UPDATE of the user with this openid: the scene of their latest scan and
+   * that they follow the account, atomically (last_login_time waits for a
+   * completed login); first for a user with
    * a phone, then for one without (so the answer says which). Undefined when
    * no user has this openid. The unique index on tmp_scene_str refuses a
    * scene held by another user (`scene_taken`).
    */
   async function updateScan(openid: string, scene: string, now: Date): Promise<RecordScanResult | undefined> {
-    const changes = { tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now };
+    const changes = { tmp_scene_str: scene, subscribed: true, updated_at: now };
     try {
       if ((await table().where({ openid }).whereNotNull('phone').update(changes)) > 0) return { outcome: 'recorded', hasPhone: true };
       if ((await table().where({ openid }).whereNull('phone').update(changes)) > 0) return { outcome: 'recorded', hasPhone: false };
@@ -200,7 +201,6 @@ export function createUserQueries(knex: Knex) {
         openid,
         unionid: unionid ?? null,
         tmp_scene_str: scene,
-        last_login_time: now,
         subscribed: true,
         session_version: 0,
         created_at: now,
@@ -226,7 +226,7 @@ export function createUserQueries(knex: Knex) {
       const changed = await table()
         .where({ id: known.id })
         .whereNull('openid')
-        .update({ openid, tmp_scene_str: scene, last_login_time: now, subscribed: true, updated_at: now });
+        .update({ openid, tmp_scene_str: scene, subscribed: true, updated_at: now });
       return changed > 0 ? { outcome: 'recorded', hasPhone: known.phone !== null } : undefined;
     } catch (error) {
       // The openid is on another row already (a parallel delivery created it), or the scene is another user's.
@@ -299,7 +299,7 @@ export function createUserQueries(knex: Knex) {
   return {
     findUserById,
     findUserByOpenid,
-    findUsersByScenes,
+    findUsersByOpenids,
     findUserByPhone,
     updateScan,
     insertScanningUser,

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createKnex, assertStrictSqlMode, StrictModeError } from '../../src/db/knex.js';
 import { ValueTooLongError } from '../../src/db/users.js';
-import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
+import { recordedScene } from '../helpers/recorded-scene.js';
 import { createTestDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
 import { plainScanLogin, startServer } from '../helpers/server.js';
 import { userIdentityOn } from '../helpers/user-identity.js';
@@ -18,7 +18,7 @@ for (const { kind, enabled } of databaseKinds) {
 
   dbTest(`${kind}: a FromUserName longer than the openid column gets 400, stores nothing and logs no error`, async (t) => {
     const server = await startServer(t, { database: kind, env: plainScanLogin });
-    const scene = createSceneIssuer(server.config.keys.scene).issueScene(Date.now() + 300_000);
+    const scene = await recordedScene(server);
     for (const length of [65, 100, 128]) {
       const openid = 'o'.repeat(length);
       const scan = await postCallback(server.url, signedQuery(), eventXml({ openid, event: 'subscribe', eventKey: `qrscene_${scene}` }));

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { scanReplies } from '../../src/login/scan/login-service.js';
+import { wechatTexts } from '../../src/messages/wechat-texts.js';
 import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../src/wechat/message-crypto.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 import { databaseKinds } from '../helpers/databases.js';
@@ -49,7 +49,7 @@ for (const { kind, enabled } of databaseKinds) {
     const genuineBody = eventXml({ openid: 'o_victim', event: 'SCAN', eventKey: victim.scene });
     const genuine = await postCallback(server.url, genuineQuery, genuineBody);
     t.is(genuine.status, 200);
-    t.is(replyContent(genuine.text), scanReplies.loggedIn);
+    t.is(replyContent(genuine.text), wechatTexts.zh.loggedIn);
 
     // The attacker read signature, timestamp and nonce from an access log.
     const attacker = await openLoginPage(server);
@@ -77,7 +77,7 @@ for (const { kind, enabled } of databaseKinds) {
     const genuineBody = sealForSafeMode(server, genuineQuery, eventXml({ openid: 'o_victim', event: 'SCAN', eventKey: victim.scene }));
     const genuine = await postCallback(server.url, genuineQuery, genuineBody);
     t.is(genuine.status, 200);
-    t.is(decryptedReply(genuine.text), scanReplies.loggedIn);
+    t.is(decryptedReply(genuine.text), wechatTexts.zh.loggedIn);
 
     const attacker = await openLoginPage(server);
     const forgedBody = eventXml({ openid: 'o_victim', event: 'SCAN', eventKey: attacker.scene });
@@ -97,7 +97,7 @@ for (const { kind, enabled } of databaseKinds) {
 
     const retry = await postCallback(server.url, genuineQuery, genuineBody);
     t.is(retry.status, 200);
-    t.is(decryptedReply(retry.text), scanReplies.loggedIn);
+    t.is(decryptedReply(retry.text), wechatTexts.zh.loggedIn);
   });
 
   dbTest(`${kind}: one pair sent with two different bodies at once: exactly one is accepted`, async (t) => {
@@ -122,7 +122,7 @@ for (const { kind, enabled } of databaseKinds) {
     await server.knex.schema.renameTable('users_away', 'users');
     const retried = await postCallback(server.url, query, body);
     t.is(retried.status, 200);
-    t.is(replyContent(retried.text), scanReplies.bindPhone);
+    t.is(replyContent(retried.text), wechatTexts.zh.bindPhone);
     t.deepEqual((await poll(browser, scene)).body, { status: 'bind', redirect: '/bind' });
   });
 

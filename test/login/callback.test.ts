@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
-import { scanReplies } from '../../src/login/scan/login-service.js';
+import { recordedScene } from '../helpers/recorded-scene.js';
+import { wechatTexts } from '../../src/messages/wechat-texts.js';
 import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../src/wechat/message-crypto.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 import { startServer, plainScanLogin } from '../helpers/server.js';
@@ -10,8 +11,7 @@ const aesKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
   const server = await startServer(t, { env: { ...plainScanLogin, ...env } });
-  const scenes = createSceneIssuer(server.config.keys.scene);
-  return { server, liveScene: () => scenes.issueScene(Date.now() + 300_000) };
+  return { server, liveScene: () => recordedScene(server) };
 }
 
 const userCount = async (server: Awaited<ReturnType<typeof startServer>>) => Number((await server.knex('users').count({ n: '*' }).first())!.n);
@@ -38,11 +38,11 @@ test('GET with a forged signature, a missing one, or a stale timestamp gets 401'
 
 test('a signed scan of a live scene records the user and replies with text, To and From swapped', async (t) => {
   const { server, liveScene } = await setup(t);
-  const scene = liveScene();
+  const scene = await liveScene();
   const response = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_scan', event: 'subscribe', eventKey: `qrscene_${scene}`, ticket: 'T' }));
   t.is(response.status, 200);
   t.regex(response.type!, /xml/);
-  t.is(replyContent(response.text), scanReplies.bindPhone);
+  t.is(replyContent(response.text), wechatTexts.zh.bindPhone);
   t.regex(response.text, /<ToUserName><!\[CDATA\[o_scan\]\]><\/ToUserName><FromUserName><!\[CDATA\[gh_simulator00001\]\]>/);
   const user = await server.knex('users').where({ openid: 'o_scan' }).first();
   t.is(user.tmp_scene_str, scene);
@@ -50,7 +50,7 @@ test('a signed scan of a live scene records the user and replies with text, To a
 
 test('POST with a forged signature or a stale timestamp gets 401 and changes nothing', async (t) => {
   const { server, liveScene } = await setup(t);
-  const body = eventXml({ openid: 'o_forged', event: 'SCAN', eventKey: liveScene() });
+  const body = eventXml({ openid: 'o_forged', event: 'SCAN', eventKey: await liveScene() });
   t.is((await postCallback(server.url, signedQuery({ token: 'guess' }), body)).status, 401);
   t.is((await postCallback(server.url, signedQuery({ timestamp: Math.floor(Date.now() / 1000) - 3600 }), body)).status, 401);
   t.is((await postCallback(server.url, new URLSearchParams(), body)).status, 401);
@@ -59,7 +59,7 @@ test('POST with a forged signature or a stale timestamp gets 401 and changes not
 
 test('a push addressed to another account gets 400 wrong_account and changes nothing', async (t) => {
   const { server, liveScene } = await setup(t);
-  const response = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_elsewhere', event: 'SCAN', eventKey: liveScene(), toUser: 'gh_someoneelse01' }));
+  const response = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_elsewhere', event: 'SCAN', eventKey: await liveScene(), toUser: 'gh_someoneelse01' }));
   t.is(response.status, 400);
   t.is(response.text, 'wrong_account');
   t.is(await userCount(server), 0);
@@ -106,16 +106,16 @@ test('events we do not act on are acknowledged with success', async (t) => {
 test('a forged or expired scene gets "二维码已失效" and changes nothing', async (t) => {
   const { server } = await setup(t);
   const forged = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_x', event: 'SCAN', eventKey: 'A'.repeat(40) }));
-  t.is(replyContent(forged.text), scanReplies.sceneInvalid);
+  t.is(replyContent(forged.text), wechatTexts.zh.sceneInvalid);
   const expired = createSceneIssuer(server.config.keys.scene).issueScene(Date.now() - 1000);
   const late = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_x', event: 'SCAN', eventKey: expired }));
-  t.is(replyContent(late.text), scanReplies.sceneInvalid);
+  t.is(replyContent(late.text), wechatTexts.zh.sceneInvalid);
   t.is(await userCount(server), 0);
 });
 
 test('the same delivery three times, concurrently, has one effect and the same reply', async (t) => {
   const { server, liveScene } = await setup(t);
-  const scene = liveScene();
+  const scene = await liveScene();
   const body = eventXml({ openid: 'o_dup', event: 'subscribe', eventKey: `qrscene_${scene}`, createTime: 1_763_000_000 });
   const replies = await Promise.all([1, 2, 3].map(() => postCallback(server.url, signedQuery(), body)));
   t.deepEqual(replies.map((reply) => reply.status), [200, 200, 200]);
@@ -126,7 +126,7 @@ test('the same delivery three times, concurrently, has one effect and the same r
 test('safe mode: an encrypted push is decrypted, checked and answered encrypted', async (t) => {
   const { server, liveScene } = await setup(t, { WECHAT_ENCODING_AES_KEY: aesKey });
   const key = aesKeyFromEncodingAesKey(aesKey);
-  const scene = liveScene();
+  const scene = await liveScene();
   const inner = eventXml({ openid: 'o_aes', event: 'SCAN', eventKey: scene });
   const encrypt = encryptMessage(key, inner, server.config.wechat.appId);
   const query = signedQuery({ extra: { encrypt_type: 'aes' } });
@@ -140,13 +140,13 @@ test('safe mode: an encrypted push is decrypted, checked and answered encrypted'
   t.is(msgSignature, computeSignature([testToken, timestamp, nonce, replyEncrypt]));
   const decrypted = decryptMessage(key, replyEncrypt);
   t.is(decrypted.appId, server.config.wechat.appId);
-  t.is(replyContent(decrypted.message), scanReplies.bindPhone);
+  t.is(replyContent(decrypted.message), wechatTexts.zh.bindPhone);
   t.is((await server.knex('users').where({ openid: 'o_aes' }).first()).tmp_scene_str, scene);
 });
 
 test('safe mode: a wrong msg_signature is 401; a wrong key, a wrong appid or a truncated Encrypt is 400', async (t) => {
   const { server, liveScene } = await setup(t, { WECHAT_ENCODING_AES_KEY: aesKey });
-  const inner = eventXml({ openid: 'o_bad', event: 'SCAN', eventKey: liveScene() });
+  const inner = eventXml({ openid: 'o_bad', event: 'SCAN', eventKey: await liveScene() });
   const send = (encrypt: string, msgSignature?: string) => {
     const query = signedQuery({ extra: { encrypt_type: 'aes' } });
     query.set('msg_signature', msgSignature ?? computeSignature([testToken, query.get('timestamp')!, query.get('nonce')!, encrypt]));
@@ -165,7 +165,7 @@ test('safe mode: a wrong msg_signature is 401; a wrong key, a wrong appid or a t
 test('safe mode: the previous key still works while keys rotate', async (t) => {
   const newKey = 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210abcdefg';
   const { server, liveScene } = await setup(t, { WECHAT_ENCODING_AES_KEY: newKey, WECHAT_ENCODING_AES_KEY_PREVIOUS: aesKey });
-  const inner = eventXml({ openid: 'o_rot', event: 'SCAN', eventKey: liveScene() });
+  const inner = eventXml({ openid: 'o_rot', event: 'SCAN', eventKey: await liveScene() });
   const encrypt = encryptMessage(aesKeyFromEncodingAesKey(aesKey), inner, server.config.wechat.appId);
   const query = signedQuery({ extra: { encrypt_type: 'aes' } });
   query.set('msg_signature', computeSignature([testToken, query.get('timestamp')!, query.get('nonce')!, encrypt]));
@@ -173,14 +173,14 @@ test('safe mode: the previous key still works while keys rotate', async (t) => {
   t.is(response.status, 200);
   // The reply is sealed with the key the push came with.
   const replyEncrypt = response.text.match(/<Encrypt><!\[CDATA\[([^\]]+)\]\]><\/Encrypt>/)![1];
-  t.is(replyContent(decryptMessage(aesKeyFromEncodingAesKey(aesKey), replyEncrypt).message), scanReplies.bindPhone);
+  t.is(replyContent(decryptMessage(aesKeyFromEncodingAesKey(aesKey), replyEncrypt).message), wechatTexts.zh.bindPhone);
 });
 
 test('unknown errors are a plain 500 with nothing internal, and are logged', async (t) => {
   const { server, liveScene } = await setup(t);
   await server.knex.schema.dropTable('login_history');
   await server.knex.schema.dropTable('users');
-  const response = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_500', event: 'SCAN', eventKey: liveScene() }));
+  const response = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_500', event: 'SCAN', eventKey: await liveScene() }));
   t.is(response.status, 500);
   t.is(response.text, 'internal');
   t.true(server.logs.some((log) => log.level === 'error' && log.message === 'request failed'));
@@ -192,10 +192,10 @@ test('the callback runs without the cookie session: a broken session cookie is n
   const response = await fetch(`${server.url}/wechat/callback?${query}`, {
     method: 'POST',
     headers: { 'content-type': 'text/xml', cookie: 'wl.sid=eyJ4IjoxfQ==; wl.sid.sig=forged' },
-    body: eventXml({ openid: 'o_cookie', event: 'SCAN', eventKey: liveScene() }),
+    body: eventXml({ openid: 'o_cookie', event: 'SCAN', eventKey: await liveScene() }),
   });
   t.is(response.status, 200);
-  t.is(replyContent(await response.text()), scanReplies.bindPhone);
+  t.is(replyContent(await response.text()), wechatTexts.zh.bindPhone);
   t.is(response.headers.get('set-cookie'), null);
   // A page still gets its session.
   t.regex((await fetch(`${server.url}/login`)).headers.get('set-cookie') ?? '', /wl\.sid=/);
@@ -205,9 +205,9 @@ test('a follower we never saw (SCAN) and a known user following again (subscribe
   const { server, liveScene } = await setup(t);
   const scan = (openid: string, event: string, scene: string) =>
     postCallback(server.url, signedQuery(), eventXml({ openid, event, eventKey: event === 'subscribe' ? `qrscene_${scene}` : scene }));
-  t.is(replyContent((await scan('o_old_follower', 'SCAN', liveScene())).text), scanReplies.bindPhone);
-  const again = liveScene();
-  t.is(replyContent((await scan('o_old_follower', 'subscribe', again)).text), scanReplies.bindPhone);
+  t.is(replyContent((await scan('o_old_follower', 'SCAN', await liveScene())).text), wechatTexts.zh.bindPhone);
+  const again = await liveScene();
+  t.is(replyContent((await scan('o_old_follower', 'subscribe', again)).text), wechatTexts.zh.bindPhone);
   t.is(await userCount(server), 1);
   t.is((await server.knex('users').where({ openid: 'o_old_follower' }).first()).tmp_scene_str, again);
 });

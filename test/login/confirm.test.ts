@@ -1,5 +1,5 @@
 import test from 'ava';
-import { scanReplies } from '../../src/login/scan/login-service.js';
+import { wechatTexts } from '../../src/messages/wechat-texts.js';
 import {
   answer,
   chatOf,
@@ -103,7 +103,7 @@ for (const { kind, enabled } of databaseKinds) {
     await logOut(browser);
     const again = await openLoginAs(server, desktopChrome, browser);
     const reply = await phoneFor(server).scan(openid, again.scene, 'ticket', true);
-    t.is(reply.replyText, scanReplies.loggedIn);
+    t.is(reply.replyText, wechatTexts.zh.loggedIn);
     t.deepEqual((await poll(browser, again.scene)).body, { status: 'success', redirect: '/profile' });
 
     // Another browser (no device cookie for this user): a wrong number answers denied and kills the code.
@@ -318,7 +318,7 @@ test('a browser whose session the user ends as "not mine" is forgotten: its next
   // The stranger's browser shows a new code and the user is tricked into scanning it: the phone is asked again.
   const again = await openLoginAs(server, desktopChrome, stranger);
   const reply = await phoneFor(server).scan(openid, again.scene, 'ticket', true);
-  t.not(reply.replyText, scanReplies.loggedIn);
+  t.not(reply.replyText, wechatTexts.zh.loggedIn);
   t.is((await poll(stranger, again.scene)).body.status, 'scanned');
   t.is((await stranger.get('/api/me')).status, 401);
 });

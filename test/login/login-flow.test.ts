@@ -1,5 +1,5 @@
 import test from 'ava';
-import { scanReplies } from '../../src/login/scan/login-service.js';
+import { wechatTexts } from '../../src/messages/wechat-texts.js';
 import { deviceCookieName, hashDeviceId } from '../../src/login/session/device-cookie.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
@@ -24,7 +24,7 @@ for (const { kind, enabled } of databaseKinds) {
 
     const pending = poll(browser, scene);
     const reply = await phoneFor(server).scan('o_new', scene, 'ticket', false);
-    t.is(reply.replyText, scanReplies.bindPhone);
+    t.is(reply.replyText, wechatTexts.zh.bindPhone);
     t.deepEqual((await pending).body, { status: 'bind', redirect: '/bind' });
 
     const bindPage = await browser.get('/bind');
@@ -52,7 +52,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(statements.filter((sql) => /users|login_scenes/.test(sql)).length, 1);
 
     const quick = await openLoginPage(server);
-    t.is((await phoneFor(server).scan('o_quick', quick.scene, 'ticket', false)).replyText, scanReplies.bindPhone);
+    t.is((await phoneFor(server).scan('o_quick', quick.scene, 'ticket', false)).replyText, wechatTexts.zh.bindPhone);
     t.deepEqual((await poll(quick.browser, quick.scene)).body, { status: 'bind', redirect: '/bind' });
   });
 
@@ -62,7 +62,7 @@ for (const { kind, enabled } of databaseKinds) {
     const { browser, scene } = await openLoginPage(server);
     const pending = poll(browser, scene);
     const reply = await phoneFor(server).scan('o_back', scene, 'ticket', true);
-    t.is(reply.replyText, scanReplies.loggedIn);
+    t.is(reply.replyText, wechatTexts.zh.loggedIn);
     t.deepEqual((await pending).body, { status: 'success', redirect: '/profile' });
     const me = await (await browser.get('/api/me')).json();
     t.is(me.phone, '13900139000');
@@ -147,7 +147,7 @@ test('a code past its lifetime answers expired, and scanning it changes nothing'
   await new Promise((resolve) => setTimeout(resolve, 2100));
   t.deepEqual((await poll(browser, scene)).body, { status: 'expired' });
   const reply = await phoneFor(server).scan('o_late', scene, 'ticket', false);
-  t.is(reply.replyText, scanReplies.sceneInvalid);
+  t.is(reply.replyText, wechatTexts.zh.sceneInvalid);
   t.is(await server.knex('users').where({ openid: 'o_late' }).first(), undefined);
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { scanReplies } from '../../src/login/scan/login-service.js';
+import { wechatTexts } from '../../src/messages/wechat-texts.js';
 import { aesKeyFromEncodingAesKey, encryptMessage } from '../../src/wechat/message-crypto.js';
 import { computeSignature } from '../../src/wechat/signature.js';
 import { databaseKinds } from '../helpers/databases.js';
@@ -93,7 +93,7 @@ for (const { kind, enabled } of databaseKinds) {
           ? status >= 400 && status < 500
           : item.expect === 'success'
             ? status === 200 && text === 'success'
-            : status === 200 && replyContent(text) === scanReplies.sceneInvalid;
+            : status === 200 && replyContent(text) === wechatTexts.zh.sceneInvalid;
       if (!ok) failures.push(`${item.name}: expected ${item.expect}, got ${status} ${text.slice(0, 80)}`);
       if (/at .+\.(ts|js):\d+|Error:/.test(text)) failures.push(`${item.name}: the answer shows internals`);
     }

@@ -1,11 +1,11 @@
 import test from 'ava';
-import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
+import { recordedScene } from '../helpers/recorded-scene.js';
 import { startServer, plainScanLogin } from '../helpers/server.js';
 import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
 
 test('a captured, validly signed callback replayed after the tolerance gets 401 and changes nothing', async (t) => {
   const server = await startServer(t, { env: { ...plainScanLogin, WECHAT_TIMESTAMP_TOLERANCE_SECONDS: '5' } });
-  const scene = createSceneIssuer(server.config.keys.scene).issueScene(Date.now() + 300_000);
+  const scene = await recordedScene(server);
   // Captured on the wire 10 s ago: a genuine signature, never delivered.
   const capturedQuery = signedQuery({ timestamp: Math.floor(Date.now() / 1000) - 10 });
   const capturedBody = eventXml({ openid: 'o_replayed', event: 'SCAN', eventKey: scene });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { scanReplies } from '../../src/login/scan/login-service.js';
+import { wechatTexts } from '../../src/messages/wechat-texts.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, poll } from '../helpers/login-flow.js';
 import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
@@ -84,7 +84,7 @@ test('a scan on the phone page reaches the login only through the signed callbac
   t.is(scanned.status, 303);
   t.deepEqual((await pending).body, { status: 'bind', redirect: '/bind' });
   const chat = await sim.chat(openid);
-  t.true(chat.includes(scanReplies.bindPhone), 'the reply appears as a chat bubble');
+  t.true(chat.includes(wechatTexts.zh.bindPhone), 'the reply appears as a chat bubble');
   t.regex(chat, /已关注/);
   // The scanned code is no longer waiting.
   t.false(chat.includes(`data-scene="${scene}"`));
@@ -97,7 +97,7 @@ test('an encrypted scan from the phone page reaches the callback and the reply i
   const openid = await sim.createPersona('加密');
   await sim.scan(openid, scene);
   t.is((await poll(browser, scene)).body.status, 'bind');
-  t.true((await sim.chat(openid)).includes(scanReplies.bindPhone));
+  t.true((await sim.chat(openid)).includes(wechatTexts.zh.bindPhone));
 });
 
 test('follow and unfollow send subscribe and unsubscribe', async (t) => {

@@ -1,11 +1,11 @@
 import type { CallbackCodec, CallbackQuery } from '../../wechat/callback-codec.js';
 import { buildTextReply, deliveryKey } from '../../wechat/messages.js';
 import type { DeliveryDeduper } from './delivery-dedupe.js';
-import { emptyReply, type LoginService } from '../scan/login-service.js';
+import { emptyReply, type WechatEvents } from './wechat-events.js';
 
 export interface CallbackPushesDeps {
   codec: CallbackCodec;
-  loginService: LoginService;
+  events: WechatEvents;
   deduper: DeliveryDeduper;
 }
 
@@ -25,7 +25,7 @@ export function createCallbackPushes(deps: CallbackPushesDeps) {
     const opened = await deps.codec.open(query, readBody);
     // A retry of a delivery already handled gets the same reply and has no second effect.
     const reply = await deps.deduper.once(deliveryKey(opened.fields), async () => {
-      const text = await deps.loginService.handleWechatEvent(opened.message);
+      const text = await deps.events.handleWechatEvent(opened.message);
       return text === emptyReply ? emptyReply : buildTextReply(opened.message, text);
     });
     return deps.codec.seal(reply, opened);

@@ -3,7 +3,7 @@ import type { AppContext, AppRouter } from '../../http/context.js';
 import { readTextBody } from '../../http/read-body.js';
 import { maxCallbackBodyBytes } from '../../wechat/constants.js';
 import type { CallbackPushes } from './callback-pushes.js';
-import { emptyReply } from '../scan/login-service.js';
+import { emptyReply } from './wechat-events.js';
 
 export interface CallbackRouteDeps {
   pushes: CallbackPushes;

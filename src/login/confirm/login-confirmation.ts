@@ -6,7 +6,6 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { LoginSceneQueries, LoginSceneRow } from '../../db/login-scenes.js';
 import type { UserQueries } from '../../db/users.js';
 import { hashToken as hashWithPurpose, randomToken } from '../../security/tokens.js';
-import { hashDeviceId } from '../session/device-cookie.js';
 import { describeDevice, type DeviceDescription } from '../session/device-description.js';
 
 /** The confirm link lives at most this long (and never past its QR code). */
@@ -14,7 +13,7 @@ export const confirmTokenLifetimeMs = 3 * 60 * 1000;
 const tokenPattern = /^[A-Za-z0-9_-]{32}$/;
 
 export interface LoginConfirmationDeps {
-  mode: Exclude<LoginConfirmMode, 'off'>;
+  mode: LoginConfirmMode;
   scenes: LoginSceneQueries;
   devices: KnownDeviceQueries;
   users: Pick<UserQueries, 'findUserByOpenid'>;
@@ -42,48 +41,21 @@ export type ConfirmDecision = { decision: 'approve'; number: string } | { decisi
 export type ConfirmResult = 'approved' | 'denied' | 'wrong_number' | 'gone' | 'foreign';
 
 /**
- * The confirmation step of a QR login (LOGIN_CONFIRM): the browser that asked
- * for a scene is recorded when the code is issued; a scan from a phone that
- * has not logged in on that browser gets a single-use link instead of a
- * login; the scanner picks the number shown on the browser or refuses.
- * Every state lives in the database, so any instance can serve any step.
+ * The confirmation step of a QR login (LOGIN_CONFIRM): a scan from a phone that
+ * has not logged in on the waiting browser gets a single-use link instead of a
+ * login; the scanner picks the number shown on the browser or refuses. The
+ * scene's state lives in `login_scenes` (scan/scene-states.ts), so any
+ * instance can serve any step.
  */
 export function createLoginConfirmation(deps: LoginConfirmationDeps) {
   const now = deps.now ?? Date.now;
 
-  /** Called when GET /login issues a scene: remembers which browser (and which of its session ids) is waiting on it. */
-  async function recordSceneRequest(scene: string, expiresAt: number, browser: { deviceId: string; userAgent: string; ip: string; sessionId: string }) {
-    await deps.scenes.insertScene({
-      scene,
-      deviceHash: hashDeviceId(browser.deviceId),
-      userAgent: browser.userAgent,
-      ip: browser.ip,
-      createdAt: now(),
-      expiresAt,
-      ownerHash: ownerHashOf(browser.sessionId),
-    });
-  }
-
-  /** The login page shows the scene again under a new session id: only the session that holds it may move it. */
-  function moveScene(scene: string, fromSessionId: string, toSessionId: string): Promise<boolean> {
-    return deps.scenes.moveScene(scene, ownerHashOf(fromSessionId), ownerHashOf(toSessionId));
-  }
-
-  /**
-   * A scan, before it is recorded on the user: decides whether it needs the
-   * scanner's confirmation, and claims the scene for this scanner (the first
-   * scanner wins; a scene with no record is refused, never logged in).
-   */
-  async function claimScan(openid: string, scene: string): Promise<ScanClaim> {
-    const row = await deps.scenes.findScene(scene);
-    if (!row || row.expiresAt <= now()) return { kind: 'refused' };
-    if (!(await needsConfirmation(openid, row))) {
-      return (await deps.scenes.markApprovedAtScan(scene, openid, now())) ? { kind: 'approved' } : { kind: 'refused' };
-    }
+  /** The scan of `row` by `openid` must be confirmed: a fresh link and number, unless another scanner took the scene first. */
+  async function askToConfirm(openid: string, row: LoginSceneRow): Promise<ScanClaim> {
     const token = randomToken(24);
-    const claimed = await deps.scenes.markScanned(
+    const claimed = await deps.scenes.markAwaiting(
       {
-        scene,
+        scene: row.scene,
         openid,
         number: String(randomInt(10, 100)),
         tokenHash: hashToken(token),
@@ -95,28 +67,19 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     return { kind: 'confirm', link: `${deps.publicUrl}/login/confirm?t=${token}`, device: describeDevice(row.userAgent, row.ip) };
   }
 
+  /** Whether the scanner must confirm: always, or (new-device) unless they logged in on the waiting browser before. */
   async function needsConfirmation(openid: string, row: LoginSceneRow): Promise<boolean> {
-    if (deps.mode === 'always') return true;
+    if (deps.mode !== 'new-device') return deps.mode === 'always';
     const user = await deps.users.findUserByOpenid(openid);
     // A new user's first login is always from a new device.
     return !user || !(await deps.devices.isKnownDevice(user.id, row.deviceHash));
-  }
-
-  /** The scene as the poll sees it; only an approved scene leads to a login. */
-  async function findSceneState(scene: string) {
-    const row = await deps.scenes.findScene(scene);
-    if (!row || row.state === 'waiting') return { status: 'pending' as const };
-    if (row.state === 'scanned') return { status: 'awaiting' as const, number: row.number! };
-    if (row.state === 'denied') return { status: 'denied' as const };
-    const user = row.scannerOpenid ? await deps.users.findUserByOpenid(row.scannerOpenid) : undefined;
-    return user ? { status: 'scanned' as const, user, ownerHash: row.ownerHash } : { status: 'pending' as const };
   }
 
   /** The live scene behind a confirm link, or `gone` when the link is malformed, used, expired or unknown. */
   async function lookUpToken(token: unknown): Promise<TokenLookup> {
     if (typeof token !== 'string' || !tokenPattern.test(token)) return { kind: 'gone' };
     const row = await deps.scenes.findSceneByTokenHash(hashToken(token));
-    if (!row || row.state !== 'scanned' || (row.tokenExpiresAt ?? 0) <= now() || row.expiresAt <= now()) return { kind: 'gone' };
+    if (!row || row.state !== 'awaiting' || (row.tokenExpiresAt ?? 0) <= now() || row.expiresAt <= now()) return { kind: 'gone' };
     return { kind: 'live', row, device: describeDevice(row.userAgent, row.ip) };
   }
 
@@ -165,16 +128,11 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     return list;
   }
 
-  return { recordSceneRequest, moveScene, claimScan, findSceneState, lookUpToken, decide, numberChoices };
+  return { needsConfirmation, askToConfirm, lookUpToken, decide, numberChoices };
 }
 
 export type LoginConfirmation = ReturnType<typeof createLoginConfirmation>;
 
 function hashToken(token: string): string {
   return hashWithPurpose(token, 'confirm');
-}
-
-/** How a scene's owning session is stored: never the session id itself. */
-export function ownerHashOf(sessionId: string): string {
-  return hashWithPurpose(sessionId, 'scene owner');
 }

@@ -5,7 +5,7 @@ import type { ApiTokenQueries } from '../../db/api-tokens.js';
 import { UnauthorizedError, ValidationError } from '../../errors.js';
 import { randomToken } from '../../security/tokens.js';
 import type { MiniProgramApi } from '../../wechat/mini-program-api.js';
-import type { LoginMeta, LoginService } from '../scan/login-service.js';
+import type { LoginMeta, LoginRecord } from '../session/login-record.js';
 import type { UserIdentity } from '../identity/user-identity.js';
 
 export interface MiniProgramLoginDeps {
@@ -13,7 +13,7 @@ export interface MiniProgramLoginDeps {
   /** Who the person is (one person, one user: user-identity.ts). */
   identity: Pick<UserIdentity, 'recordMiniProgramUser'>;
   tokens: ApiTokenQueries;
-  loginService: Pick<LoginService, 'recordLogin'>;
+  loginRecord: LoginRecord;
   phoneBinding: Pick<PhoneBinding, 'bindVerifiedPhone'>;
   /** One line per login, as for browser logins (never the token or the code). */
   logger?: Logger;
@@ -36,7 +36,7 @@ export function createMiniProgramLogin(deps: MiniProgramLoginDeps) {
     const user = await deps.identity.recordMiniProgramUser(session.openid, session.unionid);
     const token = randomToken(32);
     await deps.tokens.insertToken(token, user.id, new Date(at.getTime() + tokenLifetimeMs), at);
-    await deps.loginService.recordLogin(user, 'miniprogram', meta);
+    await deps.loginRecord.recordLogin(user, 'miniprogram', meta);
     deps.logger?.info('login', { userId: user.id, method: 'miniprogram', ip: meta.ip });
     return { token, needPhone: !user.phone };
   }

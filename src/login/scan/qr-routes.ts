@@ -13,28 +13,18 @@ import type { MessageKey } from '../../messages/catalogue.js';
 import type { SessionEndNotice } from '../../db/user-sessions.js';
 import type { CurrentUser } from '../session/current-user.js';
 import { ensureDeviceId } from '../session/device-cookie.js';
-import { ownerHashOf, type LoginConfirmation } from '../confirm/login-confirmation.js';
-import type { SceneState } from './login-service.js';
-import type { CompleteLogin } from '../session/session-login.js';
+import type { PollAnswer, ScanToLogin, ShownScene } from './scan-to-login.js';
+import type { SceneStates } from './scene-states.js';
 import type { ScenePoller } from './scene-poller.js';
 import type { SceneIssuer } from './scene-issuer.js';
-
-export type PollStatus = 'pending' | 'scanned' | 'success' | 'bind' | 'denied' | 'expired';
-export interface PollAnswer {
-  status: PollStatus;
-  redirect?: string;
-  /** With `scanned`: the number the scanner must pick in WeChat. */
-  number?: string;
-}
 
 export interface LoginRouteDeps {
   render: Render;
   api: OfficialAccountApi;
   scenes: SceneIssuer;
-  completeLogin: CompleteLogin;
+  scanToLogin: Pick<ScanToLogin, 'answerPoll'>;
+  sceneStates: Pick<SceneStates, 'recordIssued' | 'moveOwner'>;
   poller: ScenePoller;
-  /** Present when LOGIN_CONFIRM is on. */
-  confirmation?: LoginConfirmation;
   currentUser: CurrentUser;
   qrExpireSeconds: number;
   loginPollTimeoutMs: number;
@@ -117,7 +107,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       const waitMs = Math.min(deps.loginPollTimeoutMs, entry.expiresAt - now());
       // `seen=scanned`: the page already shows the number, so hold the poll until the scanner decides.
       const state = await deps.poller.waitForScan(entry.scene, waitMs, left.signal, ctx.query.seen === 'scanned');
-      ctx.body = await answerPoll(ctx, entry, state);
+      ctx.body = await deps.scanToLogin.answerPoll(ctx, entry, state);
     } finally {
       ctx.res.off('close', onClose);
       const remaining = (heldPolls.get(sid) ?? 1) - 1;
@@ -135,20 +125,20 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     if (!findScene(ctx, scene) && !sentSessionCookie(ctx)) return renderCookiesPage(ctx, 403);
     const entry = sceneOfThisSession(ctx, scene);
     const state = await deps.poller.waitForScan(entry.scene, 0, new AbortController().signal);
-    const answer = await answerPoll(ctx, entry, state);
+    const answer = await deps.scanToLogin.answerPoll(ctx, entry, state);
     if (answer.redirect) return ctx.redirect(answer.redirect);
     const shown: LoginPageState = answer.status === 'scanned' || answer.status === 'denied' || answer.status === 'expired' ? answer.status : 'pending';
     await renderLoginPage(ctx, { ...entry, stillWaiting: true, state: shown, number: answer.number });
   });
 
   /** The session's newest scene, when nobody has scanned it and it has more than a minute left. */
-  async function reusableScene(ctx: AppContext, previousSid: string): Promise<SceneEntry | undefined> {
-    const newest = ctx.session?.scenes?.at(-1) as SceneEntry | undefined;
+  async function reusableScene(ctx: AppContext, previousSid: string): Promise<ShownScene | undefined> {
+    const newest = ctx.session?.scenes?.at(-1) as ShownScene | undefined;
     if (!newest || newest.expiresAt - now() <= reuseSceneWithMoreThanMs) return undefined;
     const state = await deps.poller.waitForScan(newest.scene, 0, new AbortController().signal);
-    if (state.status !== 'pending') return undefined;
+    if (state.status !== 'issued') return undefined;
     // The scene follows the session to its new id, if this copy of the cookie still holds it.
-    if (deps.confirmation && !(await deps.confirmation.moveScene(newest.scene, previousSid, sessionOf(ctx).sid!))) return undefined;
+    if (!(await deps.sceneStates.moveOwner(newest.scene, previousSid, sessionOf(ctx).sid!))) return undefined;
     return newest;
   }
 
@@ -157,7 +147,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
    * every failure is one log line with a stable message, so that operators
    * see the daily quota (45009) coming.
    */
-  async function createScene(ctx: AppContext): Promise<SceneEntry> {
+  async function createScene(ctx: AppContext): Promise<ShownScene> {
     if (!(await deps.limiter.hit(`qrcode-ip:${ctx.ip}`, deps.qrCodesPerIpPerMinute, 60))) {
       deps.logger.warn('login qrcode refused: per-IP limit', { ip: ctx.ip, limitPerMinute: deps.qrCodesPerIpPerMinute });
       ctx.set('Retry-After', '60');
@@ -166,11 +156,9 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     const expiresAt = now() + deps.qrExpireSeconds * 1000;
     const scene = deps.scenes.issueScene(expiresAt, ctx.state.lang);
     deps.poller.noteIssued(scene);
-    if (deps.confirmation) {
-      // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
-      const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip, sessionId: sessionOf(ctx).sid! };
-      await deps.confirmation.recordSceneRequest(scene, expiresAt, browser);
-    }
+    // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
+    const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip, sessionId: sessionOf(ctx).sid! };
+    await deps.sceneStates.recordIssued(scene, expiresAt, browser);
     try {
       const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
       deps.logger.info('login qrcode created', { ip: ctx.ip });
@@ -195,28 +183,17 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     return scene;
   }
 
-  function findScene(ctx: AppContext, scene: string): SceneEntry | undefined {
+  function findScene(ctx: AppContext, scene: string): ShownScene | undefined {
     return ctx.session?.scenes?.find((candidate) => candidate.scene === scene);
   }
 
-  function sceneOfThisSession(ctx: AppContext, scene: unknown): SceneEntry {
+  function sceneOfThisSession(ctx: AppContext, scene: unknown): ShownScene {
     const entry = findScene(ctx, validScene(scene));
     if (!entry) throw new ForbiddenError('this session did not create the scene');
     return entry;
   }
 
-  /** Turns what the database says into the poll's answer; a scanner with a phone is logged in here. */
-  async function answerPoll(ctx: AppContext, entry: SceneEntry, state: SceneState): Promise<PollAnswer> {
-    if (state.status === 'pending') return { status: entry.expiresAt <= now() ? 'expired' : 'pending' };
-    if (state.status === 'awaiting') return { status: entry.expiresAt <= now() ? 'expired' : 'scanned', number: state.number };
-    if (state.status === 'denied') return { status: 'denied' };
-    // Only the session that showed the code last may complete it: not a copy of the cookie from before.
-    if (state.ownerHash && state.ownerHash !== ownerHashOf(sessionOf(ctx).sid!)) throw new ForbiddenError('another session holds this scene');
-    const { status, redirect } = await deps.completeLogin(ctx, state.user, 'qrcode', entry.scene);
-    return redirect ? { status, redirect } : { status };
-  }
-
-  async function renderLoginPage(ctx: AppContext, view: SceneEntry & { stillWaiting?: boolean; state?: LoginPageState; number?: string }) {
+  async function renderLoginPage(ctx: AppContext, view: ShownScene & { stillWaiting?: boolean; state?: LoginPageState; number?: string }) {
     const svg = await QRCode.toString(view.qrUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
     const state = view.state ?? 'pending';
     const session = sessionOf(ctx);
@@ -263,8 +240,3 @@ const endedMessages: Record<SessionEndNotice, MessageKey> = {
   expired: 'sessionEndedExpired',
 };
 
-interface SceneEntry {
-  scene: string;
-  expiresAt: number;
-  qrUrl: string;
-}

@@ -1,6 +1,6 @@
 import NodeCache from 'node-cache';
 import type { LoginHub } from './login-hub.js';
-import type { LoginService, SceneState } from './login-service.js';
+import type { SceneState, SceneStates } from './scene-states.js';
 import type { Metrics } from '../../metrics/metrics.js';
 
 /**
@@ -19,14 +19,14 @@ const recentCheckMs = 60_000;
  * the client leaving, and check again. Every listener and timer is removed
  * however the wait ends.
  */
-export function createScenePoller(hub: LoginHub, loginService: LoginService, now: () => number = Date.now, metrics?: Metrics) {
+export function createScenePoller(hub: LoginHub, sceneStates: Pick<SceneStates, 'stateOf'>, now: () => number = Date.now, metrics?: Metrics) {
   const lastPendingCheck = new NodeCache({ stdTTL: recentCheckMs / 1000, checkperiod: 30, useClones: false });
 
   async function check(scene: string): Promise<SceneState> {
     // Taken before the query: a scan committed after this moment is published after it too.
     const startedAt = now();
-    const state = await loginService.findSceneState(scene);
-    if (state.status === 'pending') lastPendingCheck.set(scene, startedAt);
+    const state = await sceneStates.stateOf(scene);
+    if (state.status === 'issued') lastPendingCheck.set(scene, startedAt);
     return state;
   }
 
@@ -45,7 +45,7 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
    * `awaiting` state is held like `pending` until the scanner decides.
    */
   async function waitForScan(scene: string, waitMs: number, signal: AbortSignal, seenAwaiting = false): Promise<SceneState> {
-    if (hub.isDraining()) return { status: 'pending' };
+    if (hub.isDraining()) return { status: 'issued' };
     const subscription = hub.subscribe(scene);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -53,7 +53,7 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
     try {
       if (waitMs <= 0 || !checkedRecently(scene)) {
         const first = await check(scene);
-        const news = first.status !== 'pending' && !(first.status === 'awaiting' && seenAwaiting);
+        const news = first.status !== 'issued' && !(first.status === 'awaiting' && seenAwaiting);
         if (news || waitMs <= 0 || signal.aborted) return first;
       }
       metrics?.heldPolls.inc();
@@ -65,7 +65,7 @@ export function createScenePoller(hub: LoginHub, loginService: LoginService, now
         subscription.woken.then(resolve);
       });
       // A client that left needs no answer; a draining server answers at once so the script re-polls elsewhere.
-      if (signal.aborted || hub.isDraining()) return { status: 'pending' };
+      if (signal.aborted || hub.isDraining()) return { status: 'issued' };
       return await check(scene);
     } finally {
       if (held) metrics?.heldPolls.dec();

@@ -4,7 +4,7 @@ import type { User } from '../../db/users.js';
 import type { AppContext } from '../../http/context.js';
 import type { Logger } from '../../logging/logger.js';
 import { regenerateSession, sessionOf } from '../../http/cookie-session.js';
-import type { LoginMeta, LoginService } from '../scan/login-service.js';
+import type { LoginMeta, LoginRecord } from './login-record.js';
 import { hashDeviceId, reissueDeviceId } from './device-cookie.js';
 import type { SessionStore } from './session-store.js';
 
@@ -35,7 +35,7 @@ export interface StartedSession {
 export type AfterSignIn = (ctx: AppContext, started: StartedSession) => Promise<void>;
 
 export interface SessionLoginDeps {
-  loginService: LoginService;
+  loginRecord: LoginRecord;
   sessions: SessionStore;
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   afterSignIn?: AfterSignIn;
@@ -82,7 +82,7 @@ export function createSessionLogin(deps: SessionLoginDeps) {
     meta: BrowserLoginMeta,
     scene?: string,
   ): Promise<StartedSession | undefined> {
-    if (!(await deps.loginService.recordLogin(user, method, meta, { scene, trx }))) return undefined;
+    if (!(await deps.loginRecord.recordLogin(user, method, meta, { scene, trx }))) return undefined;
     const { token, id } = await deps.sessions.startSession({ userId: user.id, method, ...meta }, trx);
     return { token, id, user, method, deviceHash: meta.deviceHash, previousDeviceHash: meta.previousDeviceHash };
   }

@@ -1,0 +1,74 @@
+import type { Knex } from 'knex';
+import type { UserQueries } from '../../db/users.js';
+import type { WechatMessage } from '../../wechat/messages.js';
+import type { UserIdentity } from '../identity/user-identity.js';
+import type { UnionidLookup } from '../identity/unionid-lookup.js';
+import type { ScanToLogin } from '../scan/scan-to-login.js';
+
+/** The "nothing to say" answer WeChat expects. */
+export const emptyReply = 'success';
+
+export interface WechatEventDeps {
+  users: Pick<UserQueries, 'findUserByOpenid' | 'recordUnfollow'>;
+  /** Who a follow is (one person, one user: identity/user-identity.ts). */
+  identity: Pick<UserIdentity, 'recordFollow'>;
+  scanToLogin: Pick<ScanToLogin, 'onScan'>;
+  transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
+  /**
+   * Ends everything that lets the user in without a new login (server-side
+   * sessions, mini-program tokens), inside the unfollow's transaction.
+   */
+  endAllAccess: (userId: number, trx: Knex.Transaction) => Promise<void>;
+  /** user/info for a newcomer's unionid; never throws (identity/unionid-lookup.ts). */
+  fetchUnionid?: UnionidLookup;
+  now?: () => Date;
+}
+
+/** What each event of the Official Account's callback does: a scan logs in, a follow is recorded, an unfollow ends access. */
+export function createWechatEvents(deps: WechatEventDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  /** Handles one callback event and returns the text to reply with (or `success`). */
+  async function handleWechatEvent(message: WechatMessage): Promise<string> {
+    switch (message.kind) {
+      case 'scan':
+        return deps.scanToLogin.onScan(message.openid, message.scene, message.event);
+      case 'subscribe':
+        await deps.identity.recordFollow(message.openid, await unionidOfNewcomer(message.openid));
+        return emptyReply;
+      case 'unsubscribe':
+        await handleUnfollow(message.openid);
+        return emptyReply;
+      default:
+        return emptyReply;
+    }
+  }
+
+  /**
+   * Unfollowing ends the relationship: the phone is unbound, every session and
+   * mini-program token ends, and so does every pending binding (the session
+   * version moves on). All or nothing, and a retried delivery changes nothing more.
+   */
+  async function handleUnfollow(openid: string): Promise<void> {
+    await deps.transaction(async (trx) => {
+      const user = await deps.users.findUserByOpenid(openid, trx);
+      if (!user) return;
+      await deps.users.recordUnfollow(user.id, now(), trx);
+      await deps.endAllAccess(user.id, trx);
+    });
+  }
+
+  /**
+   * Only for an openid we have never seen, or one whose unionid we still lack
+   * (a follow is when user/info starts answering it, and learning it may join
+   * this user with their mini-program twin): others cost no API call.
+   * If WeChat cannot be asked, the follow goes on without the unionid.
+   */
+  async function unionidOfNewcomer(openid: string): Promise<string | undefined> {
+    return (await deps.users.findUserByOpenid(openid))?.unionid ? undefined : deps.fetchUnionid?.(openid);
+  }
+
+  return { handleWechatEvent };
+}
+
+export type WechatEvents = ReturnType<typeof createWechatEvents>;

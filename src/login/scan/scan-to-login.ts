@@ -1,0 +1,117 @@
+import { ForbiddenError } from '../../errors.js';
+import type { AppContext } from '../../http/context.js';
+import { sessionOf } from '../../http/cookie-session.js';
+import type { Lang } from '../../messages/catalogue.js';
+import { wechatTexts } from '../../messages/wechat-texts.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import type { ScanClaim } from '../confirm/login-confirmation.js';
+import type { UnionidBackfill } from '../identity/unionid-backfill.js';
+import type { CompleteLogin } from '../session/session-login.js';
+import type { ScanRecord, ScanRecording } from './scan-recording.js';
+import type { SceneIssuer } from './scene-issuer.js';
+import { ownerHashOf, type SceneState, type SceneStates } from './scene-states.js';
+
+export type PollStatus = 'pending' | 'scanned' | 'success' | 'bind' | 'denied' | 'expired';
+export interface PollAnswer {
+  status: PollStatus;
+  redirect?: string;
+  /** With `scanned`: the number the scanner must pick in WeChat. */
+  number?: string;
+}
+
+/** A code this browser session was shown (kept in its cookie session). */
+export interface ShownScene {
+  scene: string;
+  expiresAt: number;
+  qrUrl: string;
+}
+
+export interface ScanToLoginDeps {
+  scenes: SceneIssuer;
+  sceneStates: SceneStates;
+  scans: ScanRecording;
+  /** Wakes the polls waiting for a scene: the local hub, and other instances through Redis when configured. */
+  announceScan: (scene: string) => void;
+  /** Asks for the unionids of users a scan created, after the wake, many per call. */
+  unionidBackfill?: Pick<UnionidBackfill, 'add'>;
+  completeLogin: CompleteLogin;
+  metrics?: Metrics;
+  now?: () => number;
+}
+
+/**
+ * The rule that a scan of a login QR code logs in, in the order it happens.
+ *
+ * On the phone, the scan's callback (`onScan`):
+ *   1. readScene     the scene is one we issued and has not expired (its HMAC; no database)
+ *   2. claimScene    the first scanner takes it: approved, or awaiting their confirmation (login_scenes)
+ *   3. recordScanner the scanner is, or becomes, a user who follows the account (users)
+ *   4. wakeBrowser   the polls of the scene look again, on every instance
+ *   5. reply         "logged in", "bind your phone" or "confirm", in the page's language
+ * In the browser, the long-poll (`answerPoll`), from the scene's state in login_scenes:
+ *   6. issued or awaiting: keep waiting (showing the number to pick); denied: say so
+ *   7. approved: only the browser session that showed the code may go on
+ *   8. completeLogin: without a phone, bind one first; with one, the login is
+ *      recorded once (the scene becomes used) and a session starts
+ * The other ways in (in-WeChat OAuth, the mini-program) end in the same
+ * completeLogin (session/session-login.ts).
+ */
+export function createScanToLogin(deps: ScanToLoginDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function onScan(openid: string, scene: string, event: 'SCAN' | 'subscribe'): Promise<string> {
+    // 1. A scene we never issued, or one past its lifetime, changes nothing.
+    const facts = deps.scenes.readScene(scene);
+    if (!facts || facts.expiresAt < now()) return refuse('scene_invalid', facts?.lang ?? 'zh');
+    const claim = await deps.sceneStates.claim(openid, scene);
+    if (claim.kind === 'refused') return refuse('scene_invalid', facts.lang);
+    const scan = await deps.scans.record(openid, scene, event);
+    if (scan.outcome === 'scene_taken') return refuse('scene_taken', facts.lang);
+    wakeBrowser(openid, scene, scan);
+    deps.metrics?.scans.inc({ outcome: claim.kind === 'confirm' ? 'confirm' : scan.hasPhone ? 'logged_in' : 'bind' });
+    return reply(facts.lang, claim, scan);
+  }
+
+  function refuse(outcome: 'scene_invalid' | 'scene_taken', lang: Lang): string {
+    deps.metrics?.scans.inc({ outcome });
+    return wechatTexts[lang].sceneInvalid;
+  }
+
+  /** 4. The browser first; a user created just now gets their unionid from WeChat after that. */
+  function wakeBrowser(openid: string, scene: string, scan: ScanRecord): void {
+    deps.announceScan(scene);
+    if ('created' in scan) deps.unionidBackfill?.add(openid);
+  }
+
+  /** 5. The page that showed the code chose the language the scanner reads. */
+  function reply(lang: Lang, claim: ScanClaim, scan: Extract<ScanRecord, { outcome: 'recorded' }>): string {
+    const texts = wechatTexts[lang];
+    if (claim.kind === 'confirm') return texts.confirm(claim.device, claim.link);
+    return scan.hasPhone ? texts.loggedIn : texts.bindPhone;
+  }
+
+  /** Steps 6 to 8: what a poll of `shown` answers, given the scene's state; an approved scanner with a phone is logged in here. */
+  async function answerPoll(ctx: AppContext, shown: ShownScene, state: SceneState): Promise<PollAnswer> {
+    const expired = shown.expiresAt <= now();
+    switch (state.status) {
+      case 'issued':
+        return { status: expired ? 'expired' : 'pending' };
+      case 'awaiting':
+        return expired ? { status: 'expired' } : { status: 'scanned', number: state.number };
+      case 'denied':
+        return { status: 'denied' };
+      case 'used':
+        return { status: 'expired' };
+      case 'approved': {
+        // 7. Only the session that showed the code last may complete it: not a copy of the cookie from before.
+        if (state.ownerHash && state.ownerHash !== ownerHashOf(sessionOf(ctx).sid!)) throw new ForbiddenError('another session holds this scene');
+        const { status, redirect } = await deps.completeLogin(ctx, state.user, 'qrcode', shown.scene);
+        return redirect ? { status, redirect } : { status };
+      }
+    }
+  }
+
+  return { onScan, answerPoll };
+}
+
+export type ScanToLogin = ReturnType<typeof createScanToLogin>;

@@ -1,0 +1,119 @@
+import type { Knex } from 'knex';
+import type { LoginSceneQueries, LoginSceneRow } from '../../db/login-scenes.js';
+import type { User, UserQueries } from '../../db/users.js';
+import { hashToken } from '../../security/tokens.js';
+import type { LoginConfirmation, ScanClaim } from '../confirm/login-confirmation.js';
+import { hashDeviceId } from '../session/device-cookie.js';
+import { createBatchedLookup } from './batched-lookup.js';
+
+/** Where a scene stands, as the poll reads it from `login_scenes` (the one record of it). */
+export type SceneState =
+  | { status: 'issued' }
+  /** Scanned by a phone that must confirm in WeChat (LOGIN_CONFIRM): the number to pick. */
+  | { status: 'awaiting'; number: string }
+  /** Scanned and approved: `user` logs in, in the browser session whose id hashes to `ownerHash` (null: rows from before it was kept). */
+  | { status: 'approved'; user: User; ownerHash: string | null }
+  | { status: 'denied' }
+  /** A login completed with it already. */
+  | { status: 'used' };
+
+/** The browser waiting on a new scene: the scan's callback will not carry its cookie. */
+export interface WaitingBrowser {
+  deviceId: string;
+  userAgent: string;
+  ip: string;
+  sessionId: string;
+}
+
+export interface SceneStateDeps {
+  scenes: LoginSceneQueries;
+  users: Pick<UserQueries, 'findUsersByOpenids'>;
+  /** Whether a scan must be confirmed in WeChat, and asking for it (LOGIN_CONFIRM). */
+  confirmation: Pick<LoginConfirmation, 'needsConfirmation' | 'askToConfirm'>;
+  now?: () => number;
+}
+
+/**
+ * The life of a QR scene, kept in one place whatever LOGIN_CONFIRM says:
+ * issued when a browser shows the code, claimed by the first scanner (approved
+ * at once, or awaiting the scanner's confirmation), and used by exactly one
+ * login. Every change is one conditional UPDATE (db/login-scenes.ts), so any
+ * instance can serve any step and races change a scene at most once.
+ */
+export function createSceneStates(deps: SceneStateDeps) {
+  const now = deps.now ?? Date.now;
+  const lookup = createBatchedLookup(findStates);
+
+  /** GET /login issued `scene`: remembers which browser, and which of its session ids, waits on it. */
+  async function recordIssued(scene: string, expiresAt: number, browser: WaitingBrowser): Promise<void> {
+    await deps.scenes.insertScene({
+      scene,
+      deviceHash: hashDeviceId(browser.deviceId),
+      userAgent: browser.userAgent,
+      ip: browser.ip,
+      createdAt: now(),
+      expiresAt,
+      ownerHash: ownerHashOf(browser.sessionId),
+    });
+  }
+
+  /** The login page shows the scene again under a new session id: only the session that holds it may move it. */
+  function moveOwner(scene: string, fromSessionId: string, toSessionId: string): Promise<boolean> {
+    return deps.scenes.moveScene(scene, ownerHashOf(fromSessionId), ownerHashOf(toSessionId));
+  }
+
+  /**
+   * A scan, before it is recorded on the user: the first scanner of a live,
+   * issued scene takes it, approved at once or awaiting their confirmation.
+   * A scene with no record, or another scanner's, is refused.
+   */
+  async function claim(openid: string, scene: string): Promise<ScanClaim> {
+    const row = await deps.scenes.findScene(scene);
+    if (!row || row.expiresAt <= now()) return { kind: 'refused' };
+    if (await deps.confirmation.needsConfirmation(openid, row)) return deps.confirmation.askToConfirm(openid, row);
+    return (await deps.scenes.markApproved(scene, openid, now())) ? { kind: 'approved' } : { kind: 'refused' };
+  }
+
+  /** Where `scene` stands; the polls of one tick share one query (and one for their scanners). */
+  function stateOf(scene: string): Promise<SceneState> {
+    return lookup.find(scene).then((state) => state ?? { status: 'issued' });
+  }
+
+  async function findStates(scenes: string[]): Promise<Map<string, SceneState>> {
+    const rows = await deps.scenes.findScenes(scenes);
+    const approved = [...rows.values()].filter((row) => row.state === 'approved' && row.scannerOpenid);
+    const scanners = approved.length > 0 ? await deps.users.findUsersByOpenids(approved.map((row) => row.scannerOpenid!)) : new Map();
+    return new Map([...rows].map(([scene, row]) => [scene, stateOfRow(row, scanners)]));
+  }
+
+  /** A login completes with the scene, in the login's transaction: true once, false for any other attempt. */
+  function markUsed(scene: string, trx: Knex.Transaction): Promise<boolean> {
+    return deps.scenes.markUsed(scene, now(), trx);
+  }
+
+  return { recordIssued, moveOwner, claim, stateOf, markUsed };
+}
+
+export type SceneStates = ReturnType<typeof createSceneStates>;
+
+function stateOfRow(row: LoginSceneRow, scanners: Map<string, User>): SceneState {
+  switch (row.state) {
+    case 'awaiting':
+      return { status: 'awaiting', number: row.number! };
+    case 'approved': {
+      const user = row.scannerOpenid ? scanners.get(row.scannerOpenid) : undefined;
+      // The scanner's user is gone (unfollowed and merged away): the scene leads nowhere.
+      return user ? { status: 'approved', user, ownerHash: row.ownerHash } : { status: 'issued' };
+    }
+    case 'denied':
+    case 'used':
+      return { status: row.state };
+    default:
+      return { status: 'issued' };
+  }
+}
+
+/** How a scene's owning session is stored: never the session id itself. */
+export function ownerHashOf(sessionId: string): string {
+  return hashToken(sessionId, 'scene owner');
+}
