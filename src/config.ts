@@ -1,10 +1,13 @@
 /**
- * Every environment variable is read and checked here, once. A bad value
- * never surfaces later as a strange runtime failure: `loadConfig` collects
- * every problem and throws one `ConfigError` that names them all.
+ * Every environment variable is read and checked here, once, by one zod
+ * schema. A bad value never surfaces later as a strange runtime failure:
+ * `loadConfig` collects every problem and throws one `ConfigError` that names
+ * them all.
  */
 
-import { demoClient, readOidcClients, type OidcClient } from './oidc/oidc-clients.js';
+import { z } from 'zod';
+import { address, base, choice, integer, matching, report, text } from './config/variable-kinds.js';
+import { demoClient, demoClientId, readOidcClients, type OidcClient } from './oidc/oidc-clients.js';
 import { deriveKeys, type DerivedKeys } from './security/keys.js';
 
 export const developmentSessionKey = 'wechat-login-development-key-change-me';
@@ -109,235 +112,220 @@ type Env = Record<string, string | undefined>;
 
 /** Reads and validates the configuration from `env`; throws one ConfigError listing every bad variable. */
 export function loadConfig(env: Env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(result.error.issues.map(problemOf));
+  return result.data;
+}
+
+/** A variable's own problem follows its name (the issue's path); a rule across variables is a whole sentence. */
+function problemOf(issue: z.core.$ZodIssue): string {
+  return issue.path.length > 0 ? `${issue.path.join('.')} ${issue.message}` : issue.message;
+}
+
+/** The secrets' messages never quote the value. */
+const aesKey = matching(/^[A-Za-z0-9+/]{43}$/, 'must be 43 characters of base64 (letters, digits, + and /)');
+
+/**
+ * One entry per variable, grouped as `Config` is. The defaults that depend on
+ * other variables (PUBLIC_URL's on PORT, the simulator's stand-ins for real
+ * credentials) are set by `toConfig`.
+ */
+const variables = z.object({
+  // Anything but production, in any letter case, is development.
+  NODE_ENV: text.transform((value) => value?.toLowerCase() === 'production'),
+  PORT: integer(3000, 0, 65_535),
+  HOST: text.transform((value) => value ?? '0.0.0.0'),
+  PUBLIC_URL: base,
+  DATABASE_URL: matching(/^(sqlite:|mysql:\/\/)/, 'must start with sqlite: or mysql://', 'sqlite:./data/wechat-login.sqlite3'),
+  // Comma-separated; the first signs, every one verifies (rotation). Unset: the public development key.
+  SESSION_KEYS: text.transform((value, context) => {
+    const keys = (value ?? '').split(',').map((key) => key.trim()).filter(Boolean);
+    if (keys.some((key) => key.length < 16)) report(context, 'must be comma-separated keys of at least 16 characters each');
+    return keys;
+  }),
+  // Unset: no forwarded header is believed.
+  TRUST_PROXY: integer(0, 1, 99, 'must be the number of reverse proxies in front of the server, from 1 to 99'),
+
+  // sessions
+  SESSION_IDLE_TIMEOUT_SECONDS: integer(7 * 86_400, 1, 365 * 86_400),
+  SESSION_MAX_LIFETIME_SECONDS: integer(30 * 86_400, 1, 365 * 86_400),
+
+  // simulator: auto is on while WECHAT_APP_ID is unset
+  WECHAT_SIMULATOR: choice('auto', ['auto', 'on', 'off']),
+  SIMULATOR_TOKEN_EXPIRES_SECONDS: integer(7200, 1, 86_400),
+
+  // wechat: the Official Account
+  WECHAT_APP_ID: text,
+  WECHAT_APP_SECRET: text,
+  WECHAT_TOKEN: text,
+  WECHAT_ENCODING_AES_KEY: aesKey,
+  WECHAT_ENCODING_AES_KEY_PREVIOUS: aesKey,
+  WECHAT_API_BASE: base,
+  WECHAT_OPEN_BASE: base,
+  WECHAT_TOKEN_API: choice<TokenApi>('stable', ['stable', 'classic']),
+  // 0 turns the check off.
+  WECHAT_TIMESTAMP_TOLERANCE_SECONDS: integer(300, 0, 86_400),
+  // It is served at /MP_verify_<code>.txt, so it must be a plain file name.
+  WECHAT_MP_VERIFY: matching(/^[A-Za-z0-9]{1,64}$/, 'must be the letters and digits of the MP_verify_<code>.txt file name'),
+  // Cut short when quoted: the message goes to logs.
+  WECHAT_ORIGINAL_ID: matching(/^[A-Za-z0-9_-]{1,64}$/, (value) => `must be the account's original ID, like gh_0123456789ab (got "${value.slice(0, 80)}")`),
+  WECHAT_REQUEST_TIMEOUT_MS: integer(5000, 100, 60_000),
+
+  // miniProgram
+  MINIPROGRAM_APP_ID: text,
+  MINIPROGRAM_APP_SECRET: text,
+
+  // the QR login
+  QR_EXPIRE_SECONDS: integer(300, 1, 2_592_000),
+  LOGIN_POLL_TIMEOUT_MS: integer(25_000, 100, 120_000),
+  LOGIN_CONFIRM: choice<LoginConfirmMode>('new-device', ['new-device', 'always', 'off']),
+
+  // sms
+  SMS_PROVIDER: choice<SmsProvider>('console', ['console', 'webhook']),
+  SMS_WEBHOOK_URL: address,
+  // yes: production may start with the console provider (a trial).
+  SMS_CONSOLE_IN_PRODUCTION: choice('no', ['yes', 'no']),
+
+  REDIS_URL: matching(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+
+  // rateLimits: off is for load tests
+  RATE_LIMITS: choice('on', ['on', 'off']),
+  SMS_RESEND_INTERVAL_SECONDS: integer(60, 0, 3600),
+  SMS_MAX_PER_PHONE_PER_HOUR: integer(5, 1, 10_000),
+  SMS_PHONE_CEILING_PER_HOUR: integer(15, 1, 10_000),
+  SMS_MAX_PER_IP_PER_HOUR: integer(20, 1, 100_000),
+  SMS_MAX_PER_USER_PER_HOUR: integer(10, 1, 100_000),
+  SMS_MAX_PER_HOUR: integer(1000, 1, 10_000_000),
+  SMS_CODE_MAX_ATTEMPTS: integer(5, 1, 100),
+  BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR: integer(60, 1, 100_000),
+  POLLS_HELD_PER_SESSION: integer(3, 1, 1000),
+  QR_CODES_PER_IP_PER_MINUTE: integer(20, 1, 100_000),
+  OAUTH_PER_IP_PER_MINUTE: integer(60, 1, 100_000),
+  OIDC_AUTH_PER_IP_PER_MINUTE: integer(60, 1, 100_000),
+  MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE: integer(120, 1, 100_000),
+
+  LOG_LEVEL: choice('info', logLevels),
+  METRICS_TOKEN: matching(/^.{16,}$/s, 'must be at least 16 characters'),
+});
+
+/**
+ * oidc: OIDC_CLIENTS, or OIDC_CLIENTS_FILE naming a file. A JSON document
+ * with checks of its own (oidc/oidc-clients.ts), which never quote it: it
+ * holds client secrets.
+ */
+const oidcClients = z.custom<Env>().transform((env, context) => {
   const problems: string[] = [];
-  const read = createReader(env, problems);
+  const clients = readOidcClients(env, problems);
+  for (const problem of problems) report(context, problem);
+  return { oidcClients: clients };
+});
 
-  const production = env.NODE_ENV?.trim().toLowerCase() === 'production';
-  const port = read.integer('PORT', 3000, 0, 65_535);
-  const host = read.string('HOST', '0.0.0.0');
-  const publicUrl = read.url('PUBLIC_URL', `http://localhost:${port}`).replace(/\/+$/, '');
-  // The links sent to WeChat users, the OAuth redirects and the cookies' Secure flag all follow it.
-  if (production && !env.PUBLIC_URL?.trim()) {
-    problems.push('PUBLIC_URL is required when NODE_ENV=production (the https:// address people and WeChat reach this server at)');
-  }
-  const databaseUrl = read.string('DATABASE_URL', 'sqlite:./data/wechat-login.sqlite3');
-  if (!/^(sqlite:|mysql:\/\/)/.test(databaseUrl)) {
-    problems.push('DATABASE_URL must start with sqlite: or mysql://');
-  }
+type Variables = z.output<typeof variables> & z.output<typeof oidcClients>;
 
-  const simulatorSetting = read.choice('WECHAT_SIMULATOR', 'auto', ['auto', 'on', 'off']);
-  const appIdSet = Boolean(env.WECHAT_APP_ID);
-  const simulator = simulatorSetting === 'on' || (simulatorSetting === 'auto' && !appIdSet);
+/** auto: on while no real account is configured. */
+const simulatorIsOn = (v: Variables) => v.WECHAT_SIMULATOR === 'on' || (v.WECHAT_SIMULATOR === 'auto' && !v.WECHAT_APP_ID);
 
-  const sessionKeys = (env.SESSION_KEYS ?? '').split(',').map((key) => key.trim()).filter(Boolean);
-  const usingDevelopmentSessionKey = sessionKeys.length === 0;
-  // The development key is public: with real users (the simulator off) it would let anyone sign a session.
-  if (usingDevelopmentSessionKey && production) {
-    problems.push('SESSION_KEYS is required when NODE_ENV=production');
-  } else if (usingDevelopmentSessionKey && !simulator) {
-    problems.push('SESSION_KEYS is required when the simulator is off (real WeChat credentials)');
-  }
-  if (sessionKeys.some((key) => key.length < 16)) {
-    problems.push('SESSION_KEYS: every key must be at least 16 characters');
-  }
-  if (simulatorSetting === 'on' && production) {
-    problems.push('WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production (set WECHAT_APP_ID and WECHAT_APP_SECRET)');
-  }
-  // Production always talks to real WeChat: everything that needs is named in this one message,
-  // rather than the simulator's refusal first and the missing credentials at the next start.
-  const realWechat = !simulator || production;
+/**
+ * What no single variable can say: what is needed together, and what
+ * production refuses. Each message is a whole sentence naming its variables.
+ */
+function checkTogether(v: Variables, context: z.RefinementCtx): void {
+  const say = (message: string) => context.addIssue({ code: 'custom', message });
+  const production = v.NODE_ENV;
+  // Production always talks to real WeChat: everything that needs is said at this one start,
+  // rather than the simulator's refusal first and the missing credentials at the next.
+  const realWechat = production || !simulatorIsOn(v);
   const whenReal = production ? 'when NODE_ENV=production' : 'when the simulator is off';
-  if (realWechat && (!env.WECHAT_APP_ID || !env.WECHAT_APP_SECRET)) {
-    problems.push(`WECHAT_APP_ID and WECHAT_APP_SECRET are required ${whenReal}`);
+
+  // The links sent to WeChat users, the OAuth redirects and the cookies' Secure flag all follow it.
+  if (production && !v.PUBLIC_URL) say('PUBLIC_URL is required when NODE_ENV=production (the https:// address people and WeChat reach this server at)');
+  // The development key is public: with real users it would let anyone sign a session.
+  if (realWechat && v.SESSION_KEYS.length === 0) {
+    say(production ? 'SESSION_KEYS is required when NODE_ENV=production' : 'SESSION_KEYS is required when the simulator is off (real WeChat credentials)');
   }
-  if (realWechat && !env.WECHAT_TOKEN) {
-    problems.push(`WECHAT_TOKEN is required ${whenReal}`);
+  if (production && v.WECHAT_SIMULATOR === 'on') {
+    say('WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production (set WECHAT_APP_ID and WECHAT_APP_SECRET)');
   }
+  if (realWechat && (!v.WECHAT_APP_ID || !v.WECHAT_APP_SECRET)) say(`WECHAT_APP_ID and WECHAT_APP_SECRET are required ${whenReal}`);
+  if (realWechat && !v.WECHAT_TOKEN) say(`WECHAT_TOKEN is required ${whenReal}`);
   // Without it a push addressed to any account is accepted (issue 11).
-  if (production && !env.WECHAT_ORIGINAL_ID) {
-    problems.push("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
-  }
-
-  const simulatorApi = `${publicUrl}/simulator/api`;
-  const apiBase = read.url('WECHAT_API_BASE', simulator ? simulatorApi : 'https://api.weixin.qq.com').replace(/\/+$/, '');
-  const openBase = read.url('WECHAT_OPEN_BASE', simulator ? simulatorApi : 'https://open.weixin.qq.com').replace(/\/+$/, '');
-  const encodingAesKey = read.aesKey('WECHAT_ENCODING_AES_KEY');
-  const encodingAesKeyPrevious = read.aesKey('WECHAT_ENCODING_AES_KEY_PREVIOUS');
-
-  const miniProgramAppId = env.MINIPROGRAM_APP_ID || (simulator ? simulatorMiniProgramAppId : undefined);
-  const miniProgramAppSecret = env.MINIPROGRAM_APP_SECRET || (simulator ? simulatorMiniProgramAppSecret : undefined);
-  if (env.MINIPROGRAM_APP_ID && !env.MINIPROGRAM_APP_SECRET) {
-    problems.push('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
-  }
-
-  const smsProvider = read.choice('SMS_PROVIDER', 'console', ['console', 'webhook']) as SmsProvider;
-  const smsWebhookUrl = env.SMS_WEBHOOK_URL ? read.url('SMS_WEBHOOK_URL', '') : undefined;
-  if (smsProvider === 'webhook' && !smsWebhookUrl) {
-    problems.push('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
-  }
+  if (production && !v.WECHAT_ORIGINAL_ID) say("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
+  if (v.MINIPROGRAM_APP_ID && !v.MINIPROGRAM_APP_SECRET) say('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
+  if (v.SMS_PROVIDER === 'webhook' && !v.SMS_WEBHOOK_URL) say('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
   // The console provider only logs the code: in production nobody could bind a phone.
-  if (production && smsProvider === 'console' && read.choice('SMS_CONSOLE_IN_PRODUCTION', 'no', ['yes', 'no']) !== 'yes') {
-    problems.push(
+  if (production && v.SMS_PROVIDER === 'console' && v.SMS_CONSOLE_IN_PRODUCTION !== 'yes') {
+    say(
       'SMS_PROVIDER=webhook (with SMS_WEBHOOK_URL) is required when NODE_ENV=production: the console provider sends no SMS, only logs the code ' +
         '(set SMS_CONSOLE_IN_PRODUCTION=yes to run it anyway, for a trial)',
     );
   }
+}
 
-  const metricsToken = env.METRICS_TOKEN || undefined;
-  if (metricsToken !== undefined && metricsToken.length < 16) {
-    // The value is a secret: name the variable, never echo it.
-    problems.push('METRICS_TOKEN must be at least 16 characters');
-  }
-
-  const redisUrl = env.REDIS_URL || undefined;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    problems.push('REDIS_URL must start with redis:// or rediss://');
-  }
-
-  const trustProxy = read.trustProxy('TRUST_PROXY');
-  const idleTimeoutSeconds = read.integer('SESSION_IDLE_TIMEOUT_SECONDS', 7 * 86_400, 1, 365 * 86_400);
-  const maxLifetimeSeconds = read.integer('SESSION_MAX_LIFETIME_SECONDS', 30 * 86_400, 1, 365 * 86_400);
-  const effectiveSessionKeys = usingDevelopmentSessionKey ? [developmentSessionKey] : sessionKeys;
-  const oidcClients = readOidcClients(env, problems);
-  if (simulator && !oidcClients.some((client) => client.client_id === demoClient(publicUrl).client_id)) {
-    oidcClients.push(demoClient(publicUrl));
-  }
-
-  const config: Config = {
-    production,
-    port,
-    host,
+/** The checked variables in the shape the app reads, with the defaults and values derived from others. */
+function toConfig(v: Variables): Config {
+  const simulator = simulatorIsOn(v);
+  const publicUrl = v.PUBLIC_URL ?? `http://localhost:${v.PORT}`;
+  const simulatorApi = `${publicUrl}/simulator/api`;
+  const sessionKeys = v.SESSION_KEYS.length > 0 ? v.SESSION_KEYS : [developmentSessionKey];
+  const miniProgramAppId = v.MINIPROGRAM_APP_ID ?? (simulator ? simulatorMiniProgramAppId : undefined);
+  const miniProgramAppSecret = v.MINIPROGRAM_APP_SECRET ?? (simulator ? simulatorMiniProgramAppSecret : undefined);
+  // The simulator's demo application, unless a configured client took its id.
+  const clients = simulator && !v.oidcClients.some((client) => client.client_id === demoClientId) ? [...v.oidcClients, demoClient(publicUrl)] : v.oidcClients;
+  return {
+    production: v.NODE_ENV,
+    port: v.PORT,
+    host: v.HOST,
     publicUrl,
     secureCookies: publicUrl.startsWith('https://'),
-    databaseUrl,
-    sessionKeys: effectiveSessionKeys,
-    usingDevelopmentSessionKey,
-    keys: deriveKeys(effectiveSessionKeys),
-    trustProxy,
-    sessions: { idleTimeoutSeconds, maxLifetimeSeconds },
+    databaseUrl: v.DATABASE_URL,
+    sessionKeys,
+    usingDevelopmentSessionKey: v.SESSION_KEYS.length === 0,
+    keys: deriveKeys(sessionKeys),
+    trustProxy: v.TRUST_PROXY,
+    sessions: { idleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS, maxLifetimeSeconds: v.SESSION_MAX_LIFETIME_SECONDS },
     simulator,
-    simulatorTokenExpiresSeconds: read.integer('SIMULATOR_TOKEN_EXPIRES_SECONDS', 7200, 1, 86_400),
+    simulatorTokenExpiresSeconds: v.SIMULATOR_TOKEN_EXPIRES_SECONDS,
     wechat: {
-      appId: env.WECHAT_APP_ID || simulatorAppId,
-      appSecret: env.WECHAT_APP_SECRET || simulatorAppSecret,
-      token: env.WECHAT_TOKEN || 'dev-token',
-      encodingAesKey,
-      encodingAesKeyPrevious,
-      apiBase,
-      openBase,
-      tokenApi: read.choice('WECHAT_TOKEN_API', 'stable', ['stable', 'classic']) as TokenApi,
-      timestampToleranceSeconds: read.integer('WECHAT_TIMESTAMP_TOLERANCE_SECONDS', 300, 0, 86_400),
-      mpVerify: read.mpVerify('WECHAT_MP_VERIFY'),
-      originalId: read.originalId('WECHAT_ORIGINAL_ID') ?? (simulator ? simulatorOriginalId : undefined),
-      requestTimeoutMs: read.integer('WECHAT_REQUEST_TIMEOUT_MS', 5000, 100, 60_000),
+      appId: v.WECHAT_APP_ID ?? simulatorAppId,
+      appSecret: v.WECHAT_APP_SECRET ?? simulatorAppSecret,
+      token: v.WECHAT_TOKEN ?? 'dev-token',
+      encodingAesKey: v.WECHAT_ENCODING_AES_KEY,
+      encodingAesKeyPrevious: v.WECHAT_ENCODING_AES_KEY_PREVIOUS,
+      apiBase: v.WECHAT_API_BASE ?? (simulator ? simulatorApi : 'https://api.weixin.qq.com'),
+      openBase: v.WECHAT_OPEN_BASE ?? (simulator ? simulatorApi : 'https://open.weixin.qq.com'),
+      tokenApi: v.WECHAT_TOKEN_API,
+      timestampToleranceSeconds: v.WECHAT_TIMESTAMP_TOLERANCE_SECONDS,
+      mpVerify: v.WECHAT_MP_VERIFY,
+      originalId: v.WECHAT_ORIGINAL_ID ?? (simulator ? simulatorOriginalId : undefined),
+      requestTimeoutMs: v.WECHAT_REQUEST_TIMEOUT_MS,
     },
-    miniProgram:
-      miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
-    qrExpireSeconds: read.integer('QR_EXPIRE_SECONDS', 300, 1, 2_592_000),
-    loginPollTimeoutMs: read.integer('LOGIN_POLL_TIMEOUT_MS', 25_000, 100, 120_000),
-    loginConfirm: read.choice('LOGIN_CONFIRM', 'new-device', ['new-device', 'always', 'off']) as LoginConfirmMode,
-    sms: { provider: smsProvider, webhookUrl: smsWebhookUrl },
-    redisUrl,
-    logLevel: read.choice('LOG_LEVEL', 'info', [...logLevels]) as LogLevel,
-    metricsToken,
+    miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
+    qrExpireSeconds: v.QR_EXPIRE_SECONDS,
+    loginPollTimeoutMs: v.LOGIN_POLL_TIMEOUT_MS,
+    loginConfirm: v.LOGIN_CONFIRM,
+    sms: { provider: v.SMS_PROVIDER, webhookUrl: v.SMS_WEBHOOK_URL },
+    redisUrl: v.REDIS_URL,
+    logLevel: v.LOG_LEVEL,
+    metricsToken: v.METRICS_TOKEN,
     rateLimits: {
-      enabled: read.choice('RATE_LIMITS', 'on', ['on', 'off']) === 'on',
-      smsResendSeconds: read.integer('SMS_RESEND_INTERVAL_SECONDS', 60, 0, 3600),
-      smsPerPhonePerHour: read.integer('SMS_MAX_PER_PHONE_PER_HOUR', 5, 1, 10_000),
-      smsPhoneCeilingPerHour: read.integer('SMS_PHONE_CEILING_PER_HOUR', 15, 1, 10_000),
-      smsPerIpPerHour: read.integer('SMS_MAX_PER_IP_PER_HOUR', 20, 1, 100_000),
-      smsPerUserPerHour: read.integer('SMS_MAX_PER_USER_PER_HOUR', 10, 1, 100_000),
-      smsPerHour: read.integer('SMS_MAX_PER_HOUR', 1000, 1, 10_000_000),
-      smsCodeMaxAttempts: read.integer('SMS_CODE_MAX_ATTEMPTS', 5, 1, 100),
-      bindAttemptsPerIpPerHour: read.integer('BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR', 60, 1, 100_000),
-      pollsHeldPerSession: read.integer('POLLS_HELD_PER_SESSION', 3, 1, 1000),
-      qrCodesPerIpPerMinute: read.integer('QR_CODES_PER_IP_PER_MINUTE', 20, 1, 100_000),
-      oauthPerIpPerMinute: read.integer('OAUTH_PER_IP_PER_MINUTE', 60, 1, 100_000),
-      oidcAuthPerIpPerMinute: read.integer('OIDC_AUTH_PER_IP_PER_MINUTE', 60, 1, 100_000),
-      miniProgramLoginsPerIpPerMinute: read.integer('MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE', 120, 1, 100_000),
+      enabled: v.RATE_LIMITS === 'on',
+      smsResendSeconds: v.SMS_RESEND_INTERVAL_SECONDS,
+      smsPerPhonePerHour: v.SMS_MAX_PER_PHONE_PER_HOUR,
+      smsPhoneCeilingPerHour: v.SMS_PHONE_CEILING_PER_HOUR,
+      smsPerIpPerHour: v.SMS_MAX_PER_IP_PER_HOUR,
+      smsPerUserPerHour: v.SMS_MAX_PER_USER_PER_HOUR,
+      smsPerHour: v.SMS_MAX_PER_HOUR,
+      smsCodeMaxAttempts: v.SMS_CODE_MAX_ATTEMPTS,
+      bindAttemptsPerIpPerHour: v.BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR,
+      pollsHeldPerSession: v.POLLS_HELD_PER_SESSION,
+      qrCodesPerIpPerMinute: v.QR_CODES_PER_IP_PER_MINUTE,
+      oauthPerIpPerMinute: v.OAUTH_PER_IP_PER_MINUTE,
+      oidcAuthPerIpPerMinute: v.OIDC_AUTH_PER_IP_PER_MINUTE,
+      miniProgramLoginsPerIpPerMinute: v.MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE,
     },
-    oidc: { enabled: oidcClients.length > 0, clients: oidcClients },
-  };
-
-  if (problems.length > 0) {
-    throw new ConfigError(problems);
-  }
-  return config;
-}
-
-function createReader(env: Env, problems: string[]) {
-  const raw = (name: string) => {
-    const value = env[name];
-    return value === undefined || value === '' ? undefined : value.trim();
-  };
-  return {
-    string(name: string, fallback: string): string {
-      return raw(name) ?? fallback;
-    },
-    integer(name: string, fallback: number, min: number, max: number): number {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
-        return fallback;
-      }
-      return Number(value);
-    },
-    choice(name: string, fallback: string, allowed: string[]): string {
-      const value = raw(name)?.toLowerCase();
-      if (value === undefined) return fallback;
-      if (!allowed.includes(value)) {
-        problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
-        return fallback;
-      }
-      return value;
-    },
-    url(name: string, fallback: string): string {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      if (!/^https?:\/\/[^\s/]+/.test(value)) {
-        problems.push(`${name} must be an http:// or https:// address (got "${value}")`);
-        return fallback;
-      }
-      return value;
-    },
-    aesKey(name: string): string | undefined {
-      const value = raw(name);
-      if (value === undefined) return undefined;
-      if (!/^[A-Za-z0-9+/]{43}$/.test(value)) {
-        // The value itself is a secret: name the variable, never echo it.
-        problems.push(`${name} must be 43 characters of base64 (letters, digits, + and /)`);
-        return undefined;
-      }
-      return value;
-    },
-    /** Unset: trust no forwarded header. A whole number N ≥ 1: N reverse proxies stand in front. */
-    trustProxy(name: string): number {
-      const value = raw(name);
-      if (value === undefined) return 0;
-      if (!/^[1-9]\d{0,1}$/.test(value)) {
-        problems.push(`${name} must be the number of reverse proxies in front of the server, from 1 to 99 (got "${value}")`);
-        return 0;
-      }
-      return Number(value);
-    },
-    originalId(name: string): string | undefined {
-      const value = raw(name);
-      if (value === undefined) return undefined;
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
-        problems.push(`${name} must be the account's original ID, like gh_0123456789ab (got "${value.slice(0, 80)}")`);
-        return undefined;
-      }
-      return value;
-    },
-    mpVerify(name: string): string | undefined {
-      const value = raw(name);
-      if (value === undefined) return undefined;
-      if (!/^[A-Za-z0-9]{1,64}$/.test(value)) {
-        problems.push(`${name} must be the letters and digits of the MP_verify_<code>.txt file name`);
-        return undefined;
-      }
-      return value;
-    },
+    oidc: { enabled: clients.length > 0, clients },
   };
 }
+
+/** The environment in, the Config out: each variable on its own, then the rules across them, then the shape. */
+const configSchema = variables.and(oidcClients).superRefine(checkTogether).transform(toConfig);

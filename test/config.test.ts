@@ -1,5 +1,10 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { ConfigError, developmentSessionKey, loadConfig } from '../src/config.js';
+
+/** The problems that loading `env` names (and a failed test when it loads). */
+function problemsOf(t: ExecutionContext, env: Record<string, string>): string[] {
+  return t.throws(() => loadConfig(env), { instanceOf: ConfigError }).problems;
+}
 
 test('no configuration: SQLite, the simulator, the development key, port 3000', (t) => {
   const config = loadConfig({});
@@ -136,4 +141,66 @@ test('LOGIN_CONFIRM: new-device by default, always and off accepted, anything el
   t.is(loadConfig({ LOGIN_CONFIRM: 'OFF' }).loginConfirm, 'off');
   const error = t.throws(() => loadConfig({ LOGIN_CONFIRM: 'sometimes' }), { instanceOf: ConfigError });
   t.regex(error!.message, /LOGIN_CONFIRM must be one of new-device, always, off/);
+});
+
+test('bad values and production refusals are named together, each once, in one message without a stack or a zod dump', (t) => {
+  const env = { ...without('SESSION_KEYS'), PORT: 'x', WECHAT_TOKEN_API: 'fast', WECHAT_SIMULATOR: 'maybe', OIDC_CLIENTS: 'not json' };
+  const error = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
+  t.deepEqual(error.problems, [
+    'PORT must be a whole number from 0 to 65535 (got "x")',
+    'WECHAT_SIMULATOR must be one of auto, on, off (got "maybe")',
+    'WECHAT_TOKEN_API must be one of stable, classic (got "fast")',
+    'OIDC_CLIENTS: not valid JSON (expected an array of clients, each with client_id, client_secret and redirect_uris)',
+    'SESSION_KEYS is required when NODE_ENV=production',
+  ]);
+  t.is(error.message, `Invalid configuration:\n${error.problems.map((problem) => `  - ${problem}`).join('\n')}`);
+});
+
+test('a bad value is said once: it still counts as set for the rules, and a bad choice counts as its default', (t) => {
+  t.deepEqual(problemsOf(t, { ...production, PUBLIC_URL: 'login.example.com', SMS_WEBHOOK_URL: 'sms.example.com' }), [
+    'PUBLIC_URL must be an http:// or https:// address (got "login.example.com")',
+    'SMS_WEBHOOK_URL must be an http:// or https:// address (got "sms.example.com")',
+  ]);
+  // Taken as auto: no credentials are asked for.
+  t.deepEqual(problemsOf(t, { WECHAT_SIMULATOR: 'maybe' }), ['WECHAT_SIMULATOR must be one of auto, on, off (got "maybe")']);
+});
+
+test('the rules across variables: keys and credentials with the simulator off, a mini-program secret, the SMS webhook', (t) => {
+  t.deepEqual(problemsOf(t, { WECHAT_APP_ID: 'wx' }), [
+    'SESSION_KEYS is required when the simulator is off (real WeChat credentials)',
+    'WECHAT_APP_ID and WECHAT_APP_SECRET are required when the simulator is off',
+    'WECHAT_TOKEN is required when the simulator is off',
+  ]);
+  t.deepEqual(problemsOf(t, { MINIPROGRAM_APP_ID: 'wxmini' }), ['MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set']);
+  t.deepEqual(problemsOf(t, { SMS_PROVIDER: 'webhook' }), ['SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook']);
+  t.deepEqual(problemsOf(t, { ...production, SMS_CONSOLE_IN_PRODUCTION: 'sure' }), ['SMS_CONSOLE_IN_PRODUCTION must be one of yes, no (got "sure")']);
+  // The simulator plays a mini-program of its own; configured credentials replace it.
+  t.is(loadConfig({}).miniProgram?.appId, 'wxsimulatormini001');
+  t.deepEqual(loadConfig({ MINIPROGRAM_APP_ID: 'wxmini', MINIPROGRAM_APP_SECRET: 'ms' }).miniProgram, { appId: 'wxmini', appSecret: 'ms' });
+});
+
+test('secrets are named, never quoted', (t) => {
+  const problems = problemsOf(t, {
+    SESSION_KEYS: 'a-long-enough-session-key, short-secret',
+    METRICS_TOKEN: 'short-metrics',
+    WECHAT_ENCODING_AES_KEY_PREVIOUS: 'not-an-aes-key',
+    OIDC_CLIENTS: '[{"client_id":"app","client_secret":"tiny-secret","redirect_uris":["https://app.example/cb"]}]',
+  });
+  t.deepEqual(problems, [
+    'SESSION_KEYS must be comma-separated keys of at least 16 characters each',
+    'WECHAT_ENCODING_AES_KEY_PREVIOUS must be 43 characters of base64 (letters, digits, + and /)',
+    'METRICS_TOKEN must be at least 16 characters',
+    'OIDC_CLIENTS: client "app" needs a client_secret of at least 16 characters',
+  ]);
+  for (const secret of ['short-secret', 'a-long-enough-session-key', 'short-metrics', 'not-an-aes-key', 'tiny-secret']) t.false(problems.join('\n').includes(secret), secret);
+});
+
+test('unset, empty and blank are the same, and spaces around a value are dropped', (t) => {
+  const config = loadConfig({ PORT: ' 8080 ', HOST: '', WECHAT_APP_ID: '  ', LOG_LEVEL: ' Warn ', PUBLIC_URL: 'https://login.example//' });
+  t.is(config.port, 8080);
+  t.is(config.host, '0.0.0.0');
+  t.true(config.simulator, 'a blank WECHAT_APP_ID is no account');
+  t.is(config.logLevel, 'warn');
+  t.is(config.publicUrl, 'https://login.example');
+  t.is(config.wechat.apiBase, 'https://login.example/simulator/api');
 });
