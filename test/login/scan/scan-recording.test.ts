@@ -1,9 +1,9 @@
 import test from 'ava';
 import type { Knex } from 'knex';
-import { createKnex } from '../../src/db/knex.js';
-import { createUserQueries } from '../../src/db/users.js';
-import { createScanRecording } from '../../src/login/scan/scan-recording.js';
-import { createTestDatabase, databaseKinds } from '../helpers/databases.js';
+import { createKnex } from '../../../src/db/knex.js';
+import { createUserQueries } from '../../../src/db/users.js';
+import { createScanRecording } from '../../../src/login/scan/scan-recording.js';
+import { createTestDatabase, databaseKinds } from '../../helpers/databases.js';
 
 const at = new Date('2026-11-22T08:00:00.000Z');
 

@@ -1,11 +1,11 @@
 import test from 'ava';
-import { createKnex, assertStrictSqlMode, StrictModeError } from '../../src/db/knex.js';
-import { ValueTooLongError } from '../../src/db/users.js';
-import { recordedScene } from '../helpers/recorded-scene.js';
-import { createTestDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
-import { plainScanLogin, startServer } from '../helpers/server.js';
-import { userIdentityOn } from '../helpers/user-identity.js';
-import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
+import { createKnex, assertStrictSqlMode, StrictModeError } from '../../../src/db/knex.js';
+import { ValueTooLongError } from '../../../src/db/users.js';
+import { recordedScene } from '../../helpers/recorded-scene.js';
+import { createTestDatabase, databaseKinds, migratedDatabase } from '../../helpers/databases.js';
+import { plainScanLogin, startServer } from '../../helpers/server.js';
+import { userIdentityOn } from '../../helpers/user-identity.js';
+import { eventXml, postCallback, signedQuery } from '../../helpers/wechat-push.js';
 
 /**
  * Issue 11, attack 3: a 65 to 128 character FromUserName passed the parser

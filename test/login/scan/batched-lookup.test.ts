@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createBatchedLookup } from '../../src/login/scan/batched-lookup.js';
+import { createBatchedLookup } from '../../../src/login/scan/batched-lookup.js';
 
 function fakeTable(known: Record<string, string>) {
   const queries: string[][] = [];

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { BrowserClient } from '../helpers/browser-client.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { bindPhone } from '../helpers/login-flow.js';
-import { authorize, logInInWechat } from '../helpers/oauth-flow.js';
-import { startServer, plainScanLogin, type TestServer } from '../helpers/server.js';
-import { openSimulator } from '../helpers/simulator-phone.js';
+import { BrowserClient } from '../../helpers/browser-client.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { bindPhone } from '../../helpers/login-flow.js';
+import { authorize, logInInWechat } from '../../helpers/oauth-flow.js';
+import { startServer, plainScanLogin, type TestServer } from '../../helpers/server.js';
+import { openSimulator } from '../../helpers/simulator-phone.js';
 
 /**
  * sns/oauth2/access_token gives a unionid only under snsapi_userinfo

@@ -1,12 +1,12 @@
 import test from 'ava';
-import { wechatTexts } from '../../src/messages/wechat-texts.js';
-import { deviceCookieName, hashDeviceId } from '../../src/login/session/device-cookie.js';
-import { csrfOf } from '../helpers/browser-client.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { bindPhone, latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, plainScanLogin } from '../helpers/server.js';
-import { waitUntil } from '../helpers/wait-until.js';
-import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
+import { wechatTexts } from '../../../src/messages/wechat-texts.js';
+import { deviceCookieName, hashDeviceId } from '../../../src/login/session/device-cookie.js';
+import { csrfOf } from '../../helpers/browser-client.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { bindPhone, latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../../helpers/login-flow.js';
+import { startServer, plainScanLogin } from '../../helpers/server.js';
+import { waitUntil } from '../../helpers/wait-until.js';
+import { eventXml, postCallback, signedQuery } from '../../helpers/wechat-push.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql', env: Record<string, string> = {}) {
   return startServer(t, { database: kind, env: { ...plainScanLogin, ...env } });
@@ -212,7 +212,7 @@ test('login regenerates the session: the cookie from before does not become a lo
   t.not(csrfAfter, csrfBefore, 'a fresh session: new CSRF token');
   t.is((await browser.postForm('/logout', { _csrf: csrfBefore })).status, 403, 'the old token is dead');
   t.not(browser.cookieHeader(), planted);
-  const attacker = new (browser.constructor as typeof import('../helpers/browser-client.js').BrowserClient)(server.url);
+  const attacker = new (browser.constructor as typeof import('../../helpers/browser-client.js').BrowserClient)(server.url);
   attacker.setCookies(planted);
   t.is((await attacker.get('/api/me')).status, 401);
   t.is((await browser.get('/api/me')).status, 200);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { placesDiffer } from '../../src/login/confirm/place-check.js';
+import { placesDiffer } from '../../../src/login/confirm/place-check.js';
 
 test('two cities differ; one city is not another province; an unknown region says nothing', (t) => {
   t.true(placesDiffer('中国 江苏省 南京市', '中国 广东省 深圳市'));

@@ -1,11 +1,11 @@
 import test from 'ava';
-import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
-import { recordedScene } from '../helpers/recorded-scene.js';
-import { wechatTexts } from '../../src/messages/wechat-texts.js';
-import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../src/wechat/message-crypto.js';
-import { computeSignature } from '../../src/wechat/signature.js';
-import { startServer, plainScanLogin } from '../helpers/server.js';
-import { eventXml, postCallback, replyContent, signedQuery, testToken } from '../helpers/wechat-push.js';
+import { createSceneIssuer } from '../../../src/login/scan/scene-issuer.js';
+import { recordedScene } from '../../helpers/recorded-scene.js';
+import { wechatTexts } from '../../../src/messages/wechat-texts.js';
+import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../../src/wechat/message-crypto.js';
+import { computeSignature } from '../../../src/wechat/signature.js';
+import { startServer, plainScanLogin } from '../../helpers/server.js';
+import { eventXml, postCallback, replyContent, signedQuery, testToken } from '../../helpers/wechat-push.js';
 
 const aesKey = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 

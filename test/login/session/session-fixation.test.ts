@@ -1,9 +1,9 @@
 import test from 'ava';
-import { BrowserClient, sceneOf } from '../helpers/browser-client.js';
-import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../helpers/confirm-flow.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { BrowserClient, sceneOf } from '../../helpers/browser-client.js';
+import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../../helpers/confirm-flow.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { phoneFor, poll } from '../../helpers/login-flow.js';
+import { startServer } from '../../helpers/server.js';
 
 /**
  * Issue 26, finding 2: an attacker who plants their session cookie in the

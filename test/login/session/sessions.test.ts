@@ -1,19 +1,19 @@
 import test from 'ava';
 import Keygrip from 'keygrip';
-import { runAdmin } from '../../src/admin/cli.js';
-import { createAdminQueries } from '../../src/db/admin-queries.js';
-import { createEndSessionLinks } from '../../src/login/session/end-session-links.js';
-import { createPersona, openInWechat } from '../helpers/confirm-flow.js';
-import { developmentSessionKey, loadConfig } from '../../src/config.js';
-import { clientIpOf } from '../../src/http/client-ip.js';
-import { describeUserAgent } from '../../src/http/user-agent.js';
-import { describeDevice } from '../../src/login/session/device-description.js';
-import { createSceneIssuer } from '../../src/login/scan/scene-issuer.js';
-import { deriveKeys } from '../../src/security/keys.js';
-import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
+import { runAdmin } from '../../../src/admin/cli.js';
+import { createAdminQueries } from '../../../src/db/admin-queries.js';
+import { createEndSessionLinks } from '../../../src/login/session/end-session-links.js';
+import { createPersona, openInWechat } from '../../helpers/confirm-flow.js';
+import { developmentSessionKey, loadConfig } from '../../../src/config.js';
+import { clientIpOf } from '../../../src/http/client-ip.js';
+import { describeUserAgent } from '../../../src/http/user-agent.js';
+import { describeDevice } from '../../../src/login/session/device-description.js';
+import { createSceneIssuer } from '../../../src/login/scan/scene-issuer.js';
+import { deriveKeys } from '../../../src/security/keys.js';
+import { BrowserClient, csrfOf } from '../../helpers/browser-client.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { logInNewUser, openLoginPage, phoneFor, poll } from '../../helpers/login-flow.js';
+import { plainScanLogin, startServer, type TestServer } from '../../helpers/server.js';
 
 /** A second browser holding a copy of `browser`'s cookies, as a thief with a copied cookie would. */
 function copyOf(server: TestServer, browser: BrowserClient): BrowserClient {

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { bindPhone, logInNewUser, openLoginPage, poll } from '../helpers/login-flow.js';
-import { startServer, plainScanLogin } from '../helpers/server.js';
-import { openSimulator } from '../helpers/simulator-phone.js';
+import { bindPhone, logInNewUser, openLoginPage, poll } from '../../helpers/login-flow.js';
+import { startServer, plainScanLogin } from '../../helpers/server.js';
+import { openSimulator } from '../../helpers/simulator-phone.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
   const server = await startServer(t, { env: plainScanLogin });

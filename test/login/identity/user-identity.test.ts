@@ -1,13 +1,13 @@
 import test from 'ava';
 import type { Knex } from 'knex';
-import { createApiTokenQueries } from '../../src/db/api-tokens.js';
-import { createKnownDeviceQueries } from '../../src/db/known-devices.js';
-import { createLoginHistoryQueries } from '../../src/db/login-history.js';
-import { createSmsCodeQueries } from '../../src/db/sms-codes.js';
-import { createUserSessionQueries } from '../../src/db/user-sessions.js';
-import { createUserQueries } from '../../src/db/users.js';
-import { databaseKinds, migratedDatabase } from '../helpers/databases.js';
-import { userIdentityOn } from '../helpers/user-identity.js';
+import { createApiTokenQueries } from '../../../src/db/api-tokens.js';
+import { createKnownDeviceQueries } from '../../../src/db/known-devices.js';
+import { createLoginHistoryQueries } from '../../../src/db/login-history.js';
+import { createSmsCodeQueries } from '../../../src/db/sms-codes.js';
+import { createUserSessionQueries } from '../../../src/db/user-sessions.js';
+import { createUserQueries } from '../../../src/db/users.js';
+import { databaseKinds, migratedDatabase } from '../../helpers/databases.js';
+import { userIdentityOn } from '../../helpers/user-identity.js';
 
 const at = new Date('2026-11-23T08:00:00.000Z');
 const later = new Date(at.getTime() + 3_600_000);

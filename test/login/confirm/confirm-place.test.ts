@@ -1,9 +1,9 @@
 import test from 'ava';
-import { BrowserClient } from '../helpers/browser-client.js';
-import { confirmPathOf, createPersona, desktopChrome, openInWechat, wechatInAppBrowser } from '../helpers/confirm-flow.js';
-import { phoneFor } from '../helpers/login-flow.js';
-import { sceneOf } from '../helpers/browser-client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { BrowserClient } from '../../helpers/browser-client.js';
+import { confirmPathOf, createPersona, desktopChrome, openInWechat, wechatInAppBrowser } from '../../helpers/confirm-flow.js';
+import { phoneFor } from '../../helpers/login-flow.js';
+import { sceneOf } from '../../helpers/browser-client.js';
+import { startServer, type TestServer } from '../../helpers/server.js';
 
 /**
  * Issue 26: the phishing relay of the number. The confirm page compares where

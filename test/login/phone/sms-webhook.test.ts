@@ -1,8 +1,8 @@
 import test from 'ava';
-import { startSmsReceiver } from '../helpers/sms-receiver.js';
-import { csrfOf } from '../helpers/browser-client.js';
-import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, plainScanLogin } from '../helpers/server.js';
+import { startSmsReceiver } from '../../helpers/sms-receiver.js';
+import { csrfOf } from '../../helpers/browser-client.js';
+import { openLoginPage, phoneFor, poll } from '../../helpers/login-flow.js';
+import { startServer, plainScanLogin } from '../../helpers/server.js';
 
 async function requestCode(t: { teardown(fn: () => unknown): void }, webhookUrl: string) {
   const server = await startServer(t, { env: { ...plainScanLogin, SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: webhookUrl } });

@@ -1,9 +1,9 @@
 import test from 'ava';
-import { BrowserClient } from '../helpers/browser-client.js';
-import { authorize, logInInWechat } from '../helpers/oauth-flow.js';
-import { bindPhone, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, plainScanLogin } from '../helpers/server.js';
-import { openSimulator } from '../helpers/simulator-phone.js';
+import { BrowserClient } from '../../helpers/browser-client.js';
+import { authorize, logInInWechat } from '../../helpers/oauth-flow.js';
+import { bindPhone, openLoginPage, phoneFor, poll } from '../../helpers/login-flow.js';
+import { startServer, plainScanLogin } from '../../helpers/server.js';
+import { openSimulator } from '../../helpers/simulator-phone.js';
 
 test('/auth/wechat redirects to the authorize page with snsapi_base, the callback address and a state', async (t) => {
   const server = await startServer(t, { env: plainScanLogin });

@@ -1,9 +1,9 @@
 import test from 'ava';
 import Redis from 'ioredis';
-import { BrowserClient, sceneOf } from '../helpers/browser-client.js';
-import { startFakeWechat } from '../helpers/fake-wechat.js';
-import { startServer } from '../helpers/server.js';
-import { eventXml, postCallback, signedQuery } from '../helpers/wechat-push.js';
+import { BrowserClient, sceneOf } from '../../helpers/browser-client.js';
+import { startFakeWechat } from '../../helpers/fake-wechat.js';
+import { startServer } from '../../helpers/server.js';
+import { eventXml, postCallback, signedQuery } from '../../helpers/wechat-push.js';
 
 /**
  * Issue 11, attack 4: every cookieless GET /login cost one qrcode/create, and

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { answer, confirmPathOf, createPersona, openInWechat, openLoginAs } from '../helpers/confirm-flow.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { bindPhone, phoneFor, poll } from '../helpers/login-flow.js';
-import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
+import { answer, confirmPathOf, createPersona, openInWechat, openLoginAs } from '../../helpers/confirm-flow.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { bindPhone, phoneFor, poll } from '../../helpers/login-flow.js';
+import { plainScanLogin, startServer, type TestServer } from '../../helpers/server.js';
 
 /**
  * login_scenes is the one record of a scene's state, whatever LOGIN_CONFIRM

@@ -1,11 +1,11 @@
 import test from 'ava';
-import { wechatTexts } from '../../src/messages/wechat-texts.js';
-import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../src/wechat/message-crypto.js';
-import { computeSignature } from '../../src/wechat/signature.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { openLoginPage, poll } from '../helpers/login-flow.js';
-import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
-import { eventXml, postCallback, replyContent, signedQuery, testToken } from '../helpers/wechat-push.js';
+import { wechatTexts } from '../../../src/messages/wechat-texts.js';
+import { aesKeyFromEncodingAesKey, decryptMessage, encryptMessage } from '../../../src/wechat/message-crypto.js';
+import { computeSignature } from '../../../src/wechat/signature.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { openLoginPage, poll } from '../../helpers/login-flow.js';
+import { plainScanLogin, startServer, type TestServer } from '../../helpers/server.js';
+import { eventXml, postCallback, replyContent, signedQuery, testToken } from '../../helpers/wechat-push.js';
 
 /**
  * Issue 11, attack 1: WeChat's plaintext signature covers token, timestamp and

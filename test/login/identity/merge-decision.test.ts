@@ -1,6 +1,6 @@
 import test from 'ava';
-import type { User } from '../../src/db/users.js';
-import { decideMerge } from '../../src/login/identity/merge-decision.js';
+import type { User } from '../../../src/db/users.js';
+import { decideMerge } from '../../../src/login/identity/merge-decision.js';
 
 const at = new Date('2026-11-23T08:00:00.000Z');
 

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { BrowserClient, csrfOf } from '../helpers/browser-client.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { plainScanLogin, startServer, type TestServer } from '../helpers/server.js';
+import { BrowserClient, csrfOf } from '../../helpers/browser-client.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { latestCode, logInNewUser, openLoginPage, phoneFor, poll } from '../../helpers/login-flow.js';
+import { plainScanLogin, startServer, type TestServer } from '../../helpers/server.js';
 
 /** A browser whose scan by `openid` left it a pending binding, on the bind page. */
 async function pendingBinding(server: TestServer, openid: string) {

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { hashDeviceId } from '../../src/login/session/device-cookie.js';
-import { BrowserClient, csrfOf, sceneOf } from '../helpers/browser-client.js';
-import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../helpers/confirm-flow.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { bindPhone, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer } from '../helpers/server.js';
+import { hashDeviceId } from '../../../src/login/session/device-cookie.js';
+import { BrowserClient, csrfOf, sceneOf } from '../../helpers/browser-client.js';
+import { answer, confirmPathOf, createPersona, desktopChrome, openInWechat } from '../../helpers/confirm-flow.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { bindPhone, phoneFor, poll } from '../../helpers/login-flow.js';
+import { startServer } from '../../helpers/server.js';
 
 /**
  * Issue 26, finding 3: a device cookie planted in the victim's browser became

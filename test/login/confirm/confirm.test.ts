@@ -1,5 +1,5 @@
 import test from 'ava';
-import { wechatTexts } from '../../src/messages/wechat-texts.js';
+import { wechatTexts } from '../../../src/messages/wechat-texts.js';
 import {
   answer,
   chatOf,
@@ -12,14 +12,14 @@ import {
   openLoginAs,
   numbersOf,
   scanInSimulator,
-} from '../helpers/confirm-flow.js';
-import { databaseKinds } from '../helpers/databases.js';
-import { sampleValue } from '../helpers/metrics-text.js';
-import { bindPhone, phoneFor, poll } from '../helpers/login-flow.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { openSimulator } from '../helpers/simulator-phone.js';
-import { waitUntil } from '../helpers/wait-until.js';
-import type { BrowserClient } from '../helpers/browser-client.js';
+} from '../../helpers/confirm-flow.js';
+import { databaseKinds } from '../../helpers/databases.js';
+import { sampleValue } from '../../helpers/metrics-text.js';
+import { bindPhone, phoneFor, poll } from '../../helpers/login-flow.js';
+import { startServer, type TestServer } from '../../helpers/server.js';
+import { openSimulator } from '../../helpers/simulator-phone.js';
+import { waitUntil } from '../../helpers/wait-until.js';
+import type { BrowserClient } from '../../helpers/browser-client.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql' = 'sqlite', env: Record<string, string> = {}) {
   return startServer(t, { database: kind, env: { LOGIN_POLL_TIMEOUT_MS: '1500', ...env } });

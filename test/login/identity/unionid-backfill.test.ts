@@ -1,14 +1,14 @@
 import test from 'ava';
-import { createUserQueries } from '../../src/db/users.js';
-import { createUnionidBackfill } from '../../src/login/identity/unionid-backfill.js';
-import { createUnionidBatchLookup } from '../../src/login/identity/unionid-lookup.js';
-import { WechatError, WechatNetworkError } from '../../src/wechat/errors.js';
-import { BrowserClient, sceneOf } from '../helpers/browser-client.js';
-import { databaseKinds, migratedDatabase } from '../helpers/databases.js';
-import { startFakeWechat } from '../helpers/fake-wechat.js';
-import { plainScanLogin, startServer } from '../helpers/server.js';
-import { waitUntil } from '../helpers/wait-until.js';
-import { eventXml, postCallback, replyContent, signedQuery } from '../helpers/wechat-push.js';
+import { createUserQueries } from '../../../src/db/users.js';
+import { createUnionidBackfill } from '../../../src/login/identity/unionid-backfill.js';
+import { createUnionidBatchLookup } from '../../../src/login/identity/unionid-lookup.js';
+import { WechatError, WechatNetworkError } from '../../../src/wechat/errors.js';
+import { BrowserClient, sceneOf } from '../../helpers/browser-client.js';
+import { databaseKinds, migratedDatabase } from '../../helpers/databases.js';
+import { startFakeWechat } from '../../helpers/fake-wechat.js';
+import { plainScanLogin, startServer } from '../../helpers/server.js';
+import { waitUntil } from '../../helpers/wait-until.js';
+import { eventXml, postCallback, replyContent, signedQuery } from '../../helpers/wechat-push.js';
 
 const at = new Date('2026-12-03T08:00:00.000Z');
 
