@@ -7,8 +7,8 @@
 
 import { z } from 'zod';
 import { address, base, choice, integer, matching, report, text } from './config/variable-kinds.js';
-import { demoClient, demoClientId, readOidcClients, type OidcClient } from './oidc/oidc-clients.js';
-import { deriveKeys, type DerivedKeys } from './security/keys.js';
+import { demoClient, demoClientId, readOidcClients } from './oidc/oidc-clients.js';
+import { deriveKeys } from './security/keys.js';
 
 export const developmentSessionKey = 'wechat-login-development-key-change-me';
 export const simulatorAppId = 'wxsimulator0000001';
@@ -24,82 +24,9 @@ export type SmsProvider = 'console' | 'webhook';
 /** When a QR login waits for the scanner to confirm it in WeChat. */
 export type LoginConfirmMode = 'new-device' | 'always' | 'off';
 
-export interface RateLimitConfig {
-  enabled: boolean;
-  smsResendSeconds: number;
-  /** Codes one requester may have sent to one phone per hour. */
-  smsPerPhonePerHour: number;
-  /** Codes one phone may receive per hour from every requester together: the ceiling against SMS bombing. */
-  smsPhoneCeilingPerHour: number;
-  smsPerIpPerHour: number;
-  /** Codes one user may have sent per hour, whatever the numbers (toll fraud). */
-  smsPerUserPerHour: number;
-  /** Codes the whole server may send per hour: a budget against toll fraud. */
-  smsPerHour: number;
-  smsCodeMaxAttempts: number;
-  bindAttemptsPerIpPerHour: number;
-  pollsHeldPerSession: number;
-  /** New login QR codes (qrcode/create calls) one client IP may cause per minute. */
-  qrCodesPerIpPerMinute: number;
-  /** In-WeChat OAuth round trips (/auth/wechat, its return, the confirm page's return) per client IP per minute. */
-  oauthPerIpPerMinute: number;
-  /** OpenID Connect authorization requests (/oidc/auth) per client IP per minute. */
-  oidcAuthPerIpPerMinute: number;
-  /** Mini-program logins (/api/miniprogram/login) per client IP per minute. */
-  miniProgramLoginsPerIpPerMinute: number;
-}
-
-export interface Config {
-  production: boolean;
-  port: number;
-  host: string;
-  publicUrl: string;
-  secureCookies: boolean;
-  databaseUrl: string;
-  sessionKeys: string[];
-  usingDevelopmentSessionKey: boolean;
-  /** Per-purpose keys derived from SESSION_KEYS (cookies, scenes, SMS code hashes). */
-  keys: DerivedKeys;
-  /** How many reverse proxies stand in front (TRUST_PROXY); 0 trusts no forwarded header. */
-  trustProxy: number;
-  sessions: {
-    /** A signed-in session unused this long is over. */
-    idleTimeoutSeconds: number;
-    /** A signed-in session is over this long after the login, however busy. */
-    maxLifetimeSeconds: number;
-  };
-  simulator: boolean;
-  /** Lifetime of the simulator's access tokens; short values let token refresh be exercised. */
-  simulatorTokenExpiresSeconds: number;
-  wechat: {
-    appId: string;
-    appSecret: string;
-    token: string;
-    encodingAesKey?: string;
-    encodingAesKeyPrevious?: string;
-    apiBase: string;
-    openBase: string;
-    tokenApi: TokenApi;
-    timestampToleranceSeconds: number;
-    mpVerify?: string;
-    /** The account's original ID (gh_…); when known, pushes addressed to another account are refused. */
-    originalId?: string;
-    requestTimeoutMs: number;
-  };
-  miniProgram?: { appId: string; appSecret: string };
-  qrExpireSeconds: number;
-  loginPollTimeoutMs: number;
-  loginConfirm: LoginConfirmMode;
-  sms: { provider: SmsProvider; webhookUrl?: string };
-  redisUrl?: string;
-  rateLimits: RateLimitConfig;
-  /** LOG_LEVEL: the least severe level written. */
-  logLevel: LogLevel;
-  /** METRICS_TOKEN: when set, GET /metrics needs it as a Bearer token. */
-  metricsToken?: string;
-  /** The OpenID Provider at $PUBLIC_URL/oidc: on when any client is configured (OIDC_CLIENTS), and in simulator mode (the demo client). */
-  oidc: { enabled: boolean; clients: OidcClient[] };
-}
+/** What `loadConfig` gives: the type is the schema's output, so it cannot drift from what is read. */
+export type Config = z.output<typeof configSchema>;
+export type RateLimitConfig = Config['rateLimits'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -262,7 +189,7 @@ function checkTogether(v: Variables, context: z.RefinementCtx): void {
 }
 
 /** The checked variables in the shape the app reads, with the defaults and values derived from others. */
-function toConfig(v: Variables): Config {
+function toConfig(v: Variables) {
   const simulator = simulatorIsOn(v);
   const publicUrl = v.PUBLIC_URL ?? `http://localhost:${v.PORT}`;
   const simulatorApi = `${publicUrl}/simulator/api`;
@@ -280,10 +207,18 @@ function toConfig(v: Variables): Config {
     databaseUrl: v.DATABASE_URL,
     sessionKeys,
     usingDevelopmentSessionKey: v.SESSION_KEYS.length === 0,
+    /** Per-purpose keys derived from SESSION_KEYS (cookies, scenes, SMS code hashes). */
     keys: deriveKeys(sessionKeys),
+    /** How many reverse proxies stand in front; 0 trusts no forwarded header. */
     trustProxy: v.TRUST_PROXY,
-    sessions: { idleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS, maxLifetimeSeconds: v.SESSION_MAX_LIFETIME_SECONDS },
+    sessions: {
+      /** A signed-in session unused this long is over. */
+      idleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
+      /** A signed-in session is over this long after the login, however busy. */
+      maxLifetimeSeconds: v.SESSION_MAX_LIFETIME_SECONDS,
+    },
     simulator,
+    /** Lifetime of the simulator's access tokens; short values let token refresh be exercised. */
     simulatorTokenExpiresSeconds: v.SIMULATOR_TOKEN_EXPIRES_SECONDS,
     wechat: {
       appId: v.WECHAT_APP_ID ?? simulatorAppId,
@@ -296,33 +231,46 @@ function toConfig(v: Variables): Config {
       tokenApi: v.WECHAT_TOKEN_API,
       timestampToleranceSeconds: v.WECHAT_TIMESTAMP_TOLERANCE_SECONDS,
       mpVerify: v.WECHAT_MP_VERIFY,
+      /** The account's original ID (gh_…); when known, pushes addressed to another account are refused. */
       originalId: v.WECHAT_ORIGINAL_ID ?? (simulator ? simulatorOriginalId : undefined),
       requestTimeoutMs: v.WECHAT_REQUEST_TIMEOUT_MS,
     },
     miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
     qrExpireSeconds: v.QR_EXPIRE_SECONDS,
     loginPollTimeoutMs: v.LOGIN_POLL_TIMEOUT_MS,
+    /** When a QR login waits for the scanner to confirm it in WeChat. */
     loginConfirm: v.LOGIN_CONFIRM,
     sms: { provider: v.SMS_PROVIDER, webhookUrl: v.SMS_WEBHOOK_URL },
     redisUrl: v.REDIS_URL,
+    /** The least severe level written. */
     logLevel: v.LOG_LEVEL,
+    /** When set, GET /metrics needs it as a Bearer token. */
     metricsToken: v.METRICS_TOKEN,
     rateLimits: {
       enabled: v.RATE_LIMITS === 'on',
       smsResendSeconds: v.SMS_RESEND_INTERVAL_SECONDS,
+      /** Codes one requester may have sent to one phone per hour. */
       smsPerPhonePerHour: v.SMS_MAX_PER_PHONE_PER_HOUR,
+      /** Codes one phone may receive per hour from every requester together: the ceiling against SMS bombing. */
       smsPhoneCeilingPerHour: v.SMS_PHONE_CEILING_PER_HOUR,
       smsPerIpPerHour: v.SMS_MAX_PER_IP_PER_HOUR,
+      /** Codes one user may have sent per hour, whatever the numbers (toll fraud). */
       smsPerUserPerHour: v.SMS_MAX_PER_USER_PER_HOUR,
+      /** Codes the whole server may send per hour: a budget against toll fraud. */
       smsPerHour: v.SMS_MAX_PER_HOUR,
       smsCodeMaxAttempts: v.SMS_CODE_MAX_ATTEMPTS,
       bindAttemptsPerIpPerHour: v.BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR,
       pollsHeldPerSession: v.POLLS_HELD_PER_SESSION,
+      /** New login QR codes (qrcode/create calls) one client IP may cause per minute. */
       qrCodesPerIpPerMinute: v.QR_CODES_PER_IP_PER_MINUTE,
+      /** In-WeChat OAuth round trips (/auth/wechat, its return, the confirm page's return) per client IP per minute. */
       oauthPerIpPerMinute: v.OAUTH_PER_IP_PER_MINUTE,
+      /** OpenID Connect authorization requests (/oidc/auth) per client IP per minute. */
       oidcAuthPerIpPerMinute: v.OIDC_AUTH_PER_IP_PER_MINUTE,
+      /** Mini-program logins (/api/miniprogram/login) per client IP per minute. */
       miniProgramLoginsPerIpPerMinute: v.MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE,
     },
+    /** The OpenID Provider at $PUBLIC_URL/oidc: on when any client is configured, and in simulator mode (the demo client). */
     oidc: { enabled: clients.length > 0, clients },
   };
 }
