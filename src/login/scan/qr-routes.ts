@@ -1,14 +1,13 @@
-import QRCode from 'qrcode';
-import { BadRequestError, ForbiddenError, ServiceUnavailableError, TooManyRequestsError } from '../../errors.js';
+import { BadRequestError, ForbiddenError, TooManyRequestsError } from '../../errors.js';
 import type { AppContext, AppRouter } from '../../http/context.js';
 import type { Logger } from '../../logging/logger.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import type { Render } from '../../http/render.js';
 import { safeNextPath } from '../../http/safe-next.js';
 import { cookieNameFor, rotateSessionId, sessionCookieName, sessionOf } from '../../http/cookie-session.js';
-import type { OfficialAccountApi } from '../../wechat/official-account-api.js';
-import { apiQuotaReachedErrcode, maxSceneStrLength } from '../../wechat/constants.js';
-import { WechatError } from '../../wechat/errors.js';
+import { maxSceneStrLength } from '../../wechat/constants.js';
+import type { LoginWay } from '../ways/login-way.js';
+import type { OaQrShown } from '../ways/oa-qr.js';
 import type { MessageKey } from '../../messages/catalogue.js';
 import type { SessionEndNotice } from '../../db/user-sessions.js';
 import type { CurrentUser } from '../session/current-user.js';
@@ -20,7 +19,8 @@ import type { SceneIssuer } from './scene-issuer.js';
 
 export interface LoginRouteDeps {
   render: Render;
-  api: OfficialAccountApi;
+  /** The way in the page offers (ways/). */
+  way: LoginWay<OaQrShown>;
   scenes: SceneIssuer;
   scanToLogin: Pick<ScanToLogin, 'answerPoll'>;
   sceneStates: Pick<SceneStates, 'recordIssued' | 'moveOwner'>;
@@ -142,11 +142,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     return newest;
   }
 
-  /**
-   * A new scene and its QR code, within the per-IP cap. Every creation and
-   * every failure is one log line with a stable message, so that operators
-   * see the daily quota (45009) coming.
-   */
+  /** A new scene, recorded, and what the way shows for it (a QR code), within the per-IP cap. */
   async function createScene(ctx: AppContext): Promise<ShownScene> {
     if (!(await deps.limiter.hit(`qrcode-ip:${ctx.ip}`, deps.qrCodesPerIpPerMinute, 60))) {
       deps.logger.warn('login qrcode refused: per-IP limit', { ip: ctx.ip, limitPerMinute: deps.qrCodesPerIpPerMinute });
@@ -159,21 +155,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
     const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip, sessionId: sessionOf(ctx).sid! };
     await deps.sceneStates.recordIssued(scene, expiresAt, browser);
-    try {
-      const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
-      deps.logger.info('login qrcode created', { ip: ctx.ip });
-      return { scene, expiresAt, qrUrl: qrcode.url };
-    } catch (error) {
-      if (error instanceof WechatError && error.errcode === apiQuotaReachedErrcode) {
-        deps.logger.error('login qrcode daily quota reached', { errcode: error.errcode, errmsg: error.errmsg });
-        throw new ServiceUnavailableError('WeChat refuses more QR codes today (45009)', 'qr_quota_exhausted');
-      }
-      deps.logger.warn('login qrcode creation failed', {
-        errcode: error instanceof WechatError ? error.errcode : undefined,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      throw error;
-    }
+    return { scene, expiresAt, ...(await deps.way.present(scene, { ip: ctx.ip })) };
   }
 
   function validScene(scene: unknown): string {
@@ -194,7 +176,6 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   }
 
   async function renderLoginPage(ctx: AppContext, view: ShownScene & { stillWaiting?: boolean; state?: LoginPageState; number?: string }) {
-    const svg = await QRCode.toString(view.qrUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
     const state = view.state ?? 'pending';
     const session = sessionOf(ctx);
     // Why this browser's last session ended (current-user.ts), said once.
@@ -204,7 +185,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       scene: view.scene,
       expiresAt: new Date(view.expiresAt).toISOString(),
       secondsLeft: Math.max(0, Math.round((view.expiresAt - now()) / 1000)),
-      qrSvg: svg,
+      ...(await deps.way.view(view)),
       statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,
       stillWaiting: view.stillWaiting ?? false,
       // One state at a time, the same with the script and without it (the no-JavaScript status check renders it here).

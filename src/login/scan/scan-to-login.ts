@@ -7,6 +7,7 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { ScanClaim } from '../confirm/login-confirmation.js';
 import type { UnionidBackfill } from '../identity/unionid-backfill.js';
 import type { CompleteLogin } from '../session/session-login.js';
+import type { OaQrShown } from '../ways/oa-qr.js';
 import type { ScanRecord, ScanRecording } from './scan-recording.js';
 import type { SceneIssuer } from './scene-issuer.js';
 import { ownerHashOf, type SceneState, type SceneStates } from './scene-states.js';
@@ -19,12 +20,8 @@ export interface PollAnswer {
   number?: string;
 }
 
-/** A code this browser session was shown (kept in its cookie session). */
-export interface ShownScene {
-  scene: string;
-  expiresAt: number;
-  qrUrl: string;
-}
+/** A code this browser session was shown (kept in its cookie session), with what its way shows (ways/). */
+export type ShownScene = { scene: string; expiresAt: number } & OaQrShown;
 
 export interface ScanToLoginDeps {
   scenes: SceneIssuer;
