@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { Knex } from 'knex';
 
 /** A private signing key as oidc-provider takes it (`jwks.keys`). */
@@ -25,10 +25,15 @@ interface KeyRow {
   encrypted_jwk: string;
 }
 
-/** A new RSA key, its kid the RFC 7638 thumbprint of its public part. */
-function generateSigningKey(): PrivateJwk {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' });
+/** Makes the private RSA key of a new signing key. */
+export type GenerateRsaKey = () => KeyObject;
+
+/** A fresh 2048-bit key: about 250 ms of CPU. */
+const generateRsaKey: GenerateRsaKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+
+/** A new signing key, its kid the RFC 7638 thumbprint of its public part. */
+function generateSigningKey(generate: GenerateRsaKey): PrivateJwk {
+  const jwk = generate().export({ format: 'jwk' });
   const thumbprint = createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })).digest('base64url');
   return { ...jwk, kid: thumbprint, alg, use: 'sig' };
 }
@@ -87,11 +92,13 @@ async function insertGeneration(knex: Knex, generation: number, jwk: PrivateJwk,
  * The published signing keys, newest (the one that signs) first. The first
  * start generates one; servers starting together agree on it, because the
  * generation number is unique and the loser reads the winner's key.
+ * `generate` makes that first key's RSA key; the tests' servers pass one made
+ * once instead of 250 ms of CPU each (test/helpers/test-signing-key.ts).
  */
-export async function loadOidcSigningKeys(knex: Knex, encryptionKeys: Buffer[]): Promise<PrivateJwk[]> {
+export async function loadOidcSigningKeys(knex: Knex, encryptionKeys: Buffer[], generate: GenerateRsaKey = generateRsaKey): Promise<PrivateJwk[]> {
   let rows = await newestRows(knex);
   if (rows.length === 0) {
-    await insertGeneration(knex, 1, generateSigningKey(), encryptionKeys);
+    await insertGeneration(knex, 1, generateSigningKey(generate), encryptionKeys);
     rows = await newestRows(knex);
   }
   return rows.map((row) => decrypt(row, encryptionKeys));
@@ -109,7 +116,7 @@ export async function rotateOidcSigningKeys(knex: Knex, encryptionKeys: Buffer[]
     // Fails loudly, before anything changes, when the stored keys cannot be read with these SESSION_KEYS.
     current.forEach((row) => decrypt(row, encryptionKeys));
     const generation = (current[0]?.generation ?? 0) + 1;
-    const jwk = generateSigningKey();
+    const jwk = generateSigningKey(generateRsaKey);
     // Two rotations at once: one wins the generation number, the other tries again on top of it.
     if (!(await insertGeneration(knex, generation, jwk, encryptionKeys))) continue;
     const stale = await knex('oidc_signing_keys')

@@ -6,7 +6,9 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createKnex } from '../../src/db/knex.js';
 import type { Logger } from '../../src/logging/logger.js';
 import { applyServerTimeouts } from '../../src/http/server-timeouts.js';
+import { loadOidcSigningKeys } from '../../src/oidc/signing-keys.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
+import { testSigningKey } from './test-signing-key.js';
 
 export interface TestServer {
   url: string;
@@ -21,7 +23,7 @@ export interface TestServer {
 /**
  * The plain scan-to-login flow (a scan logs the browser in at once). Tests of
  * that flow say so explicitly; the default, LOGIN_CONFIRM=new-device, asks a
- * new browser's scanner to confirm in WeChat (test/login/confirm.test.ts).
+ * new browser's scanner to confirm in WeChat (test/login/confirm/confirm.test.ts).
  */
 export const plainScanLogin = { LOGIN_CONFIRM: 'off' } as const;
 
@@ -77,6 +79,10 @@ export async function startSharedServer(options: StartOptions = {}): Promise<Tes
   });
   const knex = createKnex(config.databaseUrl);
   await knex.migrate.latest();
+  // The app's first start would generate the OpenID Provider's signing key (~250 ms of CPU) in this fresh
+  // database. The test makes it as that start would, from an RSA key made once (test-signing-key.ts); the app then reads it.
+  // test/oidc/clients-and-keys.test.ts tests the real generator and rotation.
+  if (config.oidc.enabled) await loadOidcSigningKeys(knex, config.keys.oidcSigningKey, testSigningKey);
   const logs: TestServer['logs'] = [];
   const logger: Logger = {
     info: (message, fields) => logs.push({ level: 'info', message, fields }),
