@@ -150,37 +150,37 @@ const oidcClients = z.custom<Env>().transform((env, context) => {
 type Variables = z.output<typeof variables> & z.output<typeof oidcClients>;
 
 /** auto: on while no real account is configured. */
-const simulatorIsOn = (v: Variables) => v.WECHAT_SIMULATOR === 'on' || (v.WECHAT_SIMULATOR === 'auto' && !v.WECHAT_APP_ID);
+const simulatorIsOn = (vars: Variables) => vars.WECHAT_SIMULATOR === 'on' || (vars.WECHAT_SIMULATOR === 'auto' && !vars.WECHAT_APP_ID);
 
 /**
  * What no single variable can say: what is needed together, and what
  * production refuses. Each message is a whole sentence naming its variables.
  */
-function checkTogether(v: Variables, context: z.RefinementCtx): void {
+function checkTogether(vars: Variables, context: z.RefinementCtx): void {
   const say = (message: string) => context.addIssue({ code: 'custom', message });
-  const production = v.NODE_ENV;
+  const production = vars.NODE_ENV;
   // Production always talks to real WeChat: everything that needs is said at this one start,
   // rather than the simulator's refusal first and the missing credentials at the next.
-  const realWechat = production || !simulatorIsOn(v);
+  const realWechat = production || !simulatorIsOn(vars);
   const whenReal = production ? 'when NODE_ENV=production' : 'when the simulator is off';
 
   // The links sent to WeChat users, the OAuth redirects and the cookies' Secure flag all follow it.
-  if (production && !v.PUBLIC_URL) say('PUBLIC_URL is required when NODE_ENV=production (the https:// address people and WeChat reach this server at)');
+  if (production && !vars.PUBLIC_URL) say('PUBLIC_URL is required when NODE_ENV=production (the https:// address people and WeChat reach this server at)');
   // The development key is public: with real users it would let anyone sign a session.
-  if (realWechat && v.SESSION_KEYS.length === 0) {
+  if (realWechat && vars.SESSION_KEYS.length === 0) {
     say(production ? 'SESSION_KEYS is required when NODE_ENV=production' : 'SESSION_KEYS is required when the simulator is off (real WeChat credentials)');
   }
-  if (production && v.WECHAT_SIMULATOR === 'on') {
+  if (production && vars.WECHAT_SIMULATOR === 'on') {
     say('WECHAT_SIMULATOR: the simulator cannot run when NODE_ENV=production (set WECHAT_APP_ID and WECHAT_APP_SECRET)');
   }
-  if (realWechat && (!v.WECHAT_APP_ID || !v.WECHAT_APP_SECRET)) say(`WECHAT_APP_ID and WECHAT_APP_SECRET are required ${whenReal}`);
-  if (realWechat && !v.WECHAT_TOKEN) say(`WECHAT_TOKEN is required ${whenReal}`);
+  if (realWechat && (!vars.WECHAT_APP_ID || !vars.WECHAT_APP_SECRET)) say(`WECHAT_APP_ID and WECHAT_APP_SECRET are required ${whenReal}`);
+  if (realWechat && !vars.WECHAT_TOKEN) say(`WECHAT_TOKEN is required ${whenReal}`);
   // Without it a push addressed to any account is accepted (issue 11).
-  if (production && !v.WECHAT_ORIGINAL_ID) say("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
-  if (v.MINIPROGRAM_APP_ID && !v.MINIPROGRAM_APP_SECRET) say('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
-  if (v.SMS_PROVIDER === 'webhook' && !v.SMS_WEBHOOK_URL) say('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
+  if (production && !vars.WECHAT_ORIGINAL_ID) say("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
+  if (vars.MINIPROGRAM_APP_ID && !vars.MINIPROGRAM_APP_SECRET) say('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
+  if (vars.SMS_PROVIDER === 'webhook' && !vars.SMS_WEBHOOK_URL) say('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
   // The console provider only logs the code: in production nobody could bind a phone.
-  if (production && v.SMS_PROVIDER === 'console' && v.SMS_CONSOLE_IN_PRODUCTION !== 'yes') {
+  if (production && vars.SMS_PROVIDER === 'console' && vars.SMS_CONSOLE_IN_PRODUCTION !== 'yes') {
     say(
       'SMS_PROVIDER=webhook (with SMS_WEBHOOK_URL) is required when NODE_ENV=production: the console provider sends no SMS, only logs the code ' +
         '(set SMS_CONSOLE_IN_PRODUCTION=yes to run it anyway, for a trial)',
@@ -189,86 +189,87 @@ function checkTogether(v: Variables, context: z.RefinementCtx): void {
 }
 
 /** The checked variables in the shape the app reads, with the defaults and values derived from others. */
-function toConfig(v: Variables) {
-  const simulator = simulatorIsOn(v);
-  const publicUrl = v.PUBLIC_URL ?? `http://localhost:${v.PORT}`;
+function toConfig(vars: Variables) {
+  const simulator = simulatorIsOn(vars);
+  const publicUrl = vars.PUBLIC_URL ?? `http://localhost:${vars.PORT}`;
   const simulatorApi = `${publicUrl}/simulator/api`;
-  const sessionKeys = v.SESSION_KEYS.length > 0 ? v.SESSION_KEYS : [developmentSessionKey];
-  const miniProgramAppId = v.MINIPROGRAM_APP_ID ?? (simulator ? simulatorMiniProgramAppId : undefined);
-  const miniProgramAppSecret = v.MINIPROGRAM_APP_SECRET ?? (simulator ? simulatorMiniProgramAppSecret : undefined);
+  const sessionKeys = vars.SESSION_KEYS.length > 0 ? vars.SESSION_KEYS : [developmentSessionKey];
+  const miniProgramAppId = vars.MINIPROGRAM_APP_ID ?? (simulator ? simulatorMiniProgramAppId : undefined);
+  const miniProgramAppSecret = vars.MINIPROGRAM_APP_SECRET ?? (simulator ? simulatorMiniProgramAppSecret : undefined);
   // The simulator's demo application, unless a configured client took its id.
-  const clients = simulator && !v.oidcClients.some((client) => client.client_id === demoClientId) ? [...v.oidcClients, demoClient(publicUrl)] : v.oidcClients;
+  const addDemo = simulator && !vars.oidcClients.some((client) => client.client_id === demoClientId);
+  const clients = addDemo ? [...vars.oidcClients, demoClient(publicUrl)] : vars.oidcClients;
   return {
-    production: v.NODE_ENV,
-    port: v.PORT,
-    host: v.HOST,
+    production: vars.NODE_ENV,
+    port: vars.PORT,
+    host: vars.HOST,
     publicUrl,
     secureCookies: publicUrl.startsWith('https://'),
-    databaseUrl: v.DATABASE_URL,
+    databaseUrl: vars.DATABASE_URL,
     sessionKeys,
-    usingDevelopmentSessionKey: v.SESSION_KEYS.length === 0,
+    usingDevelopmentSessionKey: vars.SESSION_KEYS.length === 0,
     /** Per-purpose keys derived from SESSION_KEYS (cookies, scenes, SMS code hashes). */
     keys: deriveKeys(sessionKeys),
     /** How many reverse proxies stand in front; 0 trusts no forwarded header. */
-    trustProxy: v.TRUST_PROXY,
+    trustProxy: vars.TRUST_PROXY,
     sessions: {
       /** A signed-in session unused this long is over. */
-      idleTimeoutSeconds: v.SESSION_IDLE_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: vars.SESSION_IDLE_TIMEOUT_SECONDS,
       /** A signed-in session is over this long after the login, however busy. */
-      maxLifetimeSeconds: v.SESSION_MAX_LIFETIME_SECONDS,
+      maxLifetimeSeconds: vars.SESSION_MAX_LIFETIME_SECONDS,
     },
     simulator,
     /** Lifetime of the simulator's access tokens; short values let token refresh be exercised. */
-    simulatorTokenExpiresSeconds: v.SIMULATOR_TOKEN_EXPIRES_SECONDS,
+    simulatorTokenExpiresSeconds: vars.SIMULATOR_TOKEN_EXPIRES_SECONDS,
     wechat: {
-      appId: v.WECHAT_APP_ID ?? simulatorAppId,
-      appSecret: v.WECHAT_APP_SECRET ?? simulatorAppSecret,
-      token: v.WECHAT_TOKEN ?? 'dev-token',
-      encodingAesKey: v.WECHAT_ENCODING_AES_KEY,
-      encodingAesKeyPrevious: v.WECHAT_ENCODING_AES_KEY_PREVIOUS,
-      apiBase: v.WECHAT_API_BASE ?? (simulator ? simulatorApi : 'https://api.weixin.qq.com'),
-      openBase: v.WECHAT_OPEN_BASE ?? (simulator ? simulatorApi : 'https://open.weixin.qq.com'),
-      tokenApi: v.WECHAT_TOKEN_API,
-      timestampToleranceSeconds: v.WECHAT_TIMESTAMP_TOLERANCE_SECONDS,
-      mpVerify: v.WECHAT_MP_VERIFY,
+      appId: vars.WECHAT_APP_ID ?? simulatorAppId,
+      appSecret: vars.WECHAT_APP_SECRET ?? simulatorAppSecret,
+      token: vars.WECHAT_TOKEN ?? 'dev-token',
+      encodingAesKey: vars.WECHAT_ENCODING_AES_KEY,
+      encodingAesKeyPrevious: vars.WECHAT_ENCODING_AES_KEY_PREVIOUS,
+      apiBase: vars.WECHAT_API_BASE ?? (simulator ? simulatorApi : 'https://api.weixin.qq.com'),
+      openBase: vars.WECHAT_OPEN_BASE ?? (simulator ? simulatorApi : 'https://open.weixin.qq.com'),
+      tokenApi: vars.WECHAT_TOKEN_API,
+      timestampToleranceSeconds: vars.WECHAT_TIMESTAMP_TOLERANCE_SECONDS,
+      mpVerify: vars.WECHAT_MP_VERIFY,
       /** The account's original ID (gh_…); when known, pushes addressed to another account are refused. */
-      originalId: v.WECHAT_ORIGINAL_ID ?? (simulator ? simulatorOriginalId : undefined),
-      requestTimeoutMs: v.WECHAT_REQUEST_TIMEOUT_MS,
+      originalId: vars.WECHAT_ORIGINAL_ID ?? (simulator ? simulatorOriginalId : undefined),
+      requestTimeoutMs: vars.WECHAT_REQUEST_TIMEOUT_MS,
     },
     miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
-    qrExpireSeconds: v.QR_EXPIRE_SECONDS,
-    loginPollTimeoutMs: v.LOGIN_POLL_TIMEOUT_MS,
+    qrExpireSeconds: vars.QR_EXPIRE_SECONDS,
+    loginPollTimeoutMs: vars.LOGIN_POLL_TIMEOUT_MS,
     /** When a QR login waits for the scanner to confirm it in WeChat. */
-    loginConfirm: v.LOGIN_CONFIRM,
-    sms: { provider: v.SMS_PROVIDER, webhookUrl: v.SMS_WEBHOOK_URL },
-    redisUrl: v.REDIS_URL,
+    loginConfirm: vars.LOGIN_CONFIRM,
+    sms: { provider: vars.SMS_PROVIDER, webhookUrl: vars.SMS_WEBHOOK_URL },
+    redisUrl: vars.REDIS_URL,
     /** The least severe level written. */
-    logLevel: v.LOG_LEVEL,
+    logLevel: vars.LOG_LEVEL,
     /** When set, GET /metrics needs it as a Bearer token. */
-    metricsToken: v.METRICS_TOKEN,
+    metricsToken: vars.METRICS_TOKEN,
     rateLimits: {
-      enabled: v.RATE_LIMITS === 'on',
-      smsResendSeconds: v.SMS_RESEND_INTERVAL_SECONDS,
+      enabled: vars.RATE_LIMITS === 'on',
+      smsResendSeconds: vars.SMS_RESEND_INTERVAL_SECONDS,
       /** Codes one requester may have sent to one phone per hour. */
-      smsPerPhonePerHour: v.SMS_MAX_PER_PHONE_PER_HOUR,
+      smsPerPhonePerHour: vars.SMS_MAX_PER_PHONE_PER_HOUR,
       /** Codes one phone may receive per hour from every requester together: the ceiling against SMS bombing. */
-      smsPhoneCeilingPerHour: v.SMS_PHONE_CEILING_PER_HOUR,
-      smsPerIpPerHour: v.SMS_MAX_PER_IP_PER_HOUR,
+      smsPhoneCeilingPerHour: vars.SMS_PHONE_CEILING_PER_HOUR,
+      smsPerIpPerHour: vars.SMS_MAX_PER_IP_PER_HOUR,
       /** Codes one user may have sent per hour, whatever the numbers (toll fraud). */
-      smsPerUserPerHour: v.SMS_MAX_PER_USER_PER_HOUR,
+      smsPerUserPerHour: vars.SMS_MAX_PER_USER_PER_HOUR,
       /** Codes the whole server may send per hour: a budget against toll fraud. */
-      smsPerHour: v.SMS_MAX_PER_HOUR,
-      smsCodeMaxAttempts: v.SMS_CODE_MAX_ATTEMPTS,
-      bindAttemptsPerIpPerHour: v.BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR,
-      pollsHeldPerSession: v.POLLS_HELD_PER_SESSION,
+      smsPerHour: vars.SMS_MAX_PER_HOUR,
+      smsCodeMaxAttempts: vars.SMS_CODE_MAX_ATTEMPTS,
+      bindAttemptsPerIpPerHour: vars.BIND_MAX_ATTEMPTS_PER_IP_PER_HOUR,
+      pollsHeldPerSession: vars.POLLS_HELD_PER_SESSION,
       /** New login QR codes (qrcode/create calls) one client IP may cause per minute. */
-      qrCodesPerIpPerMinute: v.QR_CODES_PER_IP_PER_MINUTE,
+      qrCodesPerIpPerMinute: vars.QR_CODES_PER_IP_PER_MINUTE,
       /** In-WeChat OAuth round trips (/auth/wechat, its return, the confirm page's return) per client IP per minute. */
-      oauthPerIpPerMinute: v.OAUTH_PER_IP_PER_MINUTE,
+      oauthPerIpPerMinute: vars.OAUTH_PER_IP_PER_MINUTE,
       /** OpenID Connect authorization requests (/oidc/auth) per client IP per minute. */
-      oidcAuthPerIpPerMinute: v.OIDC_AUTH_PER_IP_PER_MINUTE,
+      oidcAuthPerIpPerMinute: vars.OIDC_AUTH_PER_IP_PER_MINUTE,
       /** Mini-program logins (/api/miniprogram/login) per client IP per minute. */
-      miniProgramLoginsPerIpPerMinute: v.MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE,
+      miniProgramLoginsPerIpPerMinute: vars.MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE,
     },
     /** The OpenID Provider at $PUBLIC_URL/oidc: on when any client is configured, and in simulator mode (the demo client). */
     oidc: { enabled: clients.length > 0, clients },
