@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { lockedOnMysql } from './transaction.js';
-import type { User } from './users.js';
+import type { User } from './user-row.js';
 
 /**
  * The tables whose rows belong to a user (every `user_id` foreign key in

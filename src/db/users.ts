@@ -1,23 +1,11 @@
 import type { Knex } from 'knex';
 import { lockedOnMysql } from './transaction.js';
 import { absorbUser } from './user-merge.js';
-import { isUniqueViolation, toOptionalDate, toDate } from './values.js';
+import { isUniqueViolation } from './values.js';
+import { toUser, type User } from './user-row.js';
 
-export interface User {
-  id: number;
-  /** The Official Account's openid; null for someone who has only used the mini-program. */
-  openid: string | null;
-  miniOpenid: string | null;
-  unionid: string | null;
-  nickname: string | null;
-  avatarUrl: string | null;
-  phone: string | null;
-  tmpSceneStr: string | null;
-  lastLoginTime: Date | null;
-  subscribed: boolean;
-  sessionVersion: number;
-  createdAt: Date;
-}
+export { toUser, type User };
+
 
 /** The column of each app's openid: the Official Account's, or the mini-program's. */
 export type AppOpenidColumn = 'openid' | 'mini_openid';
@@ -324,21 +312,3 @@ export function createUserQueries(knex: Knex) {
 }
 
 export type UserQueries = ReturnType<typeof createUserQueries>;
-
-export function toUser(row: Record<string, unknown> | undefined): User | undefined {
-  if (!row) return undefined;
-  return {
-    id: Number(row.id),
-    openid: (row.openid as string | null) ?? null,
-    miniOpenid: (row.mini_openid as string | null) ?? null,
-    unionid: (row.unionid as string | null) ?? null,
-    nickname: (row.nickname as string | null) ?? null,
-    avatarUrl: (row.avatar_url as string | null) ?? null,
-    phone: (row.phone as string | null) ?? null,
-    tmpSceneStr: (row.tmp_scene_str as string | null) ?? null,
-    lastLoginTime: toOptionalDate(row.last_login_time),
-    subscribed: Boolean(row.subscribed),
-    sessionVersion: Number(row.session_version),
-    createdAt: toDate(row.created_at),
-  };
-}

@@ -1,7 +1,7 @@
-import type { Catalogue } from './catalogue.js';
+import type { zh } from './zh.js';
 
 /** The pages' words in English (`?lang=en` or an English Accept-Language). Same keys and placeholders as zh.ts. */
-export const en: Catalogue = {
+export const en: Record<keyof typeof zh, string> = {
   siteName: 'WeChat Login',
   simulatorBanner: 'Simulator mode: no real Official Account is connected. To scan, open',
   loginTitle: 'Log in with WeChat',

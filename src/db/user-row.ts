@@ -1,0 +1,36 @@
+import { toDate, toOptionalDate } from './values.js';
+
+/** A row of `users`, as the rest of the app sees it. */
+export interface User {
+  id: number;
+  /** The Official Account's openid; null for someone who has only used the mini-program. */
+  openid: string | null;
+  miniOpenid: string | null;
+  unionid: string | null;
+  nickname: string | null;
+  avatarUrl: string | null;
+  phone: string | null;
+  tmpSceneStr: string | null;
+  lastLoginTime: Date | null;
+  subscribed: boolean;
+  sessionVersion: number;
+  createdAt: Date;
+}
+
+export function toUser(row: Record<string, unknown> | undefined): User | undefined {
+  if (!row) return undefined;
+  return {
+    id: Number(row.id),
+    openid: (row.openid as string | null) ?? null,
+    miniOpenid: (row.mini_openid as string | null) ?? null,
+    unionid: (row.unionid as string | null) ?? null,
+    nickname: (row.nickname as string | null) ?? null,
+    avatarUrl: (row.avatar_url as string | null) ?? null,
+    phone: (row.phone as string | null) ?? null,
+    tmpSceneStr: (row.tmp_scene_str as string | null) ?? null,
+    lastLoginTime: toOptionalDate(row.last_login_time),
+    subscribed: Boolean(row.subscribed),
+    sessionVersion: Number(row.session_version),
+    createdAt: toDate(row.created_at),
+  };
+}
