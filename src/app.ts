@@ -30,6 +30,8 @@ export interface AppDeps {
   logger: Logger;
   /** This instance's metrics; a fresh registry when omitted. */
   metrics?: Metrics;
+  /** The time (epoch ms) every rule reads: Date.now, or a test's clock that it moves instead of sleeping. */
+  clock?: () => number;
 }
 
 export interface AppHandle {
@@ -94,7 +96,7 @@ export function createApp(deps: AppDeps): AppHandle {
 
   // Scene records of long-expired QR codes are of no use to anyone.
   const sceneSweeper = setInterval(() => {
-    queries.loginScenes.deleteExpiredScenes(Date.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
+    queries.loginScenes.deleteExpiredScenes(infra.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
   }, sceneSweepIntervalMs);
   sceneSweeper.unref();
 

@@ -23,6 +23,8 @@ export interface InfrastructureDeps {
   knex: Knex;
   logger: Logger;
   metrics?: Metrics;
+  /** The time (epoch ms) for every rule that reads it; tests pass their own and move it instead of sleeping. */
+  clock?: () => number;
 }
 
 /**
@@ -33,9 +35,10 @@ export interface InfrastructureDeps {
 export function createInfrastructure(deps: InfrastructureDeps) {
   const { config, knex, logger } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const hub = createLoginHub();
+  const now = deps.clock ?? Date.now;
+  const hub = createLoginHub(now);
   const redis = config.redisUrl ? connectRedis(config.redisUrl, hub, logger) : undefined;
-  const memoryLimiter = createMemoryRateLimiter(config.rateLimits.enabled);
+  const memoryLimiter = createMemoryRateLimiter(config.rateLimits.enabled, now);
   const tokenCache = new NodeCache({ useClones: false, checkperiod: 60 });
   const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, metrics, logger });
   const tokensFor = (app: { appId: string; appSecret: string }) =>
@@ -45,6 +48,10 @@ export function createInfrastructure(deps: InfrastructureDeps) {
     config,
     knex,
     logger,
+    /** The app's one clock (epoch ms). */
+    now,
+    /** The same clock as a Date, for the queries that store times. */
+    nowDate: () => new Date(now()),
     metrics,
     hub,
     redis,

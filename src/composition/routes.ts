@@ -46,6 +46,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
     limiter: infra.limiter,
     qrCodesPerIpPerMinute: config.rateLimits.qrCodesPerIpPerMinute,
     logger: infra.logger,
+    now: infra.now,
   });
   const oauthLimit = perIpPerMinute(infra.limiter, 'oauth', config.rateLimits.oauthPerIpPerMinute);
   oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin, limit: oauthLimit });
@@ -55,10 +56,10 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
     const limit = perIpPerMinute(infra.limiter, 'miniprogram-login', config.rateLimits.miniProgramLoginsPerIpPerMinute);
     miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, jsonBody: formBody, limit });
   }
-  accountRoutes(router, { ...services, render, loginHistory: queries.loginHistory, formBody });
+  accountRoutes(router, { ...services, render, loginHistory: queries.loginHistory, formBody, now: infra.now });
   sessionRoutes(router, { ...services, formBody });
   endSessionRoutes(router, { ...services, render, formBody });
   services.oidc?.routes(router);
-  if (services.simulatorState) simulatorRoutes(router, { config, state: services.simulatorState, render, smsInbox: infra.smsInbox, formBody, logger: infra.logger });
+  if (services.simulatorState) simulatorRoutes(router, { config, state: services.simulatorState, render, smsInbox: infra.smsInbox, formBody, logger: infra.logger, now: infra.now });
   return router;
 }

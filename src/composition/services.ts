@@ -37,20 +37,20 @@ const unionidBackfillWindowMs = 50;
 
 /** Step 2 of the composition: the libraries (the product's rules), each given what it needs. */
 export function createServices(infra: Infrastructure, queries: Queries) {
-  const { config, metrics, logger, transaction, announceScan, api, oauth, redis } = infra;
+  const { config, metrics, logger, transaction, announceScan, api, oauth, redis, now, nowDate } = infra;
   const { users, apiTokens, knownDevices } = queries;
 
   const scenes = createSceneIssuer(config.keys.scene);
-  const userIdentity = createUserIdentity({ users, transaction });
+  const userIdentity = createUserIdentity({ users, transaction, now: nowDate });
   const unionidLookup = createUnionidLookup(async (openid) => (await api.getUserInfo(openid)).unionid, logger);
   const unionidBackfill = createUnionidBackfill({
     unionidsOf: createUnionidBatchLookup(api.getUserInfos, unionidLookup),
-    store: (unionids) => users.setUnionidsIfMissing(unionids, new Date()),
+    store: (unionids) => users.setUnionidsIfMissing(unionids, nowDate()),
     maxBatch: maxUserInfoBatch,
     windowMs: unionidBackfillWindowMs,
     logger,
   });
-  const sessions = createSessionStore({ queries: queries.userSessions, devices: knownDevices, ...config.sessions, logger });
+  const sessions = createSessionStore({ queries: queries.userSessions, devices: knownDevices, ...config.sessions, logger, now });
   const confirmation = createLoginConfirmation({
     mode: config.loginConfirm,
     scenes: queries.loginScenes,
@@ -60,9 +60,10 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     publicUrl: config.publicUrl,
     metrics,
     logger,
+    now,
   });
-  const sceneStates = createSceneStates({ scenes: queries.loginScenes, users, confirmation });
-  const loginRecord = createLoginRecord({ users, loginHistory: queries.loginHistory, transaction, useScene: sceneStates.markUsed, metrics });
+  const sceneStates = createSceneStates({ scenes: queries.loginScenes, users, confirmation, now });
+  const loginRecord = createLoginRecord({ users, loginHistory: queries.loginHistory, transaction, useScene: sceneStates.markUsed, metrics, now: nowDate });
   const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
   const codec = createCallbackCodec({
     token: config.wechat.token,
@@ -70,22 +71,25 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     encodingAesKey: config.wechat.encodingAesKey,
     encodingAesKeyPrevious: config.wechat.encodingAesKeyPrevious,
     timestampToleranceSeconds: config.wechat.timestampToleranceSeconds,
+    now,
     originalId: config.wechat.originalId,
-    replayGuard: createReplayGuard({ store: nonceStore, toleranceSeconds: config.wechat.timestampToleranceSeconds }),
+    replayGuard: createReplayGuard({ store: nonceStore, toleranceSeconds: config.wechat.timestampToleranceSeconds, now }),
   });
   const deduper = createDeliveryDeduper(redis ? createRedisDeliveryStore(redis.publisher, deliveryMemorySeconds) : undefined, metrics);
   const endSessionLinks = createEndSessionLinks({
     keys: config.keys.link,
     publicUrl: config.publicUrl,
     lifetimeSeconds: config.sessions.maxLifetimeSeconds,
+    now,
   });
   const afterSignIn = createLoginAftercare({
     devices: knownDevices,
     sendCustomText: api.sendCustomText,
     logger,
     endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
+    now,
   });
-  const sessionLogin = createSessionLogin({ loginRecord, sessions, transaction, afterSignIn, logger });
+  const sessionLogin = createSessionLogin({ loginRecord, sessions, transaction, afterSignIn, logger, now });
   const scanToLogin = createScanToLogin({
     scenes,
     sceneStates,
@@ -94,11 +98,13 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       unionidOf: async (openid) => unionidLookup(openid),
       // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
       linkBeforeRecording: Boolean(config.miniProgram),
+      now: nowDate,
     }),
     announceScan,
     unionidBackfill,
     completeLogin: sessionLogin.completeLogin,
     metrics,
+    now,
   });
   const events = createWechatEvents({
     users,
@@ -107,9 +113,10 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     transaction,
     endAllAccess: async (userId, trx) => {
       await sessions.endAllSessions(userId, trx);
-      await apiTokens.revokeTokensOfUser(userId, new Date(), trx);
+      await apiTokens.revokeTokensOfUser(userId, nowDate(), trx);
     },
     fetchUnionid: unionidLookup,
+    now: nowDate,
   });
   const phoneBinding = createPhoneBinding({
     codes: queries.smsCodes,
@@ -122,6 +129,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     codeKeys: config.keys.smsCode,
     metrics,
     logger,
+    now: nowDate,
   });
   const currentSession = createCurrentSession(sessions);
   const miniProgramLogin =
@@ -133,6 +141,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       loginRecord,
       phoneBinding,
       logger,
+      now,
     });
 
   return {
@@ -146,10 +155,10 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     deduper,
     sessionLogin,
     phoneBinding,
-    poller: createScenePoller(infra.hub, sceneStates, Date.now, metrics),
+    poller: createScenePoller(infra.hub, sceneStates, now, metrics),
     currentSession,
     currentUser: currentUserFrom(currentSession),
-    identity: createWechatIdentity({ oauth, render: infra.render, publicUrl: config.publicUrl, singleUse: queries.singleUse }),
+    identity: createWechatIdentity({ oauth, render: infra.render, publicUrl: config.publicUrl, singleUse: queries.singleUse, now }),
     oauthLogin: createOauthLogin({
       oauth,
       users,
@@ -159,10 +168,11 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
       needUnionid: Boolean(config.miniProgram),
       fetchUnionid: unionidLookup,
+      now,
     }),
     miniProgramLogin: miniProgramLogin || undefined,
     endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }),
-    simulatorState: config.simulator ? createSimulatorState({ config }) : undefined,
+    simulatorState: config.simulator ? createSimulatorState({ config, now }) : undefined,
     // The OpenID Provider at /oidc: built in the background (oidc-provider is ESM-only), awaited by the app's ready().
     oidc: config.oidc.enabled
       ? createOidc({

@@ -21,6 +21,8 @@ export interface SimulatorRouteDeps {
   smsInbox: SmsInbox;
   formBody: Koa.Middleware;
   logger: Logger;
+  /** The app's clock: WeChat's timestamps on the pushes follow it. */
+  now?: () => number;
 }
 
 
@@ -331,6 +333,7 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     appId: config.wechat.appId,
     accountId: simulatorOriginalId,
     encodingAesKey: config.wechat.encodingAesKey,
+    now: deps.now,
   });
 
   /** A link the in-app browser may open: only this site's own pages. */

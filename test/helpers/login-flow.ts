@@ -11,6 +11,7 @@ export function phoneFor(server: TestServer): SimulatedPhone {
     appId: server.config.wechat.appId,
     accountId: server.config.wechat.originalId!,
     encodingAesKey: server.config.wechat.encodingAesKey,
+    now: server.now,
   });
 }
 

@@ -17,6 +17,8 @@ export interface TestServer {
   handle: AppHandle;
   database: TestDatabase;
   logs: { level: string; message: string; fields?: Record<string, unknown> }[];
+  /** The server's clock (a test clock when the test passed one): WeChat's timestamps follow it. */
+  now: () => number;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,8 @@ export interface StartOptions {
    * cookies are Secure and __Host-, HSTS is sent. WeChat's API stays the simulator's, over http.
    */
   publicHttps?: boolean;
+  /** The app's clock (test/helpers/test-clock.ts): moved by the test instead of sleeping. */
+  clock?: () => number;
 }
 
 /** What a test (or hook) offers for cleanup: ava's `t`. */
@@ -89,7 +93,7 @@ export async function startSharedServer(options: StartOptions = {}): Promise<Tes
     warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
     error: (message, fields) => logs.push({ level: 'error', message, fields }),
   };
-  const handle = createApp({ config, knex, logger: options.logger ?? logger });
+  const handle = createApp({ config, knex, logger: options.logger ?? logger, clock: options.clock });
   await handle.ready();
   server.on('request', handle.app.callback());
   return {
@@ -99,6 +103,7 @@ export async function startSharedServer(options: StartOptions = {}): Promise<Tes
     handle,
     database,
     logs,
+    now: options.clock ?? Date.now,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,13 +4,15 @@ import { csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, poll } from '../helpers/login-flow.js';
 import { startServer, type TestServer, plainScanLogin } from '../helpers/server.js';
 import { openSimulator } from '../helpers/simulator-phone.js';
+import { createTestClock } from '../helpers/test-clock.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}) {
-  const server = await startServer(t, { env: { ...plainScanLogin, ...env } });
+  const clock = createTestClock();
+  const server = await startServer(t, { env: { ...plainScanLogin, ...env }, clock: clock.now });
   const api = (path: string, init?: RequestInit) => fetch(`${server.url}/simulator/api${path}`, init).then((response) => response.json());
   const postJson = (path: string, body: unknown) =>
     api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { server, api, postJson, appid: server.config.wechat.appId, secret: server.config.wechat.appSecret };
+  return { server, clock, api, postJson, appid: server.config.wechat.appId, secret: server.config.wechat.appSecret };
 }
 
 /** The simulator's phone page (test/helpers/simulator-phone.ts), with `chat` for the page of a persona. */
@@ -40,10 +42,10 @@ test('stable_token returns the same token while valid; force_refresh replaces it
 });
 
 test('tokens expire after expires_in with 42001', async (t) => {
-  const { api, appid, secret } = await setup(t, { SIMULATOR_TOKEN_EXPIRES_SECONDS: '1' });
+  const { api, clock, appid, secret } = await setup(t, { SIMULATOR_TOKEN_EXPIRES_SECONDS: '1' });
   const { access_token: token, expires_in: expiresIn } = await api(`/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${secret}`);
   t.is(expiresIn, 1);
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  clock.advance(1100);
   t.like(await api(`/cgi-bin/user/info?access_token=${token}&openid=x`), { errcode: 42001 });
 });
 

@@ -18,6 +18,7 @@ import { sampleValue } from '../../helpers/metrics-text.js';
 import { bindPhone, phoneFor, poll } from '../../helpers/login-flow.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { openSimulator } from '../../helpers/simulator-phone.js';
+import { createTestClock } from '../../helpers/test-clock.js';
 import { waitUntil } from '../../helpers/wait-until.js';
 import type { BrowserClient } from '../../helpers/browser-client.js';
 
@@ -192,13 +193,14 @@ test('a confirm link opened by another WeChat user is refused, and stays good fo
 });
 
 test('an expired confirm link gets a clear page; a malformed one too; the OAuth state is single-use', async (t) => {
-  const server = await setup(t, 'sqlite', { QR_EXPIRE_SECONDS: '4' });
+  const clock = createTestClock();
+  const server = await startServer(t, { env: { LOGIN_POLL_TIMEOUT_MS: '1500', QR_EXPIRE_SECONDS: '60' }, clock: clock.now });
   const openid = await createPersona(server, 'Late');
   const { browser, scene } = await openLoginAs(server);
   const reply = await phoneFor(server).scan(openid, scene, 'ticket', false);
   const path = confirmPathOf(server, reply.replyText);
   t.is((await poll(browser, scene)).body.status, 'scanned');
-  await new Promise((resolve) => setTimeout(resolve, 4200));
+  clock.advance(61_000);
   const late = await openInWechat(server, openid, path);
   t.is(late.status, 410);
   t.regex(late.html, /已使用或已过期/);
