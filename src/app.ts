@@ -81,6 +81,7 @@ export function createApp(deps: AppDeps): AppHandle {
       simulatorFrames: config.simulator,
       // Forms that end in a redirect to an OpenID application (phone binding, say) must be allowed to get there.
       formActionOrigins: config.oidc.clients.flatMap((client) => client.redirect_uris.map((uri) => new URL(uri).origin)),
+      imageOrigins: config.wechat.accountQrUrl ? [new URL(config.wechat.accountQrUrl).origin] : [],
     }),
   );
   if (config.secureCookies) use(secureCookiesAlways);

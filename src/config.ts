@@ -16,6 +16,12 @@ export const simulatorAppSecret = 'simulator-app-secret';
 export const simulatorOriginalId = 'gh_simulator00001';
 export const simulatorMiniProgramAppId = 'wxsimulatormini001';
 export const simulatorMiniProgramAppSecret = 'simulator-mini-secret';
+/** The simulator's Official Account, as its follow page and the oa-code instructions name it. */
+export const simulatorAccountName = '微信登录演示号';
+
+/** The ways in (CONTRACT.md "Ways to log in") this release offers; the others come with their issues. */
+export const availableLoginMethods = ['oa-qr', 'oa-code'] as const;
+export type LoginMethodName = (typeof availableLoginMethods)[number];
 
 export type TokenApi = 'stable' | 'classic';
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
@@ -102,6 +108,20 @@ const variables = z.object({
   MINIPROGRAM_APP_ID: text,
   MINIPROGRAM_APP_SECRET: text,
 
+  // the ways in, in the order the login page offers them
+  LOGIN_METHODS: text.transform((value, context): LoginMethodName[] | undefined => {
+    if (value === undefined) return undefined;
+    const names = value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+    const unknown = names.filter((name) => !(availableLoginMethods as readonly string[]).includes(name));
+    if (unknown.length > 0) report(context, `must name ways in from ${availableLoginMethods.join(', ')} (got "${unknown.join(', ').slice(0, 80)}")`);
+    const known = [...new Set(names)].filter((name): name is LoginMethodName => !unknown.includes(name));
+    return known.length > 0 ? known : undefined;
+  }),
+  WECHAT_ACCOUNT_NAME: matching(/^.{1,64}$/su, 'must be at most 64 characters'),
+  WECHAT_ACCOUNT_QR_URL: address,
+  // What the simulator plays: a verified service account, or an unverified subscription account (48001 where WeChat says so).
+  SIMULATOR_ACCOUNT: choice('service', ['service', 'subscription']),
+
   // the QR login
   QR_EXPIRE_SECONDS: integer(300, 1, 2_592_000),
   LOGIN_POLL_TIMEOUT_MS: integer(25_000, 100, 120_000),
@@ -130,6 +150,7 @@ const variables = z.object({
   OAUTH_PER_IP_PER_MINUTE: integer(60, 1, 100_000),
   OIDC_AUTH_PER_IP_PER_MINUTE: integer(60, 1, 100_000),
   MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE: integer(120, 1, 100_000),
+  LOGIN_CODES_PER_USER_PER_HOUR: integer(10, 1, 1000),
 
   LOG_LEVEL: choice('info', logLevels),
   METRICS_TOKEN: matching(/^.{16,}$/s, 'must be at least 16 characters'),
@@ -221,6 +242,10 @@ function toConfig(vars: Variables) {
     simulator,
     /** Lifetime of the simulator's access tokens; short values let token refresh be exercised. */
     simulatorTokenExpiresSeconds: vars.SIMULATOR_TOKEN_EXPIRES_SECONDS,
+    /** The simulator plays an unverified subscription account: qrcode/create, OAuth and custom/send answer 48001. */
+    simulatorSubscriptionAccount: vars.SIMULATOR_ACCOUNT === 'subscription',
+    /** The ways in the login page offers, in order; both need only the Official Account. */
+    loginMethods: vars.LOGIN_METHODS ?? [...availableLoginMethods],
     wechat: {
       appId: vars.WECHAT_APP_ID ?? simulatorAppId,
       appSecret: vars.WECHAT_APP_SECRET ?? simulatorAppSecret,
@@ -235,6 +260,9 @@ function toConfig(vars: Variables) {
       /** The account's original ID (gh_…); when known, pushes addressed to another account are refused. */
       originalId: vars.WECHAT_ORIGINAL_ID ?? (simulator ? simulatorOriginalId : undefined),
       requestTimeoutMs: vars.WECHAT_REQUEST_TIMEOUT_MS,
+      /** The account's name and its follow QR image, shown with oa-code ("follow … and send this code"). */
+      accountName: vars.WECHAT_ACCOUNT_NAME ?? (simulator ? simulatorAccountName : undefined),
+      accountQrUrl: vars.WECHAT_ACCOUNT_QR_URL,
     },
     miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
     qrExpireSeconds: vars.QR_EXPIRE_SECONDS,
@@ -270,6 +298,8 @@ function toConfig(vars: Variables) {
       oidcAuthPerIpPerMinute: vars.OIDC_AUTH_PER_IP_PER_MINUTE,
       /** Mini-program logins (/api/miniprogram/login) per client IP per minute. */
       miniProgramLoginsPerIpPerMinute: vars.MINIPROGRAM_LOGINS_PER_IP_PER_MINUTE,
+      /** Login codes (oa-code) one WeChat user may send per hour, right or wrong. */
+      loginCodesPerUserPerHour: vars.LOGIN_CODES_PER_USER_PER_HOUR,
     },
     /** The OpenID Provider at $PUBLIC_URL/oidc: on when any client is configured, and in simulator mode (the demo client). */
     oidc: { enabled: clients.length > 0, clients },

@@ -8,7 +8,6 @@ import { perIpPerMinute } from '../http/rate-limiter.js';
 import { callbackRoutes } from '../login/callback/callback-routes.js';
 import { confirmRoutes } from '../login/confirm/confirm-routes.js';
 import { loginRoutes } from '../login/scan/qr-routes.js';
-import { createOaQrWay } from '../login/ways/oa-qr.js';
 import { miniProgramRoutes } from '../login/miniprogram/miniprogram-routes.js';
 import { oauthRoutes } from '../login/in-wechat/oauth-routes.js';
 import { metricsRoutes } from '../metrics/metrics-routes.js';
@@ -33,7 +32,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   callbackRoutes(router, { pushes: services.callbackPushes });
   loginRoutes(router, {
     render,
-    way: createOaQrWay({ api: infra.api, qrExpireSeconds: config.qrExpireSeconds, logger: infra.logger }),
+    ...services.ways,
     scenes: services.scenes,
     scanToLogin: services.scanToLogin,
     sceneStates: services.sceneStates,

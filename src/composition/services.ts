@@ -11,6 +11,8 @@ import { createScanRecording } from '../login/scan/scan-recording.js';
 import { createScanToLogin } from '../login/scan/scan-to-login.js';
 import { createSceneStates } from '../login/scan/scene-states.js';
 import { createLoginRecord } from '../login/session/login-record.js';
+import { createOaCodeWay } from '../login/ways/oa-code.js';
+import { createOaQrWay } from '../login/ways/oa-qr.js';
 import { createMiniProgramLogin } from '../login/miniprogram/miniprogram-login.js';
 import { createOauthLogin } from '../login/in-wechat/oauth-login.js';
 import { perIpPerMinute } from '../http/rate-limiter.js';
@@ -103,6 +105,8 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     announceScan,
     unionidBackfill,
     completeLogin: sessionLogin.completeLogin,
+    limiter: infra.limiter,
+    codesPerUserPerHour: config.rateLimits.loginCodesPerUserPerHour,
     metrics,
     now,
   });
@@ -144,8 +148,13 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       now,
     });
 
+  // The ways in the login page offers (LOGIN_METHODS), and the code that every account may use when WeChat refuses QR codes.
+  const codeWay = createOaCodeWay({ accountName: config.wechat.accountName, accountQrUrl: config.wechat.accountQrUrl });
+  const waysByName = { 'oa-qr': createOaQrWay({ api, qrExpireSeconds: config.qrExpireSeconds, logger }), 'oa-code': codeWay };
+
   return {
     scenes,
+    ways: { ways: config.loginMethods.map((name) => waysByName[name]), codeWay },
     sessions,
     confirmation,
     sceneStates,

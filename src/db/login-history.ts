@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation, toDate } from './values.js';
 
-export type LoginMethod = 'qrcode' | 'oauth' | 'miniprogram';
+export type LoginMethod = 'qrcode' | 'code' | 'oauth' | 'miniprogram';
 
 export interface LoginRecord {
   at: Date;

@@ -21,10 +21,16 @@ export interface LoginSceneRow {
   tokenExpiresAt: number | null;
   /** sha256 of the browser session id that may complete the login (null: rows from before it was kept). */
   ownerHash: string | null;
+  /** The way in it was shown with (null: a QR code, from before ways were kept). */
+  way: string | null;
 }
 
 /** What is known of a scene when its QR code is issued: the waiting browser. */
-export type NewLoginScene = Pick<LoginSceneRow, 'scene' | 'deviceHash' | 'userAgent' | 'ip' | 'createdAt' | 'expiresAt' | 'ownerHash'>;
+export type NewLoginScene = Pick<LoginSceneRow, 'scene' | 'deviceHash' | 'userAgent' | 'ip' | 'createdAt' | 'expiresAt' | 'ownerHash'> & {
+  way?: string;
+  /** With oa-code: the sha256 of the code the page shows. */
+  codeHash?: string;
+};
 
 export interface ConfirmationRequest {
   scene: string;
@@ -56,6 +62,8 @@ export function createLoginSceneQueries(knex: Knex) {
         expires_at_ms: scene.expiresAt,
         state: 'issued',
         owner_hash: scene.ownerHash,
+        way: scene.way ?? null,
+        code_hash: scene.codeHash ?? null,
       });
     } catch (error) {
       // The same scene recorded twice (a retried request) is the same row.
@@ -71,6 +79,11 @@ export function createLoginSceneQueries(knex: Knex) {
   async function findScenes(scenes: string[]): Promise<Map<string, LoginSceneRow>> {
     const rows = await table().whereIn('scene', scenes);
     return new Map(rows.map((row) => [String(row.scene), toRow(row)!]));
+  }
+
+  /** The live, unclaimed scene an oa-code names: one indexed lookup. */
+  async function findIssuedSceneByCodeHash(codeHash: string, now: number): Promise<LoginSceneRow | undefined> {
+    return toRow(await table().where({ code_hash: codeHash, state: 'issued' }).where('expires_at_ms', '>', now).first());
   }
 
   async function findSceneByTokenHash(tokenHash: string): Promise<LoginSceneRow | undefined> {
@@ -144,7 +157,7 @@ export function createLoginSceneQueries(knex: Knex) {
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }
 
-  return { insertScene, findScene, findScenes, findSceneByTokenHash, markAwaiting, markApproved, decide, markUsed, moveScene, deleteExpiredScenes };
+  return { insertScene, findScene, findScenes, findIssuedSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markUsed, moveScene, deleteExpiredScenes };
 }
 
 export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;
@@ -163,5 +176,6 @@ function toRow(row: Record<string, unknown> | undefined): LoginSceneRow | undefi
     number: (row.number as string | null) ?? null,
     tokenExpiresAt: row.token_expires_at_ms === null || row.token_expires_at_ms === undefined ? null : Number(row.token_expires_at_ms),
     ownerHash: (row.owner_hash as string | null | undefined) ?? null,
+    way: (row.way as string | null | undefined) ?? null,
   };
 }

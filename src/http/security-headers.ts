@@ -28,11 +28,14 @@ const hstsMaxAgeSeconds = 365 * 24 * 60 * 60;
  * origin, so that the simulator's phone shows the confirm page inside its
  * in-app browser. Other origins can never frame anything.
  */
-export function createSecurityHeaders(options: { https: boolean; simulatorFrames: boolean; formActionOrigins?: string[] }): AppMiddleware {
+export function createSecurityHeaders(options: { https: boolean; simulatorFrames: boolean; formActionOrigins?: string[]; imageOrigins?: string[] }): AppMiddleware {
   // Browsers apply form-action to the redirects after a form post too: the phone-binding form ends, through
   // the OpenID Provider, at a registered application's redirect_uri, so those origins (and only those) are allowed.
   const origins = [...new Set(options.formActionOrigins ?? [])].join(' ');
-  const pagePolicy = origins ? contentSecurityPolicy.replace("form-action 'self'", `form-action 'self' ${origins}`) : contentSecurityPolicy;
+  const withForms = origins ? contentSecurityPolicy.replace("form-action 'self'", `form-action 'self' ${origins}`) : contentSecurityPolicy;
+  // The account's follow QR image (WECHAT_ACCOUNT_QR_URL) lives on WeChat's image host, named by the operator.
+  const images = [...new Set(options.imageOrigins ?? [])].join(' ');
+  const pagePolicy = images ? withForms.replace("img-src 'self' data:", `img-src 'self' data: ${images}`) : withForms;
   const sameOriginPolicy = pagePolicy.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
   return async (ctx, next) => {
     const framed = options.simulatorFrames && ctx.get('sec-fetch-dest') === 'iframe';

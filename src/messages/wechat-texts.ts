@@ -22,6 +22,12 @@ export interface WechatTexts {
   confirm(device: DeviceInWords, link: string): string;
   /** The notice after a QR login; `endLink` ends that very session. */
   notice(device: DeviceInWords, at: Date, endLink: string): string;
+  /** The reply to a login code sent to the account (oa-code): which browser it logged in, and what is left to do. */
+  codeLogin(device: DeviceInWords, hasPhone: boolean): string;
+  /** A message shaped like a login code that names no live login. */
+  codeUnknown: string;
+  /** Too many codes from this WeChat user this hour. */
+  codeTooMany: string;
 }
 
 /** Built once: toLocaleString with options builds a new Intl formatter on every call (about 0.4 ms per login in the bench's profile). */
@@ -44,6 +50,11 @@ const zh: WechatTexts = {
   notice: (device, at, endLink) =>
     `你的账号于 ${shanghaiTime.zh.format(at)} 通过扫码在这个浏览器上登录了：\n${who(device, '未知浏览器')}\n${where(device, '，')}\n\n` +
     `如果不是你本人操作，请<a href="${endLink}">结束这次登录</a>。`,
+  codeLogin: (device, hasPhone) =>
+    `${hasPhone ? '登录成功' : '验证码正确！请回到网页上绑定手机号，完成登录'}：\n${who(device, '未知浏览器')}\n${where(device, '，')}\n\n` +
+    '如果这不是你正在登录的浏览器，请在个人资料页退出它。',
+  codeUnknown: '这个登录码无效或已过期，请刷新网页，发送新的登录码。',
+  codeTooMany: '登录码错误次数过多，请一小时后再试。',
 };
 
 const en: WechatTexts = {
@@ -57,6 +68,11 @@ const en: WechatTexts = {
   notice: (device, at, endLink) =>
     `Your account logged in by QR code on ${shanghaiTime.en.format(at)} in this browser:\n${who(device, 'Unknown browser')}\n${where(device, ', ')}\n\n` +
     `If this was not you, <a href="${endLink}">end this login</a>.`,
+  codeLogin: (device, hasPhone) =>
+    `${hasPhone ? 'You are logged in' : 'Code accepted! Go back to the web page and bind your phone number to finish logging in'}:\n${who(device, 'Unknown browser')}\n${where(device, ', ')}\n\n` +
+    'If this is not the browser you are logging in on, log it out on your profile page.',
+  codeUnknown: 'This login code is not valid or has expired. Refresh the web page and send the new code.',
+  codeTooMany: 'Too many wrong login codes. Try again in an hour.',
 };
 
 export const wechatTexts: Record<Lang, WechatTexts> = { zh, en };

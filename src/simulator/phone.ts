@@ -1,5 +1,6 @@
 import { aesKeyFromEncodingAesKey } from '../wechat/message-crypto.js';
-import { BadReplyError, buildEventXml, buildSignedPush, openReply } from '../wechat/signed-push.js';
+import { randomInt } from 'node:crypto';
+import { BadReplyError, buildEventXml, buildSignedPush, buildTextXml, openReply } from '../wechat/signed-push.js';
 
 export interface PhoneOptions {
   /** Where WeChat would POST: the server's own /wechat/callback. */
@@ -34,9 +35,19 @@ export function createSimulatedPhone(options: PhoneOptions) {
   const now = options.now ?? Date.now;
   const key = options.encodingAesKey ? aesKeyFromEncodingAesKey(options.encodingAesKey) : undefined;
 
-  async function push(openid: string, event: string, extra: { eventKey?: string; ticket?: string } = {}): Promise<PushResult> {
+  function push(openid: string, event: string, extra: { eventKey?: string; ticket?: string } = {}): Promise<PushResult> {
     const createTime = Math.floor(now() / 1000);
-    const xml = buildEventXml({ toUser: options.accountId, openid, createTime, event, ...extra });
+    return post(openid, createTime, buildEventXml({ toUser: options.accountId, openid, createTime, event, ...extra }));
+  }
+
+  /** A text message typed to the account; WeChat numbers each message (MsgId, 64-bit). */
+  function sendText(openid: string, content: string): Promise<PushResult> {
+    const createTime = Math.floor(now() / 1000);
+    const msgId = `${createTime}${String(randomInt(1_000_000_000)).padStart(9, '0')}`;
+    return post(openid, createTime, buildTextXml({ toUser: options.accountId, openid, createTime, content, msgId }));
+  }
+
+  async function post(openid: string, createTime: number, xml: string): Promise<PushResult> {
     const signed = buildSignedPush(xml, { token: options.token, appId: options.appId, accountId: options.accountId, key, openid, timestamp: String(createTime) });
     const url = new URL(options.callbackUrl);
     url.search = signed.query.toString();
@@ -67,6 +78,7 @@ export function createSimulatedPhone(options: PhoneOptions) {
     /** The documented plain follow and unfollow: no EventKey element at all. */
     follow: (openid: string) => push(openid, 'subscribe'),
     unfollow: (openid: string) => push(openid, 'unsubscribe'),
+    sendText,
   };
 }
 

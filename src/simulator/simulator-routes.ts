@@ -9,7 +9,7 @@ import { formOf } from '../http/form.js';
 import { readTextBody } from '../http/read-body.js';
 import type { Logger } from '../logging/logger.js';
 import type { Render } from '../http/render.js';
-import { maxUserInfoBatch, showQrcodePath } from '../wechat/constants.js';
+import { apiUnauthorizedErrcode, maxUserInfoBatch, showQrcodePath } from '../wechat/constants.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
 import { buildPhoneView } from './phone-view.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
@@ -39,7 +39,7 @@ export function simulatorRoutes(router: AppRouter, deps: SimulatorRouteDeps): vo
   simulatorPhoneRoutes(router, deps);
 }
 
-function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): void {
+function simulatorApiRoutes(router: AppRouter, { state, config }: SimulatorRouteDeps): void {
   const api = '/simulator/api';
   // WeChat answers errors with HTTP 200 and an errcode; so does the simulator.
   const fail = (ctx: Ctx, error: { errcode: number; errmsg: string }) => {
@@ -63,6 +63,7 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
   router.post(`${api}/cgi-bin/qrcode/create`, async (ctx) => {
     const token = state.checkToken(ctx.query.access_token);
     if ('errcode' in token) return fail(ctx, token);
+    if (config.simulatorSubscriptionAccount) return fail(ctx, apiUnauthorized);
     const request = readQrcodeRequest(await readJson(ctx));
     if ('errcode' in request) return fail(ctx, request);
     const ticket = state.createTicket(request.scene, request.expireSeconds);
@@ -97,6 +98,7 @@ function simulatorApiRoutes(router: AppRouter, { state }: SimulatorRouteDeps): v
   // The customer-service message: only text is used by the server, so only text is accepted.
   router.post(`${api}/cgi-bin/message/custom/send`, async (ctx) => {
     if (!acceptsAccountToken(ctx)) return;
+    if (config.simulatorSubscriptionAccount) return fail(ctx, apiUnauthorized);
     const body = await readJson(ctx);
     if (!body) return fail(ctx, { errcode: 47_001, errmsg: 'data format error' });
     if (body.msgtype !== 'text') return fail(ctx, { errcode: 40_008, errmsg: 'invalid message type' });
@@ -192,6 +194,8 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
     if (query.appid !== state.officialAccountAppId) return 'appid 参数错误 / wrong appid';
     if (query.response_type !== 'code') return 'response_type 参数错误';
     if (query.scope !== 'snsapi_base' && query.scope !== 'snsapi_userinfo') return 'scope 参数错误';
+    // An account without web authorization (a subscription account, an unverified one): WeChat's page says so.
+    if (config.simulatorSubscriptionAccount) return 'Scope 参数错误或没有 Scope 权限 (10005)';
     // The 网页授权域名 check: the redirect must go back to the configured domain.
     if (typeof query.redirect_uri !== 'string' || !query.redirect_uri.startsWith(`${config.publicUrl}/`)) {
       return 'redirect_uri 域名与后台配置不一致 (10003)';
@@ -325,6 +329,9 @@ function simulatorMiniProgramRoutes(router: AppRouter, { state }: SimulatorRoute
   });
 }
 
+/** What WeChat answers an account that may not call an API: an unverified or subscription account. */
+const apiUnauthorized = { errcode: apiUnauthorizedErrcode, errmsg: 'api unauthorized' };
+
 function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void {
   const { state, config, render } = deps;
   const phone = createSimulatedPhone({
@@ -437,6 +444,17 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
       redirectToPhone(ctx, persona);
     });
   }
+
+  // A text message from a follower to the account (WeChat lets only followers write); a login code is one.
+  router.post('/simulator/message', deps.formBody, requireCsrf, async (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    const content = String(formField(ctx, 'content') ?? '').trim().slice(0, 600);
+    if (!persona || !persona.following || !content) return renderPhone(ctx, persona, 422, ctx.state.t('simPickUser'));
+    persona.chat.push({ from: 'user', text: content, at: new Date(state.now()) });
+    persona.lastInteractionAt = state.now();
+    await pushAndRecord(persona, () => phone.sendText(persona.openid, content));
+    redirectToPhone(ctx, persona);
+  });
 
   // The persona's snapshot-page mode: their next snsapi_userinfo authorization yields a virtual account.
   router.post('/simulator/snapshot', deps.formBody, requireCsrf, (ctx) => {

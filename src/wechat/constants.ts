@@ -37,6 +37,8 @@ export const requireSubscribeErrcode = 43_004;
  * https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
  */
 export const invalidAccessTokenErrcodes = [40_001, 40_014, 42_001];
+/** The account may not call this API (48001): an unverified or subscription account asking for QR codes, OAuth or customer-service messages. */
+export const apiUnauthorizedErrcode = 48_001;
 /** The daily quota of an API is used up (for qrcode/create: 100,000 a day for a service account, 10,000 for a test account). */
 export const apiQuotaReachedErrcode = 45_009;
 /** The OAuth code, js_code or phone code is invalid (40029), used (40163) or expired (42003). */

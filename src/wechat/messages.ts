@@ -37,6 +37,12 @@ export interface UnsubscribeEvent extends MessageEnvelope {
   kind: 'unsubscribe';
 }
 
+/** A text message to the account (MsgType text): with oa-code, it may be a login code. */
+export interface TextMessage extends MessageEnvelope {
+  kind: 'text';
+  content: string;
+}
+
 /** Any message or event we do not act on; it is acknowledged with `success`. */
 export interface OtherMessage extends MessageEnvelope {
   kind: 'other';
@@ -44,7 +50,7 @@ export interface OtherMessage extends MessageEnvelope {
   event?: string;
 }
 
-export type WechatMessage = ScanEvent | SubscribeEvent | UnsubscribeEvent | OtherMessage;
+export type WechatMessage = ScanEvent | SubscribeEvent | UnsubscribeEvent | TextMessage | OtherMessage;
 
 export type XmlFields = Record<string, string>;
 
@@ -115,6 +121,9 @@ export function toWechatMessage(fields: XmlFields): WechatMessage {
   }
   if (msgType === 'event' && event === 'unsubscribe') {
     return { ...envelope, kind: 'unsubscribe' };
+  }
+  if (msgType === 'text') {
+    return { ...envelope, kind: 'text', content: fields.Content ?? '' };
   }
   return { ...envelope, kind: 'other', msgType, event };
 }

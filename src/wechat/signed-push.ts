@@ -36,6 +36,15 @@ export function buildEventXml(fields: EventFields): string {
   );
 }
 
+/** A text message's XML, as WeChat sends what a person types to the account (MsgId is the retries' key). */
+export function buildTextXml(fields: { toUser: string; openid: string; createTime: number; content: string; msgId: string }): string {
+  return (
+    `<xml><ToUserName>${cdata(fields.toUser)}</ToUserName><FromUserName>${cdata(fields.openid)}</FromUserName>` +
+    `<CreateTime>${fields.createTime}</CreateTime><MsgType>${cdata('text')}</MsgType><Content>${cdata(fields.content)}</Content>` +
+    `<MsgId>${fields.msgId}</MsgId></xml>`
+  );
+}
+
 /** The query WeChat adds to a callback: `signature` = sha1 of the sorted token, timestamp and nonce. */
 export function signCallbackQuery(token: string, timestamp: string, nonce: string, extra: Record<string, string> = {}): URLSearchParams {
   return new URLSearchParams({ signature: computeSignature([token, timestamp, nonce]), timestamp, nonce, ...extra });

@@ -26,9 +26,12 @@
   // Once the page shows the number, the server holds the next poll until the scanner decides.
   var seenScanned = state === 'scanned';
 
+  // The address of this way in (a QR code, or a code to send): renewals stay on it.
+  var loginHref = qr.getAttribute('data-login-href') || '/login';
+
   box.classList.add('js');
   // A renewal's address is not one to keep: reloading it by hand is the visitor asking, not the script.
-  if (/^\?renew=auto$/.test(window.location.search) && window.history.replaceState) window.history.replaceState(null, '', '/login');
+  if (/[?&]renew=auto$/.test(window.location.search) && window.history.replaceState) window.history.replaceState(null, '', loginHref);
 
   function show(next) {
     state = next;
@@ -43,7 +46,7 @@
     statusEl.textContent = text('expired');
     // A fresh code without the visitor doing anything, a few times; then the button waits for them,
     // so that a forgotten tab does not cost a QR code every few minutes forever.
-    if (renewalsLeft > 0) setTimeout(function () { window.location.replace('/login?renew=auto'); }, 1500);
+    if (renewalsLeft > 0) setTimeout(function () { window.location.replace(loginHref + (loginHref.indexOf('?') < 0 ? '?' : '&') + 'renew=auto'); }, 1500);
   }
 
   // /login/poll answers 403 when this session did not create the scene: the browser keeps no

@@ -12,7 +12,7 @@ export interface WechatEventDeps {
   users: Pick<UserQueries, 'findUserByOpenid' | 'recordUnfollow'>;
   /** Who a follow is (one person, one user: identity/user-identity.ts). */
   identity: Pick<UserIdentity, 'recordFollow'>;
-  scanToLogin: Pick<ScanToLogin, 'onScan'>;
+  scanToLogin: Pick<ScanToLogin, 'onScan' | 'onCode'>;
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   /**
    * Ends everything that lets the user in without a new login (server-side
@@ -24,7 +24,7 @@ export interface WechatEventDeps {
   now?: () => Date;
 }
 
-/** What each event of the Official Account's callback does: a scan logs in, a follow is recorded, an unfollow ends access. */
+/** What each push to the Official Account's callback does: a scan (or a login code sent) logs in, a follow is recorded, an unfollow ends access. */
 export function createWechatEvents(deps: WechatEventDeps) {
   const now = deps.now ?? (() => new Date());
 
@@ -39,6 +39,8 @@ export function createWechatEvents(deps: WechatEventDeps) {
       case 'unsubscribe':
         await handleUnfollow(message.openid);
         return emptyReply;
+      case 'text':
+        return (await deps.scanToLogin.onCode(message.openid, message.content)) ?? emptyReply;
       default:
         return emptyReply;
     }

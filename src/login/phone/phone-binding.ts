@@ -20,7 +20,7 @@ export interface PendingBinding {
   userId: number;
   version: number;
   scene?: string;
-  method: 'qrcode' | 'oauth';
+  method: 'qrcode' | 'code' | 'oauth';
 }
 
 export interface PhoneBindingDeps {

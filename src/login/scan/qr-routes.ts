@@ -5,9 +5,9 @@ import type { RateLimiter } from '../../http/rate-limiter.js';
 import type { Render } from '../../http/render.js';
 import { safeNextPath } from '../../http/safe-next.js';
 import { cookieNameFor, rotateSessionId, sessionCookieName, sessionOf } from '../../http/cookie-session.js';
-import { maxSceneStrLength } from '../../wechat/constants.js';
+import { apiUnauthorizedErrcode, maxSceneStrLength } from '../../wechat/constants.js';
+import { WechatError } from '../../wechat/errors.js';
 import type { LoginWay } from '../ways/login-way.js';
-import type { OaQrShown } from '../ways/oa-qr.js';
 import type { MessageKey } from '../../messages/catalogue.js';
 import type { SessionEndNotice } from '../../db/user-sessions.js';
 import type { CurrentUser } from '../session/current-user.js';
@@ -19,8 +19,10 @@ import type { SceneIssuer } from './scene-issuer.js';
 
 export interface LoginRouteDeps {
   render: Render;
-  /** The way in the page offers (ways/). */
-  way: LoginWay<OaQrShown>;
+  /** The ways in the page offers, in order (LOGIN_METHODS; ways/). */
+  ways: LoginWay[];
+  /** The way every Official Account may use, taken when WeChat refuses QR codes to this account (48001). */
+  codeWay?: LoginWay;
   scenes: SceneIssuer;
   scanToLogin: Pick<ScanToLogin, 'answerPoll'>;
   sceneStates: Pick<SceneStates, 'recordIssued' | 'moveOwner'>;
@@ -54,6 +56,9 @@ export type LoginPageState = 'pending' | 'scanned' | 'denied' | 'expired';
 export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   const now = deps.now ?? Date.now;
   const heldPolls = new Map<string, number>();
+  /** WeChat said 48001 to qrcode/create once: this account may not create QR codes, so no more are asked for. */
+  let qrRefused = false;
+  const wayNamed = (name: string) => [...deps.ways, ...(deps.codeWay ? [deps.codeWay] : [])].find((way) => way.name === name) ?? deps.ways[0];
 
   router.get('/', async (ctx) => {
     const user = await deps.currentUser(ctx);
@@ -78,11 +83,12 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     const autoRenewals = ctx.query.renew === 'auto' ? (session.autoRenewals ?? 0) + 1 : 0;
     session.autoRenewals = autoRenewals;
     // WeChat caps qrcode/create per day: a reload must not cost a code.
-    const reusable = await reusableScene(ctx, previousSid);
+    const way = chosenWay(ctx.query.method);
+    const reusable = await reusableScene(ctx, previousSid, way);
     if (reusable) return renderLoginPage(ctx, reusable);
     const newest = session.scenes?.at(-1);
     if (autoRenewals > maxAutoRenewals && newest) return renderLoginPage(ctx, { ...newest, state: 'expired' });
-    const entry = await createScene(ctx);
+    const entry = await createScene(ctx, way);
     session.scenes = [...(session.scenes ?? []), entry].slice(-scenesKeptPerSession);
     await renderLoginPage(ctx, entry);
   });
@@ -131,10 +137,16 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     await renderLoginPage(ctx, { ...entry, stillWaiting: true, state: shown, number: answer.number });
   });
 
-  /** The session's newest scene, when nobody has scanned it and it has more than a minute left. */
-  async function reusableScene(ctx: AppContext, previousSid: string): Promise<ShownScene | undefined> {
+  /** `?method=` when the page offers that way, else the first it offers; after a 48001, the code instead of the QR code. */
+  function chosenWay(method: unknown): LoginWay {
+    const way = deps.ways.find((candidate) => candidate.name === method) ?? deps.ways[0];
+    return way.name === 'oa-qr' && qrRefused && deps.codeWay ? deps.codeWay : way;
+  }
+
+  /** The session's newest scene of this way, when nobody has scanned it and it has more than a minute left. */
+  async function reusableScene(ctx: AppContext, previousSid: string, way: LoginWay): Promise<ShownScene | undefined> {
     const newest = ctx.session?.scenes?.at(-1) as ShownScene | undefined;
-    if (!newest || newest.expiresAt - now() <= reuseSceneWithMoreThanMs) return undefined;
+    if (!newest || wayOf(newest) !== way.name || newest.expiresAt - now() <= reuseSceneWithMoreThanMs) return undefined;
     const state = await deps.poller.waitForScan(newest.scene, 0, new AbortController().signal);
     if (state.status !== 'issued') return undefined;
     // The scene follows the session to its new id, if this copy of the cookie still holds it.
@@ -142,8 +154,8 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     return newest;
   }
 
-  /** A new scene, recorded, and what the way shows for it (a QR code), within the per-IP cap. */
-  async function createScene(ctx: AppContext): Promise<ShownScene> {
+  /** A new scene, recorded, and what its way shows for it (a QR code, a code to send), within the per-IP cap. */
+  async function createScene(ctx: AppContext, chosen: LoginWay): Promise<ShownScene> {
     if (!(await deps.limiter.hit(`qrcode-ip:${ctx.ip}`, deps.qrCodesPerIpPerMinute, 60))) {
       deps.logger.warn('login qrcode refused: per-IP limit', { ip: ctx.ip, limitPerMinute: deps.qrCodesPerIpPerMinute });
       ctx.set('Retry-After', '60');
@@ -151,11 +163,28 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     }
     const expiresAt = now() + deps.qrExpireSeconds * 1000;
     const scene = deps.scenes.issueScene(expiresAt, ctx.state.lang);
+    const { way, presented } = await present(chosen, scene, ctx.ip);
     deps.poller.noteIssued(scene);
     // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
     const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip, sessionId: sessionOf(ctx).sid! };
-    await deps.sceneStates.recordIssued(scene, expiresAt, browser);
-    return { scene, expiresAt, ...(await deps.way.present(scene, { ip: ctx.ip })) };
+    await deps.sceneStates.recordIssued(scene, expiresAt, browser, { way: way.name, codeHash: presented.codeHash });
+    return { scene, expiresAt, way: way.name, ...(presented.shown as object) };
+  }
+
+  /**
+   * What the way shows for the scene. An account that may not create QR codes
+   * (48001: a subscription account, or one not verified) gets the code
+   * instead, and the log says once what to configure.
+   */
+  async function present(way: LoginWay, scene: string, ip: string) {
+    try {
+      return { way, presented: await way.present(scene, { ip }) };
+    } catch (error) {
+      if (!(way.name === 'oa-qr' && deps.codeWay && error instanceof WechatError && error.errcode === apiUnauthorizedErrcode)) throw error;
+      if (!qrRefused) deps.logger.warn('login qrcode refused: this account may not create QR codes (48001); the login page shows the code to send instead. Set LOGIN_METHODS=oa-code', {});
+      qrRefused = true;
+      return { way: deps.codeWay, presented: await deps.codeWay.present(scene, { ip }) };
+    }
   }
 
   function validScene(scene: unknown): string {
@@ -185,7 +214,10 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       scene: view.scene,
       expiresAt: new Date(view.expiresAt).toISOString(),
       secondsLeft: Math.max(0, Math.round((view.expiresAt - now()) / 1000)),
-      ...(await deps.way.view(view)),
+      ...(await wayNamed(wayOf(view)).view(view)),
+      ways: deps.ways.map((way) => ({ name: way.name, href: `/login?method=${way.name}`, current: way.name === wayOf(view) })),
+      // Where a new code of the same way is asked for (the buttons, the script's renewals).
+      loginHref: wayOf(view) === deps.ways[0].name ? '/login' : `/login?method=${wayOf(view)}`,
       statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,
       stillWaiting: view.stillWaiting ?? false,
       // One state at a time, the same with the script and without it (the no-JavaScript status check renders it here).
@@ -204,6 +236,11 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     // The language link keeps the check: a plain /login would cost a QR code that this browser cannot use.
     deps.render(ctx, 'cookies.njk', { switchLangHref: `/login?cookies=check&lang=${otherLang}` }, status);
   }
+}
+
+/** A scene's way; scenes kept from before ways were recorded are QR codes. */
+function wayOf(shown: ShownScene): string {
+  return shown.way ?? 'oa-qr';
 }
 
 /** Whether the request carried our session cookie at all (signed or not, valid or not; `__Host-` on https). */

@@ -6,7 +6,11 @@ import { wechatTexts } from '../../messages/wechat-texts.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { ScanClaim } from '../confirm/login-confirmation.js';
 import type { UnionidBackfill } from '../identity/unionid-backfill.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
+import { describeDevice } from '../session/device-description.js';
 import type { CompleteLogin } from '../session/session-login.js';
+import { hashLoginCode, loginCodeIn } from '../ways/oa-code.js';
+import type { OaCodeShown } from '../ways/oa-code.js';
 import type { OaQrShown } from '../ways/oa-qr.js';
 import type { ScanRecord, ScanRecording } from './scan-recording.js';
 import type { SceneIssuer } from './scene-issuer.js';
@@ -21,7 +25,7 @@ export interface PollAnswer {
 }
 
 /** A code this browser session was shown (kept in its cookie session), with what its way shows (ways/). */
-export type ShownScene = { scene: string; expiresAt: number } & OaQrShown;
+export type ShownScene = { scene: string; expiresAt: number; way?: string } & Partial<OaQrShown & OaCodeShown>;
 
 export interface ScanToLoginDeps {
   scenes: SceneIssuer;
@@ -32,6 +36,10 @@ export interface ScanToLoginDeps {
   /** Asks for the unionids of users a scan created, after the wake, many per call. */
   unionidBackfill?: Pick<UnionidBackfill, 'add'>;
   completeLogin: CompleteLogin;
+  /** Counts the login codes each WeChat user sends (oa-code), shared between instances with Redis. */
+  limiter: RateLimiter;
+  /** Login codes one WeChat user may send per hour, right or wrong: ten guesses among 5 · 10^11 codes. */
+  codesPerUserPerHour: number;
   metrics?: Metrics;
   now?: () => number;
 }
@@ -50,8 +58,11 @@ export interface ScanToLoginDeps {
  *   7. approved: only the browser session that showed the code may go on
  *   8. completeLogin: without a phone, bind one first; with one, the login is
  *      recorded once (the scene becomes used) and a session starts
- * The other ways in (in-WeChat OAuth, the mini-program) end in the same
- * completeLogin (session/session-login.ts).
+ * A code sent to the account (oa-code, `onCode`) is that person's scan of the
+ * scene it names: its steps 1 and 2 are to find the live scene by the code and
+ * approve it (typing the page's code in WeChat is the confirmation), then 3 to 8
+ * as above. The other ways in (in-WeChat OAuth, the mini-program) end in the
+ * same completeLogin (session/session-login.ts).
  */
 export function createScanToLogin(deps: ScanToLoginDeps) {
   const now = deps.now ?? Date.now;
@@ -67,6 +78,28 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
     wakeBrowser(openid, scene, scan);
     deps.metrics?.scans.inc({ outcome: claim.kind === 'confirm' ? 'confirm' : scan.hasPhone ? 'logged_in' : 'bind' });
     return reply(facts.lang, claim, scan);
+  }
+
+  /** A text message to the account: the reply when it is a login code, undefined when it is not one (not ours to answer). */
+  async function onCode(openid: string, content: string): Promise<string | undefined> {
+    const code = loginCodeIn(content);
+    if (!code) return undefined;
+    // Counted before the lookup, right or wrong: parallel guesses cannot outrun the count.
+    if (!(await deps.limiter.hit(`login-code:${openid}`, deps.codesPerUserPerHour, 3600))) {
+      deps.metrics?.scans.inc({ outcome: 'code_refused' });
+      return wechatTexts.zh.codeTooMany;
+    }
+    const row = await deps.sceneStates.claimByCode(openid, hashLoginCode(code));
+    if (!row) {
+      deps.metrics?.scans.inc({ outcome: 'code_unknown' });
+      return wechatTexts.zh.codeUnknown;
+    }
+    const lang = deps.scenes.readScene(row.scene)?.lang ?? 'zh';
+    const scan = await deps.scans.record(openid, row.scene, 'SCAN');
+    if (scan.outcome === 'scene_taken') return refuse('scene_taken', lang);
+    wakeBrowser(openid, row.scene, scan);
+    deps.metrics?.scans.inc({ outcome: scan.hasPhone ? 'logged_in' : 'bind' });
+    return wechatTexts[lang].codeLogin(describeDevice(row.userAgent, row.ip), scan.hasPhone);
   }
 
   function refuse(outcome: 'scene_invalid' | 'scene_taken', lang: Lang): string {
@@ -102,13 +135,13 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
       case 'approved': {
         // 7. Only the session that showed the code last may complete it: not a copy of the cookie from before.
         if (state.ownerHash && state.ownerHash !== ownerHashOf(sessionOf(ctx).sid!)) throw new ForbiddenError('another session holds this scene');
-        const { status, redirect } = await deps.completeLogin(ctx, state.user, 'qrcode', shown.scene);
+        const { status, redirect } = await deps.completeLogin(ctx, state.user, state.method, shown.scene);
         return redirect ? { status, redirect } : { status };
       }
     }
   }
 
-  return { onScan, answerPoll };
+  return { onScan, onCode, answerPoll };
 }
 
 export type ScanToLogin = ReturnType<typeof createScanToLogin>;

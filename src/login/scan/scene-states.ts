@@ -11,8 +11,11 @@ export type SceneState =
   | { status: 'issued' }
   /** Scanned by a phone that must confirm in WeChat (LOGIN_CONFIRM): the number to pick. */
   | { status: 'awaiting'; number: string }
-  /** Scanned and approved: `user` logs in, in the browser session whose id hashes to `ownerHash` (null: rows from before it was kept). */
-  | { status: 'approved'; user: User; ownerHash: string | null }
+  /**
+   * Scanned and approved: `user` logs in, in the browser session whose id hashes to `ownerHash` (null: rows
+   * from before it was kept), and the login is recorded as `method`.
+   */
+  | { status: 'approved'; user: User; ownerHash: string | null; method: 'qrcode' | 'code' }
   | { status: 'denied' }
   /** A login completed with it already. */
   | { status: 'used' };
@@ -44,9 +47,10 @@ export function createSceneStates(deps: SceneStateDeps) {
   const now = deps.now ?? Date.now;
   const lookup = createBatchedLookup(findStates);
 
-  /** GET /login issued `scene`: remembers which browser, and which of its session ids, waits on it. */
-  async function recordIssued(scene: string, expiresAt: number, browser: WaitingBrowser): Promise<void> {
+  /** GET /login issued `scene`: remembers which browser, and which of its session ids, waits on it, and how it was shown. */
+  async function recordIssued(scene: string, expiresAt: number, browser: WaitingBrowser, shown: { way: string; codeHash?: string }): Promise<void> {
     await deps.scenes.insertScene({
+      ...shown,
       scene,
       deviceHash: hashDeviceId(browser.deviceId),
       userAgent: browser.userAgent,
@@ -74,6 +78,17 @@ export function createSceneStates(deps: SceneStateDeps) {
     return (await deps.scenes.markApproved(scene, openid, now())) ? { kind: 'approved' } : { kind: 'refused' };
   }
 
+  /**
+   * A code sent to the account (oa-code) by `openid`: the live scene it names
+   * is approved for them at once (typing the page's code in WeChat is the
+   * confirmation). Undefined when the code names no live, unclaimed scene.
+   */
+  async function claimByCode(openid: string, codeHash: string): Promise<LoginSceneRow | undefined> {
+    const row = await deps.scenes.findIssuedSceneByCodeHash(codeHash, now());
+    if (!row || !(await deps.scenes.markApproved(row.scene, openid, now()))) return undefined;
+    return row;
+  }
+
   /** Where `scene` stands; the polls of one tick share one query (and one for their scanners). */
   function stateOf(scene: string): Promise<SceneState> {
     return lookup.find(scene).then((state) => state ?? { status: 'issued' });
@@ -91,7 +106,7 @@ export function createSceneStates(deps: SceneStateDeps) {
     return deps.scenes.markUsed(scene, now(), trx);
   }
 
-  return { recordIssued, moveOwner, claim, stateOf, markUsed };
+  return { recordIssued, moveOwner, claim, claimByCode, stateOf, markUsed };
 }
 
 export type SceneStates = ReturnType<typeof createSceneStates>;
@@ -103,7 +118,7 @@ function stateOfRow(row: LoginSceneRow, scanners: Map<string, User>): SceneState
     case 'approved': {
       const user = row.scannerOpenid ? scanners.get(row.scannerOpenid) : undefined;
       // The scanner's user is gone (unfollowed and merged away): the scene leads nowhere.
-      return user ? { status: 'approved', user, ownerHash: row.ownerHash } : { status: 'issued' };
+      return user ? { status: 'approved', user, ownerHash: row.ownerHash, method: row.way === 'oa-code' ? 'code' : 'qrcode' } : { status: 'issued' };
     }
     case 'denied':
     case 'used':

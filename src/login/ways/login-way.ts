@@ -14,8 +14,12 @@ export interface LoginWay<Shown = unknown> {
   name: WayName;
   /** How its logins are recorded in the history. */
   method: LoginMethod;
-  /** Makes what the page shows for a new scene; kept in the cookie session with the scene. */
-  present(scene: string, context: { ip: string }): Promise<Shown>;
+  /**
+   * Makes what the page shows for a new scene (`shown`, kept in the cookie
+   * session with it), and, for a code the person sends, the hash the scene's
+   * record keeps to find it.
+   */
+  present(scene: string, context: { ip: string }): Promise<{ shown: Shown; codeHash?: string }>;
   /** The login page's variables for what `present` made. */
   view(shown: Shown): Promise<Record<string, unknown>>;
 }

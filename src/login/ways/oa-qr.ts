@@ -24,11 +24,11 @@ export interface OaQrShown {
  * that operators see the daily quota (45009) coming.
  */
 export function createOaQrWay(deps: OaQrDeps): LoginWay<OaQrShown> {
-  async function present(scene: string, { ip }: { ip: string }): Promise<OaQrShown> {
+  async function present(scene: string, { ip }: { ip: string }): Promise<{ shown: OaQrShown }> {
     try {
       const qrcode = await deps.api.createLoginQrcode(scene, deps.qrExpireSeconds);
       deps.logger.info('login qrcode created', { ip });
-      return { qrUrl: qrcode.url };
+      return { shown: { qrUrl: qrcode.url } };
     } catch (error) {
       if (error instanceof WechatError && error.errcode === apiQuotaReachedErrcode) {
         deps.logger.error('login qrcode daily quota reached', { errcode: error.errcode, errmsg: error.errmsg });
