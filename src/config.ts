@@ -20,7 +20,7 @@ export const simulatorMiniProgramAppSecret = 'simulator-mini-secret';
 export const simulatorAccountName = '微信登录演示号';
 
 /** The ways in (CONTRACT.md "Ways to log in") this release offers; the others come with their issues. */
-export const availableLoginMethods = ['oa-qr', 'oa-code'] as const;
+export const availableLoginMethods = ['oa-qr', 'oa-code', 'miniprogram-code'] as const;
 export type LoginMethodName = (typeof availableLoginMethods)[number];
 
 export type TokenApi = 'stable' | 'classic';
@@ -107,6 +107,9 @@ const variables = z.object({
   // miniProgram
   MINIPROGRAM_APP_ID: text,
   MINIPROGRAM_APP_SECRET: text,
+  // The page a miniprogram-code opens, and which version of the mini-program.
+  MINIPROGRAM_LOGIN_PAGE: matching(/^[A-Za-z0-9_/-]{1,128}$/, 'must be a page path like pages/login/index', 'pages/login/index'),
+  MINIPROGRAM_ENV_VERSION: choice<'release' | 'trial' | 'develop'>('release', ['release', 'trial', 'develop']),
 
   // the ways in, in the order the login page offers them
   LOGIN_METHODS: text.transform((value, context): LoginMethodName[] | undefined => {
@@ -199,6 +202,9 @@ function checkTogether(vars: Variables, context: z.RefinementCtx): void {
   // Without it a push addressed to any account is accepted (issue 11).
   if (production && !vars.WECHAT_ORIGINAL_ID) say("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
   if (vars.MINIPROGRAM_APP_ID && !vars.MINIPROGRAM_APP_SECRET) say('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
+  if (vars.LOGIN_METHODS?.includes('miniprogram-code') && !vars.MINIPROGRAM_APP_ID && !simulatorIsOn(vars)) {
+    say('LOGIN_METHODS: miniprogram-code needs MINIPROGRAM_APP_ID and MINIPROGRAM_APP_SECRET');
+  }
   if (vars.SMS_PROVIDER === 'webhook' && !vars.SMS_WEBHOOK_URL) say('SMS_WEBHOOK_URL is required when SMS_PROVIDER=webhook');
   // The console provider only logs the code: in production nobody could bind a phone.
   if (production && vars.SMS_PROVIDER === 'console' && vars.SMS_CONSOLE_IN_PRODUCTION !== 'yes') {
@@ -245,7 +251,11 @@ function toConfig(vars: Variables) {
     /** The simulator plays an unverified subscription account: qrcode/create, OAuth and custom/send answer 48001. */
     simulatorSubscriptionAccount: vars.SIMULATOR_ACCOUNT === 'subscription',
     /** The ways in the login page offers, in order; both need only the Official Account. */
-    loginMethods: vars.LOGIN_METHODS ?? [...availableLoginMethods],
+    // Unset: every way the simulator plays; with real WeChat the QR code (a code sent, which skips LOGIN_CONFIRM, is the
+    // operator's choice), and the mini-program's code when a mini-program is configured. A 48001 falls back to the code anyway.
+    loginMethods:
+      vars.LOGIN_METHODS ??
+      availableLoginMethods.filter((name) => (name === 'oa-code' ? simulator : name !== 'miniprogram-code' || (miniProgramAppId && miniProgramAppSecret))),
     wechat: {
       appId: vars.WECHAT_APP_ID ?? simulatorAppId,
       appSecret: vars.WECHAT_APP_SECRET ?? simulatorAppSecret,
@@ -265,6 +275,8 @@ function toConfig(vars: Variables) {
       accountQrUrl: vars.WECHAT_ACCOUNT_QR_URL,
     },
     miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
+    /** What a miniprogram-code opens: the page, and the version of the mini-program. */
+    miniProgramCode: { page: vars.MINIPROGRAM_LOGIN_PAGE, envVersion: vars.MINIPROGRAM_ENV_VERSION },
     qrExpireSeconds: vars.QR_EXPIRE_SECONDS,
     loginPollTimeoutMs: vars.LOGIN_POLL_TIMEOUT_MS,
     /** When a QR login waits for the scanner to confirm it in WeChat. */

@@ -51,9 +51,9 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin, limit: oauthLimit });
   services.identity.routes(router, oauthLimit);
   if (config.loginConfirm !== 'off') confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
-  if (services.miniProgramLogin) {
+  if (services.miniProgramLogin && services.miniCodeScan) {
     const limit = perIpPerMinute(infra.limiter, 'miniprogram-login', config.rateLimits.miniProgramLoginsPerIpPerMinute);
-    miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, jsonBody: formBody, limit });
+    miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, miniCodeScan: services.miniCodeScan, jsonBody: formBody, limit });
   }
   accountRoutes(router, { ...services, render, loginHistory: queries.loginHistory, formBody, now: infra.now });
   sessionRoutes(router, { ...services, formBody });

@@ -13,6 +13,9 @@ import { createSceneStates } from '../login/scan/scene-states.js';
 import { createLoginRecord } from '../login/session/login-record.js';
 import { createOaCodeWay } from '../login/ways/oa-code.js';
 import { createOaQrWay } from '../login/ways/oa-qr.js';
+import type { LoginWay } from '../login/ways/login-way.js';
+import { createMiniProgramCodeWay } from '../login/ways/miniprogram-code.js';
+import { createMiniCodeScan } from '../login/miniprogram/mini-code-scan.js';
 import { createMiniProgramLogin } from '../login/miniprogram/miniprogram-login.js';
 import { createOauthLogin } from '../login/in-wechat/oauth-login.js';
 import { perIpPerMinute } from '../http/rate-limiter.js';
@@ -107,6 +110,8 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     completeLogin: sessionLogin.completeLogin,
     limiter: infra.limiter,
     codesPerUserPerHour: config.rateLimits.loginCodesPerUserPerHour,
+    siteName: new URL(config.publicUrl).host,
+    logger,
     metrics,
     now,
   });
@@ -136,10 +141,11 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     now: nowDate,
   });
   const currentSession = createCurrentSession(sessions);
+  const miniProgramApi = config.miniProgram && createMiniProgramApi({ http: infra.http, tokens: infra.tokensFor(config.miniProgram), ...config.miniProgram });
   const miniProgramLogin =
-    config.miniProgram &&
+    miniProgramApi &&
     createMiniProgramLogin({
-      api: createMiniProgramApi({ http: infra.http, tokens: infra.tokensFor(config.miniProgram), ...config.miniProgram }),
+      api: miniProgramApi,
       identity: userIdentity,
       tokens: apiTokens,
       loginRecord,
@@ -150,11 +156,21 @@ export function createServices(infra: Infrastructure, queries: Queries) {
 
   // The ways in the login page offers (LOGIN_METHODS), and the code that every account may use when WeChat refuses QR codes.
   const codeWay = createOaCodeWay({ accountName: config.wechat.accountName, accountQrUrl: config.wechat.accountQrUrl });
-  const waysByName = { 'oa-qr': createOaQrWay({ api, qrExpireSeconds: config.qrExpireSeconds, logger }), 'oa-code': codeWay };
+  const waysByName: Record<string, LoginWay | undefined> = {
+    'oa-qr': createOaQrWay({ api, qrExpireSeconds: config.qrExpireSeconds, logger }),
+    'oa-code': codeWay,
+    'miniprogram-code':
+      miniProgramApi &&
+      createMiniProgramCodeWay({ api: miniProgramApi, ...config.miniProgramCode, limiter: infra.limiter, lifetimeSeconds: config.qrExpireSeconds }),
+  };
 
   return {
     scenes,
-    ways: { ways: config.loginMethods.map((name) => waysByName[name]), codeWay },
+    // The configuration refuses a way whose credentials are missing; a way not built here is not offered.
+    ways: { ways: config.loginMethods.flatMap((name) => waysByName[name] ?? []), codeWay },
+    miniCodeScan:
+      miniProgramApi &&
+      createMiniCodeScan({ api: miniProgramApi, identity: userIdentity, scenes: queries.loginScenes, confirmation, announce: announceScan, metrics, logger, now }),
     sessions,
     confirmation,
     sceneStates,

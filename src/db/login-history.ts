@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation, toDate } from './values.js';
 
-export type LoginMethod = 'qrcode' | 'code' | 'oauth' | 'miniprogram';
+/** How a login came in (login_history.method, 16 characters at most). */
+export type LoginMethod = 'qrcode' | 'code' | 'miniprogram-code' | 'oauth' | 'miniprogram';
 
 export interface LoginRecord {
   at: Date;

@@ -17,6 +17,8 @@ export interface LoginSceneRow {
   expiresAt: number;
   state: LoginSceneState;
   scannerOpenid: string | null;
+  /** The scanner of a mini-program code, by user id (miniprogram-code). */
+  scannerUserId: number | null;
   number: string | null;
   tokenExpiresAt: number | null;
   /** sha256 of the browser session id that may complete the login (null: rows from before it was kept). */
@@ -38,6 +40,14 @@ export interface ConfirmationRequest {
   number: string;
   tokenHash: string;
   tokenExpiresAt: number;
+}
+
+/** The code drawn for a new scene is another scene's (kept a day after it expired): draw another. */
+export class CodeTakenError extends Error {
+  constructor() {
+    super('another scene holds this code');
+    this.name = 'CodeTakenError';
+  }
 }
 
 /** How long a dead scene's row is kept after its QR code expired: enough to answer "expired" and to debug. */
@@ -66,8 +76,9 @@ export function createLoginSceneQueries(knex: Knex) {
         code_hash: scene.codeHash ?? null,
       });
     } catch (error) {
-      // The same scene recorded twice (a retried request) is the same row.
       if (!isUniqueViolation(error)) throw error;
+      // The same scene recorded twice (a retried request) is the same row; a code another scene holds is not.
+      if (!(await findScene(scene.scene))) throw new CodeTakenError();
     }
   }
 
@@ -81,9 +92,9 @@ export function createLoginSceneQueries(knex: Knex) {
     return new Map(rows.map((row) => [String(row.scene), toRow(row)!]));
   }
 
-  /** The live, unclaimed scene an oa-code names: one indexed lookup. */
-  async function findIssuedSceneByCodeHash(codeHash: string, now: number): Promise<LoginSceneRow | undefined> {
-    return toRow(await table().where({ code_hash: codeHash, state: 'issued' }).where('expires_at_ms', '>', now).first());
+  /** The scene a mini-program code's scene names, in whatever state. */
+  async function findSceneByCodeHash(codeHash: string): Promise<LoginSceneRow | undefined> {
+    return toRow(await table().where({ code_hash: codeHash }).first());
   }
 
   async function findSceneByTokenHash(tokenHash: string): Promise<LoginSceneRow | undefined> {
@@ -153,11 +164,36 @@ export function createLoginSceneQueries(knex: Knex) {
   }
 
   /** Forgets scenes whose QR code expired long ago. */
+  /**
+   * A mini-program code scanned (miniprogram-code): the first scanner of an
+   * issued scene takes it, with a ticket for the confirmation in the
+   * mini-program; the same user scanning again gets a fresh ticket.
+   */
+  async function markAwaitingInMiniProgram(request: { scene: string; userId: number; number: string | null; tokenHash: string; tokenExpiresAt: number }, now: number): Promise<boolean> {
+    const changes = { state: 'awaiting', scanner_user_id: request.userId, number: request.number, token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt };
+    const first = await table().where({ scene: request.scene, state: 'issued' }).where('expires_at_ms', '>', now).update(changes);
+    if (first > 0) return true;
+    const again = await table()
+      .where({ scene: request.scene, state: 'awaiting', scanner_user_id: request.userId })
+      .where('expires_at_ms', '>', now)
+      .update({ token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt });
+    return again > 0;
+  }
+
+  /** The mini-program scanner's decision, once: the ticket must be live and theirs, and is burnt by the same UPDATE. */
+  async function decideInMiniProgram(tokenHash: string, userId: number, decision: 'approved' | 'denied', now: number): Promise<boolean> {
+    const changed = await table()
+      .where({ token_hash: tokenHash, state: 'awaiting', scanner_user_id: userId })
+      .where('token_expires_at_ms', '>', now)
+      .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
+    return changed > 0;
+  }
+
   async function deleteExpiredScenes(now: number): Promise<number> {
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }
 
-  return { insertScene, findScene, findScenes, findIssuedSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markUsed, moveScene, deleteExpiredScenes };
+  return { insertScene, findScene, findScenes, findSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markAwaitingInMiniProgram, decideInMiniProgram, markUsed, moveScene, deleteExpiredScenes };
 }
 
 export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;
@@ -173,6 +209,7 @@ function toRow(row: Record<string, unknown> | undefined): LoginSceneRow | undefi
     expiresAt: Number(row.expires_at_ms),
     state: row.state as LoginSceneState,
     scannerOpenid: (row.scanner_openid as string | null) ?? null,
+    scannerUserId: row.scanner_user_id === null || row.scanner_user_id === undefined ? null : Number(row.scanner_user_id),
     number: (row.number as string | null) ?? null,
     tokenExpiresAt: row.token_expires_at_ms === null || row.token_expires_at_ms === undefined ? null : Number(row.token_expires_at_ms),
     ownerHash: (row.owner_hash as string | null | undefined) ?? null,

@@ -51,6 +51,12 @@ export function createUserQueries(knex: Knex) {
     return toUser(await table(trx).where({ openid }).first());
   }
 
+  /** The users with these ids, by id: one query for the mini-program scanners of many polled scenes. */
+  async function findUsersByIds(ids: number[]): Promise<Map<number, User>> {
+    const rows = await table().whereIn('id', ids);
+    return new Map(rows.map((row) => [Number(row.id), toUser(row)!]));
+  }
+
   /** The users with these openids, by openid: one query for the scanners of many polled scenes. */
   async function findUsersByOpenids(openids: string[]): Promise<Map<string, User>> {
     const rows = await table().whereIn('openid', openids);
@@ -288,6 +294,7 @@ export function createUserQueries(knex: Knex) {
     findUserById,
     findUserByOpenid,
     findUsersByOpenids,
+    findUsersByIds,
     findUserByPhone,
     updateScan,
     insertScanningUser,

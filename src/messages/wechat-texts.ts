@@ -22,8 +22,10 @@ export interface WechatTexts {
   confirm(device: DeviceInWords, link: string): string;
   /** The notice after a QR login; `endLink` ends that very session. */
   notice(device: DeviceInWords, at: Date, endLink: string): string;
-  /** The reply to a login code sent to the account (oa-code): which browser it logged in, and what is left to do. */
-  codeLogin(device: DeviceInWords, hasPhone: boolean): string;
+  /** The reply to a login code sent to the account (oa-code): which site and browser it logged in, and what is left to do. */
+  codeLogin(site: string, device: DeviceInWords, hasPhone: boolean): string;
+  /** A live code that another WeChat user sent first. */
+  codeTaken: string;
   /** A message shaped like a login code that names no live login. */
   codeUnknown: string;
   /** Too many codes from this WeChat user this hour. */
@@ -50,9 +52,11 @@ const zh: WechatTexts = {
   notice: (device, at, endLink) =>
     `你的账号于 ${shanghaiTime.zh.format(at)} 通过扫码在这个浏览器上登录了：\n${who(device, '未知浏览器')}\n${where(device, '，')}\n\n` +
     `如果不是你本人操作，请<a href="${endLink}">结束这次登录</a>。`,
-  codeLogin: (device, hasPhone) =>
-    `${hasPhone ? '登录成功' : '验证码正确！请回到网页上绑定手机号，完成登录'}：\n${who(device, '未知浏览器')}\n${where(device, '，')}\n\n` +
-    '如果这不是你正在登录的浏览器，请在个人资料页退出它。',
+  codeLogin: (site, device, hasPhone) =>
+    `你的微信账号正在登录 ${site}：\n${who(device, '未知浏览器')}\n${where(device, '，')}\n\n` +
+    `${hasPhone ? '登录成功。' : '请回到网页上绑定手机号，完成登录。'}` +
+    '如果这不是你本人面前的浏览器（比如有人让你发送这个码“领奖”），请立即在该网站的个人资料页退出它。',
+  codeTaken: '这个登录码已被另一个微信账号使用。如果网页已经登录，那不是你的账号：请退出，然后刷新网页获取新的登录码。',
   codeUnknown: '这个登录码无效或已过期，请刷新网页，发送新的登录码。',
   codeTooMany: '登录码错误次数过多，请一小时后再试。',
 };
@@ -68,9 +72,11 @@ const en: WechatTexts = {
   notice: (device, at, endLink) =>
     `Your account logged in by QR code on ${shanghaiTime.en.format(at)} in this browser:\n${who(device, 'Unknown browser')}\n${where(device, ', ')}\n\n` +
     `If this was not you, <a href="${endLink}">end this login</a>.`,
-  codeLogin: (device, hasPhone) =>
-    `${hasPhone ? 'You are logged in' : 'Code accepted! Go back to the web page and bind your phone number to finish logging in'}:\n${who(device, 'Unknown browser')}\n${where(device, ', ')}\n\n` +
-    'If this is not the browser you are logging in on, log it out on your profile page.',
+  codeLogin: (site, device, hasPhone) =>
+    `Your WeChat account is logging in to ${site}:\n${who(device, 'Unknown browser')}\n${where(device, ', ')}\n\n` +
+    `${hasPhone ? 'You are logged in. ' : 'Go back to the web page and bind your phone number to finish logging in. '}` +
+    'If this is not a browser in front of you (someone asked you to send this code "for a prize", say), log it out on that site\'s profile page now.',
+  codeTaken: 'Another WeChat account used this login code first. If the web page is logged in, it is not your account: log out, then refresh the page for a new code.',
   codeUnknown: 'This login code is not valid or has expired. Refresh the web page and send the new code.',
   codeTooMany: 'Too many wrong login codes. Try again in an hour.',
 };

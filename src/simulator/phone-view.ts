@@ -11,13 +11,15 @@ import type { Persona, SimulatorState } from './simulator-state.js';
 export function buildPhoneView(state: SimulatorState, smsInbox: SmsInbox, persona: Persona | undefined) {
   const personas = [...state.personas.values()];
   const tickets = state.waitingTickets();
+  const miniCodes = state.waitingMiniCodes();
   const sms = smsInbox.list();
   const version = createHash('sha256')
     .update(
       JSON.stringify([
         personas.map((p) => [p.openid, p.nickname, p.following]),
-        persona ? [persona.openid, persona.following, persona.snapshot, persona.chat, persona.generatedCodes] : null,
+        persona ? [persona.openid, persona.following, persona.snapshot, persona.chat, persona.generatedCodes, persona.miniScreen] : null,
         tickets.map((ticket) => ticket.ticket),
+        miniCodes.map((code) => code.scene),
         sms.map((message) => [message.phone, message.code, message.at]),
       ]),
     )
@@ -27,6 +29,7 @@ export function buildPhoneView(state: SimulatorState, smsInbox: SmsInbox, person
     version,
     personas,
     persona,
+    miniCodes,
     tickets: tickets.map((ticket) => ({ ...ticket, secondsLeft: Math.max(0, Math.round((ticket.expiresAt - state.now()) / 1000)) })),
     sms,
   };

@@ -9,7 +9,7 @@ import { formOf } from '../http/form.js';
 import { readTextBody } from '../http/read-body.js';
 import type { Logger } from '../logging/logger.js';
 import type { Render } from '../http/render.js';
-import { apiUnauthorizedErrcode, maxUserInfoBatch, showQrcodePath } from '../wechat/constants.js';
+import { apiUnauthorizedErrcode, maxMiniCodeSceneLength, maxUserInfoBatch, showQrcodePath, unlimitedCodePath } from '../wechat/constants.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
 import { buildPhoneView } from './phone-view.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
@@ -294,7 +294,7 @@ function unionidOf(persona: Persona, grant: { snapshot: boolean }): string {
 }
 
 /** jscode2session and getuserphonenumber, fed by the phone page's code generator. */
-function simulatorMiniProgramRoutes(router: AppRouter, { state }: SimulatorRouteDeps): void {
+function simulatorMiniProgramRoutes(router: AppRouter, { state, config }: SimulatorRouteDeps): void {
   const api = '/simulator/api';
 
   router.get(`${api}/sns/jscode2session`, (ctx) => {
@@ -305,6 +305,21 @@ function simulatorMiniProgramRoutes(router: AppRouter, { state }: SimulatorRoute
     if ('errcode' in redeemed) return void (ctx.body = redeemed);
     const { persona } = redeemed;
     ctx.body = { openid: persona.miniOpenid, session_key: randomBytes(16).toString('base64'), unionid: persona.unionid };
+  });
+
+  // https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/qrcode-link/qr-code/getUnlimitedQRCode.html
+  // The image's bytes on success; WeChat's JSON errcodes otherwise.
+  router.post(`${api}${unlimitedCodePath}`, async (ctx) => {
+    const token = state.checkToken(ctx.query.access_token);
+    if ('errcode' in token) return void (ctx.body = token);
+    if (token.appId !== config.miniProgram?.appId) return void (ctx.body = { errcode: 40_001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    const body = await readJson(ctx);
+    if (!body) return void (ctx.body = { errcode: 47_001, errmsg: 'data format error' });
+    const problem = unlimitedCodeProblem(body);
+    if (problem) return void (ctx.body = problem);
+    state.recordMiniCode(String(body.scene));
+    ctx.type = 'image/png';
+    ctx.body = await QRCode.toBuffer(`${config.publicUrl}/simulator/mini?scene=${encodeURIComponent(String(body.scene))}`, { margin: 1, width: Number(body.width) || 430 });
   });
 
   router.post(`${api}/wxa/business/getuserphonenumber`, async (ctx) => {
@@ -327,6 +342,23 @@ function simulatorMiniProgramRoutes(router: AppRouter, { state }: SimulatorRoute
       },
     };
   });
+}
+
+/** The simulator's mini-program has one published page: the example's login page (examples/miniprogram/). */
+const publishedMiniPages = new Set(['pages/login/index']);
+
+/** getwxacodeunlimit's refusals, in WeChat's codes: the scene's length (40169) and letters (40129), the page (41030), the version (40097). */
+function unlimitedCodeProblem(body: Record<string, unknown>): { errcode: number; errmsg: string } | undefined {
+  const { scene, page, env_version: envVersion, check_path: checkPath } = body;
+  if (typeof scene !== 'string' || scene.length === 0 || scene.length > maxMiniCodeSceneLength) {
+    return { errcode: 40_169, errmsg: 'invalid length for scene, or the data is not json string' };
+  }
+  if (!/^[A-Za-z0-9!#$&'()*+,/:;=?@._~-]+$/.test(scene)) return { errcode: 40_129, errmsg: 'invalid scene' };
+  if (envVersion !== undefined && envVersion !== 'release' && envVersion !== 'trial' && envVersion !== 'develop') return { errcode: 40_097, errmsg: 'invalid args' };
+  if (page !== undefined && (typeof page !== 'string' || page.startsWith('/') || page.includes('?'))) return { errcode: 41_030, errmsg: 'invalid page' };
+  // check_path (true by default) wants a page of the released version.
+  if (checkPath !== false && (envVersion ?? 'release') === 'release' && !publishedMiniPages.has(String(page ?? ''))) return { errcode: 41_030, errmsg: 'invalid page' };
+  return undefined;
 }
 
 /** What WeChat answers an account that may not call an API: an unverified or subscription account. */
@@ -492,6 +524,45 @@ function simulatorPhoneRoutes(router: AppRouter, deps: SimulatorRouteDeps): void
     state.issueCode(kind, persona, state.miniProgramAppId);
     redirectToPhone(ctx, persona);
   });
+
+  // The phone scans a mini-program code: the mini-program's login page opens and makes its two calls, as
+  // examples/miniprogram/pages/login/index.js does (a fresh wx.login code each), over real HTTP to this server.
+  router.post('/simulator/mini/scan', deps.formBody, requireCsrf, async (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    const code = state.miniCodes.get(String(formField(ctx, 'scene')));
+    if (!persona || !code || !state.miniProgramAppId) return renderPhone(ctx, persona, 422, ctx.state.t('simPickUserAndCode'));
+    code.scannedBy = persona.openid;
+    const answer = await callLoginServer('/api/miniprogram/qr/scan', { scene: code.scene, code: state.issueCode('js', persona, state.miniProgramAppId) });
+    persona.miniScreen = answer.status === 200 ? { scene: code.scene, state: 'confirm', ...(answer.body as object) } : { scene: code.scene, state: 'gone' };
+    redirectToPhone(ctx, persona);
+  });
+
+  router.post('/simulator/mini/confirm', deps.formBody, requireCsrf, async (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    const screen = persona?.miniScreen;
+    if (!persona || !screen?.ticket || !state.miniProgramAppId) return renderPhone(ctx, persona, 422, ctx.state.t('simPickUser'));
+    const decision = formField(ctx, 'decision') === 'deny' ? 'deny' : 'approve';
+    const number = formField(ctx, 'number');
+    const answer = await callLoginServer('/api/miniprogram/qr/confirm', {
+      ticket: screen.ticket,
+      code: state.issueCode('js', persona, state.miniProgramAppId),
+      decision,
+      number: typeof number === 'string' ? number : undefined,
+    });
+    screen.state = answer.status !== 204 ? 'gone' : decision === 'approve' ? 'sent' : 'denied';
+    redirectToPhone(ctx, persona);
+  });
+
+  async function callLoginServer(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    try {
+      const response = await fetch(`${config.publicUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    } catch (error) {
+      deps.logger.warn('simulator mini-program call failed', { path, error: error instanceof Error ? error.message : String(error) });
+      return { status: 0, body: undefined };
+    }
+  }
 
   /** Sends one event and puts the account's answer in the persona's chat. */
   async function pushAndRecord(persona: Persona, send: () => Promise<PushResult>): Promise<PushResult> {

@@ -38,7 +38,31 @@ export interface Persona {
   lastInteractionAt?: number;
   /** Codes made with the code generator, newest first, for the mini-program flows. */
   generatedCodes: { kind: CodeKind; code: string }[];
+  /** The mini-program's login page as this persona sees it, after scanning a mini-program code. */
+  miniScreen?: MiniScreen;
 }
+
+/** The example mini-program's login page (examples/miniprogram/), as the simulator's phone shows it. */
+export interface MiniScreen {
+  scene: string;
+  state: 'confirm' | 'sent' | 'denied' | 'gone';
+  ticket?: string;
+  browser?: string;
+  os?: string;
+  ip?: string;
+  region?: string | null;
+  numbers?: string[] | null;
+}
+
+/** A mini-program code made by wxa/getwxacodeunlimit, for the phone to scan. */
+export interface MiniCode {
+  scene: string;
+  createdAt: number;
+  scannedBy?: string;
+}
+
+/** How long the phone lists a mini-program code: WeChat's codes never expire, the logins they name do. */
+const miniCodeListedMs = 10 * 60 * 1000;
 
 /** oauth: from the authorize page; js: what wx.login() gives; phone: what getPhoneNumber gives. */
 export type CodeKind = 'oauth' | 'js' | 'phone';
@@ -102,6 +126,7 @@ export function createSimulatorState(options: SimulatorOptions) {
   const tokens = new Map<string, IssuedToken>();
   const stableTokens = new Map<string, string>();
   const tickets = new Map<string, Ticket>();
+  const miniCodes = new Map<string, MiniCode>();
   const codes = new Map<string, IssuedCode>();
   const snsTokens = new Map<string, SnsToken>();
   const refreshTokens = new Map<string, RefreshToken>();
@@ -206,6 +231,16 @@ export function createSimulatorState(options: SimulatorOptions) {
     return { errcode: 0, errmsg: 'ok' };
   }
 
+  /** A mini-program code WeChat made: the phone lists it until someone scans it. */
+  function recordMiniCode(scene: string): void {
+    miniCodes.set(scene, { scene, createdAt: now() });
+    for (const [key, old] of miniCodes) if (old.createdAt < now() - miniCodeListedMs) miniCodes.delete(key);
+  }
+
+  function waitingMiniCodes(): MiniCode[] {
+    return [...miniCodes.values()].filter((code) => !code.scannedBy && code.createdAt > now() - miniCodeListedMs).reverse();
+  }
+
   /** Login QR codes that are waiting: not expired and not yet scanned. */
   function waitingTickets(): Ticket[] {
     return [...tickets.values()].filter((ticket) => ticket.expiresAt > now() && !ticket.scannedBy).reverse();
@@ -289,6 +324,9 @@ export function createSimulatorState(options: SimulatorOptions) {
     checkToken,
     createTicket,
     waitingTickets,
+    miniCodes,
+    recordMiniCode,
+    waitingMiniCodes,
     deliverCustomText,
     now,
   };

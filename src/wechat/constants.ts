@@ -22,6 +22,11 @@ export const snsUserInfoPath = '/sns/userinfo';
 export const jscode2sessionPath = '/sns/jscode2session';
 /** https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html */
 export const getUserPhoneNumberPath = '/wxa/business/getuserphonenumber';
+/** A mini-program code for a page and a scene, unlimited in number, 5000 a minute per mini-program. */
+export const unlimitedCodePath = '/wxa/getwxacodeunlimit';
+export const unlimitedCodesPerMinute = 5000;
+/** getwxacodeunlimit's scene: at most 32 visible characters. */
+export const maxMiniCodeSceneLength = 32;
 /** https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html */
 export const customSendPath = '/cgi-bin/message/custom/send';
 /**

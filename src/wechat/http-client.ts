@@ -32,7 +32,7 @@ export function createWechatHttp(options: WechatHttpOptions) {
   async function request<S extends z.ZodType>(method: 'GET' | 'POST', path: string, query: Query, schema: S, body?: unknown): Promise<z.output<S>> {
     options.metrics?.wechatApiCalls.inc({ api: path });
     try {
-      const { answer, dropped } = checkAnswer(schema, await send(method, path, query, body), path);
+      const { answer, dropped } = checkAnswer(schema, jsonOf(path, await send(method, path, query, body)), path);
       if (dropped.length > 0) options.logger.warn('WeChat answer: left out what did not fit', { api: path, dropped });
       return answer;
     } catch (error) {
@@ -42,14 +42,32 @@ export function createWechatHttp(options: WechatHttpOptions) {
     }
   }
 
-  async function send(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<object> {
+  /**
+   * An API that answers an image (wxa/getwxacodeunlimit): its bytes, or the
+   * WechatError of the JSON it answers instead when it refuses.
+   */
+  async function postForImage(path: string, query: Query, body: unknown): Promise<Buffer> {
+    options.metrics?.wechatApiCalls.inc({ api: path });
+    try {
+      const answer = await send('POST', path, query, body);
+      if (answer.contentType.startsWith('image/') && answer.bytes.length > 0) return answer.bytes;
+      jsonOf(path, answer);
+      throw new WechatNetworkError(path, 'the answer is not an image');
+    } catch (error) {
+      options.metrics?.wechatApiErrors.inc({ api: path, errcode: error instanceof WechatError ? String(error.errcode) : 'network' });
+      throw error;
+    }
+  }
+
+  async function send(method: 'GET' | 'POST', path: string, query: Query, body?: unknown): Promise<{ contentType: string; bytes: Buffer }> {
     const url = new URL(options.apiBase + path);
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(name, value);
     }
     const timeout = AbortSignal.timeout(options.timeoutMs);
     let status: number;
-    let text: string;
+    let contentType: string;
+    let bytes: Buffer;
     try {
       const response = await undiciRequest(url, {
         method,
@@ -58,14 +76,20 @@ export function createWechatHttp(options: WechatHttpOptions) {
         signal: timeout,
       });
       status = response.statusCode;
-      text = await response.body.text();
+      contentType = String(response.headers['content-type'] ?? '');
+      bytes = Buffer.from(await response.body.arrayBuffer());
     } catch {
       throw new WechatNetworkError(path, timeout.aborted ? `no answer within ${options.timeoutMs} ms` : 'connection failed');
     }
     if (status < 200 || status > 299) throw new WechatNetworkError(path, `HTTP ${status}`);
+    return { contentType, bytes };
+  }
+
+  /** The answer as a JSON object, its errcode checked straight after parsing. */
+  function jsonOf(path: string, answer: { bytes: Buffer }): object {
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(answer.bytes.toString('utf8'));
     } catch {
       throw new WechatNetworkError(path, 'the answer is not JSON');
     }
@@ -82,6 +106,7 @@ export function createWechatHttp(options: WechatHttpOptions) {
   return {
     get: <S extends z.ZodType>(path: string, query: Query, schema: S) => request('GET', path, query, schema),
     post: <S extends z.ZodType>(path: string, query: Query, body: unknown, schema: S) => request('POST', path, query, schema, body),
+    postForImage,
   };
 }
 

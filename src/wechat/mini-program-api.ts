@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AccessTokenProvider } from './access-token.js';
 import { miniOpenidField, phoneField, unionidField } from './answer-fields.js';
-import { getUserPhoneNumberPath, jscode2sessionPath } from './constants.js';
+import { getUserPhoneNumberPath, jscode2sessionPath, unlimitedCodePath } from './constants.js';
 import type { WechatHttp } from './http-client.js';
 
 export interface MiniProgramApiOptions {
@@ -50,7 +50,18 @@ export function createMiniProgramApi(options: MiniProgramApiOptions) {
     return answer.phone_info.purePhoneNumber;
   }
 
-  return { codeToSession, getPhoneNumber };
+  /**
+   * A mini-program code that opens `page` with `scene` (getwxacodeunlimit): the
+   * image's bytes. `check_path` only for the released version, whose pages
+   * WeChat knows; a trial or development version's page may not be published yet.
+   */
+  async function createUnlimitedCode(scene: string, page: string, envVersion: 'release' | 'trial' | 'develop'): Promise<Buffer> {
+    return options.tokens.withToken((token) =>
+      options.http.postForImage(unlimitedCodePath, { access_token: token }, { scene, page, check_path: envVersion === 'release', env_version: envVersion, width: 280 }),
+    );
+  }
+
+  return { codeToSession, getPhoneNumber, createUnlimitedCode };
 }
 
 export type MiniProgramApi = ReturnType<typeof createMiniProgramApi>;

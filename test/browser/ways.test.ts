@@ -65,3 +65,39 @@ for (const lang of ['zh', 'en'] as const) {
     });
   }
 }
+
+for (const lang of ['zh', 'en'] as const) {
+  for (const width of ['phone', 'desktop'] as const) {
+    browserTest(`miniprogram-code: the phone scans the mini-program code and confirms in the mini-program (${lang}, ${width})`, async (t) => {
+      const context = await browser.newContext({ locale: languages[lang], viewport: widths[width], isMobile: width === 'phone', bypassCSP: true });
+      const phoneContext = await browser.newContext({ locale: 'zh-CN', viewport: widths.phone, isMobile: true });
+      t.teardown(async () => {
+        await context.close();
+        await phoneContext.close();
+      });
+      const desk = await context.newPage();
+      const phone = await phoneContext.newPage();
+      const deskProblems = watchPageProblems(desk);
+      const phoneProblems = watchPageProblems(phone);
+
+      await desk.goto(`${server.url}/login`);
+      await desk.click('#way-miniprogram-code');
+      await desk.waitForSelector('#mini-code');
+      t.true(await desk.locator('#mini-code').evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth > 0), 'the PNG shows');
+      const miniScene = (await desk.locator('#mini-code').getAttribute('data-mini-scene'))!;
+      await desk.screenshot({ path: path.join(screenshots, `login-mini-${lang}-${width}.png`), fullPage: true });
+      await assertAccessible(desk, `mini-program code page (${lang}, ${width})`);
+
+      await phone.goto(`${server.url}/simulator`);
+      await phone.fill('input[name=nickname]', `小程序${lang}${width}`);
+      await phone.locator('form[action="/simulator/personas"] button').click();
+      await phone.locator(`li[data-mini-scene="${miniScene}"] button.mini-scan`).click();
+      await phone.locator('#mini-approve').click();
+      t.is(await phone.locator('#mini-screen').getAttribute('data-state'), 'sent');
+      await bindOnDesk(desk, phone, server.url, String((phoneNumber += 1)));
+      await desk.waitForURL('**/profile');
+      deskProblems.assertClean('desktop window');
+      phoneProblems.assertClean('phone window');
+    });
+  }
+}

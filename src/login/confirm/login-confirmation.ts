@@ -70,7 +70,12 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
   /** Whether the scanner must confirm: always, or (new-device) unless they logged in on the waiting browser before. */
   async function needsConfirmation(openid: string, row: LoginSceneRow): Promise<boolean> {
     if (deps.mode !== 'new-device') return deps.mode === 'always';
-    const user = await deps.users.findUserByOpenid(openid);
+    return needsConfirmationOf(await deps.users.findUserByOpenid(openid), row);
+  }
+
+  /** The same rule for a scanner already known by user (a mini-program code's). */
+  async function needsConfirmationOf(user: { id: number } | undefined, row: LoginSceneRow): Promise<boolean> {
+    if (deps.mode !== 'new-device') return deps.mode === 'always';
     // A new user's first login is always from a new device.
     return !user || !(await deps.devices.isKnownDevice(user.id, row.deviceHash));
   }
@@ -128,7 +133,7 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     return list;
   }
 
-  return { needsConfirmation, askToConfirm, lookUpToken, decide, numberChoices };
+  return { needsConfirmation, needsConfirmationOf, askToConfirm, lookUpToken, decide, numberChoices };
 }
 
 export type LoginConfirmation = ReturnType<typeof createLoginConfirmation>;

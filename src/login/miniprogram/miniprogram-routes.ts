@@ -2,10 +2,13 @@ import type Koa from 'koa';
 import { BadRequestError } from '../../errors.js';
 import type { AppContext, AppMiddleware, AppRouter } from '../../http/context.js';
 import { formOf } from '../../http/form.js';
+import type { MiniCodeScan, MiniDecision } from './mini-code-scan.js';
 import type { MiniProgramLogin } from './miniprogram-login.js';
 
 export interface MiniProgramRouteDeps {
   miniProgramLogin: MiniProgramLogin;
+  /** Scanning and confirming a mini-program code (miniprogram-code). */
+  miniCodeScan: MiniCodeScan;
   jsonBody: Koa.Middleware;
   /** The per-IP cap on logins: each costs a WeChat API call and may write a user. */
   limit: AppMiddleware;
@@ -22,6 +25,17 @@ export function miniProgramRoutes(router: AppRouter, deps: MiniProgramRouteDeps)
     ctx.body = await deps.miniProgramLogin.bindPhone(bearerOf(ctx), codeOf(ctx));
   });
 
+  // miniprogram-code: the example page's two calls (examples/miniprogram/). Each costs a jscode2session call: capped per IP.
+  router.post('/api/miniprogram/qr/scan', deps.limit, deps.jsonBody, async (ctx) => {
+    ctx.body = await deps.miniCodeScan.scan(formOf(ctx).scene, codeOf(ctx));
+  });
+
+  router.post('/api/miniprogram/qr/confirm', deps.limit, deps.jsonBody, async (ctx) => {
+    const form = formOf(ctx);
+    await deps.miniCodeScan.confirm(form.ticket, codeOf(ctx), decisionOf(form));
+    ctx.status = 204;
+  });
+
   router.post('/api/miniprogram/logout', async (ctx) => {
     await deps.miniProgramLogin.logOut(bearerOf(ctx));
     ctx.status = 204;
@@ -30,6 +44,12 @@ export function miniProgramRoutes(router: AppRouter, deps: MiniProgramRouteDeps)
 
 function bearerOf(ctx: AppContext): string | undefined {
   return /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(ctx.get('authorization'))?.[1];
+}
+
+function decisionOf(form: Record<string, unknown>): MiniDecision {
+  if (form.decision === 'deny') return { decision: 'deny' };
+  if (form.decision !== 'approve') throw new BadRequestError('decision must be approve or deny');
+  return { decision: 'approve', number: typeof form.number === 'string' ? form.number : undefined };
 }
 
 function codeOf(ctx: AppContext): string {

@@ -5,6 +5,7 @@ import type { RateLimiter } from '../../http/rate-limiter.js';
 import type { Render } from '../../http/render.js';
 import { safeNextPath } from '../../http/safe-next.js';
 import { cookieNameFor, rotateSessionId, sessionCookieName, sessionOf } from '../../http/cookie-session.js';
+import { CodeTakenError } from '../../db/login-scenes.js';
 import { apiUnauthorizedErrcode, maxSceneStrLength } from '../../wechat/constants.js';
 import { WechatError } from '../../wechat/errors.js';
 import type { LoginWay } from '../ways/login-way.js';
@@ -39,6 +40,9 @@ export interface LoginRouteDeps {
   now?: () => number;
 }
 
+/** After a 48001, QR codes are asked for again this much later: an account verified meanwhile gets them back. */
+const qrRetryAfterMs = 10 * 60 * 1000;
+
 /** A session remembers the newest few codes, so two open login tabs both work. */
 const scenesKeptPerSession = 3;
 /** A reload shows the session's newest code again while it is unscanned and has more than this left. */
@@ -57,7 +61,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   const now = deps.now ?? Date.now;
   const heldPolls = new Map<string, number>();
   /** WeChat said 48001 to qrcode/create once: this account may not create QR codes, so no more are asked for. */
-  let qrRefused = false;
+  let qrRefusedUntil = 0;
   const wayNamed = (name: string) => [...deps.ways, ...(deps.codeWay ? [deps.codeWay] : [])].find((way) => way.name === name) ?? deps.ways[0];
 
   router.get('/', async (ctx) => {
@@ -140,7 +144,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   /** `?method=` when the page offers that way, else the first it offers; after a 48001, the code instead of the QR code. */
   function chosenWay(method: unknown): LoginWay {
     const way = deps.ways.find((candidate) => candidate.name === method) ?? deps.ways[0];
-    return way.name === 'oa-qr' && qrRefused && deps.codeWay ? deps.codeWay : way;
+    return way.name === 'oa-qr' && qrRefusedUntil > now() && deps.codeWay ? deps.codeWay : way;
   }
 
   /** The session's newest scene of this way, when nobody has scanned it and it has more than a minute left. */
@@ -163,12 +167,20 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     }
     const expiresAt = now() + deps.qrExpireSeconds * 1000;
     const scene = deps.scenes.issueScene(expiresAt, ctx.state.lang);
-    const { way, presented } = await present(chosen, scene, ctx.ip);
-    deps.poller.noteIssued(scene);
     // The scan's callback will not carry this browser's cookie: remember now who is waiting on the scene.
     const browser = { deviceId: ensureDeviceId(ctx), userAgent: ctx.get('user-agent'), ip: ctx.ip, sessionId: sessionOf(ctx).sid! };
-    await deps.sceneStates.recordIssued(scene, expiresAt, browser, { way: way.name, codeHash: presented.codeHash });
-    return { scene, expiresAt, way: way.name, ...(presented.shown as object) };
+    for (let attempt = 1; ; attempt += 1) {
+      const { way, presented } = await present(chosen, scene, ctx.ip);
+      try {
+        await deps.sceneStates.recordIssued(scene, expiresAt, browser, { way: way.name, codeHash: presented.codeHash });
+      } catch (error) {
+        // A code drawn twice (one in 10^6 at 100,000 live codes) is drawn again, never shared.
+        if (error instanceof CodeTakenError && attempt < 3) continue;
+        throw error;
+      }
+      deps.poller.noteIssued(scene);
+      return { scene, expiresAt, way: way.name, ...(presented.shown as object) };
+    }
   }
 
   /**
@@ -181,8 +193,10 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       return { way, presented: await way.present(scene, { ip }) };
     } catch (error) {
       if (!(way.name === 'oa-qr' && deps.codeWay && error instanceof WechatError && error.errcode === apiUnauthorizedErrcode)) throw error;
-      if (!qrRefused) deps.logger.warn('login qrcode refused: this account may not create QR codes (48001); the login page shows the code to send instead. Set LOGIN_METHODS=oa-code', {});
-      qrRefused = true;
+      if (qrRefusedUntil <= now()) {
+        deps.logger.warn('login qrcode refused: this account may not create QR codes (48001); the login page shows the code to send instead. Set LOGIN_METHODS=oa-code', {});
+      }
+      qrRefusedUntil = now() + qrRetryAfterMs;
       return { way: deps.codeWay, presented: await deps.codeWay.present(scene, { ip }) };
     }
   }

@@ -7,6 +7,7 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { ScanClaim } from '../confirm/login-confirmation.js';
 import type { UnionidBackfill } from '../identity/unionid-backfill.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
+import type { Logger } from '../../logging/logger.js';
 import { describeDevice } from '../session/device-description.js';
 import type { CompleteLogin } from '../session/session-login.js';
 import { hashLoginCode, loginCodeIn } from '../ways/oa-code.js';
@@ -40,7 +41,10 @@ export interface ScanToLoginDeps {
   limiter: RateLimiter;
   /** Login codes one WeChat user may send per hour, right or wrong: ten guesses among 5 · 10^11 codes. */
   codesPerUserPerHour: number;
+  /** The site a code logs into, as the reply names it (PUBLIC_URL's host). */
+  siteName: string;
   metrics?: Metrics;
+  logger?: Pick<Logger, 'warn'>;
   now?: () => number;
 }
 
@@ -87,19 +91,21 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
     // Counted before the lookup, right or wrong: parallel guesses cannot outrun the count.
     if (!(await deps.limiter.hit(`login-code:${openid}`, deps.codesPerUserPerHour, 3600))) {
       deps.metrics?.scans.inc({ outcome: 'code_refused' });
+      deps.logger?.warn('login code refused: too many from one WeChat user this hour', { limitPerHour: deps.codesPerUserPerHour });
       return wechatTexts.zh.codeTooMany;
     }
-    const row = await deps.sceneStates.claimByCode(openid, hashLoginCode(code));
-    if (!row) {
-      deps.metrics?.scans.inc({ outcome: 'code_unknown' });
-      return wechatTexts.zh.codeUnknown;
+    const claim = await deps.sceneStates.claimByCode(openid, hashLoginCode(code));
+    if ('refused' in claim) {
+      deps.metrics?.scans.inc({ outcome: `code_${claim.refused}` });
+      return claim.refused === 'taken' ? wechatTexts.zh.codeTaken : wechatTexts.zh.codeUnknown;
     }
+    const { row } = claim;
     const lang = deps.scenes.readScene(row.scene)?.lang ?? 'zh';
     const scan = await deps.scans.record(openid, row.scene, 'SCAN');
     if (scan.outcome === 'scene_taken') return refuse('scene_taken', lang);
     wakeBrowser(openid, row.scene, scan);
     deps.metrics?.scans.inc({ outcome: scan.hasPhone ? 'logged_in' : 'bind' });
-    return wechatTexts[lang].codeLogin(describeDevice(row.userAgent, row.ip), scan.hasPhone);
+    return wechatTexts[lang].codeLogin(deps.siteName, describeDevice(row.userAgent, row.ip), scan.hasPhone);
   }
 
   function refuse(outcome: 'scene_invalid' | 'scene_taken', lang: Lang): string {
@@ -127,7 +133,7 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
       case 'issued':
         return { status: expired ? 'expired' : 'pending' };
       case 'awaiting':
-        return expired ? { status: 'expired' } : { status: 'scanned', number: state.number };
+        return expired ? { status: 'expired' } : state.number ? { status: 'scanned', number: state.number } : { status: 'scanned' };
       case 'denied':
         return { status: 'denied' };
       case 'used':

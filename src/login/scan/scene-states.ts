@@ -9,16 +9,19 @@ import { createBatchedLookup } from './batched-lookup.js';
 /** Where a scene stands, as the poll reads it from `login_scenes` (the one record of it). */
 export type SceneState =
   | { status: 'issued' }
-  /** Scanned by a phone that must confirm in WeChat (LOGIN_CONFIRM): the number to pick. */
-  | { status: 'awaiting'; number: string }
+  /** Scanned, waiting for the scanner to confirm (in WeChat, or in the mini-program): the number to pick, if any. */
+  | { status: 'awaiting'; number: string | null }
   /**
    * Scanned and approved: `user` logs in, in the browser session whose id hashes to `ownerHash` (null: rows
    * from before it was kept), and the login is recorded as `method`.
    */
-  | { status: 'approved'; user: User; ownerHash: string | null; method: 'qrcode' | 'code' }
+  | { status: 'approved'; user: User; ownerHash: string | null; method: SceneLoginMethod }
   | { status: 'denied' }
   /** A login completed with it already. */
   | { status: 'used' };
+
+/** How a login through a scene is recorded, by the way it was shown. */
+export type SceneLoginMethod = 'qrcode' | 'code' | 'miniprogram-code';
 
 /** The browser waiting on a new scene: the scan's callback will not carry its cookie. */
 export interface WaitingBrowser {
@@ -30,7 +33,7 @@ export interface WaitingBrowser {
 
 export interface SceneStateDeps {
   scenes: LoginSceneQueries;
-  users: Pick<UserQueries, 'findUsersByOpenids'>;
+  users: Pick<UserQueries, 'findUsersByOpenids' | 'findUsersByIds'>;
   /** Whether a scan must be confirmed in WeChat, and asking for it (LOGIN_CONFIRM). */
   confirmation: Pick<LoginConfirmation, 'needsConfirmation' | 'askToConfirm'>;
   now?: () => number;
@@ -81,12 +84,17 @@ export function createSceneStates(deps: SceneStateDeps) {
   /**
    * A code sent to the account (oa-code) by `openid`: the live scene it names
    * is approved for them at once (typing the page's code in WeChat is the
-   * confirmation). Undefined when the code names no live, unclaimed scene.
+   * confirmation). A retried delivery of the same message finds the scene
+   * approved for the same sender and goes on. `taken` when another WeChat
+   * user sent the code first; `unknown` when it names no live scene.
    */
-  async function claimByCode(openid: string, codeHash: string): Promise<LoginSceneRow | undefined> {
-    const row = await deps.scenes.findIssuedSceneByCodeHash(codeHash, now());
-    if (!row || !(await deps.scenes.markApproved(row.scene, openid, now()))) return undefined;
-    return row;
+  async function claimByCode(openid: string, codeHash: string): Promise<{ row: LoginSceneRow } | { refused: 'unknown' | 'taken' }> {
+    const row = await deps.scenes.findSceneByCodeHash(codeHash);
+    if (!row || row.expiresAt <= now() || row.way !== 'oa-code') return { refused: 'unknown' };
+    if (row.state !== 'issued' && !(row.state === 'approved' && row.scannerOpenid === openid)) {
+      return { refused: row.scannerOpenid && row.scannerOpenid !== openid ? 'taken' : 'unknown' };
+    }
+    return (await deps.scenes.markApproved(row.scene, openid, now())) ? { row } : { refused: 'taken' };
   }
 
   /** Where `scene` stands; the polls of one tick share one query (and one for their scanners). */
@@ -96,9 +104,16 @@ export function createSceneStates(deps: SceneStateDeps) {
 
   async function findStates(scenes: string[]): Promise<Map<string, SceneState>> {
     const rows = await deps.scenes.findScenes(scenes);
-    const approved = [...rows.values()].filter((row) => row.state === 'approved' && row.scannerOpenid);
-    const scanners = approved.length > 0 ? await deps.users.findUsersByOpenids(approved.map((row) => row.scannerOpenid!)) : new Map();
-    return new Map([...rows].map(([scene, row]) => [scene, stateOfRow(row, scanners)]));
+    const approved = [...rows.values()].filter((row) => row.state === 'approved');
+    // The scanner of an Official Account way by openid; of a mini-program code, by user id.
+    const openids = approved.flatMap((row) => (row.scannerUserId === null && row.scannerOpenid ? [row.scannerOpenid] : []));
+    const ids = approved.flatMap((row) => (row.scannerUserId === null ? [] : [row.scannerUserId]));
+    const [byOpenid, byId] = await Promise.all([
+      openids.length > 0 ? deps.users.findUsersByOpenids(openids) : new Map<string, User>(),
+      ids.length > 0 ? deps.users.findUsersByIds(ids) : new Map<number, User>(),
+    ]);
+    const scannerOf = (row: LoginSceneRow) => (row.scannerUserId === null ? byOpenid.get(row.scannerOpenid ?? '') : byId.get(row.scannerUserId));
+    return new Map([...rows].map(([scene, row]) => [scene, stateOfRow(row, scannerOf(row))]));
   }
 
   /** A login completes with the scene, in the login's transaction: true once, false for any other attempt. */
@@ -111,15 +126,15 @@ export function createSceneStates(deps: SceneStateDeps) {
 
 export type SceneStates = ReturnType<typeof createSceneStates>;
 
-function stateOfRow(row: LoginSceneRow, scanners: Map<string, User>): SceneState {
+const methodOfWay: Record<string, SceneLoginMethod> = { 'oa-code': 'code', 'miniprogram-code': 'miniprogram-code' };
+
+function stateOfRow(row: LoginSceneRow, scanner: User | undefined): SceneState {
   switch (row.state) {
     case 'awaiting':
-      return { status: 'awaiting', number: row.number! };
-    case 'approved': {
-      const user = row.scannerOpenid ? scanners.get(row.scannerOpenid) : undefined;
+      return { status: 'awaiting', number: row.number };
+    case 'approved':
       // The scanner's user is gone (unfollowed and merged away): the scene leads nowhere.
-      return user ? { status: 'approved', user, ownerHash: row.ownerHash, method: row.way === 'oa-code' ? 'code' : 'qrcode' } : { status: 'issued' };
-    }
+      return scanner ? { status: 'approved', user: scanner, ownerHash: row.ownerHash, method: methodOfWay[row.way ?? ''] ?? 'qrcode' } : { status: 'issued' };
     case 'denied':
     case 'used':
       return { status: row.state };

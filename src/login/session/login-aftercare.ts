@@ -19,11 +19,14 @@ export interface LoginAftercareDeps {
 /**
  * What follows every completed browser login, kept out of the login itself:
  * the browser becomes a known device for the user (LOGIN_CONFIRM=new-device),
- * and after a QR login the user gets a WeChat message naming the browser, OS
+ * and after a login from a page's code the user gets a WeChat message naming the browser, OS
  * and IP, with a link that ends that session. Every sign-in counts: the poll,
  * OAuth, and /bind (a QR login that needed a phone completes there).
  * Neither step can fail a login that has already happened: failures are logged.
  */
+/** The logins a person started from a page's code (a QR code, a code sent, a mini-program code): each gets the notice with its end link. */
+const sceneMethods = new Set(['qrcode', 'code', 'miniprogram-code']);
+
 export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
   const now = deps.now ?? Date.now;
   return async (ctx, started) => {
@@ -37,7 +40,7 @@ export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
     } catch (error) {
       deps.logger.warn('could not remember the device', { error: error instanceof Error ? error.message : String(error) });
     }
-    if (method === 'qrcode' && user.openid) {
+    if (sceneMethods.has(method) && user.openid) {
       const device = describeDevice(ctx.get('user-agent'), ctx.ip);
       // In the language of the page that logged in, as the scan's replies were.
       const text = wechatTexts[ctx.state.lang ?? 'zh'].notice(device, new Date(now()), deps.endSessionLink(started));

@@ -8,8 +8,15 @@ import type { LoginWay } from './login-way.js';
  */
 const alphabet = '23456789ABCDEFGHJKMNPQRSTWXYZ';
 const codeLength = 8;
-/** 29^8 ≈ 5 · 10^11 codes: with 100,000 live at once, one guess finds one with odds of 1 in 5 million. */
-export const possibleCodes = alphabet.length ** codeLength;
+const digits = '23456789';
+/**
+ * Every code has a letter and a digit, so that the words and numbers people
+ * send an account ("cheapest", an order number) are no code. That leaves
+ * 29^8 − 21^8 − 8^8 ≈ 4.6 · 10^11 codes: with 100,000 live at once, one
+ * guess finds one with odds of about 1 in 4.6 million.
+ */
+export const possibleCodes = alphabet.length ** codeLength - (alphabet.length - digits.length) ** codeLength - digits.length ** codeLength;
+const hasLetterAndDigit = (code: string) => /[2-9]/.test(code) && /[A-Z]/.test(code);
 
 export interface OaCodeDeps {
   /** The account's name and its follow QR image, shown with the code. */
@@ -33,7 +40,9 @@ export interface OaCodeShown {
  */
 export function createOaCodeWay(deps: OaCodeDeps): LoginWay<OaCodeShown> {
   async function present() {
-    const code = Array.from({ length: codeLength }, () => alphabet[randomInt(alphabet.length)]).join('');
+    let code: string;
+    do code = Array.from({ length: codeLength }, () => alphabet[randomInt(alphabet.length)]).join('');
+    while (!hasLetterAndDigit(code));
     return { shown: { code }, codeHash: hashLoginCode(code) };
   }
 
@@ -44,11 +53,14 @@ export function createOaCodeWay(deps: OaCodeDeps): LoginWay<OaCodeShown> {
   return { name: 'oa-code', method: 'code', present, view };
 }
 
-/** The code a text message carries, if it is shaped like one: spaces, dashes and letter case do not matter. */
+/**
+ * The code a text message carries, if it is shaped like one: spaces, dashes,
+ * dots, invisible characters, full-width forms and letter case do not matter.
+ */
 export function loginCodeIn(content: string): string | undefined {
   if (content.length > 40) return undefined;
-  const code = content.replace(/[\s\-_－—]/g, '').toUpperCase();
-  return code.length === codeLength && [...code].every((letter) => alphabet.includes(letter)) ? code : undefined;
+  const code = content.normalize('NFKC').replace(/[\s\p{Pd}\p{Cf}_.·・]/gu, '').toUpperCase();
+  return code.length === codeLength && [...code].every((letter) => alphabet.includes(letter)) && hasLetterAndDigit(code) ? code : undefined;
 }
 
 /** How a code is stored: never the code itself. */

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { CodeTakenError, createLoginSceneQueries } from '../../../src/db/login-scenes.js';
 import { wechatTexts } from '../../../src/messages/wechat-texts.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { bindPhone, openLoginPage, phoneFor, poll } from '../../helpers/login-flow.js';
@@ -15,6 +16,12 @@ async function openCodePage(server: TestServer) {
 
 const historyOf = (server: TestServer, scene: string) => server.knex('login_history').where({ scene });
 
+/** Another code of the same shape: its first letter changed to another letter. */
+function otherCode(code: string): string {
+  const at = code.search(/[A-Z]/);
+  return code.slice(0, at) + (code[at] === 'A' ? 'B' : 'A') + code.slice(at + 1);
+}
+
 for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;
 
@@ -22,6 +29,8 @@ for (const { kind, enabled } of databaseKinds) {
     const server = await startServer(t, { database: kind, env: plainScanLogin });
     const { browser, scene, code, html } = await openCodePage(server);
     t.regex(code, /^[2-9A-HJKMNP-TW-Z]{8}$/);
+    t.regex(code, /[2-9]/, 'a digit');
+    t.regex(code, /[A-Z]/, 'and a letter: words and order numbers are no code');
     t.regex(html, /id="way-oa-qr" href="\/login\?method=oa-qr"/, 'the other way is a click away');
     t.regex(html, /微信登录演示号/, "the account's name");
     t.regex(html, /data-login-href="\/login\?method=oa-code"/, 'a new code, by the button or the script, is a code again');
@@ -31,6 +40,9 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(reply.status, 200);
     t.regex(reply.replyText!, /请回到网页上绑定手机号/);
     t.regex(reply.replyText!, /IP 127\.0\.0\.1/);
+    t.true(reply.replyText!.includes(`正在登录 ${new URL(server.url).host}`), 'the reply names the site');
+    // Another WeChat user sending the same code meanwhile is told it was used, not logged in.
+    t.is((await phoneFor(server).sendText('o_other', code)).replyText, wechatTexts.zh.codeTaken);
     t.deepEqual((await poll(browser, scene)).body, { status: 'bind', redirect: '/bind' });
     t.is((await bindPhone(server, browser, '13800138021')).status, 303);
     const me = await (await browser.get('/api/me')).json();
@@ -45,7 +57,7 @@ for (const { kind, enabled } of databaseKinds) {
   declare(`${kind}: wrong codes sent in parallel by one WeChat user: ten are looked up, the rest refused, and then the right code too`, async (t) => {
     const server = await startServer(t, { database: kind, env: plainScanLogin });
     const { scene, code } = await openCodePage(server);
-    const wrong = code.startsWith('2') ? '3' + code.slice(1) : '2' + code.slice(1);
+    const wrong = otherCode(code);
     const replies = await Promise.all(Array.from({ length: 25 }, () => phoneFor(server).sendText('o_guesser', wrong)));
     t.is(replies.filter((reply) => reply.replyText === wechatTexts.zh.codeUnknown).length, 10);
     t.is(replies.filter((reply) => reply.replyText === wechatTexts.zh.codeTooMany).length, 15);
@@ -74,7 +86,8 @@ test('a message that is not a code gets no reply of ours; a code-shaped one that
   const hello = await phoneFor(server).sendText('o_chat', '你好，请问营业时间？');
   t.is(hello.status, 200);
   t.is(hello.body, 'success');
-  t.is((await phoneFor(server).sendText('o_chat', 'ABCD EFGH')).replyText, wechatTexts.zh.codeUnknown);
+  for (const keyword of ['cheapest', '88886666', 'ＡＢＣＤ']) t.is((await phoneFor(server).sendText('o_chat', keyword)).body, 'success', keyword);
+  t.is((await phoneFor(server).sendText('o_chat', 'ABCD EFG2')).replyText, wechatTexts.zh.codeUnknown);
 });
 
 test('an English page gets the reply in English', async (t) => {
@@ -82,11 +95,17 @@ test('an English page gets the reply in English', async (t) => {
   const page = await openLoginPage(server, '/login?method=oa-code&lang=en');
   const code = page.html.match(/data-code="([^"]+)"/)![1];
   t.regex(page.html, /send it this login code/);
-  t.regex((await phoneFor(server).sendText('o_en', code)).replyText!, /Code accepted! Go back to the web page/);
+  t.regex((await phoneFor(server).sendText('o_en', code)).replyText!, /Go back to the web page and bind your phone number/);
+  // Full-width forms and a Unicode dash, as some keyboards send them, are the same code.
+  const wide = await openLoginPage(server, '/login?method=oa-code&lang=en');
+  const wideCode = wide.html.match(/data-code="([^"]+)"/)![1];
+  const typed = `${wideCode.slice(0, 4)}‐${wideCode.slice(4)}`.replace(/[A-Z0-9]/g, (letter) => String.fromCharCode(letter.charCodeAt(0) + 0xfee0));
+  t.regex((await phoneFor(server).sendText('o_wide', typed)).replyText!, /logging in to/);
 });
 
 test('SIMULATOR_ACCOUNT=subscription: WeChat refuses QR codes (48001), so the page shows the code, said once in the log; the login works without the notice', async (t) => {
-  const server = await startServer(t, { env: { SIMULATOR_ACCOUNT: 'subscription', LOGIN_CONFIRM: 'off' } });
+  const clock = createTestClock();
+  const server = await startServer(t, { env: { SIMULATOR_ACCOUNT: 'subscription', LOGIN_CONFIRM: 'off' }, clock: clock.now });
   const first = await openLoginPage(server);
   t.regex(first.html, /id="login-code"/, 'the QR way fell back to the code');
   const second = await openLoginPage(server);
@@ -97,4 +116,18 @@ test('SIMULATOR_ACCOUNT=subscription: WeChat refuses QR codes (48001), so the pa
   await poll(first.browser, first.scene);
   t.is((await bindPhone(server, first.browser, '13800138022')).status, 303);
   t.is((await first.browser.get('/api/me')).status, 200);
+  // Ten minutes on, a QR code is asked for again (an account verified meanwhile gets them back); still refused here.
+  clock.advance(11 * 60_000);
+  t.regex((await openLoginPage(server)).html, /id="login-code"/);
+  t.is(server.logs.filter((line) => /48001/.test(line.message)).length, 2);
+});
+
+test('a code another scene holds (kept a day after it expired) is drawn again, never shared; the same scene recorded twice is one row', async (t) => {
+  const server = await startServer(t, { env: plainScanLogin });
+  const scenes = createLoginSceneQueries(server.knex);
+  const row = (scene: string) => ({ scene, deviceHash: 'd'.repeat(64), userAgent: 'ua', ip: '127.0.0.1', createdAt: Date.now(), expiresAt: Date.now() + 60_000, ownerHash: null, way: 'oa-code', codeHash: 'c'.repeat(64) });
+  await scenes.insertScene(row('scene-one'));
+  await scenes.insertScene(row('scene-one'));
+  await t.throwsAsync(scenes.insertScene(row('scene-two')), { instanceOf: CodeTakenError });
+  t.is((await server.knex('login_scenes').where({ code_hash: 'c'.repeat(64) })).length, 1);
 });
