@@ -161,7 +161,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     'oa-code': codeWay,
     'miniprogram-code':
       miniProgramApi &&
-      createMiniProgramCodeWay({ api: miniProgramApi, ...config.miniProgramCode, limiter: infra.limiter, lifetimeSeconds: config.qrExpireSeconds }),
+      createMiniProgramCodeWay({ api: miniProgramApi, ...config.miniProgramCode, limiter: infra.limiter, lifetimeSeconds: config.qrExpireSeconds, now }),
   };
 
   return {

@@ -37,6 +37,8 @@ export async function absorbUser(keepId: number, goneId: number, merged: MergedU
     updated_at: now,
   });
   for (const table of ownedTables) await trx(table).where({ user_id: goneId }).update({ user_id: keepId });
+  // A mini-program code the absorbed user scanned is the kept user's to confirm and log in with.
+  await trx('login_scenes').where({ scanner_user_id: goneId }).update({ scanner_user_id: keepId });
   // known_devices is unique per (user, device): a device both knew stays once.
   // (Read first: MySQL refuses a DELETE whose subquery reads the same table. The read is locked so
   // that a device the kept user remembers meanwhile waits for the merge instead of colliding with the move.)

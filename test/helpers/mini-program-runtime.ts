@@ -4,6 +4,9 @@ import vm from 'node:vm';
 import type { TestServer } from './server.js';
 import { openSimulator } from './simulator-phone.js';
 
+/** WeChat's scene value for a mini-program opened by scanning its code. */
+export const scannedCodeScene = 1047;
+
 const loginPageScript = path.resolve(__dirname, '../../examples/miniprogram/pages/login/index.js');
 
 /** What a test holds of a mini-program page: its data, and its methods to call as taps would. */
@@ -23,10 +26,12 @@ export interface MiniProgramPage {
  * `login` is the simulator's code generator for `openid` and whose `request`
  * is real HTTP to the server. Nothing of the server is mocked.
  */
-export async function openMiniProgramLoginPage(server: TestServer, openid: string): Promise<MiniProgramPage> {
+export async function openMiniProgramLoginPage(server: TestServer, openid: string, enterScene = scannedCodeScene): Promise<MiniProgramPage> {
   const simulator = await openSimulator(server);
   let definition: Record<string, unknown> | undefined;
   const wx = {
+    // How the mini-program was opened: 1047 is a scanned mini-program code.
+    getEnterOptionsSync: () => ({ scene: enterScene, path: 'pages/login/index', query: {} }),
     login(options: { success(result: { code: string }): void; fail(error: unknown): void }) {
       simulator.generateCode(openid, 'js').then((code) => options.success({ code }), options.fail);
     },

@@ -51,7 +51,7 @@ export function createMiniCodeScan(deps: MiniCodeScanDeps) {
     if (!isMiniScene(miniScene)) throw new BadRequestError('scene is missing or malformed', 'mini_scene_gone');
     const user = await scannerOf(code);
     const found = await deps.scenes.findSceneByCodeHash(hashMiniScene(miniScene));
-    if (!found || found.expiresAt <= now()) throw new BadRequestError('no live login for this scene', 'mini_scene_gone');
+    if (!found || found.way !== 'miniprogram-code' || found.expiresAt <= now()) throw new BadRequestError('no live login for this scene', 'mini_scene_gone');
     const number = (await deps.confirmation.needsConfirmationOf(user, found)) ? String(randomInt(10, 100)) : null;
     const ticket = randomToken(24);
     const request = { scene: found.scene, userId: user.id, number, tokenHash: hashTicket(ticket), tokenExpiresAt: Math.min(now() + confirmTokenLifetimeMs, found.expiresAt) };

@@ -49,7 +49,8 @@ function bearerOf(ctx: AppContext): string | undefined {
 function decisionOf(form: Record<string, unknown>): MiniDecision {
   if (form.decision === 'deny') return { decision: 'deny' };
   if (form.decision !== 'approve') throw new BadRequestError('decision must be approve or deny');
-  return { decision: 'approve', number: typeof form.number === 'string' ? form.number : undefined };
+  // A number sent as JSON's number, not a string, is the same pick.
+  return { decision: 'approve', number: typeof form.number === 'string' || typeof form.number === 'number' ? String(form.number) : undefined };
 }
 
 function codeOf(ctx: AppContext): string {

@@ -15,6 +15,7 @@ export interface MiniProgramCodeDeps {
   limiter: RateLimiter;
   /** How long a scene lives: its image is kept that long. */
   lifetimeSeconds: number;
+  now?: () => number;
 }
 
 /** What the page keeps of a mini-program code: the short scene it carries (the image is cached here, not in the cookie). */
@@ -35,6 +36,7 @@ const maxCachedImages = 5000;
  * kept for the scene's life, and WeChat's 5,000 a minute is counted here.
  */
 export function createMiniProgramCodeWay(deps: MiniProgramCodeDeps): LoginWay<MiniCodeShown> {
+  const now = deps.now ?? Date.now;
   const images = new NodeCache({ stdTTL: deps.lifetimeSeconds, checkperiod: 60, useClones: false, maxKeys: maxCachedImages });
 
   async function imageOf(miniScene: string): Promise<Buffer> {
@@ -55,7 +57,9 @@ export function createMiniProgramCodeWay(deps: MiniProgramCodeDeps): LoginWay<Mi
     return { shown: { miniScene }, codeHash: hashMiniScene(miniScene) };
   }
 
-  async function view(shown: MiniCodeShown) {
+  /** The image while the scene lives; a dead scene's page shows none and costs WeChat nothing (only `present` may ask twice). */
+  async function view(shown: MiniCodeShown & { expiresAt?: number }) {
+    if ((shown.expiresAt ?? 0) <= now()) return { miniCodeGone: true, miniScene: shown.miniScene };
     // The scene is no secret from this page: the code it shows carries it.
     return { miniCodeSrc: `data:image/png;base64,${(await imageOf(shown.miniScene)).toString('base64')}`, miniScene: shown.miniScene };
   }

@@ -101,3 +101,27 @@ test('a guessed, malformed or expired scene gets 400 and claims nothing; a code 
   t.is((await scanWith(late.miniScene, alice)).status, 400, 'expired');
   t.like(await server.knex('login_scenes').where({ scene: late.scene }).first(), { state: 'issued', scanner_user_id: null });
 });
+
+test('the example page opened other than by a scan (another mini-program, a shared card) claims nothing', async (t) => {
+  const server = await startServer(t, { env: { LOGIN_CONFIRM: 'off' } });
+  const victim = await createPersona(server, 'Victim');
+  const attacker = await openMiniCodePage(server);
+  // 1037: opened from another mini-program, which chose the path and its ?scene=.
+  const lured = await openMiniProgramLoginPage(server, victim, 1037);
+  await lured.onLoad({ scene: attacker.miniScene });
+  t.is(lured.data.state, 'notScanned');
+  t.like(await server.knex('login_scenes').where({ scene: attacker.scene }).first(), { state: 'issued', scanner_user_id: null });
+});
+
+test('a dead scene\'s page shows no image and asks WeChat for none', async (t) => {
+  const clock = createTestClock();
+  const server = await startServer(t, { env: { LOGIN_CONFIRM: 'off', QR_EXPIRE_SECONDS: '60' }, clock: clock.now });
+  const page = await openMiniCodePage(server);
+  clock.advance(61_000);
+  const calls = () => server.handle.metrics.wechatApiCalls.get();
+  const before = JSON.stringify(await calls());
+  const status = await (await page.browser.get(`/login/status?scene=${encodeURIComponent(page.scene)}`)).text();
+  t.notRegex(status, /data:image\/png/);
+  t.regex(status, /id="mini-code" data-mini-scene=/);
+  t.is(JSON.stringify(await calls()), before, 'no getwxacodeunlimit call');
+});

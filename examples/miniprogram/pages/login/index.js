@@ -32,7 +32,8 @@ function post(path, data) {
 
 Page({
   data: {
-    // loading → confirm (the waiting browser, a button or three numbers) → sent | denied; gone when the code is dead
+    // loading → confirm (the waiting browser, a button or three numbers) → sent | denied; gone when the code is dead;
+    // notScanned when the page was opened other than by scanning a code
     state: 'loading',
     browser: '',
     os: '',
@@ -42,6 +43,10 @@ Page({
   },
 
   onLoad: function (options) {
+    // Only a scan of the code on the web page opens a login: 1047 scanned, 1048 long-pressed, 1049 picked from
+    // the album. A page reached another way (another mini-program's navigateToMiniProgram, a shared card) could
+    // carry an attacker's scene, with no code ever in front of this person.
+    if ([1047, 1048, 1049].indexOf(wx.getEnterOptionsSync().scene) < 0) return Promise.resolve(this.setData({ state: 'notScanned' }));
     // WeChat passes the code's scene URL-encoded.
     this.scene = decodeURIComponent(options.scene || '');
     return this.scan();
