@@ -50,6 +50,9 @@ export class CodeTakenError extends Error {
   }
 }
 
+/** Who scanned: an openid of the Official Account, or a user (the scanner of a mini-program code). */
+type Scanner = { scanner_openid: string } | { scanner_user_id: number };
+
 /** How long a dead scene's row is kept after its QR code expired: enough to answer "expired" and to debug. */
 const keepAfterExpiryMs = 24 * 60 * 60 * 1000;
 
@@ -106,18 +109,17 @@ export function createLoginSceneQueries(knex: Knex) {
    * takes it. The same scanner scanning again gets a fresh token (the old
    * link dies); anyone else gets false.
    */
-  async function markAwaiting(request: ConfirmationRequest, now: number): Promise<boolean> {
-    const changes = {
-      state: 'awaiting',
-      scanner_openid: request.openid,
-      number: request.number,
-      token_hash: request.tokenHash,
-      token_expires_at_ms: request.tokenExpiresAt,
-    };
+  function markAwaiting(request: ConfirmationRequest, now: number): Promise<boolean> {
+    return claimAwaiting({ scanner_openid: request.openid }, request, now);
+  }
+
+  /** The claim of both kinds of scanner: by openid (a QR scan), or by user id (a mini-program code). */
+  async function claimAwaiting(scanner: Scanner, request: Omit<ConfirmationRequest, 'openid' | 'number'> & { number: string | null }, now: number): Promise<boolean> {
+    const changes = { state: 'awaiting', ...scanner, number: request.number, token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt };
     const first = await table().where({ scene: request.scene, state: 'issued' }).where('expires_at_ms', '>', now).update(changes);
     if (first > 0) return true;
     const again = await table()
-      .where({ scene: request.scene, state: 'awaiting', scanner_openid: request.openid })
+      .where({ scene: request.scene, state: 'awaiting', ...scanner })
       .where('expires_at_ms', '>', now)
       .update({ token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt });
     return again > 0;
@@ -138,9 +140,13 @@ export function createLoginSceneQueries(knex: Knex) {
    * The scanner's decision, once: the token must be live and unused, and it is
    * burnt by the same UPDATE that records the decision.
    */
-  async function decide(tokenHash: string, openid: string, decision: 'approved' | 'denied', now: number): Promise<boolean> {
+  function decide(tokenHash: string, openid: string, decision: 'approved' | 'denied', now: number): Promise<boolean> {
+    return decideAs({ scanner_openid: openid }, tokenHash, decision, now);
+  }
+
+  async function decideAs(scanner: Scanner, tokenHash: string, decision: 'approved' | 'denied', now: number): Promise<boolean> {
     const changed = await table()
-      .where({ token_hash: tokenHash, state: 'awaiting', scanner_openid: openid })
+      .where({ token_hash: tokenHash, state: 'awaiting', ...scanner })
       .where('token_expires_at_ms', '>', now)
       .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
     return changed > 0;
@@ -163,32 +169,21 @@ export function createLoginSceneQueries(knex: Knex) {
     return (await table().where({ scene, owner_hash: fromOwnerHash }).update({ owner_hash: toOwnerHash })) === 1;
   }
 
-  /** Forgets scenes whose QR code expired long ago. */
   /**
    * A mini-program code scanned (miniprogram-code): the first scanner of an
    * issued scene takes it, with a ticket for the confirmation in the
    * mini-program; the same user scanning again gets a fresh ticket.
    */
-  async function markAwaitingInMiniProgram(request: { scene: string; userId: number; number: string | null; tokenHash: string; tokenExpiresAt: number }, now: number): Promise<boolean> {
-    const changes = { state: 'awaiting', scanner_user_id: request.userId, number: request.number, token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt };
-    const first = await table().where({ scene: request.scene, state: 'issued' }).where('expires_at_ms', '>', now).update(changes);
-    if (first > 0) return true;
-    const again = await table()
-      .where({ scene: request.scene, state: 'awaiting', scanner_user_id: request.userId })
-      .where('expires_at_ms', '>', now)
-      .update({ token_hash: request.tokenHash, token_expires_at_ms: request.tokenExpiresAt });
-    return again > 0;
+  function markAwaitingInMiniProgram(request: { scene: string; userId: number; number: string | null; tokenHash: string; tokenExpiresAt: number }, now: number): Promise<boolean> {
+    return claimAwaiting({ scanner_user_id: request.userId }, request, now);
   }
 
   /** The mini-program scanner's decision, once: the ticket must be live and theirs, and is burnt by the same UPDATE. */
-  async function decideInMiniProgram(tokenHash: string, userId: number, decision: 'approved' | 'denied', now: number): Promise<boolean> {
-    const changed = await table()
-      .where({ token_hash: tokenHash, state: 'awaiting', scanner_user_id: userId })
-      .where('token_expires_at_ms', '>', now)
-      .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
-    return changed > 0;
+  function decideInMiniProgram(tokenHash: string, userId: number, decision: 'approved' | 'denied', now: number): Promise<boolean> {
+    return decideAs({ scanner_user_id: userId }, tokenHash, decision, now);
   }
 
+  /** Forgets scenes whose QR code expired long ago. */
   async function deleteExpiredScenes(now: number): Promise<number> {
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }

@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
-import { browserTest, hasChromium, shareChromiumAndServer } from '../helpers/chromium.js';
+import { browserTest, languages, makeScreenshotsFolder, screenshots, shareChromiumAndServer, widths } from '../helpers/chromium.js';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { assertAccessible } from '../helpers/accessibility.js';
 import { watchPageProblems, type PageProblems } from '../helpers/page-problems.js';
@@ -12,21 +10,15 @@ import { plainScanLogin, startServer, type TestServer } from '../helpers/server.
 
 // Every page a person meets, in both languages, on a phone and on a desktop:
 // no serious or critical axe-core violation, and a clean console.
-const screenshots = path.resolve(__dirname, '../../screenshots');
-
 let browser: Browser;
 let server: TestServer;
 
-test.before(() => {
-  if (hasChromium) mkdirSync(screenshots, { recursive: true });
-});
+makeScreenshotsFolder();
 shareChromiumAndServer({ env: { ...plainScanLogin, LOGIN_POLL_TIMEOUT_MS: '5000' } }, (sharedBrowser, sharedServer) => {
   browser = sharedBrowser;
   server = sharedServer;
 });
 
-const widths = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;
-const languages = { zh: 'zh-CN', en: 'en-US' } as const;
 
 /**
  * A browser context as a person of that language and screen would have it.

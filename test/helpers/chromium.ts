@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { chromium, type Browser } from 'playwright-core';
 import { startSharedServer, type StartOptions, type TestServer } from './server.js';
@@ -34,5 +35,17 @@ export function shareChromiumAndServer(options: StartOptions, ready: (browser: B
   test.after.always(async () => {
     await browser?.close();
     await server?.close();
+  });
+}
+
+/** The two screens every page is checked at, and the two languages. */
+export const widths = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;
+export const languages = { zh: 'zh-CN', en: 'en-US' } as const;
+
+/** Where the pages' screenshots go (git-ignored), made once per file that takes them. */
+export const screenshots = path.resolve(__dirname, '../../screenshots');
+export function makeScreenshotsFolder(): void {
+  test.before(() => {
+    if (hasChromium) mkdirSync(screenshots, { recursive: true });
   });
 }
