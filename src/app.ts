@@ -21,7 +21,7 @@ import { createSessionMiddleware } from './http/cookie-session.js';
 import { createStaticFiles } from './http/static-files.js';
 import { callbackPath } from './login/callback/callback-routes.js';
 import type { LoginHub } from './login/scan/login-hub.js';
-import { createCallbackMetrics } from './metrics/callback-metrics.js';
+import { createCallbackMetrics } from './http/callback-metrics.js';
 import type { Metrics } from './metrics/metrics.js';
 
 export interface AppDeps {

@@ -7,7 +7,7 @@
 
 import { z } from 'zod';
 import { address, base, choice, integer, matching, report, text } from './config/variable-kinds.js';
-import { demoClient, demoClientId, readOidcClients } from './oidc/oidc-clients.js';
+import { demoClient, demoClientId, readOidcClients } from './config/oidc-clients.js';
 import { deriveKeys } from './security/keys.js';
 
 export const developmentSessionKey = 'wechat-login-development-key-change-me';
@@ -161,7 +161,7 @@ const variables = z.object({
 
 /**
  * oidc: OIDC_CLIENTS, or OIDC_CLIENTS_FILE naming a file. A JSON document
- * with checks of its own (oidc/oidc-clients.ts), which never quote it: it
+ * with checks of its own (config/oidc-clients.ts), which never quote it: it
  * holds client secrets.
  */
 const oidcClients = z.custom<Env>().transform((env, context) => {

@@ -10,7 +10,7 @@ import { confirmRoutes } from '../login/confirm/confirm-routes.js';
 import { loginRoutes } from '../login/scan/qr-routes.js';
 import { miniProgramRoutes } from '../login/miniprogram/miniprogram-routes.js';
 import { oauthRoutes } from '../login/in-wechat/oauth-routes.js';
-import { metricsRoutes } from '../metrics/metrics-routes.js';
+import { metricsRoutes } from '../http/metrics-routes.js';
 import { simulatorRoutes } from '../simulator/simulator-routes.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Queries } from './queries.js';

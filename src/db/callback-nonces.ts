@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { NonceStore } from '../wechat/replay-guard.js';
 import { countInserted, isUniqueViolation } from './values.js';
 
 /** How often one instance deletes expired pairs (one indexed DELETE). */
@@ -13,6 +12,20 @@ interface Claim {
   expiresAtMs: number;
   resolve: (stored: string | undefined) => void;
   reject: (error: unknown) => void;
+}
+
+/**
+ * Where (timestamp, nonce) pairs are remembered (wechat/replay-guard.ts):
+ * Redis when configured, otherwise the database. Both claim atomically, so two instances (or two
+ * parallel requests) never both see a pair as new.
+ */
+export interface NonceStore {
+  /**
+   * Remembers `bodyHash` for `pairKey` until `expiresAtMs` unless the pair is
+   * already remembered, and returns the hash remembered first (`bodyHash`
+   * itself when this call claimed the pair).
+   */
+  remember(pairKey: string, bodyHash: string, expiresAtMs: number): Promise<string>;
 }
 
 /**

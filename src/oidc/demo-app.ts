@@ -3,7 +3,7 @@ import { createHash, createPublicKey, randomBytes, timingSafeEqual, verify, type
 import type { Config } from '../config.js';
 import type { AppContext, AppRouter } from '../http/context.js';
 import type { Render } from '../http/render.js';
-import { demoClient } from './oidc-clients.js';
+import { demoClient } from '../config/oidc-clients.js';
 import { oidcMountPath } from './provider.js';
 
 export interface DemoAppDeps {

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import type { SharedDeliveryStore } from '../login/callback/delivery-dedupe.js';
-import type { NonceStore } from '../wechat/replay-guard.js';
+import type { NonceStore } from '../db/callback-nonces.js';
 
 /**
  * Rate-limit counters shared by every instance (INCR + EXPIRE, fixed

@@ -1,19 +1,8 @@
 import { createHash } from 'node:crypto';
 import { CallbackRejectedError } from './errors.js';
+import type { NonceStore } from '../db/callback-nonces.js';
 
-/**
- * Where (timestamp, nonce) pairs are remembered: Redis when configured,
- * otherwise the database. Both claim atomically, so two instances (or two
- * parallel requests) never both see a pair as new.
- */
-export interface NonceStore {
-  /**
-   * Remembers `bodyHash` for `pairKey` until `expiresAtMs` unless the pair is
-   * already remembered, and returns the hash remembered first (`bodyHash`
-   * itself when this call claimed the pair).
-   */
-  remember(pairKey: string, bodyHash: string, expiresAtMs: number): Promise<string>;
-}
+export type { NonceStore };
 
 export interface ReplayGuardOptions {
   store: NonceStore;

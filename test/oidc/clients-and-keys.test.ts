@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { demoClientId } from '../../src/oidc/oidc-clients.js';
+import { demoClientId } from '../../src/config/oidc-clients.js';
 import { loadOidcSigningKeys, rotateOidcSigningKeys } from '../../src/oidc/signing-keys.js';
 import { deriveKeys } from '../../src/security/keys.js';
 import { databaseKinds, migratedDatabase } from '../helpers/databases.js';

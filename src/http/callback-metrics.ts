@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
-import type { AppMiddleware } from '../http/context.js';
-import { wechatErrorAsAppError } from '../http/wechat-errors.js';
-import type { Metrics } from './metrics.js';
+import type { AppMiddleware } from './context.js';
+import { wechatErrorAsAppError } from './wechat-errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /**
  * Times every POST to the callback and counts the refused ones (4xx) by

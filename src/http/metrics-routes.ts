@@ -1,7 +1,7 @@
 import { NotFoundError, UnauthorizedError } from '../errors.js';
-import type { AppRouter } from '../http/context.js';
+import type { AppRouter } from './context.js';
 import { textEquals } from '../security/constant-time.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface MetricsRouteDeps {
   metrics: Metrics;
