@@ -120,6 +120,19 @@ const variables = z.object({
     const known = [...new Set(names)].filter((name): name is LoginMethodName => !unknown.includes(name));
     return known.length > 0 ? known : undefined;
   }),
+  // The business's own services that get the account's access_token from here: name:secret pairs.
+  WECHAT_TOKEN_CLIENTS: text.transform((value, context) => {
+    const clients = (value ?? '').split(',').map((pair) => pair.trim()).filter(Boolean).map((pair) => {
+      const at = pair.indexOf(':');
+      return { name: pair.slice(0, at), secret: pair.slice(at + 1) };
+    });
+    // Never quoted: the secrets are in the same text.
+    if (clients.some((client) => !/^[A-Za-z0-9_-]{1,32}$/.test(client.name) || client.secret.length < 32)) {
+      report(context, 'must be name:secret pairs, comma-separated, each name of letters, digits, _ or - and each secret at least 32 characters');
+    }
+    if (new Set(clients.map((client) => client.name)).size !== clients.length) report(context, 'names each client once');
+    return clients;
+  }),
   WECHAT_ACCOUNT_NAME: matching(/^.{1,64}$/su, 'must be at most 64 characters'),
   WECHAT_ACCOUNT_QR_URL: address,
   // What the simulator plays: a verified service account, or an unverified subscription account (48001 where WeChat says so).
@@ -273,6 +286,8 @@ function toConfig(vars: Variables) {
       /** The account's name and its follow QR image, shown with oa-code ("follow … and send this code"). */
       accountName: vars.WECHAT_ACCOUNT_NAME ?? (simulator ? simulatorAccountName : undefined),
       accountQrUrl: vars.WECHAT_ACCOUNT_QR_URL,
+      /** The business's services that get the account's access_token and JS-SDK ticket from here (GET /api/wechat/…). */
+      tokenClients: vars.WECHAT_TOKEN_CLIENTS,
     },
     miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
     /** What a miniprogram-code opens: the page, and the version of the mini-program. */

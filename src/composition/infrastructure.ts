@@ -17,6 +17,7 @@ import { createAccessTokenProvider } from '../wechat/access-token.js';
 import { createWechatHttp } from '../wechat/http-client.js';
 import { createOauthApi } from '../wechat/oauth-api.js';
 import { createOfficialAccountApi } from '../wechat/official-account-api.js';
+import { createJsapiTicketProvider } from '../wechat/jsapi-ticket.js';
 
 export interface InfrastructureDeps {
   config: Config;
@@ -43,6 +44,8 @@ export function createInfrastructure(deps: InfrastructureDeps) {
   const http = createWechatHttp({ apiBase: config.wechat.apiBase, timeoutMs: config.wechat.requestTimeoutMs, metrics, logger });
   const tokensFor = (app: { appId: string; appSecret: string }) =>
     createAccessTokenProvider({ http, cache: tokenCache, appId: app.appId, appSecret: app.appSecret, tokenApi: config.wechat.tokenApi, metrics });
+  // The account's one access_token: the login's API calls and the business's services (sharing/token-routes.ts) share it.
+  const accountTokens = tokensFor(config.wechat);
   const smsInbox = createSmsInbox();
   return {
     config,
@@ -63,7 +66,9 @@ export function createInfrastructure(deps: InfrastructureDeps) {
     pendingMigrations: createPendingMigrations(knex),
     http,
     tokensFor,
-    api: createOfficialAccountApi({ http, tokens: tokensFor(config.wechat), metrics }),
+    accountTokens,
+    jsapiTickets: createJsapiTicketProvider({ http, tokens: accountTokens, cache: tokenCache, appId: config.wechat.appId, now }),
+    api: createOfficialAccountApi({ http, tokens: accountTokens, metrics }),
     oauth: createOauthApi({ http, appId: config.wechat.appId, appSecret: config.wechat.appSecret, openBase: config.wechat.openBase }),
     smsInbox,
     sendSms: config.sms.provider === 'webhook' ? createWebhookSmsSender(config.sms.webhookUrl!, logger) : createConsoleSmsSender(logger, smsInbox),

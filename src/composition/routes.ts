@@ -12,6 +12,7 @@ import { miniProgramRoutes } from '../login/miniprogram/miniprogram-routes.js';
 import { oauthRoutes } from '../login/in-wechat/oauth-routes.js';
 import { metricsRoutes } from '../http/metrics-routes.js';
 import { simulatorRoutes } from '../simulator/simulator-routes.js';
+import { tokenRoutes } from '../sharing/token-routes.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Queries } from './queries.js';
 import type { Services } from './services.js';
@@ -58,6 +59,9 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   accountRoutes(router, { ...services, render, loginHistory: queries.loginHistory, formBody, now: infra.now });
   sessionRoutes(router, { ...services, formBody });
   endSessionRoutes(router, { ...services, render, formBody });
+  if (config.wechat.tokenClients.length > 0) {
+    tokenRoutes(router, { clients: config.wechat.tokenClients, tokens: infra.accountTokens, tickets: infra.jsapiTickets, metrics: infra.metrics });
+  }
   services.oidc?.routes(router);
   if (services.simulatorState) simulatorRoutes(router, { config, state: services.simulatorState, render, smsInbox: infra.smsInbox, formBody, logger: infra.logger, now: infra.now });
   return router;

@@ -78,6 +78,12 @@ export function createMetrics() {
     labelNames: ['api', 'errcode'] as const,
     registers: [registry],
   });
+  const tokenClientRequests = new Counter({
+    name: `${prefix}token_client_requests_total`,
+    help: "The business's services asking for the account's access_token or JS-SDK ticket, by client, what, and whether they asked for a refresh",
+    labelNames: ['client', 'resource', 'refresh'] as const,
+    registers: [registry],
+  });
   const tokenRefreshes = new Counter({
     name: `${prefix}access_token_refreshes_total`,
     help: 'access_token fetches from WeChat; forced="true" after WeChat said the token was invalid',
@@ -113,6 +119,7 @@ export function createMetrics() {
     wechatApiCalls,
     wechatApiErrors,
     tokenRefreshes,
+    tokenClientRequests,
     qrCodesCreated,
     smsSent,
     smsRefused,

@@ -9,7 +9,7 @@ import { formOf } from '../http/form.js';
 import { readTextBody } from '../http/read-body.js';
 import type { Logger } from '../logging/logger.js';
 import type { Render } from '../http/render.js';
-import { apiUnauthorizedErrcode, maxMiniCodeSceneLength, maxUserInfoBatch, showQrcodePath, unlimitedCodePath } from '../wechat/constants.js';
+import { apiUnauthorizedErrcode, jsapiTicketPath, maxMiniCodeSceneLength, maxUserInfoBatch, showQrcodePath, unlimitedCodePath } from '../wechat/constants.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
 import { buildPhoneView } from './phone-view.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
@@ -94,6 +94,13 @@ function simulatorApiRoutes(router: AppRouter, { state, config }: SimulatorRoute
     else return true;
     return false;
   }
+
+  // https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/JS-SDK.html (附录1): the JS-SDK ticket, 7200 s.
+  router.get(`${api}${jsapiTicketPath}`, (ctx) => {
+    if (!acceptsAccountToken(ctx)) return;
+    if (ctx.query.type !== 'jsapi' && ctx.query.type !== 'wx_card') return fail(ctx, { errcode: 40_097, errmsg: 'invalid args' });
+    ctx.body = { errcode: 0, errmsg: 'ok', ticket: randomBytes(32).toString('base64url'), expires_in: 7200 };
+  });
 
   // The customer-service message: only text is used by the server, so only text is accepted.
   router.post(`${api}/cgi-bin/message/custom/send`, async (ctx) => {

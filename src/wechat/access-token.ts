@@ -99,7 +99,29 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
     }
   }
 
-  return { getToken, withToken };
+  /** The cached token and the seconds it has left (its cache lifetime, which ends before WeChat's expiry). */
+  async function currentToken(): Promise<{ token: string; expiresIn: number }> {
+    const token = await getToken();
+    // node-cache keeps its own (real) time.
+    const expiresAt = options.cache.getTtl(cacheKey) ?? Date.now();
+    return { token, expiresIn: Math.max(0, Math.floor((expiresAt - Date.now()) / 1000)) };
+  }
+
+  /**
+   * Another service saw the token refused (40001): one forced refresh for
+   * everybody, shared by whoever asks meanwhile, and at most one per cooldown;
+   * otherwise the current token.
+   */
+  async function refreshAfterRejection(): Promise<{ token: string; expiresIn: number }> {
+    if (inFlight) await inFlight;
+    else if (now() - lastForcedRefreshAt >= forcedRefreshCooldownMs) {
+      options.cache.del(cacheKey);
+      await refresh(true);
+    }
+    return currentToken();
+  }
+
+  return { getToken, withToken, currentToken, refreshAfterRejection };
 }
 
 export type AccessTokenProvider = ReturnType<typeof createAccessTokenProvider>;

@@ -29,6 +29,8 @@ export const unlimitedCodesPerMinute = 5000;
 export const maxMiniCodeSceneLength = 32;
 /** https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html */
 export const customSendPath = '/cgi-bin/message/custom/send';
+/** The JS-SDK ticket (type=jsapi). */
+export const jsapiTicketPath = '/cgi-bin/ticket/getticket';
 /**
  * custom/send refused: 45015 the user has not interacted with the account in
  * the last 48 hours; 43004 the user does not follow the account.

@@ -1,0 +1,57 @@
+import { UnauthorizedError } from '../errors.js';
+import type { AppContext, AppRouter } from '../http/context.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { textEquals } from '../security/constant-time.js';
+import type { AccessTokenProvider } from '../wechat/access-token.js';
+import type { JsapiTicketProvider } from '../wechat/jsapi-ticket.js';
+
+export interface TokenClient {
+  name: string;
+  secret: string;
+}
+
+export interface TokenRouteDeps {
+  /** WECHAT_TOKEN_CLIENTS: the business's services, each with its own secret. */
+  clients: TokenClient[];
+  tokens: Pick<AccessTokenProvider, 'currentToken' | 'refreshAfterRejection'>;
+  tickets: Pick<JsapiTicketProvider, 'currentTicket' | 'refreshTicket'>;
+  metrics?: Metrics;
+}
+
+/**
+ * One access_token for the account. When two services each fetch their own,
+ * every fetch ends the other's token; here the business's services get this
+ * server's cached one (and the JS-SDK ticket), and a service that saw 40001
+ * asks `?refresh=1`: one refresh for everybody, at most once per 30 s.
+ * Only with WECHAT_TOKEN_CLIENTS; the answers are never cached or logged.
+ */
+export function tokenRoutes(router: AppRouter, deps: TokenRouteDeps): void {
+  router.get('/api/wechat/access-token', async (ctx) => {
+    const client = clientOf(ctx);
+    const refresh = ctx.query.refresh === '1';
+    deps.metrics?.tokenClientRequests.inc({ client: client.name, resource: 'access_token', refresh: String(refresh) });
+    const { token, expiresIn } = refresh ? await deps.tokens.refreshAfterRejection() : await deps.tokens.currentToken();
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { access_token: token, expires_in: expiresIn };
+  });
+
+  router.get('/api/wechat/jsapi-ticket', async (ctx) => {
+    const client = clientOf(ctx);
+    const refresh = ctx.query.refresh === '1';
+    deps.metrics?.tokenClientRequests.inc({ client: client.name, resource: 'jsapi_ticket', refresh: String(refresh) });
+    const { ticket, expiresIn } = refresh ? await deps.tickets.refreshTicket() : await deps.tickets.currentTicket();
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { ticket, expires_in: expiresIn };
+  });
+
+  /** The client whose secret the Bearer header carries; every secret is compared, each in constant time. */
+  function clientOf(ctx: AppContext): TokenClient {
+    const given = /^Bearer (\S{1,200})$/.exec(ctx.get('authorization'))?.[1] ?? '';
+    const matches = deps.clients.filter((client) => textEquals(client.secret, given));
+    if (matches.length !== 1) {
+      ctx.set('WWW-Authenticate', 'Bearer');
+      throw new UnauthorizedError('missing or unknown client secret', 'unauthenticated');
+    }
+    return matches[0];
+  }
+}
