@@ -120,6 +120,12 @@ const variables = z.object({
     const known = [...new Set(names)].filter((name): name is LoginMethodName => !unknown.includes(name));
     return known.length > 0 ? known : undefined;
   }),
+  // The business's own WeChat server: every push this server does not consume alone is forwarded there.
+  WECHAT_FORWARD_URL: address,
+  WECHAT_FORWARD_TOKEN: matching(/^[A-Za-z0-9]{3,32}$/, 'must be 3 to 32 letters or digits, as WeChat wants a Token'),
+  WECHAT_FORWARD_AES_KEY: aesKey,
+  // Under WeChat's 5 s: a late business reply is dropped, and WeChat gets success.
+  WECHAT_FORWARD_TIMEOUT_MS: integer(3000, 100, 4500),
   // The business's own services that get the account's access_token from here: name:secret pairs.
   WECHAT_TOKEN_CLIENTS: text.transform((value, context) => {
     const clients = (value ?? '').split(',').map((pair) => pair.trim()).filter(Boolean).map((pair) => {
@@ -214,6 +220,7 @@ function checkTogether(vars: Variables, context: z.RefinementCtx): void {
   if (realWechat && !vars.WECHAT_TOKEN) say(`WECHAT_TOKEN is required ${whenReal}`);
   // Without it a push addressed to any account is accepted (issue 11).
   if (production && !vars.WECHAT_ORIGINAL_ID) say("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
+  if (vars.WECHAT_FORWARD_URL && !vars.WECHAT_FORWARD_TOKEN) say('WECHAT_FORWARD_TOKEN is required when WECHAT_FORWARD_URL is set');
   if (vars.MINIPROGRAM_APP_ID && !vars.MINIPROGRAM_APP_SECRET) say('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
   if (vars.LOGIN_METHODS?.includes('miniprogram-code') && !vars.MINIPROGRAM_APP_ID && !simulatorIsOn(vars)) {
     say('LOGIN_METHODS: miniprogram-code needs MINIPROGRAM_APP_ID and MINIPROGRAM_APP_SECRET');
@@ -288,6 +295,10 @@ function toConfig(vars: Variables) {
       accountQrUrl: vars.WECHAT_ACCOUNT_QR_URL,
       /** The business's services that get the account's access_token and JS-SDK ticket from here (GET /api/wechat/…). */
       tokenClients: vars.WECHAT_TOKEN_CLIENTS,
+      /** The business's own WeChat server, signed (and in safe mode encrypted) with its own Token and key. */
+      forward: vars.WECHAT_FORWARD_URL
+        ? { url: vars.WECHAT_FORWARD_URL, token: vars.WECHAT_FORWARD_TOKEN!, encodingAesKey: vars.WECHAT_FORWARD_AES_KEY, timeoutMs: vars.WECHAT_FORWARD_TIMEOUT_MS }
+        : undefined,
     },
     miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
     /** What a miniprogram-code opens: the page, and the version of the mini-program. */

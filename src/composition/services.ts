@@ -16,6 +16,7 @@ import { createOaQrWay } from '../login/ways/oa-qr.js';
 import type { LoginWay } from '../login/ways/login-way.js';
 import { createMiniProgramCodeWay } from '../login/ways/miniprogram-code.js';
 import { createMiniCodeScan } from '../login/miniprogram/mini-code-scan.js';
+import { createForwarder } from '../sharing/forwarder.js';
 import { createMiniProgramLogin } from '../login/miniprogram/miniprogram-login.js';
 import { createOauthLogin } from '../login/in-wechat/oauth-login.js';
 import { perIpPerMinute } from '../http/rate-limiter.js';
@@ -125,8 +126,12 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       await apiTokens.revokeTokensOfUser(userId, nowDate(), trx);
     },
     fetchUnionid: unionidLookup,
+    forwarding: Boolean(config.wechat.forward),
     now: nowDate,
   });
+  const forwarder =
+    config.wechat.forward &&
+    createForwarder({ ...config.wechat.forward, appId: config.wechat.appId, accountId: config.wechat.originalId ?? '', metrics, logger, now });
   const phoneBinding = createPhoneBinding({
     codes: queries.smsCodes,
     users,
@@ -176,7 +181,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     sceneStates,
     scanToLogin,
     unionidBackfill,
-    callbackPushes: createCallbackPushes({ codec, events, deduper }),
+    callbackPushes: createCallbackPushes({ codec, events, deduper, forwarder: forwarder || undefined }),
     deduper,
     sessionLogin,
     phoneBinding,

@@ -78,6 +78,19 @@ export function createMetrics() {
     labelNames: ['api', 'errcode'] as const,
     registers: [registry],
   });
+  const forwards = new Counter({
+    name: `${prefix}forwarded_pushes_total`,
+    help: "Pushes passed on to the business's own WeChat server (WECHAT_FORWARD_URL), by outcome: replied, empty, timeout, down, error, garbage",
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const forwardDuration = new Histogram({
+    name: `${prefix}forward_duration_seconds`,
+    help: "How long the business's server took to answer a forwarded push",
+    labelNames: ['outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4.5],
+    registers: [registry],
+  });
   const tokenClientRequests = new Counter({
     name: `${prefix}token_client_requests_total`,
     help: "The business's services asking for the account's access_token or JS-SDK ticket, by client, what, and whether they asked for a refresh",
@@ -120,6 +133,8 @@ export function createMetrics() {
     wechatApiErrors,
     tokenRefreshes,
     tokenClientRequests,
+    forwards,
+    forwardDuration,
     qrCodesCreated,
     smsSent,
     smsRefused,

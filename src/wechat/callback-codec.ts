@@ -22,6 +22,8 @@ export interface CallbackCodecOptions {
 export type CallbackQuery = Record<string, string | string[] | undefined>;
 
 export interface OpenedCallback {
+  /** The push's XML as WeChat wrote it (decrypted in safe mode): what a forwarded copy carries. */
+  xml: string;
   fields: XmlFields;
   /** The same fields as a typed message. */
   message: WechatMessage;
@@ -81,7 +83,7 @@ export function createCallbackCodec(options: CallbackCodecOptions) {
     await options.replayGuard?.check(timestamp, nonce, body);
     const outer = await parseFields(body);
     if (!isEncrypted) {
-      return addressedMessage(outer);
+      return { xml: body, ...(await addressedMessage(outer)) };
     }
     if (keys.length === 0) throw new CallbackRejectedError('encrypted callbacks are not configured', 'not_decryptable');
     const encrypted = outer.Encrypt;
@@ -94,7 +96,7 @@ export function createCallbackCodec(options: CallbackCodecOptions) {
       try {
         const { message, appId } = decryptMessage(key, encrypted);
         if (appId !== options.appId) continue;
-        return { ...(await addressedMessage(await parseFields(message))), replyKey: key };
+        return { xml: message, ...(await addressedMessage(await parseFields(message))), replyKey: key };
       } catch (error) {
         if (!(error instanceof MessageCryptoError)) throw error;
       }

@@ -92,8 +92,13 @@ export class BadReplyError extends Error {
  * Nonce and Encrypt, and decrypt to this appid, or it is refused.
  */
 export async function openReply(reply: string, options: { token: string; appId: string; key?: Buffer }): Promise<XmlFields> {
+  return parseXmlFields(await openReplyXml(reply, options));
+}
+
+/** The same checks, and the reply's plaintext XML: what is relayed when a reply is passed on. */
+export async function openReplyXml(reply: string, options: { token: string; appId: string; key?: Buffer }): Promise<string> {
   const fields = await parseXmlFields(reply);
-  if (fields.Encrypt === undefined) return fields;
+  if (fields.Encrypt === undefined) return reply;
   if (!options.key) throw new BadReplyError('an encrypted reply, but no EncodingAESKey is configured');
   const { Encrypt: encrypt, MsgSignature: signature, TimeStamp: timestamp, Nonce: nonce } = fields;
   if (!timestamp || !nonce || !signatureMatches(computeSignature([options.token, timestamp, nonce, encrypt]), signature)) {
@@ -107,5 +112,5 @@ export async function openReply(reply: string, options: { token: string; appId: 
     throw error;
   }
   if (opened.appId !== options.appId) throw new BadReplyError(`the reply was encrypted for another appid (${opened.appId})`);
-  return parseXmlFields(opened.message);
+  return opened.message;
 }

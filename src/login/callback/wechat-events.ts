@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { UserQueries } from '../../db/users.js';
+import { wechatTexts } from '../../messages/wechat-texts.js';
 import type { WechatMessage } from '../../wechat/messages.js';
 import type { UserIdentity } from '../identity/user-identity.js';
 import type { UnionidLookup } from '../identity/unionid-lookup.js';
@@ -21,28 +22,48 @@ export interface WechatEventDeps {
   endAllAccess: (userId: number, trx: Knex.Transaction) => Promise<void>;
   /** user/info for a newcomer's unionid; never throws (identity/unionid-lookup.ts). */
   fetchUnionid?: UnionidLookup;
+  /** WECHAT_FORWARD_URL is set: what is not ours goes to the business's server, which answers it. */
+  forwarding: boolean;
   now?: () => Date;
 }
 
-/** What each push to the Official Account's callback does: a scan (or a login code sent) logs in, a follow is recorded, an unfollow ends access. */
+/**
+ * What a push leads to: our own passive reply, if any, and whether the
+ * business's server gets the push too (CONTRACT.md "Sharing the Official
+ * Account": a login scan or a live login code is ours alone; everything else
+ * is theirs as well).
+ */
+export interface EventOutcome {
+  reply?: string;
+  forward: boolean;
+}
+
+/** What each push to the Official Account's callback does: a scan (or a login code sent) logs in, a follow is recorded, an unfollow ends access; and who else gets it. */
 export function createWechatEvents(deps: WechatEventDeps) {
   const now = deps.now ?? (() => new Date());
 
-  /** Handles one callback event and returns the text to reply with (or `success`). */
-  async function handleWechatEvent(message: WechatMessage): Promise<string> {
+  /** Handles one push: our reply, if we have one, and whether the business's server gets the push too. */
+  async function handleWechatEvent(message: WechatMessage): Promise<EventOutcome> {
     switch (message.kind) {
-      case 'scan':
-        return deps.scanToLogin.onScan(message.openid, message.scene, message.event);
+      case 'scan': {
+        const reply = await deps.scanToLogin.onScan(message.openid, message.scene, message.event);
+        // A scene of the business's own QR codes is theirs to answer; a follow through our code is a follow for them too.
+        if (reply === undefined) return deps.forwarding ? { forward: true } : { reply: wechatTexts.zh.sceneInvalid, forward: false };
+        return { reply, forward: message.event === 'subscribe' };
+      }
       case 'subscribe':
         await deps.identity.recordFollow(message.openid, await unionidOfNewcomer(message.openid));
-        return emptyReply;
+        return { forward: true };
       case 'unsubscribe':
         await handleUnfollow(message.openid);
-        return emptyReply;
-      case 'text':
-        return (await deps.scanToLogin.onCode(message.openid, message.content)) ?? emptyReply;
+        return { forward: true };
+      case 'text': {
+        const code = await deps.scanToLogin.onCode(message.openid, message.content);
+        if (code && (code.outcome === 'login' || code.outcome === 'taken' || !deps.forwarding)) return { reply: code.reply, forward: false };
+        return { forward: true };
+      }
       default:
-        return emptyReply;
+        return { forward: true };
     }
   }
 

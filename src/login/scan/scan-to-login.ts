@@ -71,10 +71,15 @@ export interface ScanToLoginDeps {
 export function createScanToLogin(deps: ScanToLoginDeps) {
   const now = deps.now ?? Date.now;
 
-  async function onScan(openid: string, scene: string, event: 'SCAN' | 'subscribe'): Promise<string> {
+  /** The reply to a scan; undefined when the scene is not one of ours (the business's own QR codes). */
+  async function onScan(openid: string, scene: string, event: 'SCAN' | 'subscribe'): Promise<string | undefined> {
     // 1. A scene we never issued, or one past its lifetime, changes nothing.
     const facts = deps.scenes.readScene(scene);
-    if (!facts || facts.expiresAt < now()) return refuse('scene_invalid', facts?.lang ?? 'zh');
+    if (!facts) {
+      deps.metrics?.scans.inc({ outcome: 'scene_foreign' });
+      return undefined;
+    }
+    if (facts.expiresAt < now()) return refuse('scene_invalid', facts.lang);
     const claim = await deps.sceneStates.claim(openid, scene);
     if (claim.kind === 'refused') return refuse('scene_invalid', facts.lang);
     const scan = await deps.scans.record(openid, scene, event);
@@ -84,28 +89,32 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
     return reply(facts.lang, claim, scan);
   }
 
-  /** A text message to the account: the reply when it is a login code, undefined when it is not one (not ours to answer). */
-  async function onCode(openid: string, content: string): Promise<string | undefined> {
+  /**
+   * A text message to the account: undefined when it is not shaped like a login
+   * code (not ours to answer); otherwise what became of it, and the reply.
+   * Only `login` and `taken` name a live code: the others may be the business's.
+   */
+  async function onCode(openid: string, content: string): Promise<{ outcome: 'login' | 'taken' | 'unknown' | 'refused'; reply: string } | undefined> {
     const code = loginCodeIn(content);
     if (!code) return undefined;
     // Counted before the lookup, right or wrong: parallel guesses cannot outrun the count.
     if (!(await deps.limiter.hit(`login-code:${openid}`, deps.codesPerUserPerHour, 3600))) {
       deps.metrics?.scans.inc({ outcome: 'code_refused' });
       deps.logger?.warn('login code refused: too many from one WeChat user this hour', { limitPerHour: deps.codesPerUserPerHour });
-      return wechatTexts.zh.codeTooMany;
+      return { outcome: 'refused', reply: wechatTexts.zh.codeTooMany };
     }
     const claim = await deps.sceneStates.claimByCode(openid, hashLoginCode(code));
     if ('refused' in claim) {
       deps.metrics?.scans.inc({ outcome: `code_${claim.refused}` });
-      return claim.refused === 'taken' ? wechatTexts.zh.codeTaken : wechatTexts.zh.codeUnknown;
+      return claim.refused === 'taken' ? { outcome: 'taken', reply: wechatTexts.zh.codeTaken } : { outcome: 'unknown', reply: wechatTexts.zh.codeUnknown };
     }
     const { row } = claim;
     const lang = deps.scenes.readScene(row.scene)?.lang ?? 'zh';
     const scan = await deps.scans.record(openid, row.scene, 'SCAN');
-    if (scan.outcome === 'scene_taken') return refuse('scene_taken', lang);
+    if (scan.outcome === 'scene_taken') return { outcome: 'taken', reply: refuse('scene_taken', lang) };
     wakeBrowser(openid, row.scene, scan);
     deps.metrics?.scans.inc({ outcome: scan.hasPhone ? 'logged_in' : 'bind' });
-    return wechatTexts[lang].codeLogin(deps.siteName, describeDevice(row.userAgent, row.ip), scan.hasPhone);
+    return { outcome: 'login', reply: wechatTexts[lang].codeLogin(deps.siteName, describeDevice(row.userAgent, row.ip), scan.hasPhone) };
   }
 
   function refuse(outcome: 'scene_invalid' | 'scene_taken', lang: Lang): string {

@@ -1,0 +1,74 @@
+import { request } from 'undici';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { aesKeyFromEncodingAesKey } from '../wechat/message-crypto.js';
+import { buildSignedPush, openReplyXml } from '../wechat/signed-push.js';
+
+export interface ForwarderDeps {
+  /** WECHAT_FORWARD_URL, _TOKEN, _AES_KEY, _TIMEOUT_MS. */
+  url: string;
+  token: string;
+  encodingAesKey?: string;
+  timeoutMs: number;
+  /** The account's appid and original ID: the forwarded push is the account's, as WeChat's is. */
+  appId: string;
+  accountId: string;
+  metrics?: Metrics;
+  logger?: Pick<Logger, 'warn'>;
+  now?: () => number;
+}
+
+/** A business reply larger than this is no passive reply WeChat would take: dropped. */
+const maxReplyBytes = 64 * 1024;
+
+export type ForwardOutcome = 'replied' | 'empty' | 'timeout' | 'down' | 'error' | 'garbage';
+
+/**
+ * Passes a push on to the business's own WeChat server exactly as WeChat would
+ * send it: the original XML, signed with WECHAT_FORWARD_TOKEN, and in safe
+ * mode encrypted with WECHAT_FORWARD_AES_KEY for the account's appid, so that
+ * its SDK (co-wechat, wechatpy, EasyWeChat, WxJava) serves it unchanged.
+ * Returns the business's passive reply as plaintext XML, or undefined: late,
+ * down, an error status, `success` or garbage never fail the caller.
+ */
+export function createForwarder(deps: ForwarderDeps) {
+  const now = deps.now ?? Date.now;
+  const key = deps.encodingAesKey ? aesKeyFromEncodingAesKey(deps.encodingAesKey) : undefined;
+
+  async function forward(xml: string, openid: string): Promise<string | undefined> {
+    const stopTimer = deps.metrics?.forwardDuration.startTimer();
+    const { outcome, reply } = await send(xml, openid);
+    stopTimer?.({ outcome });
+    deps.metrics?.forwards.inc({ outcome });
+    if (outcome !== 'replied' && outcome !== 'empty') deps.logger?.warn('push not delivered to the business server', { outcome });
+    return reply;
+  }
+
+  async function send(xml: string, openid: string): Promise<{ outcome: ForwardOutcome; reply?: string }> {
+    const push = buildSignedPush(xml, { token: deps.token, appId: deps.appId, accountId: deps.accountId, key, openid, timestamp: String(Math.floor(now() / 1000)) });
+    const url = new URL(deps.url);
+    for (const [name, value] of push.query) url.searchParams.set(name, value);
+    const timeout = AbortSignal.timeout(deps.timeoutMs);
+    let text: string;
+    try {
+      const response = await request(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body, signal: timeout });
+      const body = Buffer.from(await response.body.arrayBuffer());
+      if (response.statusCode < 200 || response.statusCode > 299) return { outcome: 'error' };
+      if (body.length > maxReplyBytes) return { outcome: 'garbage' };
+      text = body.toString('utf8').trim();
+    } catch {
+      return { outcome: timeout.aborted ? 'timeout' : 'down' };
+    }
+    if (text === '' || text === 'success') return { outcome: 'empty' };
+    try {
+      // Checked as WeChat would check it: an encrypted reply must be signed with the business's Token and sealed for this appid.
+      return { outcome: 'replied', reply: await openReplyXml(text, { token: deps.token, appId: deps.appId, key }) };
+    } catch {
+      return { outcome: 'garbage' };
+    }
+  }
+
+  return { forward };
+}
+
+export type Forwarder = ReturnType<typeof createForwarder>;
