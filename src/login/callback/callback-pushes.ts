@@ -4,6 +4,9 @@ import type { DeliveryDeduper } from './delivery-dedupe.js';
 import type { Forwarder } from '../../sharing/forwarder.js';
 import { emptyReply, type WechatEvents } from './wechat-events.js';
 
+/** The pushes that are never ours alone (CONTRACT.md "Sharing the Official Account"). */
+const alwaysForwarded = new Set(['subscribe', 'unsubscribe', 'other']);
+
 export interface CallbackPushesDeps {
   codec: CallbackCodec;
   events: WechatEvents;
@@ -29,14 +32,17 @@ export function createCallbackPushes(deps: CallbackPushesDeps) {
     const opened = await deps.codec.open(query, readBody);
     // A retry of a delivery already handled gets the same reply and has no second effect (nor a second forward).
     const reply = await deps.deduper.once(deliveryKey(opened.fields), async () => {
+      // A follow, an unfollow or anything else that is never a login goes on at once, beside our own handling,
+      // so that the two together stay inside WeChat's 5 s (our part of a follow may ask WeChat for a unionid).
+      const early = deps.forwarder && alwaysForwarded.has(opened.message.kind) ? deps.forwarder.forward(opened.xml, opened.message.openid) : undefined;
       const outcome = await deps.events.handleWechatEvent(opened.message);
       if (outcome.reply !== undefined) {
         // Our reply stands; the business hears of the push without holding WeChat's 5 s (a follow through a login code).
-        if (outcome.forward && deps.forwarder) void deps.forwarder.forward(opened.xml, opened.message.openid);
+        if (outcome.forward && deps.forwarder && !early) void deps.forwarder.forward(opened.xml, opened.message.openid);
         return buildTextReply(opened.message, outcome.reply);
       }
-      const business = outcome.forward && deps.forwarder ? await deps.forwarder.forward(opened.xml, opened.message.openid) : undefined;
-      return business ?? emptyReply;
+      const business = early ?? (outcome.forward && deps.forwarder ? deps.forwarder.forward(opened.xml, opened.message.openid) : undefined);
+      return (await business) ?? emptyReply;
     });
     return deps.codec.seal(reply, opened);
   }
