@@ -121,7 +121,10 @@ const variables = z.object({
     return known.length > 0 ? known : undefined;
   }),
   // The business's own WeChat server: every push this server does not consume alone is forwarded there.
-  WECHAT_FORWARD_URL: address,
+  WECHAT_FORWARD_URL: address.transform((value, context) => {
+    if (value !== undefined && !URL.canParse(value)) report(context, `must be an address a request can go to (got "${value.slice(0, 80)}")`);
+    return value;
+  }),
   WECHAT_FORWARD_TOKEN: matching(/^[A-Za-z0-9]{3,32}$/, 'must be 3 to 32 letters or digits, as WeChat wants a Token'),
   WECHAT_FORWARD_AES_KEY: aesKey,
   // Under WeChat's 5 s: a late business reply is dropped, and WeChat gets success.
@@ -130,13 +133,14 @@ const variables = z.object({
   WECHAT_TOKEN_CLIENTS: text.transform((value, context) => {
     const clients = (value ?? '').split(',').map((pair) => pair.trim()).filter(Boolean).map((pair) => {
       const at = pair.indexOf(':');
-      return { name: pair.slice(0, at), secret: pair.slice(at + 1) };
+      return at < 1 ? { name: '', secret: '' } : { name: pair.slice(0, at), secret: pair.slice(at + 1) };
     });
-    // Never quoted: the secrets are in the same text.
-    if (clients.some((client) => !/^[A-Za-z0-9_-]{1,32}$/.test(client.name) || client.secret.length < 32)) {
+    // Never quoted: the secrets are in the same text. A secret is what a Bearer header carries: no spaces, at most 200.
+    if (clients.some((client) => !/^[A-Za-z0-9_-]{1,32}$/.test(client.name) || !/^\S{32,200}$/.test(client.secret))) {
       report(context, 'must be name:secret pairs, comma-separated, each name of letters, digits, _ or - and each secret at least 32 characters');
     }
     if (new Set(clients.map((client) => client.name)).size !== clients.length) report(context, 'names each client once');
+    if (new Set(clients.map((client) => client.secret)).size !== clients.length) report(context, 'gives each client a secret of its own');
     return clients;
   }),
   WECHAT_ACCOUNT_NAME: matching(/^.{1,64}$/su, 'must be at most 64 characters'),
@@ -221,6 +225,11 @@ function checkTogether(vars: Variables, context: z.RefinementCtx): void {
   // Without it a push addressed to any account is accepted (issue 11).
   if (production && !vars.WECHAT_ORIGINAL_ID) say("WECHAT_ORIGINAL_ID is required when NODE_ENV=production (the account's original ID, gh_…)");
   if (vars.WECHAT_FORWARD_URL && !vars.WECHAT_FORWARD_TOKEN) say('WECHAT_FORWARD_TOKEN is required when WECHAT_FORWARD_URL is set');
+  // Whoever holds the business's Token (its server, its config, the forward link) could otherwise sign pushes we accept.
+  if (vars.WECHAT_FORWARD_TOKEN && vars.WECHAT_FORWARD_TOKEN === vars.WECHAT_TOKEN) say('WECHAT_FORWARD_TOKEN must differ from WECHAT_TOKEN: give the business server a Token of its own');
+  if (vars.WECHAT_FORWARD_AES_KEY && [vars.WECHAT_ENCODING_AES_KEY, vars.WECHAT_ENCODING_AES_KEY_PREVIOUS].includes(vars.WECHAT_FORWARD_AES_KEY)) {
+    say('WECHAT_FORWARD_AES_KEY must differ from WECHAT_ENCODING_AES_KEY: give the business server a key of its own');
+  }
   if (vars.MINIPROGRAM_APP_ID && !vars.MINIPROGRAM_APP_SECRET) say('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
   if (vars.LOGIN_METHODS?.includes('miniprogram-code') && !vars.MINIPROGRAM_APP_ID && !simulatorIsOn(vars)) {
     say('LOGIN_METHODS: miniprogram-code needs MINIPROGRAM_APP_ID and MINIPROGRAM_APP_SECRET');

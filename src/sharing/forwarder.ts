@@ -2,6 +2,7 @@ import { request } from 'undici';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { aesKeyFromEncodingAesKey } from '../wechat/message-crypto.js';
+import { parseXmlFields } from '../wechat/messages.js';
 import { buildSignedPush, openReplyXml } from '../wechat/signed-push.js';
 
 export interface ForwarderDeps {
@@ -37,7 +38,8 @@ export function createForwarder(deps: ForwarderDeps) {
 
   async function forward(xml: string, openid: string): Promise<string | undefined> {
     const stopTimer = deps.metrics?.forwardDuration.startTimer();
-    const { outcome, reply } = await send(xml, openid);
+    // Never throws: a forward runs beside the login's own work, and may not be awaited.
+    const { outcome, reply } = await send(xml, openid).catch(() => ({ outcome: 'error' as const, reply: undefined }));
     stopTimer?.({ outcome });
     deps.metrics?.forwards.inc({ outcome });
     if (outcome !== 'replied' && outcome !== 'empty') deps.logger?.warn('push not delivered to the business server', { outcome });
@@ -49,23 +51,45 @@ export function createForwarder(deps: ForwarderDeps) {
     const url = new URL(deps.url);
     for (const [name, value] of push.query) url.searchParams.set(name, value);
     const timeout = AbortSignal.timeout(deps.timeoutMs);
-    let text: string;
+    let text: string | undefined;
     try {
       const response = await request(url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body, signal: timeout });
-      const body = Buffer.from(await response.body.arrayBuffer());
-      if (response.statusCode < 200 || response.statusCode > 299) return { outcome: 'error' };
-      if (body.length > maxReplyBytes) return { outcome: 'garbage' };
-      text = body.toString('utf8').trim();
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        await response.body.dump();
+        return { outcome: 'error' };
+      }
+      text = await readAtMost(response.body, maxReplyBytes);
     } catch {
       return { outcome: timeout.aborted ? 'timeout' : 'down' };
     }
+    if (text === undefined) return { outcome: 'garbage' };
     if (text === '' || text === 'success') return { outcome: 'empty' };
     try {
-      // Checked as WeChat would check it: an encrypted reply must be signed with the business's Token and sealed for this appid.
-      return { outcome: 'replied', reply: await openReplyXml(text, { token: deps.token, appId: deps.appId, key }) };
+      // Checked as WeChat would check it: with a key, only an encrypted reply signed with the business's Token and
+      // sealed for this appid; and addressed back along this very exchange.
+      if (key && !text.includes('<Encrypt>')) return { outcome: 'garbage' };
+      const reply = await openReplyXml(text, { token: deps.token, appId: deps.appId, key });
+      const fields = await parseXmlFields(reply);
+      const addressed = fields.ToUserName === openid && (!deps.accountId || fields.FromUserName === deps.accountId) && Boolean(fields.MsgType);
+      return addressed ? { outcome: 'replied', reply } : { outcome: 'garbage' };
     } catch {
       return { outcome: 'garbage' };
     }
+  }
+
+  /** The body as text, or undefined past `limit` bytes (then the rest is not read). */
+  async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<string | undefined> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > limit) {
+        body.destroy();
+        return undefined;
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8').trim();
   }
 
   return { forward };

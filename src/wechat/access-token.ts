@@ -46,6 +46,8 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
   const now = options.now ?? Date.now;
   let inFlight: Promise<string> | undefined;
   let lastForcedRefreshAt = -Infinity;
+  /** The renewal after a client saw 40001, shared by every client asking meanwhile. */
+  let rejectionFlight: Promise<void> | undefined;
 
   async function fetchToken(forceRefresh: boolean): Promise<string> {
     options.metrics?.tokenRefreshes.inc({ forced: String(forceRefresh) });
@@ -113,12 +115,27 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
    * otherwise the current token.
    */
   async function refreshAfterRejection(): Promise<{ token: string; expiresIn: number }> {
-    if (inFlight) await inFlight;
-    else if (now() - lastForcedRefreshAt >= forcedRefreshCooldownMs) {
-      options.cache.del(cacheKey);
-      await refresh(true);
+    if (now() - lastForcedRefreshAt >= forcedRefreshCooldownMs) {
+      rejectionFlight ??= renewRejected().finally(() => {
+        rejectionFlight = undefined;
+      });
     }
+    await rejectionFlight;
     return currentToken();
+  }
+
+  /**
+   * First WeChat's current token, unforced: another instance may have refreshed
+   * it already, and forcing would end that one too. Forced only when WeChat
+   * still gives the token that was refused.
+   */
+  async function renewRejected(): Promise<void> {
+    lastForcedRefreshAt = now();
+    const held = options.cache.get<string>(cacheKey);
+    options.cache.del(cacheKey);
+    if ((await refresh(false)) !== held) return;
+    options.cache.del(cacheKey);
+    await refresh(true);
   }
 
   return { getToken, withToken, currentToken, refreshAfterRejection };

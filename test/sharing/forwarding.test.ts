@@ -71,11 +71,17 @@ test('the business server slow, down, failing or answering garbage: WeChat gets 
   const slow = await rawServer(t, (response) => setTimeout(() => response.end('<xml>late</xml>'), 2000));
   const failing = await rawServer(t, (response) => response.writeHead(500).end('oops'));
   const garbage = await rawServer(t, (response) => response.end('<xml><Encrypt>not for you</Encrypt></xml>'));
+  const huge = await rawServer(t, (response) => response.end(`<xml>${'x'.repeat(200_000)}</xml>`));
+  const misaddressed = await rawServer(t, (response) =>
+    response.end('<xml><ToUserName><![CDATA[o_someone_else]]></ToUserName><FromUserName><![CDATA[gh_simulator00001]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>'),
+  );
   for (const [name, url, outcome] of [
     ['slow', slow, 'timeout'],
     ['down', 'http://127.0.0.1:9/wechat', 'down'],
     ['failing', failing, 'error'],
     ['garbage', garbage, 'garbage'],
+    ['huge', huge, 'garbage'],
+    ['misaddressed', misaddressed, 'garbage'],
   ] as const) {
     const server = await startServer(t, { env: { ...plainScanLogin, WECHAT_FORWARD_URL: url, WECHAT_FORWARD_TOKEN: businessToken, WECHAT_FORWARD_TIMEOUT_MS: '300' } });
     const started = Date.now();
@@ -86,6 +92,13 @@ test('the business server slow, down, failing or answering garbage: WeChat gets 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     t.is(sampleValue(metrics, 'wechat_login_forwarded_pushes_total', { outcome }), 1, name);
   }
+});
+
+test('the business server gets a Token and a key of its own, and an address a request can go to', async (t) => {
+  const { loadConfig } = await import('../../src/config.js');
+  t.throws(() => loadConfig({ WECHAT_TOKEN: 'sameToken1', WECHAT_FORWARD_URL: 'http://bot.example/wechat', WECHAT_FORWARD_TOKEN: 'sameToken1' }), { message: /WECHAT_FORWARD_TOKEN must differ from WECHAT_TOKEN/ });
+  t.throws(() => loadConfig({ WECHAT_ENCODING_AES_KEY: ourAesKey, WECHAT_FORWARD_URL: 'http://bot.example/wechat', WECHAT_FORWARD_TOKEN: businessToken, WECHAT_FORWARD_AES_KEY: ourAesKey }), { message: /WECHAT_FORWARD_AES_KEY must differ/ });
+  t.throws(() => loadConfig({ WECHAT_FORWARD_URL: 'http://bot.example:99999/wechat', WECHAT_FORWARD_TOKEN: businessToken }), { message: /WECHAT_FORWARD_URL must be an address a request can go to/ });
 });
 
 test('a retried delivery reaches the business once', async (t) => {

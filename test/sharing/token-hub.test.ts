@@ -10,17 +10,23 @@ const botSecret = 'bot-secret-0123456789abcdefghijklmnopqr';
 
 /** A real server on a fake WeChat that counts what it is asked, with two of the business's services as token clients. */
 async function setup(t: { teardown(fn: () => unknown): void }, logger?: AppLogger) {
-  let tokens = 0;
+  let tokens = 1;
   let tickets = 0;
   const fake = await startFakeWechat({
-    '/cgi-bin/stable_token': () => ({ access_token: `tok-${(tokens += 1)}`, expires_in: 7200 }),
+    // As stable_token does: the current token while it lives, a new one only when forced.
+    '/cgi-bin/stable_token': (request) => {
+      if ((request.body as { force_refresh?: boolean }).force_refresh) tokens += 1;
+      return { access_token: `tok-${tokens}`, expires_in: 7200 };
+    },
     '/cgi-bin/ticket/getticket': () => ({ errcode: 0, errmsg: 'ok', ticket: `ticket-${(tickets += 1)}`, expires_in: 7200 }),
   });
   t.teardown(() => fake.close());
   const server = await startServer(t, { env: { ...realWechatAt(fake), WECHAT_TOKEN_CLIENTS: `shop:${shopSecret}, bot:${botSecret}` }, logger });
   const ask = (path: string, secret?: string) => fetch(`${server.url}${path}`, { headers: secret ? { authorization: `Bearer ${secret}` } : {} });
   const forced = () => fake.requests.filter((request) => request.path === '/cgi-bin/stable_token' && (request.body as { force_refresh?: boolean }).force_refresh).length;
-  return { server, fake, ask, forced, ticketCalls: () => tickets };
+  // Another instance (or another system) forcing a new token at WeChat, behind this server's back.
+  const refreshElsewhere = () => (tokens += 1);
+  return { server, fake, ask, forced, refreshElsewhere, ticketCalls: () => tickets };
 }
 
 test('the business gets the account\'s own cached token; 20 parallel refreshes after a 40001 are one call to WeChat, and another right after is none', async (t) => {
@@ -94,4 +100,19 @@ test('the simulator plays it too: a business bot developed offline gets the toke
   // The token the bot got is one the simulator honours, as WeChat would.
   const info = await (await fetch(`${server.url}/simulator/api/cgi-bin/user/info?access_token=${token.access_token}&openid=nobody`)).json();
   t.not((info as { errcode?: number }).errcode, 40001);
+});
+
+test("a refresh after another instance already renewed the token takes WeChat's current one and forces nothing", async (t) => {
+  const { ask, forced, refreshElsewhere } = await setup(t);
+  t.is(((await (await ask('/api/wechat/access-token', shopSecret)).json()) as { access_token: string }).access_token, 'tok-1');
+  refreshElsewhere();
+  const renewed = (await (await ask('/api/wechat/access-token?refresh=1', shopSecret)).json()) as { access_token: string };
+  t.is(renewed.access_token, 'tok-2');
+  t.is(forced(), 0, 'forcing would have ended the other instance\'s token');
+});
+
+test('WECHAT_TOKEN_CLIENTS: a pair without a name, or two clients with one secret, stops the start', async (t) => {
+  const { loadConfig } = await import('../../src/config.js');
+  t.throws(() => loadConfig({ WECHAT_TOKEN_CLIENTS: shopSecret }), { message: /must be name:secret pairs/ });
+  t.throws(() => loadConfig({ WECHAT_TOKEN_CLIENTS: `shop:${shopSecret},bot:${shopSecret}` }), { message: /a secret of its own/ });
 });

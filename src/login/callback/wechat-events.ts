@@ -59,7 +59,8 @@ export function createWechatEvents(deps: WechatEventDeps) {
         return { forward: true };
       case 'text': {
         const code = await deps.scanToLogin.onCode(message.openid, message.content);
-        if (code && (code.outcome === 'login' || code.outcome === 'taken' || !deps.forwarding)) return { reply: code.reply, forward: false };
+        // Only a code that names no live login may be the business's: a refused sender's code may be live, and stays here.
+        if (code && (code.outcome !== 'unknown' || !deps.forwarding)) return { reply: code.reply, forward: false };
         return { forward: true };
       }
       default:
