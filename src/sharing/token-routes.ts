@@ -27,23 +27,26 @@ export interface TokenRouteDeps {
  * Only with WECHAT_TOKEN_CLIENTS; the answers are never cached or logged.
  */
 export function tokenRoutes(router: AppRouter, deps: TokenRouteDeps): void {
-  router.get('/api/wechat/access-token', async (ctx) => {
-    const client = clientOf(ctx);
-    const refresh = ctx.query.refresh === '1';
-    deps.metrics?.tokenClientRequests.inc({ client: client.name, resource: 'access_token', refresh: String(refresh) });
+  share('/api/wechat/access-token', 'access_token', async (refresh) => {
     const { token, expiresIn } = refresh ? await deps.tokens.refreshAfterRejection() : await deps.tokens.currentToken();
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { access_token: token, expires_in: expiresIn };
+    return { access_token: token, expires_in: expiresIn };
+  });
+  share('/api/wechat/jsapi-ticket', 'jsapi_ticket', async (refresh) => {
+    const { ticket, expiresIn } = refresh ? await deps.tickets.refreshTicket() : await deps.tickets.currentTicket();
+    return { ticket, expires_in: expiresIn };
   });
 
-  router.get('/api/wechat/jsapi-ticket', async (ctx) => {
-    const client = clientOf(ctx);
-    const refresh = ctx.query.refresh === '1';
-    deps.metrics?.tokenClientRequests.inc({ client: client.name, resource: 'jsapi_ticket', refresh: String(refresh) });
-    const { ticket, expiresIn } = refresh ? await deps.tickets.refreshTicket() : await deps.tickets.currentTicket();
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ticket, expires_in: expiresIn };
-  });
+  /** One shared credential: the client named by its secret, counted, and answered never to be cached. */
+  function share(path: string, resource: string, answer: (refresh: boolean) => Promise<object>): void {
+    router.get(path, async (ctx) => {
+      const client = clientOf(ctx);
+      const refresh = ctx.query.refresh === '1';
+      deps.metrics?.tokenClientRequests.inc({ client: client.name, resource, refresh: String(refresh) });
+      const body = await answer(refresh);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = body;
+    });
+  }
 
   /** Each secret's digest: compared instead of the secret, so that not even its length shows in the time taken. */
   const digests = deps.clients.map((client) => ({ client, digest: sha256(client.secret) }));

@@ -18,6 +18,11 @@ export interface AccessTokenOptions {
   metrics?: Metrics;
 }
 
+/** How long a credential WeChat gave for `expiresIn` seconds is kept: `margin` less, or half its life when that is short. */
+export function cacheSecondsOf(expiresIn: number, margin: number): number {
+  return Math.max(1, expiresIn > margin * 2 ? expiresIn - margin : Math.floor(expiresIn / 2));
+}
+
 /**
  * After a forced refresh, a token rejected again within this time is not
  * refreshed again: the fault is elsewhere (another system resetting the
@@ -60,8 +65,7 @@ export function createAccessTokenProvider(options: AccessTokenOptions) {
             tokenAnswer,
           )
         : await options.http.get(classicTokenPath, { grant_type: 'client_credential', appid: options.appId, secret: options.appSecret }, tokenAnswer);
-    const ttl = Math.max(1, answer.expires_in > margin * 2 ? answer.expires_in - margin : Math.floor(answer.expires_in / 2));
-    options.cache.set(cacheKey, answer.access_token, ttl);
+    options.cache.set(cacheKey, answer.access_token, cacheSecondsOf(answer.expires_in, margin));
     return answer.access_token;
   }
 

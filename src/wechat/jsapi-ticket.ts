@@ -1,6 +1,6 @@
 import type NodeCache from 'node-cache';
 import { z } from 'zod';
-import type { AccessTokenProvider } from './access-token.js';
+import { cacheSecondsOf, type AccessTokenProvider } from './access-token.js';
 import { jsapiTicketPath } from './constants.js';
 import type { WechatHttp } from './http-client.js';
 
@@ -35,8 +35,7 @@ export function createJsapiTicketProvider(options: JsapiTicketOptions) {
     inFlight ??= options.tokens
       .withToken((token) => options.http.get(jsapiTicketPath, { access_token: token, type: 'jsapi' }, ticketAnswer))
       .then((answer) => {
-        const ttl = Math.max(1, answer.expires_in > margin * 2 ? answer.expires_in - margin : Math.floor(answer.expires_in / 2));
-        options.cache.set(cacheKey, answer.ticket, ttl);
+        options.cache.set(cacheKey, answer.ticket, cacheSecondsOf(answer.expires_in, margin));
         return answer.ticket;
       })
       .finally(() => {
