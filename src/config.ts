@@ -16,11 +16,14 @@ export const simulatorAppSecret = 'simulator-app-secret';
 export const simulatorOriginalId = 'gh_simulator00001';
 export const simulatorMiniProgramAppId = 'wxsimulatormini001';
 export const simulatorMiniProgramAppSecret = 'simulator-mini-secret';
+export const simulatorOpenAppId = 'wxsimulatorweb0001';
+export const simulatorOpenAppSecret = 'simulator-web-secret';
+
 /** The simulator's Official Account, as its follow page and the oa-code instructions name it. */
 export const simulatorAccountName = '微信登录演示号';
 
 /** The ways in (CONTRACT.md "Ways to log in") this release offers; the others come with their issues. */
-export const availableLoginMethods = ['oa-qr', 'oa-code', 'miniprogram-code'] as const;
+export const availableLoginMethods = ['oa-qr', 'oa-code', 'miniprogram-code', 'open-qr'] as const;
 export type LoginMethodName = (typeof availableLoginMethods)[number];
 
 export type TokenApi = 'stable' | 'classic';
@@ -107,6 +110,9 @@ const variables = z.object({
   // miniProgram
   MINIPROGRAM_APP_ID: text,
   MINIPROGRAM_APP_SECRET: text,
+  // The Open Platform's website application (open-qr).
+  WECHAT_OPEN_APP_ID: text,
+  WECHAT_OPEN_APP_SECRET: text,
   // The page a miniprogram-code opens, and which version of the mini-program.
   MINIPROGRAM_LOGIN_PAGE: matching(/^[A-Za-z0-9_/-]{1,128}$/, 'must be a page path like pages/login/index', 'pages/login/index'),
   MINIPROGRAM_ENV_VERSION: choice<'release' | 'trial' | 'develop'>('release', ['release', 'trial', 'develop']),
@@ -231,6 +237,10 @@ function checkTogether(vars: Variables, context: z.RefinementCtx): void {
     say('WECHAT_FORWARD_AES_KEY must differ from WECHAT_ENCODING_AES_KEY: give the business server a key of its own');
   }
   if (vars.MINIPROGRAM_APP_ID && !vars.MINIPROGRAM_APP_SECRET) say('MINIPROGRAM_APP_SECRET is required when MINIPROGRAM_APP_ID is set');
+  if (vars.WECHAT_OPEN_APP_ID && !vars.WECHAT_OPEN_APP_SECRET) say('WECHAT_OPEN_APP_SECRET is required when WECHAT_OPEN_APP_ID is set');
+  if (vars.LOGIN_METHODS?.includes('open-qr') && !vars.WECHAT_OPEN_APP_ID && !simulatorIsOn(vars)) {
+    say('LOGIN_METHODS: open-qr needs WECHAT_OPEN_APP_ID and WECHAT_OPEN_APP_SECRET');
+  }
   if (vars.LOGIN_METHODS?.includes('miniprogram-code') && !vars.MINIPROGRAM_APP_ID && !simulatorIsOn(vars)) {
     say('LOGIN_METHODS: miniprogram-code needs MINIPROGRAM_APP_ID and MINIPROGRAM_APP_SECRET');
   }
@@ -252,6 +262,8 @@ function toConfig(vars: Variables) {
   const sessionKeys = vars.SESSION_KEYS.length > 0 ? vars.SESSION_KEYS : [developmentSessionKey];
   const miniProgramAppId = vars.MINIPROGRAM_APP_ID ?? (simulator ? simulatorMiniProgramAppId : undefined);
   const miniProgramAppSecret = vars.MINIPROGRAM_APP_SECRET ?? (simulator ? simulatorMiniProgramAppSecret : undefined);
+  const openAppId = vars.WECHAT_OPEN_APP_ID ?? (simulator ? simulatorOpenAppId : undefined);
+  const openAppSecret = vars.WECHAT_OPEN_APP_SECRET ?? (simulator ? simulatorOpenAppSecret : undefined);
   // The simulator's demo application, unless a configured client took its id.
   const addDemo = simulator && !vars.oidcClients.some((client) => client.client_id === demoClientId);
   const clients = addDemo ? [...vars.oidcClients, demoClient(publicUrl)] : vars.oidcClients;
@@ -284,7 +296,9 @@ function toConfig(vars: Variables) {
     // operator's choice), and the mini-program's code when a mini-program is configured. A 48001 falls back to the code anyway.
     loginMethods:
       vars.LOGIN_METHODS ??
-      availableLoginMethods.filter((name) => (name === 'oa-code' ? simulator : name !== 'miniprogram-code' || (miniProgramAppId && miniProgramAppSecret))),
+      availableLoginMethods.filter((name) =>
+        name === 'oa-code' ? simulator : name === 'miniprogram-code' ? Boolean(miniProgramAppId && miniProgramAppSecret) : name === 'open-qr' ? Boolean(openAppId && openAppSecret) : true,
+      ),
     wechat: {
       appId: vars.WECHAT_APP_ID ?? simulatorAppId,
       appSecret: vars.WECHAT_APP_SECRET ?? simulatorAppSecret,
@@ -310,6 +324,8 @@ function toConfig(vars: Variables) {
         : undefined,
     },
     miniProgram: miniProgramAppId && miniProgramAppSecret ? { appId: miniProgramAppId, appSecret: miniProgramAppSecret } : undefined,
+    /** The Open Platform's website application (open-qr): its own appid, secret and openids. */
+    openApp: openAppId && openAppSecret ? { appId: openAppId, appSecret: openAppSecret } : undefined,
     /** What a miniprogram-code opens: the page, and the version of the mini-program. */
     miniProgramCode: { page: vars.MINIPROGRAM_LOGIN_PAGE, envVersion: vars.MINIPROGRAM_ENV_VERSION },
     qrExpireSeconds: vars.QR_EXPIRE_SECONDS,

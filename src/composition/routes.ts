@@ -13,6 +13,7 @@ import { oauthRoutes } from '../login/in-wechat/oauth-routes.js';
 import { metricsRoutes } from '../http/metrics-routes.js';
 import { simulatorRoutes } from '../simulator/simulator-routes.js';
 import { tokenRoutes } from '../sharing/token-routes.js';
+import { openRoutes } from '../login/open-platform/open-routes.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Queries } from './queries.js';
 import type { Services } from './services.js';
@@ -36,6 +37,8 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
     ...services.ways,
     scenes: services.scenes,
     scanToLogin: services.scanToLogin,
+    // open-qr is WeChat's own page, not a scene: the switch links to it.
+    linkWays: services.openLogin && config.loginMethods.includes('open-qr') ? [{ name: 'open-qr', href: '/auth/wechat/open' }] : [],
     sceneStates: services.sceneStates,
     poller: services.poller,
     currentUser: services.currentUser,
@@ -51,6 +54,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   const oauthLimit = perIpPerMinute(infra.limiter, 'oauth', config.rateLimits.oauthPerIpPerMinute);
   oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin, limit: oauthLimit });
   services.identity.routes(router, oauthLimit);
+  if (services.openLogin) openRoutes(router, { openLogin: services.openLogin, completeLogin, limit: oauthLimit });
   if (config.loginConfirm !== 'off') confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
   if (services.miniProgramLogin && services.miniCodeScan) {
     const limit = perIpPerMinute(infra.limiter, 'miniprogram-login', config.rateLimits.miniProgramLoginsPerIpPerMinute);

@@ -17,6 +17,8 @@ import type { LoginWay } from '../login/ways/login-way.js';
 import { createMiniProgramCodeWay } from '../login/ways/miniprogram-code.js';
 import { createMiniCodeScan } from '../login/miniprogram/mini-code-scan.js';
 import { createForwarder } from '../sharing/forwarder.js';
+import { createOpenLogin } from '../login/open-platform/open-login.js';
+import { createOauthApi } from '../wechat/oauth-api.js';
 import { createMiniProgramLogin } from '../login/miniprogram/miniprogram-login.js';
 import { createOauthLogin } from '../login/in-wechat/oauth-login.js';
 import { perIpPerMinute } from '../http/rate-limiter.js';
@@ -173,6 +175,16 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     scenes,
     // The configuration refuses a way whose credentials are missing; a way not built here is not offered.
     ways: { ways: config.loginMethods.flatMap((name) => waysByName[name] ?? []), codeWay },
+    openLogin:
+      config.openApp &&
+      createOpenLogin({
+        oauth: createOauthApi({ http: infra.http, ...config.openApp, openBase: config.wechat.openBase }),
+        identity: userIdentity,
+        singleUse: queries.singleUse,
+        publicUrl: config.publicUrl,
+        logger,
+        now,
+      }),
     miniCodeScan:
       miniProgramApi &&
       createMiniCodeScan({ api: miniProgramApi, identity: userIdentity, scenes: queries.loginScenes, confirmation, announce: announceScan, metrics, logger, now }),

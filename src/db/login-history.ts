@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { isUniqueViolation, toDate } from './values.js';
 
 /** How a login came in (login_history.method, 16 characters at most). */
-export type LoginMethod = 'qrcode' | 'code' | 'miniprogram-code' | 'oauth' | 'miniprogram';
+export type LoginMethod = 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth' | 'miniprogram';
 
 export interface LoginRecord {
   at: Date;

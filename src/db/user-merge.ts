@@ -11,7 +11,7 @@ const ownedTables = ['login_history', 'user_sessions', 'api_tokens', 'sms_codes'
 /** What the kept row holds after a merge (login/identity/merge-decision.ts decides it). */
 export type MergedUser = Pick<
   User,
-  'openid' | 'miniOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl' | 'tmpSceneStr' | 'lastLoginTime' | 'subscribed' | 'sessionVersion'
+  'openid' | 'miniOpenid' | 'openOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl' | 'tmpSceneStr' | 'lastLoginTime' | 'subscribed' | 'sessionVersion'
 >;
 
 /**
@@ -22,10 +22,11 @@ export type MergedUser = Pick<
  */
 export async function absorbUser(keepId: number, goneId: number, merged: MergedUser, now: Date, trx: Knex.Transaction): Promise<void> {
   // The unique columns leave the absorbed row first, so that the kept row can take them.
-  await trx('users').where({ id: goneId }).update({ openid: null, mini_openid: null, phone: null, tmp_scene_str: null, updated_at: now });
+  await trx('users').where({ id: goneId }).update({ openid: null, mini_openid: null, open_openid: null, phone: null, tmp_scene_str: null, updated_at: now });
   await trx('users').where({ id: keepId }).update({
     openid: merged.openid,
     mini_openid: merged.miniOpenid,
+    open_openid: merged.openOpenid,
     unionid: merged.unionid,
     phone: merged.phone,
     nickname: merged.nickname,

@@ -6,6 +6,8 @@ export interface User {
   /** The Official Account's openid; null for someone who has only used the mini-program. */
   openid: string | null;
   miniOpenid: string | null;
+  /** The Open Platform website application's openid (open-qr). */
+  openOpenid: string | null;
   unionid: string | null;
   nickname: string | null;
   avatarUrl: string | null;
@@ -23,6 +25,7 @@ export function toUser(row: Record<string, unknown> | undefined): User | undefin
     id: Number(row.id),
     openid: (row.openid as string | null) ?? null,
     miniOpenid: (row.mini_openid as string | null) ?? null,
+    openOpenid: (row.open_openid as string | null | undefined) ?? null,
     unionid: (row.unionid as string | null) ?? null,
     nickname: (row.nickname as string | null) ?? null,
     avatarUrl: (row.avatar_url as string | null) ?? null,

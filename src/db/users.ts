@@ -8,12 +8,12 @@ export { toUser, type User };
 
 
 /** The column of each app's openid: the Official Account's, or the mini-program's. */
-export type AppOpenidColumn = 'openid' | 'mini_openid';
+export type AppOpenidColumn = 'openid' | 'mini_openid' | 'open_openid';
 
 export type RecordScanResult = { outcome: 'recorded'; hasPhone: boolean } | { outcome: 'scene_taken' };
 
 /** What the identity columns hold (migrations/20261121000001_create_users.ts). */
-export const userColumnLengths = { openid: 64, mini_openid: 64, unionid: 64 } as const;
+export const userColumnLengths = { openid: 64, mini_openid: 64, open_openid: 64, unionid: 64 } as const;
 
 /** A value from WeChat longer than its column: refused rather than cut (a cut openid could be someone else's). */
 export class ValueTooLongError extends Error {
@@ -149,13 +149,19 @@ export function createUserQueries(knex: Knex) {
   }
 
   /**
-   * UPDATE of the nickname and avatar of the user with this openid (a missing
-   * one is emptied). Cut to their columns: unlike an openid, a display name
-   * cut short names no one else.
+   * UPDATE of the nickname and avatar of the user with this openid of `app`
+   * (a missing one is emptied). Cut to their columns: unlike an openid, a
+   * display name cut short names no one else.
    */
-  async function setProfile(openid: string, profile: { nickname?: string; avatarUrl?: string }, now: Date, trx?: Knex.Transaction): Promise<void> {
+  async function setProfile(
+    openid: string,
+    profile: { nickname?: string; avatarUrl?: string },
+    now: Date,
+    trx?: Knex.Transaction,
+    app: AppOpenidColumn = 'openid',
+  ): Promise<void> {
     await table(trx)
-      .where({ openid })
+      .where({ [app]: openid })
       .update({ nickname: profile.nickname?.slice(0, 64) ?? null, avatar_url: profile.avatarUrl?.slice(0, 512) ?? null, updated_at: now });
   }
 

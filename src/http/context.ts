@@ -16,6 +16,8 @@ export interface SessionData {
   /** Signed in: the token of a session kept on the server (user_sessions); the server decides if it is still live. */
   auth?: string;
   /** An OAuth round trip under way (its single-use state); `baseOpenid` when it asks for snsapi_userinfo after a base one found a newcomer. */
+  /** An Open Platform website login under way (open-qr): its state, single use. */
+  openLogin?: { state: string; expiresAt: number };
   oauth?: { state: string; scope: 'snsapi_base' | 'snsapi_userinfo'; expiresAt: number; baseOpenid?: string };
   /** The WeChat user who opens our links in WeChat in this browser, proven by a snsapi_base round trip. */
   wechatOpenid?: { openid: string; expiresAt: number };
@@ -26,7 +28,7 @@ export interface SessionData {
    * `version` is the user's session version when it began: unfollowing raises
    * it, which ends every pending binding of the user.
    */
-  pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'code' | 'miniprogram-code' | 'oauth'; expiresAt: number };
+  pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth'; expiresAt: number };
   /** The last bind code this browser had sent: to which number, and when the next one may be asked for (epoch ms). */
   bindResend?: { phone: string; at: number };
   /** How many expired codes in a row the login page's script renewed by itself (qr-routes.ts stops after a few). */

@@ -15,6 +15,9 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return (code !== undefined && connectionErrorCodes.has(code)) || name === 'KnexTimeoutError' || /Timeout acquiring a connection/.test(message ?? '');
 }
 
+/** Where an error page's "try again" leads: the start of the login that failed. */
+const retryHrefs: Record<string, string> = { oauth_code: '/auth/wechat', open_code: '/auth/wechat/open', open_refused: '/auth/wechat/open' };
+
 /** True for requests that want JSON or plain text rather than a page. */
 function wantsMachineAnswer(ctx: AppContext): boolean {
   return (
@@ -73,8 +76,8 @@ export function createErrorHandler(render: Render, logger: Logger): AppMiddlewar
         ctx.status = status;
         ctx.body = code === 'forbidden' ? { status: 'forbidden' } : { error: code };
       } else {
-        // A WeChat code that no longer works: starting the in-WeChat login again gets a fresh one.
-        const retryHref = code === 'oauth_code' ? '/auth/wechat' : undefined;
+        // A WeChat code that no longer works (or a login refused on the phone): starting that login again gets a fresh one.
+        const retryHref = retryHrefs[code];
         render(ctx, 'error.njk', { status, message: ctx.state.t?.(code, known ? caught.params : undefined) ?? code, retryHref }, status);
       }
     }

@@ -12,6 +12,7 @@ export function buildPhoneView(state: SimulatorState, smsInbox: SmsInbox, person
   const personas = [...state.personas.values()];
   const tickets = state.waitingTickets();
   const miniCodes = state.waitingMiniCodes();
+  const qrconnects = state.waitingQrconnects();
   const sms = smsInbox.list();
   const version = createHash('sha256')
     .update(
@@ -20,6 +21,7 @@ export function buildPhoneView(state: SimulatorState, smsInbox: SmsInbox, person
         persona ? [persona.openid, persona.following, persona.snapshot, persona.chat, persona.generatedCodes, persona.miniScreen] : null,
         tickets.map((ticket) => ticket.ticket),
         miniCodes.map((code) => code.scene),
+        qrconnects.map((request) => request.id),
         sms.map((message) => [message.phone, message.code, message.at]),
       ]),
     )
@@ -30,6 +32,7 @@ export function buildPhoneView(state: SimulatorState, smsInbox: SmsInbox, person
     personas,
     persona,
     miniCodes,
+    qrconnects,
     tickets: tickets.map((ticket) => ({ ...ticket, secondsLeft: Math.max(0, Math.round((ticket.expiresAt - state.now()) / 1000)) })),
     sms,
   };

@@ -9,7 +9,7 @@ import { formOf } from '../http/form.js';
 import { readTextBody } from '../http/read-body.js';
 import type { Logger } from '../logging/logger.js';
 import type { Render } from '../http/render.js';
-import { apiUnauthorizedErrcode, jsapiTicketPath, maxMiniCodeSceneLength, maxUserInfoBatch, showQrcodePath, unlimitedCodePath } from '../wechat/constants.js';
+import { apiUnauthorizedErrcode, jsapiTicketPath, qrconnectPath, maxMiniCodeSceneLength, maxUserInfoBatch, showQrcodePath, unlimitedCodePath } from '../wechat/constants.js';
 import { createSimulatedPhone, type PushResult } from './phone.js';
 import { buildPhoneView } from './phone-view.js';
 import type { Persona, SimulatorState } from './simulator-state.js';
@@ -250,7 +250,7 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
     if (ctx.query.grant_type !== 'authorization_code') return void (ctx.body = { errcode: 40_002, errmsg: 'invalid grant_type' });
     const redeemed = state.redeemCode('oauth', code, String(appid));
     if ('errcode' in redeemed) return void (ctx.body = redeemed);
-    const grant = state.snsGrantOf(redeemed.persona, redeemed.scope!, redeemed.snapshot);
+    const grant = state.snsGrantOf(redeemed.persona, redeemed.scope!, redeemed.snapshot, String(appid));
     const tokens = state.issueSnsTokens(grant, String(appid));
     ctx.body = {
       access_token: tokens.accessToken,
@@ -259,9 +259,59 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
       openid: grant.openid,
       scope: grant.scope,
       ...(grant.snapshot ? { is_snapshotuser: 1 } : {}),
-      ...(grant.scope === 'snsapi_userinfo' ? { unionid: unionidOf(redeemed.persona, grant) } : {}),
+      // The website application's snsapi_login gives the unionid too, as snsapi_userinfo does.
+      ...(grant.scope === 'snsapi_userinfo' || grant.scope === 'snsapi_login' ? { unionid: unionidOf(redeemed.persona, grant) } : {}),
     };
   });
+
+  // https://developers.weixin.qq.com/doc/oplatform/Website_App/WeChat_Login/Wechat_Login.html
+  // WeChat's website login page: a QR code that the phone scans, then WeChat's own confirm screen on the phone.
+  router.get(`${api}${qrconnectPath}`, (ctx) => {
+    const problem = qrconnectProblem(ctx.query);
+    if (problem) return render(ctx, 'simulator/qrconnect.njk', { problem }, 400);
+    const request = state.openQrconnect({ redirectUri: String(ctx.query.redirect_uri), state: String(ctx.query.state ?? '') });
+    ctx.redirect(`/simulator/qrconnect?id=${request.id}`);
+  });
+
+  // The page waits until the phone answers (its script asks /status; without it, a link looks once), then goes back to the site.
+  router.get('/simulator/qrconnect', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const request = state.qrconnects.get(String(ctx.query.id ?? ''));
+    if (!request) return render(ctx, 'simulator/qrconnect.njk', { problem: ctx.state.t('simQrconnectGone') }, 404);
+    if (request.decision) {
+      state.qrconnects.delete(request.id);
+      const target = new URL(request.redirectUri);
+      // A refusal comes back with the state alone, as WeChat documents.
+      if (request.decision !== 'denied') target.searchParams.set('code', request.decision.code);
+      target.searchParams.set('state', request.state);
+      return ctx.redirect(target.toString());
+    }
+    const qrSvg = await QRCode.toString(`${config.publicUrl}/simulator?qrconnect=${request.id}`, { type: 'svg', margin: 1 });
+    render(ctx, 'simulator/qrconnect.njk', { request, qrSvg });
+  });
+
+  router.get('/simulator/qrconnect/status', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const request = state.qrconnects.get(String(ctx.query.id ?? ''));
+    ctx.body = { decided: !request || Boolean(request.decision) };
+  });
+
+  router.post('/simulator/qrconnect/decide', formBody, requireCsrf, (ctx) => {
+    const persona = state.findPersona(String(formField(ctx, 'openid')));
+    const request = state.qrconnects.get(String(formField(ctx, 'id')));
+    if (!persona || !request || request.decision || !state.openAppId) return ctx.redirect('/simulator');
+    request.decision = formField(ctx, 'decision') === 'allow' ? { code: state.issueCode('oauth', persona, state.openAppId, 'snsapi_login') } : 'denied';
+    ctx.redirect(`/simulator?as=${encodeURIComponent(persona.openid)}`);
+  });
+
+  function qrconnectProblem(query: Record<string, unknown>): string | undefined {
+    if (!state.openAppId || query.appid !== state.openAppId) return 'appid 参数错误 / wrong appid';
+    if (query.response_type !== 'code') return 'response_type 参数错误';
+    if (query.scope !== 'snsapi_login') return 'Scope 参数错误或没有 Scope 权限';
+    // The 授权回调域: the redirect must go back to the configured domain.
+    if (typeof query.redirect_uri !== 'string' || !query.redirect_uri.startsWith(`${config.publicUrl}/`)) return 'redirect_uri 参数错误';
+    return undefined;
+  }
 
   // https://developers.weixin.qq.com/doc/service/api/webdev/access/api_snsrefreshtoken
   // A new access_token for the same grant; the refresh_token itself is not extended (30 days from the authorization).
@@ -279,7 +329,7 @@ function simulatorOauthRoutes(router: AppRouter, { state, config, render, formBo
     const checked = state.checkSnsToken(ctx.query.access_token, ctx.query.openid);
     if ('errcode' in checked) return void (ctx.body = checked);
     const { persona, grant } = checked;
-    if (grant.scope !== 'snsapi_userinfo') return void (ctx.body = { errcode: 48_001, errmsg: 'api unauthorized' });
+    if (grant.scope !== 'snsapi_userinfo' && grant.scope !== 'snsapi_login') return void (ctx.body = { errcode: 48_001, errmsg: 'api unauthorized' });
     // A snapshot-page account is virtual: WeChat shows it as 微信用户 with the default avatar.
     ctx.body = {
       openid: grant.openid,

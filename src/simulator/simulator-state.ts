@@ -12,6 +12,8 @@ export interface Persona {
   /** openid per app: the Official Account and the mini-program see different openids. */
   openid: string;
   miniOpenid: string;
+  /** The Open Platform website application's openid (open-qr): a third openid of the same person. */
+  openOpenid: string;
   unionid: string;
   phone: string;
   following: boolean;
@@ -53,6 +55,18 @@ export interface MiniScreen {
   region?: string | null;
   numbers?: string[] | null;
 }
+
+/** A website login page (connect/qrconnect), and what the phone answered: a code for the website, or a refusal. */
+export interface QrconnectRequest {
+  id: string;
+  redirectUri: string;
+  state: string;
+  createdAt: number;
+  decision?: { code: string } | 'denied';
+}
+
+/** WeChat's qrconnect page lives a few minutes. */
+const qrconnectLifetimeMs = 5 * 60 * 1000;
 
 /** A mini-program code made by wxa/getwxacodeunlimit, for the phone to scan. */
 export interface MiniCode {
@@ -126,6 +140,8 @@ export function createSimulatorState(options: SimulatorOptions) {
   const tokens = new Map<string, IssuedToken>();
   const stableTokens = new Map<string, string>();
   const tickets = new Map<string, Ticket>();
+  const qrconnects = new Map<string, QrconnectRequest>();
+  const openAppId = options.config.openApp?.appId;
   const miniCodes = new Map<string, MiniCode>();
   const codes = new Map<string, IssuedCode>();
   const snsTokens = new Map<string, SnsToken>();
@@ -139,6 +155,7 @@ export function createSimulatorState(options: SimulatorOptions) {
   const codeLifetimeMs = 5 * 60 * 1000;
 
   const apps = new Map<string, string>([[options.config.wechat.appId, options.config.wechat.appSecret]]);
+  if (options.config.openApp) apps.set(options.config.openApp.appId, options.config.openApp.appSecret);
   if (options.config.miniProgram) apps.set(options.config.miniProgram.appId, options.config.miniProgram.appSecret);
 
   /** Stable ids derived from the nickname, so a persona keeps its openid across restarts. */
@@ -152,6 +169,7 @@ export function createSimulatorState(options: SimulatorOptions) {
       nickname,
       openid: id('oa', 'o'),
       miniOpenid: id('mini', 'm'),
+      openOpenid: id('web', 'o'),
       unionid: id('union', 'u'),
       phone: `139${digits.toString().padStart(8, '0')}`,
       following: false,
@@ -276,8 +294,23 @@ export function createSimulatorState(options: SimulatorOptions) {
   }
 
   /** The grant a redeemed OAuth code stands for: the real account, or the virtual one in snapshot mode. */
-  function snsGrantOf(persona: Persona, scope: string, snapshot: boolean): SnsGrant {
-    return { personaOpenid: persona.openid, openid: snapshot ? persona.snapshotOpenid : persona.openid, scope, snapshot };
+  /** A grant as the app that asked sees the person: the website application has an openid of its own. */
+  function snsGrantOf(persona: Persona, scope: string, snapshot: boolean, appId?: string): SnsGrant {
+    const openid = appId !== undefined && appId === openAppId ? persona.openOpenid : snapshot ? persona.snapshotOpenid : persona.openid;
+    return { personaOpenid: persona.openid, openid, scope, snapshot };
+  }
+
+  /** A website login page (connect/qrconnect) opened in a browser, waiting for a phone to allow or refuse it. */
+  function openQrconnect(request: Omit<QrconnectRequest, 'id' | 'createdAt'>): QrconnectRequest {
+    const entry = { ...request, id: randomBytes(12).toString('base64url'), createdAt: now() };
+    qrconnects.set(entry.id, entry);
+    for (const [key, old] of qrconnects) if (old.createdAt < now() - qrconnectLifetimeMs) qrconnects.delete(key);
+    return entry;
+  }
+
+  /** The website login pages still waiting, newest first. */
+  function waitingQrconnects(): QrconnectRequest[] {
+    return [...qrconnects.values()].filter((request) => !request.decision && request.createdAt > now() - qrconnectLifetimeMs).reverse();
   }
 
   /** An sns access_token (2 hours) and, for a fresh grant, a refresh_token (30 days, not extended by refreshing). */
@@ -315,6 +348,10 @@ export function createSimulatorState(options: SimulatorOptions) {
     checkSnsToken,
     officialAccountAppId: options.config.wechat.appId,
     miniProgramAppId,
+    openAppId,
+    qrconnects,
+    openQrconnect,
+    waitingQrconnects,
     tickets,
     createPersona,
     findPersona: (openid: string) => personas.get(openid),

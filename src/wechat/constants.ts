@@ -16,6 +16,8 @@ export const userInfoBatchPath = '/cgi-bin/user/info/batchget';
 export const maxUserInfoBatch = 100;
 /** https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html */
 export const oauthAuthorizePath = '/connect/oauth2/authorize';
+/** The Open Platform's website login page (scope snsapi_login). */
+export const qrconnectPath = '/connect/qrconnect';
 export const oauthAccessTokenPath = '/sns/oauth2/access_token';
 export const snsUserInfoPath = '/sns/userinfo';
 /** https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { avatarUrlField, nicknameField, openidField, unionidField } from './answer-fields.js';
-import { oauthAccessTokenPath, oauthAuthorizePath, snsUserInfoPath } from './constants.js';
+import { oauthAccessTokenPath, oauthAuthorizePath, qrconnectPath, snsUserInfoPath } from './constants.js';
 import type { WechatHttp } from './http-client.js';
 
 export type OauthScope = 'snsapi_base' | 'snsapi_userinfo';
@@ -44,7 +44,7 @@ const snsUserInfoAnswer = z.object({
 export type SnsUserInfo = z.output<typeof snsUserInfoAnswer>;
 
 /**
- * Web authorization inside WeChat (网页授权).
+ * Web authorization inside WeChat (网页授权), and the Open Platform's website login.
  * https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
  */
 export function createOauthApi(options: OauthApiOptions) {
@@ -58,6 +58,16 @@ export function createOauthApi(options: OauthApiOptions) {
       state,
     });
     return `${options.openBase}${oauthAuthorizePath}?${query}#wechat_redirect`;
+  }
+
+  /**
+   * The Open Platform's website login (qrconnect, snsapi_login): WeChat's own
+   * page with a QR code, confirmed on the phone.
+   * https://developers.weixin.qq.com/doc/oplatform/Website_App/WeChat_Login/Wechat_Login.html
+   */
+  function qrconnectUrl(redirectUri: string, state: string): string {
+    const query = new URLSearchParams({ appid: options.appId, redirect_uri: redirectUri, response_type: 'code', scope: 'snsapi_login', state });
+    return `${options.openBase}${qrconnectPath}?${query}#wechat_redirect`;
   }
 
   /** Trades the one-time code for the user's openid (and a user access token). */
@@ -82,7 +92,7 @@ export function createOauthApi(options: OauthApiOptions) {
     return options.http.get(snsUserInfoPath, { access_token: grant.accessToken, openid: grant.openid, lang: 'zh_CN' }, snsUserInfoAnswer);
   }
 
-  return { authorizeUrl, exchangeCode, getUserInfo };
+  return { authorizeUrl, qrconnectUrl, exchangeCode, getUserInfo };
 }
 
 export type OauthApi = ReturnType<typeof createOauthApi>;

@@ -92,5 +92,20 @@ for (const lang of ['zh', 'en'] as const) {
       t.is(await phone.locator('#mini-screen').getAttribute('data-state'), 'sent');
       await bindAndReachProfile();
     });
+
+    browserTest(`open-qr: WeChat's own page, allowed on the phone, leads back to the site (${lang}, ${width})`, async (t) => {
+      const { desk, phone, checkWayPage, newPersona, bindAndReachProfile } = await openDeskAndPhone(t, lang, width);
+      await desk.goto(`${server.url}/login`);
+      await desk.click('#way-open-qr');
+      await desk.waitForSelector('#qrconnect');
+      const id = (await desk.locator('#qrconnect').getAttribute('data-request'))!;
+      await checkWayPage('login-open');
+
+      await newPersona(`网页${lang}${width}`);
+      await phone.locator(`li[data-qrconnect="${id}"] button.qrconnect-allow`).click();
+      // The page asks whether the phone has answered, and goes back to the site by itself.
+      await bindAndReachProfile();
+      t.true(await desk.locator('#phone').isVisible());
+    });
   }
 }

@@ -26,6 +26,11 @@ const routes: Record<string, Send> = {
   "GET /login/confirm/callback (the confirm page's OAuth return)": (server, ip) => statusOf(server, '/login/confirm/callback?code=garbage&state=x', ip),
   'GET /oidc/auth (stores an interaction)': (server, ip) =>
     statusOf(server, '/oidc/auth?client_id=demo-app&response_type=code&scope=openid&redirect_uri=x&code_challenge=abc&code_challenge_method=S256', ip),
+  'GET /auth/wechat/open (writes a state row)': (server, ip) => statusOf(server, '/auth/wechat/open', ip),
+  'GET /auth/wechat/open/callback (costs sns/oauth2/access_token)': (server, ip) => statusOf(server, '/auth/wechat/open/callback?code=garbage&state=x', ip),
+  'POST /api/miniprogram/qr/scan (costs jscode2session)': (server, ip) => postJson(server, '/api/miniprogram/qr/scan', { scene: 'A'.repeat(22), code: 'garbage-code' }, ip),
+  'POST /api/miniprogram/qr/confirm (costs jscode2session)': (server, ip) =>
+    postJson(server, '/api/miniprogram/qr/confirm', { ticket: 'A'.repeat(32), code: 'garbage-code', decision: 'approve' }, ip),
   'POST /api/miniprogram/login (costs jscode2session)': async (server, ip) =>
     (
       await fetch(`${server.url}/api/miniprogram/login`, {
@@ -35,6 +40,10 @@ const routes: Record<string, Send> = {
       })
     ).status,
 };
+
+async function postJson(server: TestServer, path: string, body: unknown, ip: string): Promise<number> {
+  return (await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(body) })).status;
+}
 
 async function statusOf(server: TestServer, path: string, ip: string): Promise<number> {
   return (await new BrowserClient(server.url, { 'x-forwarded-for': ip }).get(path)).status;

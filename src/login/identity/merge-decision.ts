@@ -22,19 +22,20 @@ export type MergeDecision = { refused: MergeRefusal } | { keep: User; gone: User
  * (npm run admin -- find-user --unionid ... lists both).
  */
 export function decideMerge(first: User, second: User): MergeDecision {
-  const clash = (column: 'phone' | 'openid' | 'miniOpenid') => first[column] !== null && second[column] !== null && first[column] !== second[column];
+  const clash = (column: 'phone' | 'openid' | 'miniOpenid' | 'openOpenid') => first[column] !== null && second[column] !== null && first[column] !== second[column];
   if (clash('phone')) return { refused: 'phone_conflict' };
-  if (clash('openid') || clash('miniOpenid')) return { refused: 'openid_conflict' };
+  if (clash('openid') || clash('miniOpenid') || clash('openOpenid')) return { refused: 'openid_conflict' };
 
   const [older, newer] = first.id < second.id ? [first, second] : [second, first];
   const [keep, gone] = newer.openid !== null && older.openid === null ? [newer, older] : [older, newer];
-  const either = <K extends 'openid' | 'miniOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl'>(column: K) => keep[column] ?? gone[column];
+  const either = <K extends 'openid' | 'miniOpenid' | 'openOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl'>(column: K) => keep[column] ?? gone[column];
   return {
     keep,
     gone,
     merged: {
       openid: either('openid'),
       miniOpenid: either('miniOpenid'),
+      openOpenid: either('openOpenid'),
       unionid: either('unionid'),
       phone: either('phone'),
       nickname: either('nickname'),

@@ -55,14 +55,23 @@ export function createUserIdentity(deps: UserIdentityDeps) {
   }
 
   /** In-WeChat OAuth: the user of this openid, created if new, with the nickname and avatar when given. */
-  async function recordOauthUser(openid: string, profile: WechatProfile): Promise<User> {
+  function recordOauthUser(openid: string, profile: WechatProfile): Promise<User> {
+    return recordWebUser('openid', openid, profile);
+  }
+
+  /** The Open Platform's website login (open-qr): the user of the website application's openid, joined by unionid. */
+  function recordOpenPlatformUser(openOpenid: string, profile: WechatProfile): Promise<User> {
+    return recordWebUser('open_openid', openOpenid, profile);
+  }
+
+  async function recordWebUser(app: 'openid' | 'open_openid', openid: string, profile: WechatProfile): Promise<User> {
     const at = now();
     const { user, claimed } = await deps.transaction(async (trx) => {
-      const claim = await ensureUser(trx, 'openid', openid, profile.unionid, at);
-      if (profile.nickname !== undefined || profile.avatarUrl !== undefined) await users.setProfile(openid, profile, at, trx);
-      return { user: await userCreatedOrFound(trx, 'openid', openid), claimed: claim };
+      const claim = await ensureUser(trx, app, openid, profile.unionid, at);
+      if (profile.nickname !== undefined || profile.avatarUrl !== undefined) await users.setProfile(openid, profile, at, trx, app);
+      return { user: await userCreatedOrFound(trx, app, openid), claimed: claim };
     });
-    return (claimed && (await joinTwinCommittedMeanwhile('openid', openid, profile.unionid!, at))) || user;
+    return (claimed && (await joinTwinCommittedMeanwhile(app, openid, profile.unionid!, at))) || user;
   }
 
   /** Mini-program login: the user of the mini-program's openid, created if new. */
@@ -155,7 +164,7 @@ export function createUserIdentity(deps: UserIdentityDeps) {
     return outcome === 'merged' ? users.findUserByAppOpenid(app, value) : undefined;
   }
 
-  return { recordFollow, recordOauthUser, recordMiniProgramUser };
+  return { recordFollow, recordOauthUser, recordOpenPlatformUser, recordMiniProgramUser };
 }
 
 export type UserIdentity = ReturnType<typeof createUserIdentity>;

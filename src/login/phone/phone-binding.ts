@@ -20,7 +20,7 @@ export interface PendingBinding {
   userId: number;
   version: number;
   scene?: string;
-  method: 'qrcode' | 'code' | 'miniprogram-code' | 'oauth';
+  method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth';
 }
 
 export interface PhoneBindingDeps {

@@ -22,6 +22,8 @@ export interface LoginRouteDeps {
   render: Render;
   /** The ways in the page offers, in order (LOGIN_METHODS; ways/). */
   ways: LoginWay[];
+  /** Ways in that are another site's page, not a scene (open-qr: WeChat's qrconnect), linked from the switch. */
+  linkWays?: { name: string; href: string }[];
   /** The way every Official Account may use, taken when WeChat refuses QR codes to this account (48001). */
   codeWay?: LoginWay;
   scenes: SceneIssuer;
@@ -229,7 +231,10 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
       expiresAt: new Date(view.expiresAt).toISOString(),
       secondsLeft: Math.max(0, Math.round((view.expiresAt - now()) / 1000)),
       ...(await wayNamed(wayOf(view)).view(view)),
-      ways: deps.ways.map((way) => ({ name: way.name, href: `/login?method=${way.name}`, current: way.name === wayOf(view) })),
+      ways: [
+        ...deps.ways.map((way) => ({ name: way.name, href: `/login?method=${way.name}`, current: way.name === wayOf(view) })),
+        ...(deps.linkWays ?? []).map((way) => ({ ...way, current: false })),
+      ],
       // Where a new code of the same way is asked for (the buttons, the script's renewals).
       loginHref: wayOf(view) === deps.ways[0].name ? '/login' : `/login?method=${wayOf(view)}`,
       statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,

@@ -8,6 +8,7 @@ function user(fields: Partial<User> & { id: number }): User {
   return {
     openid: null,
     miniOpenid: null,
+    openOpenid: null,
     unionid: null,
     nickname: null,
     avatarUrl: null,
@@ -32,6 +33,7 @@ test('the row with the Official Account openid stays, older or not: its id is th
     t.deepEqual(decision.merged, {
       openid: 'o',
       miniOpenid: 'm',
+      openOpenid: null,
       unionid: 'u',
       phone: '13800138000',
       nickname: 'N',
