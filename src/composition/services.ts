@@ -104,8 +104,8 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     scans: createScanRecording({
       users,
       unionidOf: async (openid) => unionidLookup(openid),
-      // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
-      linkBeforeRecording: Boolean(config.miniProgram),
+      // With another app (a mini-program, a website application), a newcomer's unionid tells whether it knows them already.
+      linkBeforeRecording: Boolean(config.miniProgram || config.openApp),
       now: nowDate,
     }),
     announceScan,
@@ -207,8 +207,8 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       identity: userIdentity,
       singleUse: queries.singleUse,
       publicUrl: config.publicUrl,
-      // With a mini-program, a newcomer's unionid tells whether the mini-program knows them already.
-      needUnionid: Boolean(config.miniProgram),
+      // With another app (a mini-program, a website application), a newcomer's unionid tells whether it knows them already.
+      needUnionid: Boolean(config.miniProgram || config.openApp),
       fetchUnionid: unionidLookup,
       now,
     }),

@@ -16,7 +16,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** Where an error page's "try again" leads: the start of the login that failed. */
-const retryHrefs: Record<string, string> = { oauth_code: '/auth/wechat', open_code: '/auth/wechat/open', open_refused: '/auth/wechat/open' };
+const retryHrefs: Record<string, string> = { oauth_code: '/auth/wechat', open_code: '/auth/wechat/open', open_refused: '/auth/wechat/open', open_state: '/auth/wechat/open' };
 
 /** True for requests that want JSON or plain text rather than a page. */
 function wantsMachineAnswer(ctx: AppContext): boolean {

@@ -97,6 +97,7 @@ export const en: Record<keyof typeof zh, string> = {
   internal: 'Internal server error. Please try again later.',
   open_refused: 'You cancelled this login on your phone. To log in, try again.',
   open_code: "WeChat's login credential is no longer valid. Scan again to log in.",
+  open_state: 'This website login has expired or is not valid. Scan again to log in.',
   oauth_state: 'This login request has expired or is invalid. Please start again.',
   oauth_code: 'The WeChat authorization has expired. Please try again.',
   invalid_json: 'The request body is not valid JSON.',

@@ -101,6 +101,7 @@ export const zh = {
   internal: '服务器内部错误，请稍后重试。',
   open_refused: '你在手机上取消了这次登录。如需登录，请重试。',
   open_code: '微信的登录凭据已失效，请重新扫码登录。',
+  open_state: '这次网页登录已过期或无效，请重新扫码登录。',
   oauth_state: '登录请求已过期或无效，请重新发起登录。',
   oauth_code: '微信授权已失效，请重试。',
   invalid_json: '请求体不是有效的 JSON。',

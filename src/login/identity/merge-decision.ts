@@ -10,11 +10,13 @@ export type MergeDecision = { refused: MergeRefusal } | { keep: User; gone: User
  * Whether two user rows of one person (one per app, found by their shared
  * unionid) may become one, which row stays, and what it holds then.
  *
- * The row with the Official Account `openid` stays (if neither has one, the
- * older): only that row can have signed in to the OpenID Provider (web logins
- * are by openid; the mini-program has no web session), and the provider's
- * `sub` is the user's id (oidc/accounts.ts), which an application must never
- * see change. It takes the other app's openid, the phone, the profile, the
+ * The row that can have signed in to the OpenID Provider stays: one with the
+ * Official Account's `openid` or the website application's `open_openid` (web
+ * logins are by those; the mini-program has no web session). If both rows or
+ * neither can, the older stays. The provider's `sub` is the user's id
+ * (oidc/accounts.ts), which an application should never see change: only a
+ * person who signed in on the web both ways before their unionid joined them
+ * sees the newer id go. It takes the other app's openid, the phone, the profile, the
  * latest login time and the highest session version.
  *
  * Refused when the rows disagree: two different phones, or two different
@@ -27,7 +29,10 @@ export function decideMerge(first: User, second: User): MergeDecision {
   if (clash('openid') || clash('miniOpenid') || clash('openOpenid')) return { refused: 'openid_conflict' };
 
   const [older, newer] = first.id < second.id ? [first, second] : [second, first];
-  const [keep, gone] = newer.openid !== null && older.openid === null ? [newer, older] : [older, newer];
+  const canSignIn = (user: User) => user.openid !== null || user.openOpenid !== null;
+  const [keep, gone] = canSignIn(newer) && !canSignIn(older) ? [newer, older] : [older, newer];
+  // The latest scan and the follow are facts about the Official Account's openid, whichever row holds it.
+  const official = keep.openid !== null || gone.openid === null ? keep : gone;
   const either = <K extends 'openid' | 'miniOpenid' | 'openOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl'>(column: K) => keep[column] ?? gone[column];
   return {
     keep,
@@ -40,10 +45,9 @@ export function decideMerge(first: User, second: User): MergeDecision {
       phone: either('phone'),
       nickname: either('nickname'),
       avatarUrl: either('avatarUrl'),
-      // The scene of the latest scan and following are facts about the Official Account openid: the kept row's.
-      tmpSceneStr: keep.tmpSceneStr,
+      tmpSceneStr: official.tmpSceneStr,
       lastLoginTime: latest(keep.lastLoginTime, gone.lastLoginTime),
-      subscribed: keep.subscribed,
+      subscribed: official.subscribed,
       sessionVersion: Math.max(keep.sessionVersion, gone.sessionVersion),
     },
   };

@@ -1,6 +1,6 @@
 import type { SingleUseTokenQueries } from '../../db/single-use-tokens.js';
 import type { User } from '../../db/users.js';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError, ForbiddenError } from '../../errors.js';
 import { InvalidAuthCodeError } from '../../wechat/errors.js';
 import type { SessionData } from '../../http/context.js';
 import type { Logger } from '../../logging/logger.js';
@@ -46,8 +46,8 @@ export function createOpenLogin(deps: OpenLoginDeps) {
 
   /** The way back: the state must be this browser's and unused on the server; the code names the person. */
   async function finish(expected: OpenLoginPending | undefined, state: unknown, code: unknown): Promise<User> {
-    if (!expected || expected.expiresAt <= now() || !textEquals(expected.state, state)) throw new BadRequestError('open login state mismatch', 'oauth_state');
-    if (!(await deps.singleUse.useToken(openStatePurpose, expected.state, new Date(now())))) throw new BadRequestError('open login state already used', 'oauth_state');
+    if (!expected || expected.expiresAt <= now() || !textEquals(expected.state, state)) throw new BadRequestError('open login state mismatch', 'open_state');
+    if (!(await deps.singleUse.useToken(openStatePurpose, expected.state, new Date(now())))) throw new BadRequestError('open login state already used', 'open_state');
     // WeChat comes back without a code when the person refused on the phone.
     if (typeof code !== 'string' || code.length === 0 || code.length > 256) throw new BadRequestError('no code: the login was refused on the phone', 'open_refused');
     const grant = await deps.oauth.exchangeCode(code).catch((error: unknown) => {
@@ -55,12 +55,16 @@ export function createOpenLogin(deps: OpenLoginDeps) {
       if (error instanceof InvalidAuthCodeError) throw new BadRequestError(error.message, 'open_code');
       throw error;
     });
+    if (grant.isSnapshotUser) throw new ForbiddenError('a snapshot-page (virtual) WeChat account', 'oauth_snapshot');
+    if (grant.scope !== undefined && grant.scope !== 'snsapi_login') throw new BadRequestError(`the code was for ${grant.scope}, not snsapi_login`, 'open_code');
     // The name and avatar are a nicety: a failing sns/userinfo does not stop the login.
     const info = await deps.oauth.getUserInfo(grant).catch((error: unknown) => {
       deps.logger?.warn('open login: sns/userinfo failed', { error: error instanceof Error ? error.message : String(error) });
       return undefined;
     });
-    return deps.identity.recordOpenPlatformUser(grant.openid, { unionid: info?.unionid ?? grant.unionid, nickname: info?.nickname, avatarUrl: info?.headimgurl });
+    // The unionid of the answer our secret authenticated; a profile that names another person is not believed.
+    if (grant.unionid && info?.unionid && info.unionid !== grant.unionid) throw new BadRequestError('sns/userinfo named another person', 'open_code');
+    return deps.identity.recordOpenPlatformUser(grant.openid, { unionid: grant.unionid ?? info?.unionid, nickname: info?.nickname, avatarUrl: info?.headimgurl });
   }
 
   return { begin, finish };

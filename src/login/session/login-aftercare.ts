@@ -24,8 +24,8 @@ export interface LoginAftercareDeps {
  * OAuth, and /bind (a QR login that needed a phone completes there).
  * Neither step can fail a login that has already happened: failures are logged.
  */
-/** The logins a person started from a page's code (a QR code, a code sent, a mini-program code): each gets the notice with its end link. */
-const sceneMethods = new Set(['qrcode', 'code', 'miniprogram-code']);
+/** The logins a person started from a page's code (a QR code, a code sent, a mini-program code, WeChat's website page): each gets the notice with its end link. */
+const sceneMethods = new Set(['qrcode', 'code', 'miniprogram-code', 'open']);
 
 export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
   const now = deps.now ?? Date.now;

@@ -60,3 +60,19 @@ test('two different phones, or two openids of one app, are refused', (t) => {
   // The same phone on both is no conflict.
   t.like(decideMerge(user({ id: 1, miniOpenid: 'm', phone: '13800138003' }), user({ id: 2, openid: 'o', phone: '13800138003' })), { keep: { id: 2 } });
 });
+
+test('a website user (open-qr) can have signed in too: kept over a mini-program row, and of two rows that both could, the older stays', (t) => {
+  const mini = user({ id: 1, miniOpenid: 'm', unionid: 'u' });
+  const web = user({ id: 2, openOpenid: 'w', unionid: 'u', phone: '13800138000' });
+  for (const [first, second] of [[mini, web], [web, mini]]) {
+    const decision = decideMerge(first, second);
+    if ('refused' in decision) return t.fail();
+    t.is(decision.keep.id, 2, 'the row that may have an OIDC sub');
+    t.like(decision.merged, { miniOpenid: 'm', openOpenid: 'w', phone: '13800138000' });
+  }
+  const official = user({ id: 3, openid: 'o', unionid: 'u', tmpSceneStr: 'scene', subscribed: true });
+  const decision = decideMerge(official, web);
+  if ('refused' in decision) return t.fail();
+  t.is(decision.keep.id, 2, 'both could sign in: the older');
+  t.like(decision.merged, { openid: 'o', openOpenid: 'w', tmpSceneStr: 'scene', subscribed: true }, 'the follow stays with the openid it is about');
+});
