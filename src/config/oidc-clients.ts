@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 
 /** The client authentication methods we accept at the token endpoint. */
 export type OidcAuthMethod = 'client_secret_basic' | 'client_secret_post';
-const authMethods: OidcAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+/** The client authentications registration accepts; discovery lists the same (oidc/provider.ts). */
+export const oidcAuthMethods: readonly OidcAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+const authMethods = oidcAuthMethods;
 
 /** One application allowed to log people in through this server (an OpenID Connect relying party). */
 export interface OidcClient {

@@ -131,10 +131,14 @@ export function createOidc(deps: OidcDeps): Oidc {
       }
       if (details.uid !== ctx.params.uid) return gone();
       const signedIn = await deps.currentSession(ctx);
+      const back = encodeURIComponent(`${interactionPrefix}${details.uid}`);
       if (!signedIn?.user.phone) {
         // Our own login page (QR, in-WeChat button, confirmation, binding) comes back here when done.
-        return ctx.redirect(`/login?next=${encodeURIComponent(`${interactionPrefix}${details.uid}`)}`);
+        return ctx.redirect(`/login?next=${back}`);
       }
+      // prompt=login, or a max_age the login here is older than: the person logs in again (OIDC Core 3.1.2.1), and
+      // only a login made since this request began counts; auth_time is then that login's.
+      if (details.prompt.name === 'login' && needsFreshLogin(details, signedIn.session.createdAt)) return ctx.redirect(`/login?fresh=1&next=${back}`);
       const accountId = String(signedIn.user.id);
       let result: Record<string, unknown>;
       if (details.prompt.name === 'consent' && details.session?.accountId === accountId) {
@@ -171,6 +175,18 @@ export function createOidc(deps: OidcDeps): Oidc {
     },
     close: () => clearInterval(sweeper),
   };
+}
+
+/**
+ * Whether this browser's login here is too old for the request: prompt=login
+ * wants one made since the request began, max_age one at most that many
+ * seconds old (in the provider's time, as it reads auth_time).
+ */
+function needsFreshLogin(details: { iat?: number; params: Record<string, unknown>; prompt: { reasons?: string[] } }, loggedInAt: Date): boolean {
+  const loginSeconds = Math.floor(loggedInAt.getTime() / 1000);
+  if ((details.prompt.reasons ?? []).includes('login_prompt') && loginSeconds < Number(details.iat ?? 0)) return true;
+  const maxAge = Number(details.params.max_age);
+  return Number.isInteger(maxAge) && maxAge >= 0 && Math.floor(Date.now() / 1000) - loginSeconds > maxAge;
 }
 
 /** The server-side session token inside our signed session cookie (koa-session's base64 JSON), or undefined. */

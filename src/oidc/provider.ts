@@ -4,6 +4,7 @@ import type nunjucks from 'nunjucks';
 import type * as OidcProviderModule from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider' with { 'resolution-mode': 'import' };
 import type { Config } from '../config.js';
+import { oidcAuthMethods } from '../config/oidc-clients.js';
 import type { OidcGrantSessionQueries } from '../db/oidc-grant-sessions.js';
 import type { User } from '../db/users.js';
 import type { Logger } from '../logging/logger.js';
@@ -115,6 +116,8 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
     // Applications such as Grafana and Auth.js read the person's claims from the ID token.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    // Discovery lists only what registration accepts (config/oidc-clients.ts): no none, *_jwt or tls methods.
+    clientAuthMethods: [...oidcAuthMethods],
     clientBasedCORS: () => false,
     features: {
       devInteractions: { enabled: false },

@@ -78,7 +78,8 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     const shownBefore = sessionOf(ctx);
     const next = safeNextPath(ctx.query.next);
     if (next) shownBefore.next = next;
-    if (await deps.currentUser(ctx)) return ctx.redirect(shownBefore.next ?? '/profile');
+    // fresh=1: an application asked for a new login (prompt=login, max_age), so a signed-in browser is shown a code too.
+    if (ctx.query.fresh !== '1' && (await deps.currentUser(ctx))) return ctx.redirect(shownBefore.next ?? '/profile');
 
     ctx.set('Cache-Control', 'no-store');
     // Every code is shown under a new session id (and CSRF token): a copy of this cookie planted or kept
