@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 
 /** The client authentication methods we accept at the token endpoint. */
-export type OidcAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type OidcAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 /** The client authentications registration accepts; discovery lists the same (oidc/provider.ts). */
-export const oidcAuthMethods: readonly OidcAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+export const oidcAuthMethods: readonly OidcAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 const authMethods = oidcAuthMethods;
 
 /** One application allowed to log people in through this server (an OpenID Connect relying party). */
 export interface OidcClient {
   client_id: string;
-  client_secret: string;
+  /** None for a public client (token_endpoint_auth_method "none": a single-page or native app, PKCE only). */
+  client_secret?: string;
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   token_endpoint_auth_method: OidcAuthMethod;
@@ -97,7 +98,11 @@ function validateClients(name: string, parsed: unknown, problems: string[]): Oid
     if (!id) say('needs a client_id (1 to 128 printable characters, no spaces)');
     else if (seen.has(id)) say('is listed twice');
     else seen.add(id);
-    if (typeof raw.client_secret !== 'string' || raw.client_secret.length < 16) {
+    const method = raw.token_endpoint_auth_method ?? 'client_secret_basic';
+    // A public client (a single-page or native app) keeps no secret: it proves itself with PKCE alone.
+    if (method === 'none') {
+      if (raw.client_secret !== undefined) say('is public (token_endpoint_auth_method "none") and must have no client_secret');
+    } else if (typeof raw.client_secret !== 'string' || raw.client_secret.length < 16) {
       say('needs a client_secret of at least 16 characters');
     }
     const redirectUris = urlList(raw.redirect_uris);
@@ -106,18 +111,19 @@ function validateClients(name: string, parsed: unknown, problems: string[]): Oid
     }
     const logoutUris = raw.post_logout_redirect_uris === undefined ? [] : urlList(raw.post_logout_redirect_uris);
     if (!logoutUris) say('has bad post_logout_redirect_uris: expected an array of http(s) addresses without a #fragment');
-    const method = raw.token_endpoint_auth_method ?? 'client_secret_basic';
     if (!authMethods.includes(method as OidcAuthMethod)) say(`has an unknown token_endpoint_auth_method (use ${authMethods.join(' or ')})`);
     const grants = raw.grant_types ?? ['authorization_code'];
     const grantsOk = Array.isArray(grants) && grants.includes('authorization_code') && grants.every((grant) => grantTypes.includes(grant as OidcGrantType));
     if (!grantsOk) say(`has bad grant_types: "authorization_code", and "refresh_token" for a client that may use offline_access`);
+    // A browser cannot keep a refresh token safe from the page's own scripts.
+    else if (method === 'none' && (grants as string[]).includes('refresh_token')) say('is public and gets no refresh_token: leave it out of grant_types');
     if (raw.client_name !== undefined && (typeof raw.client_name !== 'string' || raw.client_name.length > 100)) {
       say('has a client_name that is not a string of up to 100 characters');
     }
     if (problems.length > problemsBefore) return;
     clients.push({
       client_id: id!,
-      client_secret: raw.client_secret as string,
+      ...(method === 'none' ? {} : { client_secret: raw.client_secret as string }),
       redirect_uris: redirectUris!,
       post_logout_redirect_uris: logoutUris!,
       token_endpoint_auth_method: method as OidcAuthMethod,

@@ -94,7 +94,7 @@ export function demoAppRoutes(router: AppRouter, deps: DemoAppDeps): void {
 
   /** The token request, authenticated with client_secret_basic. */
   async function redeem(code: string, verifier: string): Promise<string> {
-    const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64');
+    const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret ?? "")}`).toString('base64');
     const response = await fetch(`${issuer}/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },

@@ -93,6 +93,9 @@ export function createOidc(deps: OidcDeps): Oidc {
   };
 
   const publicHost = new URL(config.publicUrl).host;
+  // The origins of the registered applications: discovery and the JWKS answer cross-origin requests from them alone.
+  const applicationOrigins = new Set(config.oidc.clients.flatMap((client) => client.redirect_uris.map((uri) => new URL(uri).origin)));
+  const metadataPaths = new Set([`${oidcMountPath}/.well-known/openid-configuration`, `${oidcMountPath}/jwks`]);
   const mount: AppMiddleware = async (ctx, next) => {
     if (!(ctx.path === oidcMountPath || ctx.path.startsWith(`${oidcMountPath}/`)) || ctx.path.startsWith(interactionPrefix)) {
       return next();
@@ -101,6 +104,9 @@ export function createOidc(deps: OidcDeps): Oidc {
     const provider = await providerReady;
     callback ??= provider.callback();
     ctx.set('Content-Security-Policy', providerContentSecurityPolicy);
+    // The provider lets any origin read these; an origin that is no application's is answered "null" (no page may read them).
+    const origin = ctx.get('origin');
+    if (origin && metadataPaths.has(ctx.path) && !applicationOrigins.has(origin)) ctx.set('Access-Control-Allow-Origin', 'null');
     requestInfo.set(ctx.req, {
       lang: pickLang(ctx.query.lang ?? ctx.query.ui_locales?.toString().split(' ')[0]?.slice(0, 2), undefined, ctx.get('accept-language') || undefined),
       signedIn: peekSignedIn(ctx),

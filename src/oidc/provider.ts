@@ -118,7 +118,8 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
     pkce: { required: () => true },
     // Discovery lists only what registration accepts (config/oidc-clients.ts): no none, *_jwt or tls methods.
     clientAuthMethods: [...oidcAuthMethods],
-    clientBasedCORS: () => false,
+    // A single-page app calls the token and userinfo endpoints from its own origin: that of a redirect URI it registered.
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },

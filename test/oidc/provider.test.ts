@@ -50,7 +50,7 @@ for (const { kind, enabled } of databaseKinds) {
     const metadata = config.serverMetadata();
     t.is(metadata.issuer, `${server.url}/oidc`);
     t.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
-    t.deepEqual(metadata.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'], 'only what registration accepts');
+    t.deepEqual(metadata.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none'], 'only what registration accepts');
     t.is(metadata.jwks_uri, `${server.url}/oidc/jwks`);
     t.is(metadata.end_session_endpoint, `${server.url}/oidc/session/end`);
     oidc.enableNonRepudiationChecks(config);
