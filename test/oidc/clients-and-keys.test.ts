@@ -55,7 +55,7 @@ test('a client without redirect_uris, a short secret, a bad auth method: each na
   const clients = [
     { client_id: 'no-redirects', client_secret: 'sup3r-secret-value-123' },
     { client_id: 'short', client_secret: 'tiny', redirect_uris: ['https://a.example/cb'] },
-    { client_id: 'method', client_secret: 'sup3r-secret-value-456', redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'none' },
+    { client_id: 'method', client_secret: 'sup3r-secret-value-456', redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'private_key_jwt' },
     { client_id: 'fragment', client_secret: 'sup3r-secret-value-789', redirect_uris: ['https://a.example/cb#x'] },
   ];
   const message = problemsOf({ ...realAccount, OIDC_CLIENTS: JSON.stringify(clients) });
