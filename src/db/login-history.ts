@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation, toDate } from './values.js';
 
-/** How a login came in (login_history.method, 16 characters at most). */
-export type LoginMethod = 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth' | 'miniprogram';
+/** How a login came in (login_history.method, 16 characters at most); each has a `method_…` message for the profile. */
+export const loginMethods = ['qrcode', 'code', 'miniprogram-code', 'open', 'oauth', 'miniprogram'] as const;
+export type LoginMethod = (typeof loginMethods)[number];
 
 export interface LoginRecord {
   at: Date;

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { loginMethods } from '../../src/db/login-history.js';
 import { catalogues, placeholdersOf, translator, type MessageKey } from '../../src/messages/catalogue.js';
 import { csrfOf } from '../helpers/browser-client.js';
 import { openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
@@ -33,6 +34,13 @@ test('every error code thrown in src/ has a message in both languages', (t) => {
   t.true(codes.length > 20, 'the walk found the codes');
   for (const code of codes) {
     t.true(code in catalogues.zh && code in catalogues.en, `${code} has messages`);
+  }
+});
+
+test('every way a login comes in has its name on the profile, in both languages', (t) => {
+  // The profile shows t('method_' + method): a missing one showed "method_open" as it is.
+  for (const method of loginMethods) {
+    for (const [lang, catalogue] of Object.entries(catalogues)) t.truthy(catalogue[`method_${method}` as MessageKey], `${lang}: method_${method}`);
   }
 });
 
