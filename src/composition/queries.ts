@@ -6,6 +6,7 @@ import { createLoginHistoryQueries } from '../db/login-history.js';
 import { createLoginSceneQueries } from '../db/login-scenes.js';
 import { createSingleUseTokenQueries } from '../db/single-use-tokens.js';
 import { createSmsCodeQueries } from '../db/sms-codes.js';
+import { createOutboxQueries } from '../db/outbox.js';
 import { createUserSessionQueries } from '../db/user-sessions.js';
 import { createUserQueries } from '../db/users.js';
 
@@ -21,6 +22,7 @@ export function createQueries(knex: Knex) {
     knownDevices: createKnownDeviceQueries(knex),
     singleUse: createSingleUseTokenQueries(knex),
     callbackNonces: createDatabaseNonceStore(knex),
+    outbox: createOutboxQueries(knex),
   };
 }
 

@@ -119,9 +119,16 @@ export function createMetrics() {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const outboxAttempts = new Counter({
+    name: `${prefix}outbox_attempts_total`,
+    help: 'Deliveries of outbox messages (logout tokens, webhooks), by channel and outcome: delivered, retry, failed (given up after a day), dropped (target gone)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
+    outboxAttempts,
     heldPolls,
     scans,
     logins,
