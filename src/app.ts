@@ -41,6 +41,13 @@ export interface AppHandle {
   metrics: Metrics;
   /** Resolves once Redis (when configured) is connected and subscribed. */
   ready(): Promise<void>;
+  /** The background jobs, run now: what a test calls after moving its clock instead of waiting for their timers. */
+  jobs: {
+    /** Ends the sessions that went idle or reached their lifetime (`expired`). */
+    endExpiredSessions(): Promise<number>;
+    /** Sends what is due in the outbox, and waits until each send is done. */
+    sendOutbox(): Promise<void>;
+  };
   /** Shutting down: held polls answer `pending` at once, so scripts re-poll and reach a live instance. */
   drain(): void;
   /** Stops the timers and Redis connections the app owns; the caller closes the database. */
@@ -48,6 +55,8 @@ export interface AppHandle {
 }
 
 const sceneSweepIntervalMs = 10 * 60 * 1000;
+/** How soon an idle or worn-out session's end is told to the applications (it is refused to requests at once). */
+const sessionSweepIntervalMs = 60 * 1000;
 
 /**
  * Builds the Koa app, wiring every part once, in named steps: infrastructure,
@@ -100,6 +109,11 @@ export function createApp(deps: AppDeps): AppHandle {
     queries.loginScenes.deleteExpiredScenes(infra.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
   }, sceneSweepIntervalMs);
   sceneSweeper.unref();
+  const sessionSweeper = setInterval(() => {
+    services.sessions.endExpiredSessions().catch((error: Error) => logger.warn('could not end expired sessions', { error: error.message }));
+  }, sessionSweepIntervalMs);
+  sessionSweeper.unref();
+  services.outbox.start();
 
   return {
     app,
@@ -110,9 +124,15 @@ export function createApp(deps: AppDeps): AppHandle {
       await infra.redis?.relay.ready();
       await services.oidc?.ready();
     },
+    jobs: {
+      endExpiredSessions: () => services.sessions.endExpiredSessions(),
+      sendOutbox: () => services.outbox.runOnce(),
+    },
     drain: () => infra.hub.drain(),
     async close() {
       clearInterval(sceneSweeper);
+      clearInterval(sessionSweeper);
+      await services.outbox.close();
       infra.hub.close();
       services.poller.close();
       services.deduper.close();

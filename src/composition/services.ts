@@ -23,6 +23,8 @@ import { createMiniProgramLogin } from '../login/miniprogram/miniprogram-login.j
 import { createOauthLogin } from '../login/in-wechat/oauth-login.js';
 import { perIpPerMinute } from '../http/rate-limiter.js';
 import { createOidc } from '../oidc/oidc.js';
+import { backchannelLogoutChannel } from '../db/session-endings.js';
+import { createOutboxWorker } from '../outbox/outbox-worker.js';
 import { createScenePoller } from '../login/scan/scene-poller.js';
 import { createSceneIssuer } from '../login/scan/scene-issuer.js';
 import { createSessionLogin } from '../login/session/session-login.js';
@@ -171,6 +173,30 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       createMiniProgramCodeWay({ api: miniProgramApi, ...config.miniProgramCode, limiter: infra.limiter, lifetimeSeconds: config.qrExpireSeconds, now }),
   };
 
+  // The OpenID Provider at /oidc: built in the background (oidc-provider is ESM-only), awaited by the app's ready().
+  const oidc = config.oidc.enabled
+    ? createOidc({
+        config,
+        knex: infra.knex,
+        findUserById: (id) => users.findUserById(id),
+        sessions,
+        currentSession,
+        render: infra.render,
+        formBody: infra.formBody,
+        logger,
+        now,
+        limitAuthorization: perIpPerMinute(infra.limiter, 'oidc-auth', config.rateLimits.oidcAuthPerIpPerMinute),
+      })
+    : undefined;
+  // Messages to other systems, written with the change they report and sent after it (every instance polls).
+  const outbox = createOutboxWorker({
+    outbox: queries.outbox,
+    channels: oidc ? { [backchannelLogoutChannel]: oidc.deliverLogoutToken } : {},
+    countAttempt: (channel, outcome) => metrics.outboxAttempts.inc({ channel, outcome }),
+    logger,
+    now,
+  });
+
   return {
     scenes,
     // The configuration refuses a way whose credentials are missing; a way not built here is not offered.
@@ -215,19 +241,8 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     miniProgramLogin: miniProgramLogin || undefined,
     endSessionByLink: createEndSessionByLink({ links: endSessionLinks, users, sessions }),
     simulatorState: config.simulator ? createSimulatorState({ config, now }) : undefined,
-    // The OpenID Provider at /oidc: built in the background (oidc-provider is ESM-only), awaited by the app's ready().
-    oidc: config.oidc.enabled
-      ? createOidc({
-          config,
-          knex: infra.knex,
-          findUserById: (id) => users.findUserById(id),
-          sessions,
-          currentSession,
-          render: infra.render,
-          logger,
-          limitAuthorization: perIpPerMinute(infra.limiter, 'oidc-auth', config.rateLimits.oidcAuthPerIpPerMinute),
-        })
-      : undefined,
+    oidc,
+    outbox,
   };
 }
 

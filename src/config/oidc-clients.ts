@@ -21,6 +21,10 @@ export interface OidcClient {
   grant_types: OidcGrantType[];
   /** Shown on our pages ("log out of …"); defaults to the client_id. */
   client_name?: string;
+  /** Where a logout token is POSTed when a session here ends (OpenID Connect Back-Channel Logout 1.0). */
+  backchannel_logout_uri?: string;
+  /** The logout token (and so the ID token) carries `sid`, the application's session. */
+  backchannel_logout_session_required?: boolean;
 }
 
 export type OidcGrantType = 'authorization_code' | 'refresh_token';
@@ -38,6 +42,8 @@ export function demoClient(publicUrl: string): OidcClient {
     client_name: 'Demo app',
     redirect_uris: [`${publicUrl}/simulator/demo-app/callback`],
     post_logout_redirect_uris: [`${publicUrl}/simulator/demo-app`],
+    backchannel_logout_uri: `${publicUrl}/simulator/demo-app/backchannel-logout`,
+    backchannel_logout_session_required: true,
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: ['authorization_code', 'refresh_token'],
   };
@@ -74,10 +80,10 @@ export function readOidcClients(env: Record<string, string | undefined>, problem
     problems.push(`${name}: not valid JSON (expected an array of clients, each with client_id, client_secret and redirect_uris)`);
     return [];
   }
-  return validateClients(name, parsed, problems);
+  return validateClients(name, parsed, problems, env.NODE_ENV?.toLowerCase() === 'production');
 }
 
-function validateClients(name: string, parsed: unknown, problems: string[]): OidcClient[] {
+function validateClients(name: string, parsed: unknown, problems: string[], production: boolean): OidcClient[] {
   if (!Array.isArray(parsed)) {
     problems.push(`${name}: expected a JSON array of clients`);
     return [];
@@ -117,6 +123,12 @@ function validateClients(name: string, parsed: unknown, problems: string[]): Oid
     if (!grantsOk) say(`has bad grant_types: "authorization_code", and "refresh_token" for a client that may use offline_access`);
     // A browser cannot keep a refresh token safe from the page's own scripts.
     else if (method === 'none' && (grants as string[]).includes('refresh_token')) say('is public and gets no refresh_token: leave it out of grant_types');
+    const backchannel = raw.backchannel_logout_uri === undefined ? undefined : urlList([raw.backchannel_logout_uri])?.[0];
+    if (raw.backchannel_logout_uri !== undefined && !backchannel) say('has a bad backchannel_logout_uri: expected one http(s) address without a #fragment');
+    // A logout token is a credential of sorts: in production it travels over TLS only.
+    else if (backchannel && production && !backchannel.startsWith('https:')) say('needs an https:// backchannel_logout_uri when NODE_ENV=production');
+    const sessionRequired = raw.backchannel_logout_session_required;
+    if (sessionRequired !== undefined && typeof sessionRequired !== 'boolean') say('has a backchannel_logout_session_required that is not true or false');
     if (raw.client_name !== undefined && (typeof raw.client_name !== 'string' || raw.client_name.length > 100)) {
       say('has a client_name that is not a string of up to 100 characters');
     }
@@ -129,6 +141,8 @@ function validateClients(name: string, parsed: unknown, problems: string[]): Oid
       token_endpoint_auth_method: method as OidcAuthMethod,
       grant_types: [...new Set(grants as OidcGrantType[])],
       ...(typeof raw.client_name === 'string' ? { client_name: raw.client_name } : {}),
+      ...(backchannel ? { backchannel_logout_uri: backchannel } : {}),
+      ...(sessionRequired === true ? { backchannel_logout_session_required: true } : {}),
     });
   });
   return clients;

@@ -1,3 +1,4 @@
+import { endLiveSessions } from './session-endings.js';
 import { inTransaction } from './transaction.js';
 import type { Knex } from 'knex';
 import { toDate, toOptionalDate } from './values.js';
@@ -43,7 +44,7 @@ export function createAdminQueries(knex: Knex) {
       if (!user) return false;
       await trx('users').where({ id: user.id }).update({ phone: null, session_version: knex.raw('session_version + 1'), updated_at: now });
       // The browsers are told, at their next page, that an administrator ended their session.
-      await trx('user_sessions').where({ user_id: user.id }).whereNull('revoked_at').update({ revoked_at: now, end_reason: 'admin' });
+      await endLiveSessions(trx, (query) => query.where({ user_id: user.id }), 'admin', now);
       await trx('api_tokens').where({ user_id: user.id }).whereNull('revoked_at').update({ revoked_at: now });
       await trx('known_devices').where({ user_id: user.id }).delete();
       return true;
@@ -53,7 +54,7 @@ export function createAdminQueries(knex: Knex) {
   /** Ends every signed-in session and mini-program token of the users; returns how many ended. */
   async function endSessions(userIds: number[], now: Date): Promise<{ sessions: number; tokens: number; devices: number }> {
     return inTransaction(knex, async (trx) => ({
-      sessions: await trx('user_sessions').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now, end_reason: 'admin' }),
+      sessions: (await endLiveSessions(trx, (query) => query.whereIn('user_id', userIds), 'admin', now)).length,
       tokens: await trx('api_tokens').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
       // Their browsers are forgotten too: the next login from any of them asks the phone again.
       devices: await trx('known_devices').whereIn('user_id', userIds).delete(),

@@ -1,5 +1,14 @@
 import type { Knex } from 'knex';
 
+/** The application session a grant belongs to, as a logout token names it. */
+export interface GrantLogout {
+  clientId: string;
+  /** The `sub` of the application's ID tokens. */
+  accountId: string;
+  /** The `sid` of the application's ID tokens (oidc-provider's per-client session id). */
+  sid: string;
+}
+
 /**
  * Data access for `oidc_grant_sessions`: the session of ours an OpenID
  * Connect grant was given under, and whether that session still lives.
@@ -7,9 +16,20 @@ import type { Knex } from 'knex';
 export function createOidcGrantSessionQueries(knex: Knex) {
   const table = () => knex('oidc_grant_sessions');
 
-  /** Ties `grantId` to `sessionId` (again, when the grant was saved again in the same session). */
-  async function tieGrant(grantId: string, sessionId: number): Promise<void> {
-    await table().insert({ grant_id: grantId, user_session_id: sessionId }).onConflict('grant_id').merge(['user_session_id']);
+  /**
+   * Ties `grantId` to `sessionId` (again, when the grant was saved again in
+   * the same session). `logout` names whom to send a logout token when that
+   * session ends: given for a client with a back-channel logout URI.
+   */
+  async function tieGrant(grantId: string, sessionId: number, logout?: GrantLogout): Promise<void> {
+    const row = {
+      grant_id: grantId,
+      user_session_id: sessionId,
+      client_id: logout?.clientId ?? null,
+      account_id: logout?.accountId ?? null,
+      logout_sid: logout?.sid ?? null,
+    };
+    await table().insert(row).onConflict('grant_id').merge(['user_session_id', 'client_id', 'account_id', 'logout_sid']);
   }
 
   /** The session `grantId` was given under, or undefined for a grant given under none we know. */

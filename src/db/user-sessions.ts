@@ -1,6 +1,8 @@
 import { hashToken } from '../security/tokens.js';
 import type { Knex } from 'knex';
 import { toUser, type User } from './users.js';
+import { endLiveSessions } from './session-endings.js';
+import { inTransaction } from './transaction.js';
 import { toDate, toOptionalDate } from './values.js';
 
 /** Only the sha256 of a session token is stored: a leaked table signs nobody in. */
@@ -12,10 +14,10 @@ export function hashSessionToken(token: string): string {
  * Why a session ended, kept in `user_sessions.end_reason`: `logout` (this
  * browser's own logout), `revoked` (from another device's profile), `end-link`
  * (the "end this login" link of the WeChat notice), `unfollow`, `admin` (the
- * operator's tool). The same words as the `session.ended` webhook's.
+ * operator's tool), `expired` (idle or past its lifetime, found by the sweep). The same words as the `session.ended` webhook's.
  */
-export type SessionEndReason = 'logout' | 'revoked' | 'end-link' | 'unfollow' | 'admin';
-export const sessionEndReasons: readonly SessionEndReason[] = ['logout', 'revoked', 'end-link', 'unfollow', 'admin'];
+export type SessionEndReason = 'logout' | 'revoked' | 'end-link' | 'unfollow' | 'admin' | 'expired';
+export const sessionEndReasons: readonly SessionEndReason[] = ['logout', 'revoked', 'end-link', 'unfollow', 'admin', 'expired'];
 
 /**
  * What the login page tells a browser whose session ended elsewhere: a stored
@@ -145,22 +147,28 @@ export function createUserSessionQueries(knex: Knex) {
 
   /** Ends one session of the user, saying why; false when it was not theirs or already over. */
   async function revokeSession(userId: number, id: number, now: Date, reason: SessionEndReason): Promise<boolean> {
-    return (await table().where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: now, end_reason: reason })) === 1;
+    const ended = await inTransaction(knex, (trx) => endLiveSessions(trx, (query) => query.where({ id, user_id: userId }), reason, now));
+    return ended.length === 1;
   }
 
   /** Ends every session of the user except `keepId` (none when undefined), saying why; returns the device hashes of those it ended. */
   async function revokeSessionsOfUser(userId: number, now: Date, reason: SessionEndReason, keepId?: number, trx?: Knex.Transaction): Promise<string[]> {
-    const live = () => {
-      const query = table(trx).where({ user_id: userId }).whereNull('revoked_at');
-      if (keepId !== undefined) query.andWhereNot({ id: keepId });
-      return query;
-    };
-    const rows = await live().select('device_hash');
-    await live().update({ revoked_at: now, end_reason: reason });
-    return rows.map((row) => row.device_hash as string | null).filter((hash): hash is string => Boolean(hash));
+    const pick = (query: Knex.QueryBuilder) => (keepId === undefined ? query.where({ user_id: userId }) : query.where({ user_id: userId }).andWhereNot({ id: keepId }));
+    const ended = trx ? await endLiveSessions(trx, pick, reason, now) : await inTransaction(knex, (own) => endLiveSessions(own, pick, reason, now));
+    return ended.map((session) => session.deviceHash).filter((hash): hash is string => Boolean(hash));
   }
 
-  return { insertSession, findSessionWithUser, findSessionEnd, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser };
+  /**
+   * Ends (as `expired`) up to `limit` sessions idle since `idleSince` or past
+   * their lifetime, so that their end is told like any other; returns how many.
+   */
+  async function endExpiredSessions(now: Date, idleSince: Date, limit = 500): Promise<number> {
+    const pick = (query: Knex.QueryBuilder) =>
+      query.where((over) => over.where('expires_at', '<=', now).orWhere('last_seen_at', '<=', idleSince)).orderBy('id').limit(limit);
+    return (await inTransaction(knex, (trx) => endLiveSessions(trx, pick, 'expired', now))).length;
+  }
+
+  return { insertSession, findSessionWithUser, findSessionEnd, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser, endExpiredSessions };
 }
 
 export type UserSessionQueries = ReturnType<typeof createUserSessionQueries>;

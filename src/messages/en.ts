@@ -197,6 +197,11 @@ export const en: Record<keyof typeof zh, string> = {
   demoLogout: 'Log out',
   demoLoginFailed: 'The login did not complete: {reason}',
   demoTryAgain: 'Log in again',
+  demoReauthIntro: 'An application may ask for a fresh login: with prompt=login, or with max_age when the login here is older than that. You scan again, and auth_time shows the new login.',
+  demoPromptLogin: 'Log in again (prompt=login)',
+  demoMaxAge: 'Ask for a login at most {seconds} s old (max_age)',
+  demoBackchannelIntro: 'When your session on this site ends (logging out, another device, the link in WeChat, unfollowing, the operator, expiry), this application gets a logout token over the back channel and ends its own session too.',
+  demoEnded: 'This application’s session ended at {time}: this site sent a logout token over the back channel when your session there ended.',
   // The simulator's pages.
   simTitle: 'WeChat simulator',
   simNewsCodes: 'A new code is waiting',

@@ -203,6 +203,11 @@ export const zh = {
   demoLogout: '退出登录',
   demoLoginFailed: '登录没有完成：{reason}',
   demoTryAgain: '重新登录',
+  demoReauthIntro: '应用可以要求重新登录：使用 prompt=login，或者在本站的登录早于 max_age 时。你需要重新扫码，auth_time 显示新的登录时间。',
+  demoPromptLogin: '重新登录（prompt=login）',
+  demoMaxAge: '要求 {seconds} 秒内的登录（max_age）',
+  demoBackchannelIntro: '你在本站的会话结束时（退出登录、在其他设备上结束、微信里的链接、取消关注、管理员操作、过期），本应用会通过后端通道收到注销令牌，同时结束自己的会话。',
+  demoEnded: '本应用的会话已于 {time} 结束：你在本站的会话结束时，本站通过后端通道发来了注销令牌。',
   // The simulator's pages.
   simTitle: '微信模拟器',
   simNewsCodes: '有新的二维码等待扫描',

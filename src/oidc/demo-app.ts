@@ -1,20 +1,29 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { translator } from '../messages/catalogue.js';
-import { createHash, createPublicKey, randomBytes, timingSafeEqual, verify, type JsonWebKey } from 'node:crypto';
 import type { Config } from '../config.js';
-import type { AppContext, AppRouter } from '../http/context.js';
+import type { AppContext, AppMiddleware, AppRouter } from '../http/context.js';
+import { formOf } from '../http/form.js';
 import type { Render } from '../http/render.js';
 import { demoClient } from '../config/oidc-clients.js';
+import { verifyIdToken, verifyLogoutToken, type Claims } from './demo-tokens.js';
 import { oidcMountPath } from './provider.js';
 
 export interface DemoAppDeps {
   config: Config;
   render: Render;
+  formBody: AppMiddleware;
+  now?: () => number;
 }
 
 const base = '/simulator/demo-app';
-/** The demo's own cookie, as a separate application would have: our session is renewed at login and would lose it. */
+/** The demo's own cookies, as a separate application would have: our session is renewed at login and would lose them. */
 const stateCookie = 'wl.demo';
+const sessionCookie = 'wl.demo.session';
 const stateLifetimeMs = 30 * 60 * 1000;
+/** The demo keeps its sessions in memory; the oldest go first past this many. */
+const mostSessions = 1000;
+/** The "at most this old" button's max_age. */
+const demoMaxAgeSeconds = 30;
 
 interface PendingLogin {
   state: string;
@@ -23,32 +32,59 @@ interface PendingLogin {
   expiresAt: number;
 }
 
-type Claims = Record<string, unknown>;
+/** One signed-in session of the demo application. */
+interface DemoSession {
+  claims: Claims;
+  idToken: string;
+  /** Set when a logout token for its sid arrived over the back channel. */
+  endedAt?: number;
+}
 
 /**
  * A small relying party, in simulator mode only, so that `npm start` shows the
  * whole OpenID Connect flow: "Log in" sends the browser to our provider
  * (authorization code + PKCE), the callback redeems the code over HTTP like
- * any application would, verifies the ID token against the JWKS, and shows
- * its claims. Hand-written on purpose (a few dozen lines), so that a reader
- * sees each step; the tests drive the provider with openid-client instead.
+ * any application would, verifies the ID token against the JWKS, and keeps a
+ * session of its own. From there it asks for a fresh login (`prompt=login`,
+ * `max_age`), and its back-channel logout endpoint ends its session when the
+ * person's session here ends, however it ends. Hand-written on purpose, so
+ * that a reader sees each step; the tests drive the provider with
+ * openid-client, jose and oidc-client-ts instead.
  */
 export function demoAppRoutes(router: AppRouter, deps: DemoAppDeps): void {
   const { config } = deps;
+  const now = deps.now ?? Date.now;
   const issuer = `${config.publicUrl}${oidcMountPath}`;
   const client = config.oidc.clients.find((candidate) => candidate.client_id === demoClient(config.publicUrl).client_id)!;
   const redirectUri = client.redirect_uris[0];
+  const sessions = new Map<string, DemoSession>();
   const page = (ctx: AppContext, data: Record<string, unknown>, status = 200) =>
-    deps.render(ctx, 'oidc/demo-app.njk', { t: translator(ctx.state.lang), clientId: client.client_id, ...data }, status);
+    deps.render(ctx, 'oidc/demo-app.njk', { t: translator(ctx.state.lang), clientId: client.client_id, maxAge: demoMaxAgeSeconds, ...data }, status);
 
-  router.get(base, (ctx) => page(ctx, {}));
+  router.get(base, (ctx) => {
+    const id = ctx.cookies.get(sessionCookie, { signed: true });
+    const session = id ? sessions.get(id) : undefined;
+    if (!session) return page(ctx, {});
+    if (session.endedAt !== undefined) {
+      // Told over the back channel: this application's session is over too.
+      sessions.delete(id!);
+      ctx.cookies.set(sessionCookie, null, { path: base });
+      return page(ctx, { endedAt: new Date(session.endedAt).toISOString() });
+    }
+    const logout = new URLSearchParams({ id_token_hint: session.idToken, post_logout_redirect_uri: client.post_logout_redirect_uris[0], client_id: client.client_id });
+    page(ctx, {
+      claims: Object.entries(session.claims).map(([name, value]) => ({ name, value: describe(name, value) })),
+      logoutHref: `${issuer}/session/end?${logout}`,
+    });
+  });
 
+  // ?prompt=login or ?max_age=N: the provider makes the person log in again, and auth_time says when they did.
   router.get(`${base}/login`, (ctx) => {
     const pending: PendingLogin = {
       state: randomBytes(16).toString('base64url'),
       nonce: randomBytes(16).toString('base64url'),
       verifier: randomBytes(32).toString('base64url'),
-      expiresAt: Date.now() + stateLifetimeMs,
+      expiresAt: now() + stateLifetimeMs,
     };
     ctx.cookies.set(stateCookie, Buffer.from(JSON.stringify(pending)).toString('base64url'), {
       signed: true,
@@ -67,11 +103,13 @@ export function demoAppRoutes(router: AppRouter, deps: DemoAppDeps): void {
       code_challenge: createHash('sha256').update(pending.verifier).digest('base64url'),
       code_challenge_method: 'S256',
     });
+    if (ctx.query.prompt === 'login') query.set('prompt', 'login');
+    if (typeof ctx.query.max_age === 'string' && /^\d{1,6}$/.test(ctx.query.max_age)) query.set('max_age', ctx.query.max_age);
     ctx.redirect(`${issuer}/auth?${query}`);
   });
 
   router.get(`${base}/callback`, async (ctx) => {
-    const pending = readPending(ctx);
+    const pending = readPending(ctx, now());
     ctx.cookies.set(stateCookie, null, { path: base });
     const fail = (reason: string) => page(ctx, { failure: reason }, 400);
     const { code, state, error } = ctx.query;
@@ -80,21 +118,37 @@ export function demoAppRoutes(router: AppRouter, deps: DemoAppDeps): void {
     if (typeof code !== 'string') return fail('no code');
     try {
       const idToken = await redeem(code, pending.verifier);
-      const claims = await verifyIdToken(idToken, pending.nonce);
-      const logout = new URLSearchParams({
-        id_token_hint: idToken,
-        post_logout_redirect_uri: client.post_logout_redirect_uris[0],
-        client_id: client.client_id,
-      });
-      page(ctx, { claims: Object.entries(claims).map(([name, value]) => ({ name, value: describe(name, value) })), logoutHref: `${issuer}/session/end?${logout}` });
+      const claims = await verifyIdToken(idToken, issuer, client.client_id, pending.nonce);
+      const id = randomBytes(16).toString('base64url');
+      if (sessions.size >= mostSessions) sessions.delete(sessions.keys().next().value!);
+      sessions.set(id, { claims, idToken });
+      ctx.cookies.set(sessionCookie, id, { signed: true, httpOnly: true, sameSite: 'lax', path: base });
+      ctx.status = 303;
+      ctx.redirect(base);
     } catch (failure) {
       fail((failure as Error).message);
     }
   });
 
+  // The provider POSTs a logout token here when the person's session on this server ends (client.backchannel_logout_uri).
+  router.post(`${base}/backchannel-logout`, deps.formBody, async (ctx) => {
+    const token = formOf(ctx).logout_token;
+    try {
+      if (typeof token !== 'string') throw new Error('no logout_token');
+      const { sid } = await verifyLogoutToken(token, issuer, client.client_id);
+      for (const session of sessions.values()) if (session.claims.sid === sid) session.endedAt ??= now();
+      ctx.status = 200;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = '';
+    } catch (failure) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: (failure as Error).message };
+    }
+  });
+
   /** The token request, authenticated with client_secret_basic. */
   async function redeem(code: string, verifier: string): Promise<string> {
-    const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret ?? "")}`).toString('base64');
+    const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret ?? '')}`).toString('base64');
     const response = await fetch(`${issuer}/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -105,33 +159,14 @@ export function demoAppRoutes(router: AppRouter, deps: DemoAppDeps): void {
     if (!response.ok || !body.id_token) throw new Error(`token endpoint: ${body.error ?? response.status}`);
     return body.id_token;
   }
-
-  /** RS256 signature against the published JWKS, then iss, aud, nonce and expiry. */
-  async function verifyIdToken(idToken: string, nonce: string): Promise<Claims> {
-    const [headerPart, payloadPart, signaturePart] = idToken.split('.');
-    const header = JSON.parse(Buffer.from(headerPart, 'base64url').toString('utf8')) as { alg?: string; kid?: string };
-    if (header.alg !== 'RS256') throw new Error('unexpected ID token algorithm');
-    const jwks = (await (await fetch(`${issuer}/jwks`, { signal: AbortSignal.timeout(5000) })).json()) as { keys: (JsonWebKey & { kid?: string })[] };
-    const jwk = jwks.keys.find((key) => key.kid === header.kid);
-    if (!jwk) throw new Error('ID token signed by an unknown key');
-    const signed = verify('RSA-SHA256', Buffer.from(`${headerPart}.${payloadPart}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signaturePart, 'base64url'));
-    if (!signed) throw new Error('bad ID token signature');
-    const claims = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as Claims;
-    const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (claims.iss !== issuer) throw new Error('ID token from another issuer');
-    if (!audience.includes(client.client_id)) throw new Error('ID token for another client');
-    if (claims.nonce !== nonce) throw new Error('ID token nonce mismatch');
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) throw new Error('ID token expired');
-    return claims;
-  }
 }
 
-function readPending(ctx: AppContext): PendingLogin | undefined {
+function readPending(ctx: AppContext, at: number): PendingLogin | undefined {
   const raw = ctx.cookies.get(stateCookie, { signed: true });
   if (!raw) return undefined;
   try {
     const pending = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PendingLogin;
-    return pending.expiresAt > Date.now() ? pending : undefined;
+    return pending.expiresAt > at ? pending : undefined;
   } catch {
     return undefined;
   }

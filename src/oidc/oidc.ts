@@ -10,6 +10,8 @@ import { cookieNameFor, sessionCookieName } from '../http/cookie-session.js';
 import type { CurrentSession } from '../login/session/current-user.js';
 import type { SignedIn } from '../login/session/session-store.js';
 import type { SessionStore } from '../login/session/session-store.js';
+import type { Deliver } from '../outbox/outbox-worker.js';
+import { takeOverBackchannelLogout } from './backchannel-logout.js';
 import { demoAppRoutes } from './demo-app.js';
 import { deleteExpiredOidcPayloads } from './knex-adapter.js';
 import { createOidcGrantSessionQueries } from '../db/oidc-grant-sessions.js';
@@ -23,6 +25,10 @@ export interface OidcDeps {
   currentSession: CurrentSession;
   render: Render;
   logger: Logger;
+  /** The server's clock (logins' times are written with it). */
+  now: () => number;
+  /** Parses form posts (the demo application's back-channel logout endpoint). */
+  formBody: AppMiddleware;
   /** Caps new authorization requests per client IP: each stores an interaction of about 15 KB for 30 minutes. */
   limitAuthorization: AppMiddleware;
 }
@@ -34,6 +40,8 @@ export interface Oidc {
   routes(router: AppRouter): void;
   /** Resolves once the provider is built (module loaded, signing keys read or created); rejects with why it could not be. */
   ready(): Promise<void>;
+  /** Sends one logout token from the outbox (backchannel-logout.ts), once the provider is built. */
+  deliverLogoutToken: Deliver;
   close(): void;
 }
 
@@ -62,7 +70,7 @@ const providerContentSecurityPolicy = [
  * its requests wait for it, and `ready()` reports a failure at start.
  */
 export function createOidc(deps: OidcDeps): Oidc {
-  const { config, knex, logger } = deps;
+  const { config, knex, logger, now } = deps;
   const requestInfo = new WeakMap<IncomingMessage, RequestInfo>();
   const providerReady = createOidcProvider({
     grantSessions: createOidcGrantSessionQueries(knex),
@@ -74,8 +82,10 @@ export function createOidc(deps: OidcDeps): Oidc {
     views: createViewEnvironment(),
     logger,
   });
+  const logoutTokens = providerReady.then(takeOverBackchannelLogout);
   // Reported by ready(); never an unhandled rejection meanwhile.
   providerReady.catch(() => undefined);
+  logoutTokens.catch(() => undefined);
   let callback: ReturnType<OidcProvider['callback']> | undefined;
 
   /** Our signed-in session from the cookie, read without going through koa-session (the provider answers on its own). */
@@ -144,7 +154,12 @@ export function createOidc(deps: OidcDeps): Oidc {
       }
       // prompt=login, or a max_age the login here is older than: the person logs in again (OIDC Core 3.1.2.1), and
       // only a login made since this request began counts; auth_time is then that login's.
-      if (details.prompt.name === 'login' && needsFreshLogin(details, signedIn.session.createdAt)) return ctx.redirect(`/login?fresh=1&next=${back}`);
+      const freshSince = (details.result as { freshLoginSince?: number } | undefined)?.freshLoginSince;
+      if (details.prompt.name === 'login' && needsFreshLogin(details, signedIn.session.createdAt, now(), freshSince)) {
+        // Remembered in the interaction: the login made after this moment is the fresh one it waits for.
+        if (freshSince === undefined) await provider.interactionResult(ctx.req, ctx.res, { freshLoginSince: now() }, { mergeWithLastSubmission: false });
+        return ctx.redirect(`/login?fresh=1&next=${back}`);
+      }
       const accountId = String(signedIn.user.id);
       let result: Record<string, unknown>;
       if (details.prompt.name === 'consent' && details.session?.accountId === accountId) {
@@ -164,7 +179,7 @@ export function createOidc(deps: OidcDeps): Oidc {
       ctx.status = 303;
       ctx.redirect(returnTo);
     });
-    if (config.simulator) demoAppRoutes(router, { config, render: deps.render });
+    if (config.simulator) demoAppRoutes(router, { config, render: deps.render, formBody: deps.formBody, now });
   }
 
   // Expired codes, tokens and sessions are never read again.
@@ -179,20 +194,22 @@ export function createOidc(deps: OidcDeps): Oidc {
     ready: async () => {
       await providerReady;
     },
+    deliverLogoutToken: async (message) => (await logoutTokens)(message),
     close: () => clearInterval(sweeper),
   };
 }
 
 /**
- * Whether this browser's login here is too old for the request: prompt=login
- * wants one made since the request began, max_age one at most that many
- * seconds old (in the provider's time, as it reads auth_time).
+ * Whether this browser must log in again for the request: prompt=login, or a
+ * login older than max_age seconds, asks for a login made after the request
+ * reached our interaction page (`freshSince`, unknown until then); once made,
+ * that login stands, whatever max_age (0 included) says.
  */
-function needsFreshLogin(details: { iat?: number; params: Record<string, unknown>; prompt: { reasons?: string[] } }, loggedInAt: Date): boolean {
-  const loginSeconds = Math.floor(loggedInAt.getTime() / 1000);
-  if ((details.prompt.reasons ?? []).includes('login_prompt') && loginSeconds < Number(details.iat ?? 0)) return true;
+function needsFreshLogin(details: { params: Record<string, unknown>; prompt: { reasons?: string[] } }, loggedInAt: Date, nowMs: number, freshSince: number | undefined): boolean {
   const maxAge = Number(details.params.max_age);
-  return Number.isInteger(maxAge) && maxAge >= 0 && Math.floor(Date.now() / 1000) - loginSeconds > maxAge;
+  const tooOld = Number.isInteger(maxAge) && maxAge >= 0 && nowMs - loggedInAt.getTime() > maxAge * 1000;
+  const asked = (details.prompt.reasons ?? []).includes('login_prompt') || tooOld;
+  return asked && (freshSince === undefined || loggedInAt.getTime() < freshSince);
 }
 
 /** The server-side session token inside our signed session cookie (koa-session's base64 JSON), or undefined. */

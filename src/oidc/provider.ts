@@ -14,6 +14,7 @@ import { claimsOf, scopeClaims } from './accounts.js';
 import { createKnexAdapterFactory } from './knex-adapter.js';
 import { renderOidcPage } from './oidc-pages.js';
 import { loadOidcSigningKeys } from './signing-keys.js';
+import { randomToken } from '../security/tokens.js';
 
 export type OidcProvider = InstanceType<typeof OidcProviderModule.Provider>;
 
@@ -47,8 +48,28 @@ export interface OidcProviderDeps {
  */
 let providerModule: Promise<typeof OidcProviderModule> | undefined;
 export function loadOidcProviderModule(): Promise<typeof OidcProviderModule> {
-  providerModule ??= import('oidc-provider');
+  providerModule ??= importWithoutRuntimeWarning();
   return providerModule;
+}
+
+/**
+ * oidc-provider 9 prints "Unsupported runtime" to stderr on every start on
+ * Node 20, outside our structured logs. This project supports Node 20.8 and
+ * later (package.json engines) and its whole suite runs on Node 20; the
+ * Docker image runs Node 22. So that one line, and only it, is left out
+ * while the module loads; every other warning passes through.
+ */
+async function importWithoutRuntimeWarning(): Promise<typeof OidcProviderModule> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING: Unsupported runtime')) return;
+    warn.apply(console, args);
+  };
+  try {
+    return await import('oidc-provider');
+  } finally {
+    console.warn = warn;
+  }
 }
 
 /** The path the provider is mounted at; the issuer is $PUBLIC_URL/oidc (README). */
@@ -120,8 +141,13 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
     clientAuthMethods: [...oidcAuthMethods],
     // A single-page app calls the token and userinfo endpoints from its own origin: that of a redirect URI it registered.
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
+    // Outside production an application on this machine or the local network may receive logout tokens
+    // (CONTRACT.md); in production the provider's own dispatcher refuses loopback and private addresses.
+    ...(config.production ? {} : { fetch: (url: string | URL | Request, init?: RequestInit) => fetch(url, { ...init, dispatcher: undefined } as RequestInit) }),
     features: {
       devInteractions: { enabled: false },
+      // Sent from the outbox, for every way a session ends (backchannel-logout.ts).
+      backchannelLogout: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
@@ -172,7 +198,14 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
       const claims = Object.keys(oidc.requestParamClaims ?? {});
       if (claims.length > 0) grant.addOIDCClaims(claims);
       const savedId = await grant.save();
-      if (signedIn) await grantSessions.tieGrant(savedId, signedIn.session.id);
+      if (signedIn) {
+        const clientId = oidc.client.clientId;
+        // Each session of ours is a new session of the application's (the sid in its ID tokens): a late logout
+        // token for an ended session never matches the one that followed it in the same browser.
+        if (!reusable || !oidc.session.sidFor(clientId)) oidc.session.sidFor(clientId, randomToken(16));
+        const logout = oidc.client.backchannelLogoutUri ? { clientId, accountId: oidc.session.accountId, sid: oidc.session.sidFor(clientId)! } : undefined;
+        await grantSessions.tieGrant(savedId, signedIn.session.id, logout);
+      }
       return grant;
     },
     renderError: async (ctx, out) => {

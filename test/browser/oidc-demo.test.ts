@@ -24,7 +24,7 @@ async function scanOnPhone(phone: Page, nickname: string, scene: string) {
   await phone.locator(`li[data-scene="${scene}"] button.scan`).click();
 }
 
-browserTest('the demo app: "Log in" → QR page → scan and bind on the simulator → the ID token’s claims → log out', async (t) => {
+browserTest('the demo app: "Log in" → QR page → scan and bind → claims → prompt=login scans again → back-channel logout → RP-initiated logout', async (t) => {
   // bypassCSP lets axe run; the server's own headers stay as they are.
   const desk = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
   const phone = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
@@ -41,22 +41,52 @@ browserTest('the demo app: "Log in" → QR page → scan and bind on the simulat
   await scanOnPhone(phone, '演示用户', scene);
   await bindOnDesk(desk, phone, server.url, '13800138077');
 
-  await desk.waitForURL('**/simulator/demo-app/callback?**', { timeout: 10_000 });
+  // The callback keeps the demo's own session and shows it at the demo's address.
+  await desk.waitForURL(`${server.url}/simulator/demo-app`, { timeout: 10_000 });
   t.is(await desk.locator('h1').textContent(), '已登录：ID 令牌中的声明');
-  const claims = Object.fromEntries(
-    await desk.locator('table.claims tbody tr').evaluateAll((rows) => rows.map((row) => [row.querySelector('th')!.textContent, row.querySelector('td')!.textContent])),
-  );
+  const claimsShown = async () =>
+    Object.fromEntries(
+      await desk.locator('table.claims tbody tr').evaluateAll((rows) => rows.map((row) => [row.querySelector('th')!.textContent, row.querySelector('td')!.textContent])),
+    );
+  const claims = await claimsShown();
   const user = await server.knex('users').where({ phone: '13800138077' }).first();
   t.is(claims.sub, String(user.id));
   t.is(claims.phone_number, '+8613800138077');
   t.is(claims.phone_number_verified, 'true');
   t.is(claims.iss, `${server.url}/oidc`);
   t.is(claims.aud, 'demo-app');
+  t.truthy(claims.sid, 'the demo client requires sid, for back-channel logout');
   await assertAccessible(desk, 'demo app claims page');
   mkdirSync(screenshots, { recursive: true });
   await desk.screenshot({ path: path.join(screenshots, 'oidc-demo-claims.png'), fullPage: true });
 
-  // Log out: the provider asks, "yes" ends this server's session too, and the demo app is back at its start.
+  // Re-authentication: prompt=login shows the QR page again although this browser is signed in; a scan brings it back.
+  await desk.click('#demo-prompt-login');
+  await desk.waitForURL(/\/login\?fresh=1&next=%2Foidc%2Finteraction%2F/);
+  const again = (await desk.locator('#qr').getAttribute('data-scene'))!;
+  await phone.goto(`${server.url}/simulator`);
+  await phone.locator(`li[data-scene="${again}"] button.scan`).click();
+  await desk.waitForURL(`${server.url}/simulator/demo-app`, { timeout: 10_000 });
+  const relogged = await claimsShown();
+  t.not(relogged.sid, claims.sid, 'a new login here is a new session of the application');
+
+  // Back-channel logout: the session here ends from the profile page; the demo app learns it from a logout token.
+  await desk.goto(`${server.url}/profile`);
+  await desk.click('form.logout button');
+  await desk.waitForURL(/\/login$/);
+  await server.handle.jobs.sendOutbox();
+  await desk.goto(`${server.url}/simulator/demo-app`);
+  t.regex((await desk.locator('#demo-ended').textContent())!, /后端通道/);
+  await assertAccessible(desk, 'demo app after back-channel logout');
+  await desk.screenshot({ path: path.join(screenshots, 'oidc-demo-backchannel-logout.png'), fullPage: true });
+
+  // RP-initiated logout from the demo app: the provider asks, "yes" ends this server's session too.
+  await desk.click('#demo-login');
+  await desk.waitForURL(/\/login\?next=%2Foidc%2Finteraction%2F/);
+  const third = (await desk.locator('#qr').getAttribute('data-scene'))!;
+  await phone.goto(`${server.url}/simulator`);
+  await phone.locator(`li[data-scene="${third}"] button.scan`).click();
+  await desk.waitForURL(`${server.url}/simulator/demo-app`, { timeout: 10_000 });
   await desk.click('#demo-logout');
   await desk.waitForSelector('button[name=logout]');
   await assertAccessible(desk, 'provider logout page');

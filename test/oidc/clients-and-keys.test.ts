@@ -137,3 +137,19 @@ test('after a rotation and a restart, the new key signs and both are in the JWKS
     [rotation.kid, before.keys[0].kid],
   );
 });
+
+test('backchannel_logout_uri: one http(s) address, https in production; backchannel_logout_session_required a boolean', (t) => {
+  const withClient = (extra: Record<string, unknown>, env: Record<string, string> = {}) => ({
+    ...realAccount,
+    ...env,
+    OIDC_CLIENTS: JSON.stringify([{ ...testClient, ...extra }]),
+  });
+  const accepted = loadConfig(withClient({ backchannel_logout_uri: 'http://127.0.0.1:9000/logout', backchannel_logout_session_required: true })).oidc.clients[0];
+  t.is(accepted.backchannel_logout_uri, 'http://127.0.0.1:9000/logout');
+  t.true(accepted.backchannel_logout_session_required);
+  t.regex(problemsOf(withClient({ backchannel_logout_uri: 'ftp://app.example/logout' })), /client "test-app" has a bad backchannel_logout_uri/);
+  t.regex(problemsOf(withClient({ backchannel_logout_uri: ['https://app.example/logout'] })), /bad backchannel_logout_uri/);
+  t.regex(problemsOf(withClient({ backchannel_logout_session_required: 'yes' })), /backchannel_logout_session_required that is not true or false/);
+  const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://login.example', WECHAT_ORIGINAL_ID: 'gh_1', SMS_PROVIDER: 'webhook', SMS_WEBHOOK_URL: 'https://sms.example/send' };
+  t.regex(problemsOf(withClient({ backchannel_logout_uri: 'http://app.example/logout' }, production)), /needs an https:\/\/ backchannel_logout_uri when NODE_ENV=production/);
+});

@@ -54,3 +54,22 @@ for (const { kind, enabled } of databaseKinds) {
     });
   }
 }
+
+test('prompt=login right after a login (the same second) still asks for a scan, and max_age=0 does not loop once the person has scanned', async (t) => {
+  const server = await startServer(t, { env: { ...plainScanLogin, ...oidcEnv } });
+  const config = await discover(server);
+  // max_age makes the ID token carry auth_time.
+  const first = await startAuthorization(config, { max_age: '3600' });
+  const { browser, callback } = await logInThroughApplication(server, first, { openid: 'o_quick', phone: '13800138052' });
+  const before = await authTimeOf(config, callback, first, 3600);
+
+  for (const extra of [{ prompt: 'login', max_age: '3600' }, { max_age: '0' }] as Record<string, string>[]) {
+    const again = await startAuthorization(config, extra);
+    const stopped = await followToApplication(browser, pathOf(again.url));
+    t.is(stopped.location, undefined, `${JSON.stringify(extra)}: no code without a new login`);
+    t.regex(new URL(stopped.response.url).search, /fresh=1/);
+    // The scan that follows is the fresh login: back at the application, not at the QR page again.
+    const relogged = await logInThroughApplication(server, again, { openid: 'o_quick' }, browser);
+    t.true((await authTimeOf(config, relogged.callback, again, Number(extra.max_age))) >= before);
+  }
+});

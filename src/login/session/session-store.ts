@@ -128,7 +128,19 @@ export function createSessionStore(deps: SessionStoreDeps) {
     await deps.devices.forgetDevices(userId, undefined, trx);
   }
 
-  return { startSession, resumeSession, whyEnded, listSessions, findLiveSession, endSession, disownSession, disownOtherSessions, endAllSessions };
+  /**
+   * Ends, as `expired`, the sessions that went idle or reached their lifetime
+   * (already refused to every request): their end is then told to the
+   * applications like any other. Run now and then by the app; returns how many.
+   */
+  async function endExpiredSessions(): Promise<number> {
+    const at = now();
+    const count = await deps.queries.endExpiredSessions(new Date(at), new Date(at - idleMs));
+    if (count > 0) deps.logger?.info('expired sessions ended', { count });
+    return count;
+  }
+
+  return { startSession, resumeSession, whyEnded, listSessions, findLiveSession, endSession, disownSession, disownOtherSessions, endAllSessions, endExpiredSessions };
 }
 
 export type SessionStore = ReturnType<typeof createSessionStore>;
