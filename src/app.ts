@@ -4,6 +4,7 @@ import Koa from 'koa';
 import type { SmsInbox } from './login/phone/sms-sender.js';
 import { createInfrastructure } from './composition/infrastructure.js';
 import { createQueries } from './composition/queries.js';
+import { createEventLog } from './db/event-log.js';
 import { createRoutes } from './composition/routes.js';
 import { createServices } from './composition/services.js';
 import type { Config } from './config.js';
@@ -66,7 +67,7 @@ const sessionSweepIntervalMs = 60 * 1000;
 export function createApp(deps: AppDeps): AppHandle {
   const { config, logger } = deps;
   const infra = createInfrastructure(deps);
-  const queries = createQueries(deps.knex);
+  const queries = createQueries(deps.knex, createEventLog(config.webhooks));
   const services = createServices(infra, queries);
   const router = createRoutes(infra, queries, services);
 

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { address, base, choice, integer, matching, report, text } from './config/variable-kinds.js';
 import { demoClient, demoClientId, readOidcClients } from './config/oidc-clients.js';
+import { readWebhooks } from './config/webhooks.js';
 import { deriveKeys } from './security/keys.js';
 
 export const developmentSessionKey = 'wechat-login-development-key-change-me';
@@ -200,7 +201,15 @@ const oidcClients = z.custom<Env>().transform((env, context) => {
   return { oidcClients: clients };
 });
 
-type Variables = z.output<typeof variables> & z.output<typeof oidcClients>;
+/** webhooks: WEBHOOKS, or WEBHOOKS_FILE naming a file; checked by config/webhooks.ts, which never quotes it (secrets). */
+const webhooks = z.custom<Env>().transform((env, context) => {
+  const problems: string[] = [];
+  const hooks = readWebhooks(env, problems);
+  for (const problem of problems) report(context, problem);
+  return { webhooks: hooks };
+});
+
+type Variables = z.output<typeof variables> & z.output<typeof oidcClients> & z.output<typeof webhooks>;
 
 /** auto: on while no real account is configured. */
 const simulatorIsOn = (vars: Variables) => vars.WECHAT_SIMULATOR === 'on' || (vars.WECHAT_SIMULATOR === 'auto' && !vars.WECHAT_APP_ID);
@@ -366,8 +375,10 @@ function toConfig(vars: Variables) {
     },
     /** The OpenID Provider at $PUBLIC_URL/oidc: on when any client is configured, and in simulator mode (the demo client). */
     oidc: { enabled: clients.length > 0, clients },
+    /** Where login events are sent (WEBHOOKS): signed as Standard Webhooks specifies, from the outbox. */
+    webhooks: vars.webhooks,
   };
 }
 
 /** The environment in, the Config out: each variable on its own, then the rules across them, then the shape. */
-const configSchema = variables.and(oidcClients).superRefine(checkTogether).transform(toConfig);
+const configSchema = variables.and(oidcClients).and(webhooks).superRefine(checkTogether).transform(toConfig);

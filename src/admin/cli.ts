@@ -1,5 +1,6 @@
 import { normalizeMainlandPhone } from '../login/phone/phone.js';
 import type { AdminLoginRow, AdminQueries, AdminUserRow, UserKey } from '../db/admin-queries.js';
+import type { OutboxEntry, OutboxQueries } from '../db/outbox.js';
 
 export const usage = `Usage: npm run admin -- <command> [options]
 
@@ -17,6 +18,9 @@ Commands:
       Makes a new signing key for ID tokens; the previous one stays published. Restart every instance afterwards.
   recent-logins [--limit <n>] [--phone … | --openid … | --unionid … | --id …]
       The newest logins (default 20, at most 1000), of everyone or of one user.
+  webhooks [--limit <n>] [--resend <delivery id>]
+      The webhook and logout-token deliveries that failed: still being retried, or given up after a day.
+      --resend sends one again now (same webhook-id), whether given up or waiting for its next try.
 
 Options:
   --json    print JSON instead of text
@@ -36,6 +40,16 @@ export interface AdminOidc {
   rotateKeys(): Promise<{ kid: string; previousKid?: string; removedKids: string[] }>;
 }
 
+/** What the webhooks command needs of the outbox (src/db/outbox.ts). */
+export type AdminOutbox = Pick<OutboxQueries, 'listFailures' | 'sendAgain'>;
+
+/** One failed delivery, on one line: id, state, channel, target, attempts, the last error, and the event type for a webhook. */
+function formatDelivery(entry: OutboxEntry): string {
+  const type = (entry.payload as { type?: unknown } | null)?.type;
+  const next = entry.state === 'pending' ? ` next ${new Date(entry.nextAttemptAtMs).toISOString()}` : '';
+  return `${entry.id}  ${entry.state}  ${entry.channel}${typeof type === 'string' ? ` ${type}` : ''} → ${entry.target}  ${entry.attempts} attempt(s)${next}  ${entry.messageId}  ${entry.lastError ?? ''}`;
+}
+
 /** A mistake in the command line: the message, then a pointer to --help; exit code 2. */
 class UsageError extends Error {}
 /** The command is well-formed but cannot be done (an unknown user): exit code 1. */
@@ -47,7 +61,7 @@ const maxLoginsListed = 1000;
  * Runs one admin command and returns the process exit code: 0 done, 1 the
  * command could not be done (an unknown user, say), 2 a usage mistake.
  */
-export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminIo, oidc?: AdminOidc): Promise<number> {
+export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminIo, oidc?: AdminOidc, outbox?: AdminOutbox): Promise<number> {
   try {
     const { command, options } = parseArguments(argv);
     if (options.help !== undefined || command === 'help') {
@@ -108,6 +122,19 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
         print(logins, logins.length === 0 ? 'no logins' : logins.map(formatLogin).join('\n'));
         return 0;
       }
+      case 'webhooks': {
+        if (!outbox) throw new AdminError('the outbox is not available');
+        const at = (io.now?.() ?? new Date()).getTime();
+        if (options.resend !== undefined) {
+          if (!/^\d{1,15}$/.test(options.resend)) throw new UsageError('--resend needs a delivery id (a number, from the list)');
+          if (!(await outbox.sendAgain(Number(options.resend), at))) throw new AdminError(`no failed or waiting delivery ${options.resend}`);
+          print({ resent: Number(options.resend) }, `delivery ${options.resend} will be sent again within a second by a running server`);
+          return 0;
+        }
+        const failures = await outbox.listFailures(limitOf(options.limit));
+        print(failures, failures.length === 0 ? 'no failed deliveries' : failures.map(formatDelivery).join('\n'));
+        return 0;
+      }
       case undefined:
         throw new UsageError('no command given');
       default:
@@ -127,7 +154,7 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
   }
 }
 
-const flagsWithValue = new Set(['phone', 'openid', 'unionid', 'id', 'limit']);
+const flagsWithValue = new Set(['phone', 'openid', 'unionid', 'id', 'limit', 'resend']);
 const flagsAlone = new Set(['json', 'help']);
 
 function parseArguments(argv: string[]): { command?: string; options: Record<string, string> } {

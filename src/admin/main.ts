@@ -1,4 +1,6 @@
 import { createAdminQueries } from '../db/admin-queries.js';
+import { createEventLog } from '../db/event-log.js';
+import { createOutboxQueries } from '../db/outbox.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { loadEnvFile } from '../db/env-file.js';
 import { createKnex } from '../db/knex.js';
@@ -28,7 +30,7 @@ async function main(): Promise<number> {
   const { keys } = config;
   const oidc = config.oidc.enabled ? { clients: config.oidc.clients, rotateKeys: () => rotateOidcSigningKeys(knex, keys.oidcSigningKey) } : undefined;
   try {
-    return await runAdmin(argv, createAdminQueries(knex), { out, err }, oidc);
+    return await runAdmin(argv, createAdminQueries(knex, createEventLog(config.webhooks)), { out, err }, oidc, createOutboxQueries(knex));
   } finally {
     await knex.destroy();
   }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { type EventLog, noEventLog } from '../db/event-log.js';
 import { createApiTokenQueries } from '../db/api-tokens.js';
 import { createDatabaseNonceStore } from '../db/callback-nonces.js';
 import { createKnownDeviceQueries } from '../db/known-devices.js';
@@ -11,14 +12,15 @@ import { createUserSessionQueries } from '../db/user-sessions.js';
 import { createUserQueries } from '../db/users.js';
 
 /** Step 1 of the composition: every data-access factory, on one database. */
-export function createQueries(knex: Knex) {
+export function createQueries(knex: Knex, events: EventLog = noEventLog) {
   return {
-    users: createUserQueries(knex),
+    events,
+    users: createUserQueries(knex, events),
     loginHistory: createLoginHistoryQueries(knex),
     apiTokens: createApiTokenQueries(knex),
-    userSessions: createUserSessionQueries(knex),
+    userSessions: createUserSessionQueries(knex, events),
     smsCodes: createSmsCodeQueries(knex),
-    loginScenes: createLoginSceneQueries(knex),
+    loginScenes: createLoginSceneQueries(knex, events),
     knownDevices: createKnownDeviceQueries(knex),
     singleUse: createSingleUseTokenQueries(knex),
     callbackNonces: createDatabaseNonceStore(knex),

@@ -25,6 +25,8 @@ import { perIpPerMinute } from '../http/rate-limiter.js';
 import { createOidc } from '../oidc/oidc.js';
 import { backchannelLogoutChannel } from '../db/session-endings.js';
 import { createOutboxWorker } from '../outbox/outbox-worker.js';
+import { createWebhookSender } from '../outbox/webhook-sender.js';
+import { webhookChannel } from '../db/event-log.js';
 import { createScenePoller } from '../login/scan/scene-poller.js';
 import { createSceneIssuer } from '../login/scan/scene-issuer.js';
 import { createSessionLogin } from '../login/session/session-login.js';
@@ -73,7 +75,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     now,
   });
   const sceneStates = createSceneStates({ scenes: queries.loginScenes, users, confirmation, now });
-  const loginRecord = createLoginRecord({ users, loginHistory: queries.loginHistory, transaction, useScene: sceneStates.markUsed, metrics, now: nowDate });
+  const loginRecord = createLoginRecord({ users, loginHistory: queries.loginHistory, transaction, useScene: sceneStates.markUsed, events: queries.events, metrics, now: nowDate });
   const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
   const codec = createCallbackCodec({
     token: config.wechat.token,
@@ -191,7 +193,10 @@ export function createServices(infra: Infrastructure, queries: Queries) {
   // Messages to other systems, written with the change they report and sent after it (every instance polls).
   const outbox = createOutboxWorker({
     outbox: queries.outbox,
-    channels: oidc ? { [backchannelLogoutChannel]: oidc.deliverLogoutToken } : {},
+    channels: {
+      ...(oidc ? { [backchannelLogoutChannel]: oidc.deliverLogoutToken } : {}),
+      ...(config.webhooks.length > 0 ? { [webhookChannel]: createWebhookSender({ hooks: config.webhooks, now }) } : {}),
+    },
     countAttempt: (channel, outcome) => metrics.outboxAttempts.inc({ channel, outcome }),
     logger,
     now,

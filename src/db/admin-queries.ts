@@ -1,3 +1,4 @@
+import { type EventLog, noEventLog } from './event-log.js';
 import { endLiveSessions } from './session-endings.js';
 import { inTransaction } from './transaction.js';
 import type { Knex } from 'knex';
@@ -26,7 +27,7 @@ export interface AdminLoginRow {
 export type UserKey = { phone: string } | { openid: string } | { unionid: string } | { id: number };
 
 /** The operator's reads and writes (npm run admin): whole rows, unmasked, by any identifier. */
-export function createAdminQueries(knex: Knex) {
+export function createAdminQueries(knex: Knex, events: EventLog = noEventLog) {
   /** Users matching `key`; a unionid may be shared by an Official Account user and a mini-program one. */
   async function findUsers(key: UserKey): Promise<AdminUserRow[]> {
     const rows = await knex('users').where(columnOf(key)).orderBy('id');
@@ -44,7 +45,7 @@ export function createAdminQueries(knex: Knex) {
       if (!user) return false;
       await trx('users').where({ id: user.id }).update({ phone: null, session_version: knex.raw('session_version + 1'), updated_at: now });
       // The browsers are told, at their next page, that an administrator ended their session.
-      await endLiveSessions(trx, (query) => query.where({ user_id: user.id }), 'admin', now);
+      await endLiveSessions(trx, (query) => query.where({ user_id: user.id }), 'admin', now, events);
       await trx('api_tokens').where({ user_id: user.id }).whereNull('revoked_at').update({ revoked_at: now });
       await trx('known_devices').where({ user_id: user.id }).delete();
       return true;
@@ -54,7 +55,7 @@ export function createAdminQueries(knex: Knex) {
   /** Ends every signed-in session and mini-program token of the users; returns how many ended. */
   async function endSessions(userIds: number[], now: Date): Promise<{ sessions: number; tokens: number; devices: number }> {
     return inTransaction(knex, async (trx) => ({
-      sessions: (await endLiveSessions(trx, (query) => query.whereIn('user_id', userIds), 'admin', now)).length,
+      sessions: (await endLiveSessions(trx, (query) => query.whereIn('user_id', userIds), 'admin', now, events)).length,
       tokens: await trx('api_tokens').whereIn('user_id', userIds).whereNull('revoked_at').update({ revoked_at: now }),
       // Their browsers are forgotten too: the next login from any of them asks the phone again.
       devices: await trx('known_devices').whereIn('user_id', userIds).delete(),

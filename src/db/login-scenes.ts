@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { type EventLog, noEventLog, withEventTransaction } from './event-log.js';
 import { isUniqueViolation } from './values.js';
 
 /**
@@ -61,7 +62,7 @@ const keepAfterExpiryMs = 24 * 60 * 60 * 1000;
  * UPDATE: the state it starts from is in the WHERE clause, so two racing
  * requests (two scanners, a double-clicked button) change it at most once.
  */
-export function createLoginSceneQueries(knex: Knex) {
+export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLog) {
   const table = () => knex<Record<string, unknown>>('login_scenes');
 
   async function insertScene(scene: NewLoginScene): Promise<void> {
@@ -145,11 +146,20 @@ export function createLoginSceneQueries(knex: Knex) {
   }
 
   async function decideAs(scanner: Scanner, tokenHash: string, decision: 'approved' | 'denied', now: number): Promise<boolean> {
-    const changed = await table()
-      .where({ token_hash: tokenHash, state: 'awaiting', ...scanner })
-      .where('token_expires_at_ms', '>', now)
-      .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
-    return changed > 0;
+    const told = decision === 'denied' && events.wants('login.denied');
+    return withEventTransaction(knex, undefined, told, async (run) => {
+      const changed = await run('login_scenes')
+        .where({ token_hash: tokenHash, state: 'awaiting', ...scanner })
+        .where('token_expires_at_ms', '>', now)
+        .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
+      if (changed > 0 && told) {
+        const user = await run('users')
+          .where('scanner_user_id' in scanner ? { id: scanner.scanner_user_id } : { openid: scanner.scanner_openid })
+          .first('id', 'openid');
+        if (user) await events.record(run, 'login.denied', { userId: Number(user.id), openid: user.openid ?? null }, new Date(now));
+      }
+      return changed > 0;
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { type EventLog, noEventLog } from './event-log.js';
 import { enqueueOutbox, type NewOutboxMessage } from './outbox.js';
 import { lockedOnMysql } from './transaction.js';
 import type { SessionEndReason } from './user-sessions.js';
@@ -34,6 +35,7 @@ export async function endLiveSessions(
   pick: (query: Knex.QueryBuilder) => Knex.QueryBuilder,
   reason: SessionEndReason,
   now: Date,
+  events: EventLog = noEventLog,
 ): Promise<EndedSessionRow[]> {
   const rows = await lockedOnMysql(pick(trx('user_sessions').whereNull('revoked_at')).select('id', 'user_id', 'device_hash'), trx);
   if (rows.length === 0) return [];
@@ -51,6 +53,15 @@ export async function endLiveSessions(
     payload: { sub: grant.account_id, sid: grant.logout_sid, reason } satisfies LogoutTokenPayload,
   }));
   await enqueueOutbox(trx, logouts, now.getTime());
+  if (events.wants('session.ended')) {
+    const userIds = [...new Set(rows.map((row: { user_id: number }) => Number(row.user_id)))] as number[];
+    const users = (await trx('users').whereIn('id', userIds).select('id', 'openid')) as { id: number; openid: string | null }[];
+    const openids = new Map(users.map((user) => [Number(user.id), user.openid]));
+    for (const row of rows as { id: number; user_id: number }[]) {
+      const userId = Number(row.user_id);
+      await events.record(trx, 'session.ended', { userId, openid: openids.get(userId) ?? null, sessionId: Number(row.id), reason }, now);
+    }
+  }
   return rows.map((row: { id: number; user_id: number; device_hash: string | null }) => ({
     id: Number(row.id),
     userId: Number(row.user_id),

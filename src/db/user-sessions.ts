@@ -1,6 +1,7 @@
 import { hashToken } from '../security/tokens.js';
 import type { Knex } from 'knex';
 import { toUser, type User } from './users.js';
+import { type EventLog, noEventLog } from './event-log.js';
 import { endLiveSessions } from './session-endings.js';
 import { inTransaction } from './transaction.js';
 import { toDate, toOptionalDate } from './values.js';
@@ -56,7 +57,7 @@ export interface SessionRecord {
 }
 
 /** Data access for `user_sessions`, the signed-in sessions. */
-export function createUserSessionQueries(knex: Knex) {
+export function createUserSessionQueries(knex: Knex, events: EventLog = noEventLog) {
   const table = (trx: Knex | Knex.Transaction = knex) => trx('user_sessions');
 
   /** Stores a new session for `token`; returns its id. */
@@ -147,14 +148,14 @@ export function createUserSessionQueries(knex: Knex) {
 
   /** Ends one session of the user, saying why; false when it was not theirs or already over. */
   async function revokeSession(userId: number, id: number, now: Date, reason: SessionEndReason): Promise<boolean> {
-    const ended = await inTransaction(knex, (trx) => endLiveSessions(trx, (query) => query.where({ id, user_id: userId }), reason, now));
+    const ended = await inTransaction(knex, (trx) => endLiveSessions(trx, (query) => query.where({ id, user_id: userId }), reason, now, events));
     return ended.length === 1;
   }
 
   /** Ends every session of the user except `keepId` (none when undefined), saying why; returns the device hashes of those it ended. */
   async function revokeSessionsOfUser(userId: number, now: Date, reason: SessionEndReason, keepId?: number, trx?: Knex.Transaction): Promise<string[]> {
     const pick = (query: Knex.QueryBuilder) => (keepId === undefined ? query.where({ user_id: userId }) : query.where({ user_id: userId }).andWhereNot({ id: keepId }));
-    const ended = trx ? await endLiveSessions(trx, pick, reason, now) : await inTransaction(knex, (own) => endLiveSessions(own, pick, reason, now));
+    const ended = trx ? await endLiveSessions(trx, pick, reason, now, events) : await inTransaction(knex, (own) => endLiveSessions(own, pick, reason, now, events));
     return ended.map((session) => session.deviceHash).filter((hash): hash is string => Boolean(hash));
   }
 
@@ -165,7 +166,7 @@ export function createUserSessionQueries(knex: Knex) {
   async function endExpiredSessions(now: Date, idleSince: Date, limit = 500): Promise<number> {
     const pick = (query: Knex.QueryBuilder) =>
       query.where((over) => over.where('expires_at', '<=', now).orWhere('last_seen_at', '<=', idleSince)).orderBy('id').limit(limit);
-    return (await inTransaction(knex, (trx) => endLiveSessions(trx, pick, 'expired', now))).length;
+    return (await inTransaction(knex, (trx) => endLiveSessions(trx, pick, 'expired', now, events))).length;
   }
 
   return { insertSession, findSessionWithUser, findSessionEnd, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser, endExpiredSessions };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createdUserData, type EventLog, noEventLog, withEventTransaction } from './event-log.js';
 import { lockedOnMysql } from './transaction.js';
 import { absorbUser } from './user-merge.js';
 import { isUniqueViolation } from './values.js';
@@ -40,7 +41,7 @@ export class PhoneTakenError extends Error {
  * (user-identity.ts, scan-recording.ts); a write that must be all-or-nothing
  * takes the caller's transaction.
  */
-export function createUserQueries(knex: Knex) {
+export function createUserQueries(knex: Knex, events: EventLog = noEventLog) {
   const table = (trx: Knex | Knex.Transaction = knex) => trx<Record<string, unknown>>('users');
 
   async function findUserById(id: number, trx?: Knex.Transaction): Promise<User | undefined> {
@@ -117,9 +118,12 @@ export function createUserQueries(knex: Knex) {
     assertFits(app, value);
     if (unionid) assertFits('unionid', unionid);
     try {
-      // A plain INSERT, never INSERT IGNORE: IGNORE would also turn a too-long value into a silent cut.
-      await table(trx).insert({ [app]: value, unionid: unionid ?? null, subscribed: false, session_version: 0, created_at: now, updated_at: now });
-      return 'inserted';
+      return await withEventTransaction(knex, trx, events.wants('user.created'), async (run) => {
+        // A plain INSERT, never INSERT IGNORE: IGNORE would also turn a too-long value into a silent cut.
+        const [id] = await table(run).insert({ [app]: value, unionid: unionid ?? null, subscribed: false, session_version: 0, created_at: now, updated_at: now });
+        if (events.wants('user.created')) await events.record(run, 'user.created', createdUserData(Number(id), app, value, unionid), now);
+        return 'inserted' as const;
+      });
     } catch (error) {
       if (isUniqueViolation(error)) return 'duplicate';
       throw error;
@@ -195,18 +199,21 @@ export function createUserQueries(knex: Knex) {
     assertFits('openid', openid);
     if (unionid) assertFits('unionid', unionid);
     try {
-      // A plain INSERT, never INSERT IGNORE or an upsert: ON DUPLICATE KEY UPDATE would update whichever
-      // row the conflict names, the holder of the scene included.
-      await table().insert({
-        openid,
-        unionid: unionid ?? null,
-        tmp_scene_str: scene,
-        subscribed: true,
-        session_version: 0,
-        created_at: now,
-        updated_at: now,
+      return await withEventTransaction(knex, undefined, events.wants('user.created'), async (run) => {
+        // A plain INSERT, never INSERT IGNORE or an upsert: ON DUPLICATE KEY UPDATE would update whichever
+        // row the conflict names, the holder of the scene included.
+        const [id] = await table(run).insert({
+          openid,
+          unionid: unionid ?? null,
+          tmp_scene_str: scene,
+          subscribed: true,
+          session_version: 0,
+          created_at: now,
+          updated_at: now,
+        });
+        if (events.wants('user.created')) await events.record(run, 'user.created', createdUserData(Number(id), 'openid', openid, unionid), now);
+        return 'inserted' as const;
       });
-      return 'inserted';
     } catch (error) {
       if (isUniqueViolation(error)) return 'duplicate';
       throw error;
@@ -257,14 +264,19 @@ export function createUserQueries(knex: Knex) {
    * login service's decision; this is only the write.
    */
   async function recordUnfollow(userId: number, now: Date, trx?: Knex.Transaction): Promise<void> {
-    await table(trx)
-      .where({ id: userId })
-      .update({
-        phone: null,
-        subscribed: false,
-        session_version: knex.raw('session_version + 1'),
-        updated_at: now,
-      });
+    await withEventTransaction(knex, trx, events.wants('user.unfollowed'), async (run) => {
+      await table(run)
+        .where({ id: userId })
+        .update({
+          phone: null,
+          subscribed: false,
+          session_version: knex.raw('session_version + 1'),
+          updated_at: now,
+        });
+      if (!events.wants('user.unfollowed')) return;
+      const user = await table(run).where({ id: userId }).first('openid', 'unionid');
+      await events.record(run, 'user.unfollowed', { userId, openid: user?.openid ?? null, unionid: user?.unionid ?? null }, now);
+    });
   }
 
   /**
@@ -280,12 +292,19 @@ export function createUserQueries(knex: Knex) {
     now: Date,
     trx?: Knex.Transaction,
   ): Promise<boolean> {
-    const query = table(trx)
-      .where({ id: userId })
-      .andWhere((where) => where.whereNull('phone').orWhere({ phone }));
-    if (version !== undefined) query.andWhere({ session_version: version });
+    const wanted = events.wants('user.phone_bound');
     try {
-      return (await query.update({ phone, updated_at: now })) === 1;
+      return await withEventTransaction(knex, trx, wanted, async (run) => {
+        // Told once: when the phone is new to the user, not when the same number is bound again.
+        const before = wanted ? await lockedOnMysql(table(run).where({ id: userId }).first('phone', 'openid'), run as Knex.Transaction) : undefined;
+        const query = table(run)
+          .where({ id: userId })
+          .andWhere((where) => where.whereNull('phone').orWhere({ phone }));
+        if (version !== undefined) query.andWhere({ session_version: version });
+        const bound = (await query.update({ phone, updated_at: now })) === 1;
+        if (bound && before && before.phone === null) await events.record(run, 'user.phone_bound', { userId, openid: before.openid ?? null, phone }, now);
+        return bound;
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw new PhoneTakenError();
       throw error;

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../../db/login-history.js';
 import type { User, UserQueries } from '../../db/users.js';
 import type { Metrics } from '../../metrics/metrics.js';
+import type { EventLog } from '../../db/event-log.js';
+import { describeUserAgent } from '../../http/user-agent.js';
 
 export interface LoginMeta {
   ip: string;
@@ -14,6 +16,8 @@ export interface LoginRecordDeps {
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   /** Marks a QR scene used by this login, in its transaction: false when another login used it first (scan/scene-states.ts). */
   useScene: (scene: string, trx: Knex.Transaction) => Promise<boolean>;
+  /** user.login for the webhooks, in the login's transaction. */
+  events?: EventLog;
   metrics?: Metrics;
   now?: () => Date;
 }
@@ -38,6 +42,10 @@ export function createLoginRecord(deps: LoginRecordDeps) {
     const at = now();
     if (!(await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at, trx))) return false;
     await deps.users.touchLastLogin(user.id, at, trx);
+    if (deps.events?.wants('user.login')) {
+      const { browser, os } = describeUserAgent(meta.userAgent);
+      await deps.events.record(trx, 'user.login', { userId: user.id, openid: user.openid ?? null, method, ip: meta.ip, browser: browser ?? null, os: os ?? null }, at);
+    }
     deps.metrics?.logins.inc({ method });
     return true;
   }
