@@ -56,6 +56,7 @@ export interface AppHandle {
 }
 
 const sceneSweepIntervalMs = 10 * 60 * 1000;
+const dayMs = 24 * 60 * 60 * 1000;
 /** How soon an idle or worn-out session's end is told to the applications (it is refused to requests at once). */
 const sessionSweepIntervalMs = 60 * 1000;
 
@@ -108,6 +109,9 @@ export function createApp(deps: AppDeps): AppHandle {
   // Scene records of long-expired QR codes are of no use to anyone.
   const sceneSweeper = setInterval(() => {
     queries.loginScenes.deleteExpiredScenes(infra.now()).catch((error: Error) => logger.warn('could not delete old login scenes', { error: error.message }));
+    // Sent messages are kept a week (to look into), given-up ones a month (npm run admin -- webhooks lists them).
+    const at = infra.now();
+    queries.outbox.deleteFinished(at - 7 * dayMs, at - 30 * dayMs).catch((error: Error) => logger.warn('could not delete old outbox messages', { error: error.message }));
   }, sceneSweepIntervalMs);
   sceneSweeper.unref();
   const sessionSweeper = setInterval(() => {

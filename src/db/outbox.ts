@@ -86,6 +86,7 @@ export function createOutboxQueries(knex: Knex) {
       if (claimed.length >= limit || busy.has(Number(row.id))) continue;
       const won = await knex(table)
         .where({ id: row.id, state: 'pending' })
+        .andWhere('next_attempt_at_ms', '<=', nowMs)
         .andWhere((lease) => lease.whereNull('lease_until_ms').orWhere('lease_until_ms', '<=', nowMs))
         .update({ lease_until_ms: leaseUntilMs, attempts: knex.raw('attempts + 1') });
       if (won === 1) claimed.push({ ...toMessage(row), attempts: Number(row.attempts) + 1 });
@@ -123,13 +124,20 @@ export function createOutboxQueries(knex: Knex) {
     return changed === 1;
   }
 
+  /** Forgets messages sent (or dropped) before `sentBeforeMs`, and given-up ones before `failedBeforeMs`. */
+  async function deleteFinished(sentBeforeMs: number, failedBeforeMs: number): Promise<number> {
+    const sent = await knex(table).whereIn('state', ['delivered', 'dropped']).andWhere('finished_at_ms', '<', sentBeforeMs).delete();
+    const failed = await knex(table).where('state', 'failed').andWhere('finished_at_ms', '<', failedBeforeMs).delete();
+    return sent + failed;
+  }
+
   /** Counts by channel and state, for the metrics. */
   async function countByState(): Promise<{ channel: string; state: OutboxState; count: number }[]> {
     const rows = (await knex(table).select('channel', 'state').count({ count: '*' }).groupBy('channel', 'state')) as Record<string, unknown>[];
     return rows.map((row) => ({ channel: String(row.channel), state: row.state as OutboxState, count: Number(row.count) }));
   }
 
-  return { enqueue: enqueueOutbox, claimDue, finish, retryLater, listFailures, sendAgain, countByState };
+  return { enqueue: enqueueOutbox, claimDue, finish, retryLater, listFailures, sendAgain, deleteFinished, countByState };
 }
 
 export type OutboxQueries = ReturnType<typeof createOutboxQueries>;

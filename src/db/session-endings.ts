@@ -49,7 +49,8 @@ export async function endLiveSessions(
   const logouts: NewOutboxMessage[] = grants.map((grant: { client_id: string; account_id: string; logout_sid: string }) => ({
     channel: backchannelLogoutChannel,
     target: grant.client_id,
-    orderingKey: grant.account_id,
+    // Each application session's token stands alone: one the application refuses never holds back another's.
+    orderingKey: grant.logout_sid,
     payload: { sub: grant.account_id, sid: grant.logout_sid, reason } satisfies LogoutTokenPayload,
   }));
   await enqueueOutbox(trx, logouts, now.getTime());

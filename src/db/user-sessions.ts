@@ -164,9 +164,12 @@ export function createUserSessionQueries(knex: Knex, events: EventLog = noEventL
    * their lifetime, so that their end is told like any other; returns how many.
    */
   async function endExpiredSessions(now: Date, idleSince: Date, limit = 500): Promise<number> {
-    const pick = (query: Knex.QueryBuilder) =>
-      query.where((over) => over.where('expires_at', '<=', now).orWhere('last_seen_at', '<=', idleSince)).orderBy('id').limit(limit);
-    return (await inTransaction(knex, (trx) => endLiveSessions(trx, pick, 'expired', now, events))).length;
+    const over = (query: Knex.QueryBuilder) => query.where((ended) => ended.where('expires_at', '<=', now).orWhere('last_seen_at', '<=', idleSince));
+    // Found without a lock (two indexes make it cheap), then locked by id alone, the conditions checked again
+    // under the lock: a locking scan would hold every row it reads, and stall logins while it runs.
+    const ids = (await over(table().whereNull('revoked_at')).orderBy('id').limit(limit).pluck('id')).map(Number);
+    if (ids.length === 0) return 0;
+    return (await inTransaction(knex, (trx) => endLiveSessions(trx, (query) => over(query.whereIn('id', ids)), 'expired', now, events))).length;
   }
 
   return { insertSession, findSessionWithUser, findSessionEnd, touchSession, listLiveSessions, findSessionOfUser, revokeSession, revokeSessionsOfUser, endExpiredSessions };

@@ -146,6 +146,12 @@ export function createOidc(deps: OidcDeps): Oidc {
         return gone();
       }
       if (details.uid !== ctx.params.uid) return gone();
+      // Noted on the first visit, signed in or not: for prompt=login and max_age, the login made after this moment counts.
+      let freshSince = (details.result as { freshLoginSince?: number } | undefined)?.freshLoginSince;
+      if (details.prompt.name === 'login' && freshSince === undefined) {
+        freshSince = now();
+        await provider.interactionResult(ctx.req, ctx.res, { freshLoginSince: freshSince }, { mergeWithLastSubmission: false });
+      }
       const signedIn = await deps.currentSession(ctx);
       const back = encodeURIComponent(`${interactionPrefix}${details.uid}`);
       if (!signedIn?.user.phone) {
@@ -154,12 +160,7 @@ export function createOidc(deps: OidcDeps): Oidc {
       }
       // prompt=login, or a max_age the login here is older than: the person logs in again (OIDC Core 3.1.2.1), and
       // only a login made since this request began counts; auth_time is then that login's.
-      const freshSince = (details.result as { freshLoginSince?: number } | undefined)?.freshLoginSince;
-      if (details.prompt.name === 'login' && needsFreshLogin(details, signedIn.session.createdAt, now(), freshSince)) {
-        // Remembered in the interaction: the login made after this moment is the fresh one it waits for.
-        if (freshSince === undefined) await provider.interactionResult(ctx.req, ctx.res, { freshLoginSince: now() }, { mergeWithLastSubmission: false });
-        return ctx.redirect(`/login?fresh=1&next=${back}`);
-      }
+      if (details.prompt.name === 'login' && needsFreshLogin(details, signedIn.session.createdAt, now(), freshSince)) return ctx.redirect(`/login?fresh=1&next=${back}`);
       const accountId = String(signedIn.user.id);
       let result: Record<string, unknown>;
       if (details.prompt.name === 'consent' && details.session?.accountId === accountId) {

@@ -191,14 +191,15 @@ export async function createOidcProvider(deps: OidcProviderDeps): Promise<OidcPr
       const signedIn = await infoOf(ctx)?.signedIn();
       const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId);
       const found = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
-      const reusable =
-        found && found.accountId === oidc.session.accountId && signedIn && (await grantSessions.sessionOfGrant(grantId!)) === signedIn.session.id;
+      // The provider's session names the person signed in here (the login check that follows refuses anyone else).
+      const samePerson = signedIn !== undefined && String(signedIn.user.id) === oidc.session.accountId;
+      const reusable = found && found.accountId === oidc.session.accountId && samePerson && (await grantSessions.sessionOfGrant(grantId!)) === signedIn.session.id;
       const grant = reusable ? found : new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId });
       grant.addOIDCScope([...oidc.requestParamScopes].join(' '));
       const claims = Object.keys(oidc.requestParamClaims ?? {});
       if (claims.length > 0) grant.addOIDCClaims(claims);
       const savedId = await grant.save();
-      if (signedIn) {
+      if (signedIn && samePerson) {
         const clientId = oidc.client.clientId;
         // Each session of ours is a new session of the application's (the sid in its ID tokens): a late logout
         // token for an ended session never matches the one that followed it in the same browser.

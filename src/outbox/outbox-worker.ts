@@ -48,10 +48,9 @@ export function createOutboxWorker(deps: OutboxWorkerDeps) {
 
   async function send(message: OutboxMessage): Promise<void> {
     const deliver = channels[message.channel];
+    let outcome: 'delivered' | 'dropped';
     try {
-      const outcome = await deliver(message);
-      await outbox.finish(message.id, outcome, now());
-      deps.countAttempt?.(message.channel, outcome);
+      outcome = await deliver(message);
     } catch (failure) {
       const error = (failure as Error).message || String(failure);
       const at = now();
@@ -64,7 +63,11 @@ export function createOutboxWorker(deps: OutboxWorkerDeps) {
         deps.countAttempt?.(message.channel, 'retry');
         logger.info('outbox message will be retried', { channel: message.channel, target: message.target, id: message.id, attempts: message.attempts, error });
       }
+      return;
     }
+    // Sent: should recording it fail, the lease lapses and it is sent again (at least once), never counted as a failure.
+    await outbox.finish(message.id, outcome, now());
+    deps.countAttempt?.(message.channel, outcome);
   }
 
   /** One round: claims what is due and starts sending it. Resolves once claimed (not sent). */

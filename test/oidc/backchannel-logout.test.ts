@@ -4,7 +4,8 @@ import { createPersona } from '../helpers/confirm-flow.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../helpers/logout-receiver.js';
 import { sampleValue } from '../helpers/metrics-text.js';
-import { discover, logInThroughApplication, startAuthorization, testClient } from '../helpers/oidc-flow.js';
+import { BrowserClient } from '../helpers/browser-client.js';
+import { discover, followToApplication, logInThroughApplication, pathOf, startAuthorization, testClient } from '../helpers/oidc-flow.js';
 import { plainScanLogin, startServer, type StartOptions } from '../helpers/server.js';
 import { sessionEndings, type SignedInThroughApplication } from '../helpers/session-endings.js';
 import { createTestClock } from '../helpers/test-clock.js';
@@ -130,4 +131,52 @@ test('an application without a backchannel_logout_uri gets no logout token; disc
   const csrf = (await (await browser.get('/profile')).text()).match(/name="_csrf" value="([^"]+)"/)![1];
   await browser.postForm('/logout', { _csrf: csrf });
   t.is((await server.knex('outbox').count({ n: '*' }))[0].n, 0);
+});
+
+test('a token the application refuses for one session never holds back the token of its next session (found by an outside review)', async (t) => {
+  const { signed, receiver, tokens, client, issuer } = await signedInWithReceiver(t);
+  const start = await startAuthorization(signed.config, { scope: 'openid phone' });
+  const second = await logInThroughApplication(signed.server, start, { openid: signed.openid });
+  const tokens2 = await oidc.authorizationCodeGrant(signed.config, second.callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+  // The application answers 400 for the first session (one it no longer knows, say), 200 for the second.
+  receiver.state.status = 400;
+  await sessionEndings['logging out'](signed);
+  await signed.server.handle.jobs.sendOutbox();
+  receiver.state.status = 200;
+  await sessionEndings['logging out']({ ...signed, browser: second.browser });
+  await signed.server.handle.jobs.sendOutbox();
+  const sids = await Promise.all(receiver.received.map(async (token) => (await verifyLogoutToken(token, issuer, client.client_id)).sid));
+  t.deepEqual(sids, [tokens.claims()!.sid as string, tokens2.claims()!.sid as string]);
+});
+
+test("a browser that still holds one person's provider session, signed in here as another: logout tokens name the one signed in here (found by an outside review)", async (t) => {
+  const { signed, receiver } = await signedInWithReceiver(t);
+  const alice = String(signed.userId);
+  await sessionEndings['logging out'](signed);
+  await signed.server.handle.jobs.sendOutbox();
+  const afterAlice = receiver.received.length;
+  // Bob signs in here in the same browser; the provider's cookie still names Alice.
+  const bob = await createPersona(signed.server, 'Bob');
+  const { phoneFor, poll, bindPhone } = await import('../helpers/login-flow.js');
+  const page = await (await signed.browser.get('/login')).text();
+  const scene = page.match(/data-scene="([^"]+)"/)![1];
+  const pending = poll(signed.browser, scene);
+  await phoneFor(signed.server).scan(bob, scene, 'ticket', true);
+  if ((await pending).body.status === 'bind') await bindPhone(signed.server, signed.browser, '13800138093');
+  const start = await startAuthorization(signed.config, { scope: 'openid phone' });
+  await followToApplication(signed.browser, pathOf(start.url));
+  const ties = await signed.server.knex('oidc_grant_sessions as g').join('user_sessions as s', 's.id', 'g.user_session_id').whereNotNull('g.account_id').select('g.account_id', 's.user_id');
+  t.true(ties.every((tie: { account_id: string; user_id: number }) => tie.account_id === String(tie.user_id)), JSON.stringify(ties));
+  await sessionEndings['logging out'](signed);
+  await signed.server.handle.jobs.sendOutbox();
+  const subs = receiver.received.slice(afterAlice).map((token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sub);
+  t.false(subs.includes(alice), `tokens after Bob's logout: ${JSON.stringify(subs)}`);
+});
+
+test('prompt=login from a signed-out browser takes one scan, not two (found by an outside review)', async (t) => {
+  const { signed } = await signedInWithReceiver(t);
+  await sessionEndings['logging out'](signed);
+  const start = await startAuthorization(signed.config, { prompt: 'login' });
+  const { callback } = await logInThroughApplication(signed.server, start, { openid: signed.openid }, new BrowserClient(signed.server.url, { 'user-agent': 'ava-test-browser' }));
+  t.truthy(callback.searchParams.get('code'));
 });

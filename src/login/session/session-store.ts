@@ -135,7 +135,13 @@ export function createSessionStore(deps: SessionStoreDeps) {
    */
   async function endExpiredSessions(): Promise<number> {
     const at = now();
-    const count = await deps.queries.endExpiredSessions(new Date(at), new Date(at - idleMs));
+    let count = 0;
+    // Rounds of at most 500, each its own short transaction, up to 10,000 a run.
+    for (let round = 0; round < 20; round += 1) {
+      const ended = await deps.queries.endExpiredSessions(new Date(at), new Date(at - idleMs), 500);
+      count += ended;
+      if (ended < 500) break;
+    }
     if (count > 0) deps.logger?.info('expired sessions ended', { count });
     return count;
   }
