@@ -18,6 +18,10 @@ Commands:
       Makes a new signing key for ID tokens; the previous one stays published. Restart every instance afterwards.
   recent-logins [--limit <n>] [--phone … | --openid … | --unionid … | --id …]
       The newest logins (default 20, at most 1000), of everyone or of one user.
+  grant-admin <phone|openid> | --phone … | --openid … | --unionid … | --id …
+      Lets the user into the operator console (/admin), after a login confirmed on the phone.
+  revoke-admin <phone|openid> | --phone … | --openid … | --unionid … | --id …
+      Takes the console away from the user.
   webhooks [--limit <n>] [--resend <delivery id>]
       The webhook and logout-token deliveries that failed: still being retried, or given up after a day.
       --resend sends one again now (same webhook-id), whether given up or waiting for its next try.
@@ -122,6 +126,17 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
         print(logins, logins.length === 0 ? 'no logins' : logins.map(formatLogin).join('\n'));
         return 0;
       }
+      case 'grant-admin':
+      case 'revoke-admin': {
+        const key = options.target !== undefined ? targetKeyOf(options.target) : userKeyOf(options, true)!;
+        const users = await queries.findUsers(key);
+        if (users.length === 0) throw new AdminError(`no user with ${describeKey(key)}`);
+        const grant = command === 'grant-admin';
+        const changed = await queries.setAdmin(users.map((user) => user.id), grant, io.now?.() ?? new Date());
+        const ids = users.map((user) => user.id).join(', ');
+        print({ userIds: users.map((user) => user.id), admin: grant, changed }, `${grant ? 'admin' : 'not an admin'} now: user ${ids}${changed === 0 ? ' (already)' : ''}`);
+        return 0;
+      }
       case 'webhooks': {
         if (!outbox) throw new AdminError('the outbox is not available');
         const at = (io.now?.() ?? new Date()).getTime();
@@ -167,6 +182,11 @@ function parseArguments(argv: string[]): { command?: string; options: Record<str
       continue;
     }
     if (!arg.startsWith('--')) {
+      // grant-admin and revoke-admin name their user directly: a phone or an openid.
+      if ((command === 'grant-admin' || command === 'revoke-admin') && options.target === undefined) {
+        options.target = arg;
+        continue;
+      }
       if (command !== undefined) throw new UsageError(`unexpected "${arg}"`);
       command = arg;
       continue;
@@ -183,6 +203,12 @@ function parseArguments(argv: string[]): { command?: string; options: Record<str
     }
   }
   return { command, options };
+}
+
+/** A phone when it reads as one (any common spelling), an openid otherwise. */
+function targetKeyOf(target: string): UserKey {
+  const phone = normalizeMainlandPhone(target);
+  return phone ? { phone } : { openid: target };
 }
 
 function userKeyOf(options: Record<string, string>, required: boolean): UserKey | undefined {

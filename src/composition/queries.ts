@@ -8,6 +8,7 @@ import { createLoginSceneQueries } from '../db/login-scenes.js';
 import { createSingleUseTokenQueries } from '../db/single-use-tokens.js';
 import { createSmsCodeQueries } from '../db/sms-codes.js';
 import { createOutboxQueries } from '../db/outbox.js';
+import { createConsoleQueries } from '../db/console-queries.js';
 import { createUserSessionQueries } from '../db/user-sessions.js';
 import { createUserQueries } from '../db/users.js';
 
@@ -25,6 +26,7 @@ export function createQueries(knex: Knex, events: EventLog = noEventLog) {
     singleUse: createSingleUseTokenQueries(knex),
     callbackNonces: createDatabaseNonceStore(knex),
     outbox: createOutboxQueries(knex),
+    console: createConsoleQueries(knex, events),
   };
 }
 

@@ -14,6 +14,7 @@ import { metricsRoutes } from '../http/metrics-routes.js';
 import { simulatorRoutes } from '../simulator/simulator-routes.js';
 import { tokenRoutes } from '../sharing/token-routes.js';
 import { openRoutes } from '../login/open-platform/open-routes.js';
+import { consoleRoutes } from '../console/console-routes.js';
 import type { Infrastructure } from './infrastructure.js';
 import type { Queries } from './queries.js';
 import type { Services } from './services.js';
@@ -55,7 +56,8 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   oauthRoutes(router, { oauthLogin: services.oauthLogin, completeLogin, limit: oauthLimit });
   services.identity.routes(router, oauthLimit);
   if (services.openLogin) openRoutes(router, { openLogin: services.openLogin, completeLogin, limit: oauthLimit });
-  if (config.loginConfirm !== 'off') confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
+  // Mounted whatever LOGIN_CONFIRM says: the operator console asks for a confirmed login even when logins need none.
+  confirmRoutes(router, { confirmation: services.confirmation, identity: services.identity, render, formBody });
   if (services.miniProgramLogin && services.miniCodeScan) {
     const limit = perIpPerMinute(infra.limiter, 'miniprogram-login', config.rateLimits.miniProgramLoginsPerIpPerMinute);
     miniProgramRoutes(router, { miniProgramLogin: services.miniProgramLogin, miniCodeScan: services.miniCodeScan, jsonBody: formBody, limit });
@@ -66,6 +68,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   if (config.wechat.tokenClients.length > 0) {
     tokenRoutes(router, { clients: config.wechat.tokenClients, tokens: infra.accountTokens, tickets: infra.jsapiTickets, metrics: infra.metrics });
   }
+  consoleRoutes(router, { consoleQueries: queries.console, outbox: queries.outbox, currentSession: services.currentSession, render, formBody, now: infra.now });
   services.oidc?.routes(router);
   if (services.simulatorState) simulatorRoutes(router, { config, state: services.simulatorState, render, smsInbox: infra.smsInbox, formBody, logger: infra.logger, now: infra.now });
   return router;

@@ -81,7 +81,12 @@ export function createAdminQueries(knex: Knex, events: EventLog = noEventLog) {
     }));
   }
 
-  return { findUsers, unbindPhone, endSessions, listRecentLogins };
+  /** Makes the users admins of the operator console (or not); returns how many changed. */
+  async function setAdmin(userIds: number[], admin: boolean, now: Date): Promise<number> {
+    return knex('users').whereIn('id', userIds).andWhere('is_admin', !admin).update({ is_admin: admin, updated_at: now });
+  }
+
+  return { findUsers, unbindPhone, endSessions, listRecentLogins, setAdmin };
 }
 
 export type AdminQueries = ReturnType<typeof createAdminQueries>;

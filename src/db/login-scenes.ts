@@ -26,11 +26,16 @@ export interface LoginSceneRow {
   ownerHash: string | null;
   /** The way in it was shown with (null: a QR code, from before ways were kept). */
   way: string | null;
+  /** When the scanner approved on the phone (a confirmation); null when the scan was approved at once, or not yet. */
+  confirmedAt: number | null;
+  /** The scan must be confirmed on the phone whatever LOGIN_CONFIRM says (the operator console asks for that). */
+  confirmRequired: boolean;
 }
 
 /** What is known of a scene when its QR code is issued: the waiting browser. */
 export type NewLoginScene = Pick<LoginSceneRow, 'scene' | 'deviceHash' | 'userAgent' | 'ip' | 'createdAt' | 'expiresAt' | 'ownerHash'> & {
   way?: string;
+  confirmRequired?: boolean;
   /** With oa-code: the sha256 of the code the page shows. */
   codeHash?: string;
 };
@@ -78,6 +83,7 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
         owner_hash: scene.ownerHash,
         way: scene.way ?? null,
         code_hash: scene.codeHash ?? null,
+        confirm_required: scene.confirmRequired ?? false,
       });
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
@@ -151,7 +157,7 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
       const changed = await run('login_scenes')
         .where({ token_hash: tokenHash, state: 'awaiting', ...scanner })
         .where('token_expires_at_ms', '>', now)
-        .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now });
+        .update({ state: decision, token_hash: null, token_expires_at_ms: null, decided_at_ms: now, confirmed_at_ms: decision === 'approved' ? now : null });
       if (changed > 0 && told) {
         const user = await run('users')
           .where('scanner_user_id' in scanner ? { id: scanner.scanner_user_id } : { openid: scanner.scanner_openid })
@@ -219,5 +225,7 @@ function toRow(row: Record<string, unknown> | undefined): LoginSceneRow | undefi
     tokenExpiresAt: row.token_expires_at_ms === null || row.token_expires_at_ms === undefined ? null : Number(row.token_expires_at_ms),
     ownerHash: (row.owner_hash as string | null | undefined) ?? null,
     way: (row.way as string | null | undefined) ?? null,
+    confirmedAt: row.confirmed_at_ms === null || row.confirmed_at_ms === undefined ? null : Number(row.confirmed_at_ms),
+    confirmRequired: Boolean(row.confirm_required),
   };
 }

@@ -110,7 +110,12 @@ export function createSmsCodeQueries(knex: Knex) {
     await knex('sms_send_slots').where({ phone, purpose }).update({ blocked_until: now });
   }
 
-  return { insertCode, findLatestCode, countCodesForPhoneSince, claimAttempt, consumeCode, deleteCode, claimSendSlot, releaseSendSlot };
+  /** A refused send, for the operator console's counts (every instance's). */
+  async function recordRefusal(reason: string, now: Date): Promise<void> {
+    await knex('sms_refusals').insert({ reason: reason.slice(0, 32), created_at: now });
+  }
+
+  return { insertCode, findLatestCode, countCodesForPhoneSince, claimAttempt, consumeCode, deleteCode, claimSendSlot, releaseSendSlot, recordRefusal };
 }
 
 export type SmsCodeQueries = ReturnType<typeof createSmsCodeQueries>;

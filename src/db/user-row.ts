@@ -16,6 +16,10 @@ export interface User {
   lastLoginTime: Date | null;
   subscribed: boolean;
   sessionVersion: number;
+  /** Granted the operator console by `npm run admin -- grant-admin`. */
+  isAdmin: boolean;
+  /** Blocked from the console: no way in logs them in. */
+  blockedAt: Date | null;
   createdAt: Date;
 }
 
@@ -34,6 +38,8 @@ export function toUser(row: Record<string, unknown> | undefined): User | undefin
     lastLoginTime: toOptionalDate(row.last_login_time),
     subscribed: Boolean(row.subscribed),
     sessionVersion: Number(row.session_version),
+    isAdmin: Boolean(row.is_admin),
+    blockedAt: toOptionalDate(row.blocked_at),
     createdAt: toDate(row.created_at),
   };
 }

@@ -42,6 +42,8 @@ export interface NewSession {
   userAgent: string;
   /** The browser's device cookie, hashed (none for logins that are not a browser's). */
   deviceHash?: string;
+  /** The login was confirmed on the phone (a confirmed scan, a code sent to the account). */
+  confirmed?: boolean;
   expiresAt: Date;
 }
 
@@ -54,6 +56,8 @@ export interface SessionRecord {
   createdAt: Date;
   lastSeenAt: Date;
   expiresAt: Date;
+  /** When the login that began it was confirmed on the phone; null when it was not. */
+  confirmedAt: Date | null;
 }
 
 /** Data access for `user_sessions`, the signed-in sessions. */
@@ -72,6 +76,7 @@ export function createUserSessionQueries(knex: Knex, events: EventLog = noEventL
       created_at: now,
       last_seen_at: now,
       expires_at: session.expiresAt,
+      confirmed_at: session.confirmed ? now : null,
     });
     return Number(id);
   }
@@ -94,6 +99,7 @@ export function createUserSessionQueries(knex: Knex, events: EventLog = noEventL
         's.created_at as s_created_at',
         's.last_seen_at as s_last_seen_at',
         's.expires_at as s_expires_at',
+        's.confirmed_at as s_confirmed_at',
       );
     if (!row) return undefined;
     const session: SessionRecord = {
@@ -105,6 +111,7 @@ export function createUserSessionQueries(knex: Knex, events: EventLog = noEventL
       createdAt: toDate(row.s_created_at),
       lastSeenAt: toDate(row.s_last_seen_at),
       expiresAt: toDate(row.s_expires_at),
+      confirmedAt: toOptionalDate(row.s_confirmed_at),
     };
     return { session, user: toUser(row)! };
   }
@@ -187,5 +194,6 @@ function toSession(row: Record<string, unknown>): SessionRecord {
     createdAt: toDate(row.created_at),
     lastSeenAt: toDate(row.last_seen_at),
     expiresAt: toDate(row.expires_at),
+    confirmedAt: toOptionalDate(row.confirmed_at),
   };
 }

@@ -10,7 +10,7 @@ export interface SessionData {
   csrf?: string;
   lang?: Lang;
   /** The login QR scenes this browser was shown (the newest few). */
-  scenes?: { scene: string; expiresAt: number; way?: string; qrUrl?: string; code?: string }[];
+  scenes?: { scene: string; expiresAt: number; way?: string; qrUrl?: string; code?: string; confirmRequired?: boolean }[];
   /** Where to go after logging in (a same-site path). */
   next?: string;
   /** Signed in: the token of a session kept on the server (user_sessions); the server decides if it is still live. */
@@ -28,7 +28,7 @@ export interface SessionData {
    * `version` is the user's session version when it began: unfollowing raises
    * it, which ends every pending binding of the user.
    */
-  pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth'; expiresAt: number };
+  pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth'; confirmed?: boolean; expiresAt: number };
   /** The last bind code this browser had sent: to which number, and when the next one may be asked for (epoch ms). */
   bindResend?: { phone: string; at: number };
   /** How many expired codes in a row the login page's script renewed by itself (qr-routes.ts stops after a few). */
@@ -40,6 +40,8 @@ export interface SessionData {
 export interface AppState {
   lang: Lang;
   t: Translate;
+  /** The admin using the operator console (console/console-access.ts). */
+  admin?: unknown;
 }
 
 export interface AppContextExtras {

@@ -69,12 +69,15 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
 
   /** Whether the scanner must confirm: always, or (new-device) unless they logged in on the waiting browser before. */
   async function needsConfirmation(openid: string, row: LoginSceneRow): Promise<boolean> {
+    // The operator console asked for a confirmed login (console/console-access.ts).
+    if (row.confirmRequired) return true;
     if (deps.mode !== 'new-device') return deps.mode === 'always';
     return needsConfirmationOf(await deps.users.findUserByOpenid(openid), row);
   }
 
   /** The same rule for a scanner already known by user (a mini-program code's). */
   async function needsConfirmationOf(user: { id: number } | undefined, row: LoginSceneRow): Promise<boolean> {
+    if (row.confirmRequired) return true;
     if (deps.mode !== 'new-device') return deps.mode === 'always';
     // A new user's first login is always from a new device.
     return !user || !(await deps.devices.isKnownDevice(user.id, row.deviceHash));

@@ -2,7 +2,7 @@ import type { PhoneBinding } from '../phone/phone-binding.js';
 import type { Logger } from '../../logging/logger.js';
 import { normalizeMainlandPhone } from '../phone/phone.js';
 import type { ApiTokenQueries } from '../../db/api-tokens.js';
-import { UnauthorizedError, ValidationError } from '../../errors.js';
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../../errors.js';
 import { randomToken } from '../../security/tokens.js';
 import type { MiniProgramApi } from '../../wechat/mini-program-api.js';
 import type { LoginMeta, LoginRecord } from '../session/login-record.js';
@@ -34,6 +34,8 @@ export function createMiniProgramLogin(deps: MiniProgramLoginDeps) {
     const session = await deps.api.codeToSession(code);
     const at = new Date(now());
     const user = await deps.identity.recordMiniProgramUser(session.openid, session.unionid);
+    // A blocked user (the operator console) logs in by no way in.
+    if (user.blockedAt) throw new ForbiddenError('this account is blocked', 'account_blocked');
     const token = randomToken(32);
     await deps.tokens.insertToken(token, user.id, new Date(at.getTime() + tokenLifetimeMs), at);
     await deps.loginRecord.recordLogin(user, 'miniprogram', meta);

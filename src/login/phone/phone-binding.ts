@@ -21,6 +21,8 @@ export interface PendingBinding {
   version: number;
   scene?: string;
   method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth';
+  /** The scan was confirmed on the phone: the session it becomes says so. */
+  confirmed?: boolean;
 }
 
 export interface PhoneBindingDeps {
@@ -51,8 +53,16 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
   const now = deps.now ?? (() => new Date());
   const hashWith = (key: Buffer, phone: string, code: string) => createHmac('sha256', key).update(`${phone}:${code}`).digest('hex');
   /** Counts a refused send, then says why to the caller. */
+  const refusalsWritten = { minute: 0, count: 0 };
   const refuse = (reason: SmsRefusal, error: Error) => {
     deps.metrics?.smsRefused.inc({ reason });
+    // Written for the console, at most 60 a minute per instance: a flood of refused requests is not a flood of writes
+    // (the metric counts them all). Never awaited: the refusal is answered at once.
+    const minute = Math.floor(now().getTime() / 60_000);
+    if (refusalsWritten.minute !== minute) Object.assign(refusalsWritten, { minute, count: 0 });
+    if (refusalsWritten.count++ < 60) {
+      deps.codes.recordRefusal(reason, now()).catch((failure: Error) => deps.logger?.warn('could not record an SMS refusal', { error: failure.message }));
+    }
     return error;
   };
 
@@ -154,7 +164,8 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
           throw new ValidationError('the user has a phone already, or unfollowed since', 'bind_expired');
         }
         const user = (await deps.users.findUserById(pending.userId, trx))!;
-        const started = await deps.sessionLogin.recordSignIn(trx, user, pending.method, meta, pending.scene);
+        if (user.blockedAt) throw new ValidationError('this account is blocked', 'bind_expired');
+        const started = await deps.sessionLogin.recordSignIn(trx, user, pending.method, { ...meta, confirmed: pending.confirmed }, pending.scene);
         if (!started) throw new ValidationError('the scan was already used', 'bind_expired');
         return started;
       });

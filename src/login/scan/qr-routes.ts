@@ -91,11 +91,13 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     session.autoRenewals = autoRenewals;
     // WeChat caps qrcode/create per day: a reload must not cost a code.
     const way = chosenWay(ctx.query.method);
-    const reusable = await reusableScene(ctx, previousSid, way);
+    // confirm=1: the scan must be confirmed on the phone whatever LOGIN_CONFIRM says (the operator console asks so).
+    const confirmRequired = ctx.query.confirm === '1';
+    const reusable = await reusableScene(ctx, previousSid, way, confirmRequired);
     if (reusable) return renderLoginPage(ctx, reusable);
     const newest = session.scenes?.at(-1);
     if (autoRenewals > maxAutoRenewals && newest) return renderLoginPage(ctx, { ...newest, state: 'expired' });
-    const entry = await createScene(ctx, way);
+    const entry = await createScene(ctx, way, confirmRequired);
     session.scenes = [...(session.scenes ?? []), entry].slice(-scenesKeptPerSession);
     await renderLoginPage(ctx, entry);
   });
@@ -151,9 +153,10 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   }
 
   /** The session's newest scene of this way, when nobody has scanned it and it has more than a minute left. */
-  async function reusableScene(ctx: AppContext, previousSid: string, way: LoginWay): Promise<ShownScene | undefined> {
+  async function reusableScene(ctx: AppContext, previousSid: string, way: LoginWay, confirmRequired: boolean): Promise<ShownScene | undefined> {
     const newest = ctx.session?.scenes?.at(-1) as ShownScene | undefined;
     if (!newest || wayOf(newest) !== way.name || newest.expiresAt - now() <= reuseSceneWithMoreThanMs) return undefined;
+    if (Boolean(newest.confirmRequired) !== confirmRequired) return undefined;
     const state = await deps.poller.waitForScan(newest.scene, 0, new AbortController().signal);
     if (state.status !== 'issued') return undefined;
     // The scene follows the session to its new id, if this copy of the cookie still holds it.
@@ -162,7 +165,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
   }
 
   /** A new scene, recorded, and what its way shows for it (a QR code, a code to send), within the per-IP cap. */
-  async function createScene(ctx: AppContext, chosen: LoginWay): Promise<ShownScene> {
+  async function createScene(ctx: AppContext, chosen: LoginWay, confirmRequired: boolean): Promise<ShownScene> {
     if (!(await deps.limiter.hit(`qrcode-ip:${ctx.ip}`, deps.qrCodesPerIpPerMinute, 60))) {
       deps.logger.warn('login qrcode refused: per-IP limit', { ip: ctx.ip, limitPerMinute: deps.qrCodesPerIpPerMinute });
       ctx.set('Retry-After', '60');
@@ -175,14 +178,14 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     for (let attempt = 1; ; attempt += 1) {
       const { way, presented } = await present(chosen, scene, ctx.ip);
       try {
-        await deps.sceneStates.recordIssued(scene, expiresAt, browser, { way: way.name, codeHash: presented.codeHash });
+        await deps.sceneStates.recordIssued(scene, expiresAt, browser, { way: way.name, codeHash: presented.codeHash, confirmRequired });
       } catch (error) {
         // A code drawn twice (one in 10^6 at 100,000 live codes) is drawn again, never shared.
         if (error instanceof CodeTakenError && attempt < 3) continue;
         throw error;
       }
       deps.poller.noteIssued(scene);
-      return { scene, expiresAt, way: way.name, ...(presented.shown as object) };
+      return { scene, expiresAt, way: way.name, ...(confirmRequired ? { confirmRequired } : {}), ...(presented.shown as object) };
     }
   }
 

@@ -26,7 +26,7 @@ export interface PollAnswer {
 }
 
 /** A code this browser session was shown (kept in its cookie session), with what its way shows (ways/). */
-export type ShownScene = { scene: string; expiresAt: number; way?: string } & Partial<OaQrShown & OaCodeShown>;
+export type ShownScene = { scene: string; expiresAt: number; way?: string; confirmRequired?: boolean } & Partial<OaQrShown & OaCodeShown>;
 
 export interface ScanToLoginDeps {
   scenes: SceneIssuer;
@@ -150,7 +150,7 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
       case 'approved': {
         // 7. Only the session that showed the code last may complete it: not a copy of the cookie from before.
         if (state.ownerHash && state.ownerHash !== ownerHashOf(sessionOf(ctx).sid!)) throw new ForbiddenError('another session holds this scene');
-        const { status, redirect } = await deps.completeLogin(ctx, state.user, state.method, shown.scene);
+        const { status, redirect } = await deps.completeLogin(ctx, state.user, state.method, shown.scene, state.confirmed);
         return redirect ? { status, redirect } : { status };
       }
     }

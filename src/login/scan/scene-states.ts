@@ -15,7 +15,7 @@ export type SceneState =
    * Scanned and approved: `user` logs in, in the browser session whose id hashes to `ownerHash` (null: rows
    * from before it was kept), and the login is recorded as `method`.
    */
-  | { status: 'approved'; user: User; ownerHash: string | null; method: SceneLoginMethod }
+  | { status: 'approved'; user: User; ownerHash: string | null; method: SceneLoginMethod; confirmed: boolean }
   | { status: 'denied' }
   /** A login completed with it already. */
   | { status: 'used' };
@@ -51,7 +51,7 @@ export function createSceneStates(deps: SceneStateDeps) {
   const lookup = createBatchedLookup(findStates);
 
   /** GET /login issued `scene`: remembers which browser, and which of its session ids, waits on it, and how it was shown. */
-  async function recordIssued(scene: string, expiresAt: number, browser: WaitingBrowser, shown: { way: string; codeHash?: string }): Promise<void> {
+  async function recordIssued(scene: string, expiresAt: number, browser: WaitingBrowser, shown: { way: string; codeHash?: string; confirmRequired?: boolean }): Promise<void> {
     await deps.scenes.insertScene({
       ...shown,
       scene,
@@ -134,7 +134,10 @@ function stateOfRow(row: LoginSceneRow, scanner: User | undefined): SceneState {
       return { status: 'awaiting', number: row.number };
     case 'approved':
       // The scanner's user is gone (unfollowed and merged away): the scene leads nowhere.
-      return scanner ? { status: 'approved', user: scanner, ownerHash: row.ownerHash, method: methodOfWay[row.way ?? ''] ?? 'qrcode' } : { status: 'issued' };
+      // Confirmed on the phone: the scanner decided there, or typed the page's code into WeChat (oa-code).
+      return scanner
+        ? { status: 'approved', user: scanner, ownerHash: row.ownerHash, method: methodOfWay[row.way ?? ''] ?? 'qrcode', confirmed: row.confirmedAt !== null || row.way === 'oa-code' }
+        : { status: 'issued' };
     case 'denied':
     case 'used':
       return { status: row.state };

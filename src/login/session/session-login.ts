@@ -12,7 +12,7 @@ import type { SessionStore } from './session-store.js';
 const pendingBindLifetimeMs = 15 * 60 * 1000;
 
 export interface LoginOutcome {
-  status: 'success' | 'bind' | 'expired';
+  status: 'success' | 'bind' | 'expired' | 'denied';
   redirect?: string;
   /** The new server-side session, on success. */
   sessionId?: number;
@@ -45,7 +45,7 @@ export interface SessionLoginDeps {
 }
 
 /** A browser login's address and user agent, the hash of the device id it gets, and of the one it came with. */
-export type BrowserLoginMeta = LoginMeta & { deviceHash: string; previousDeviceHash?: string };
+export type BrowserLoginMeta = LoginMeta & { deviceHash: string; previousDeviceHash?: string; confirmed?: boolean };
 
 /**
  * What the login history and the session record of a browser login say about it. The browser gets a
@@ -102,14 +102,16 @@ export function createSessionLogin(deps: SessionLoginDeps) {
   }
 
   /** `expired` means the scene was already used by another login. */
-  async function completeLogin(ctx: AppContext, user: User, method: LoginMethod, scene?: string): Promise<LoginOutcome> {
+  async function completeLogin(ctx: AppContext, user: User, method: LoginMethod, scene?: string, confirmed = false): Promise<LoginOutcome> {
+    // A blocked user (the operator console) logs in by no way in.
+    if (user.blockedAt) return { status: 'denied' };
     if (!user.phone) {
       if (method === 'miniprogram') throw new Error('mini-program logins do not use browser sessions');
-      sessionOf(ctx).pendingBind = { userId: user.id, version: user.sessionVersion, scene, method, expiresAt: now() + pendingBindLifetimeMs };
+      sessionOf(ctx).pendingBind = { userId: user.id, version: user.sessionVersion, scene, method, confirmed, expiresAt: now() + pendingBindLifetimeMs };
       return { status: 'bind', redirect: '/bind' };
     }
     const meta = loginMetaOf(ctx);
-    const started = await deps.transaction((trx) => recordSignIn(trx, user, method, meta, scene));
+    const started = await deps.transaction((trx) => recordSignIn(trx, user, method, { ...meta, confirmed }, scene));
     if (!started) return { status: 'expired' };
     return { status: 'success', redirect: await signIn(ctx, started), sessionId: started.id };
   }

@@ -28,6 +28,8 @@ export interface SessionStart {
   ip: string;
   userAgent: string;
   deviceHash?: string;
+  /** The login was confirmed on the phone (the operator console needs a recent one). */
+  confirmed?: boolean;
 }
 
 /** The most often a session's last-seen time is written: reads stay one query, writes stay rare. */
@@ -56,7 +58,8 @@ export function createSessionStore(deps: SessionStoreDeps) {
   /** The live session of `token` and its user, or undefined. Refreshes the idle clock now and then. */
   async function resumeSession(token: string): Promise<{ user: User; session: SessionRecord } | undefined> {
     const found = await deps.queries.findSessionWithUser(token);
-    if (!found) return undefined;
+    // A blocked user (the operator console) is signed in nowhere, whatever their cookie says.
+    if (!found || found.user.blockedAt) return undefined;
     const at = now();
     if (found.session.expiresAt.getTime() <= at || found.session.lastSeenAt.getTime() + idleMs <= at) return undefined;
     if (at - found.session.lastSeenAt.getTime() >= touchIntervalMs) await deps.queries.touchSession(found.session.id, new Date(at));

@@ -17,6 +17,8 @@ function user(fields: Partial<User> & { id: number }): User {
     lastLoginTime: null,
     subscribed: false,
     sessionVersion: 0,
+    isAdmin: false,
+    blockedAt: null,
     createdAt: at,
     ...fields,
   };
