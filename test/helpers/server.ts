@@ -41,6 +41,8 @@ export interface StartOptions {
   publicHttps?: boolean;
   /** The app's clock (test/helpers/test-clock.ts): moved by the test instead of sleeping. */
   clock?: () => number;
+  /** A database another instance uses too (two instances, one database): migrated if need be, never dropped here. */
+  sharedDatabase?: TestDatabase;
 }
 
 /** What a test (or hook) offers for cleanup: ava's `t`. */
@@ -65,7 +67,7 @@ export async function startServer(t: Teardown, options: StartOptions = {}): Prom
  * (for a server shared by the tests of a file, in `test.after.always`).
  */
 export async function startSharedServer(options: StartOptions = {}): Promise<TestServer> {
-  const database = await createTestDatabase(options.database ?? 'sqlite');
+  const database = options.sharedDatabase ?? (await createTestDatabase(options.database ?? 'sqlite'));
   const server = http.createServer();
   // The production timeouts, set before listen as main.ts does.
   applyServerTimeouts(server);
@@ -109,7 +111,7 @@ export async function startSharedServer(options: StartOptions = {}): Promise<Tes
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await handle.close();
       await knex.destroy();
-      await database.drop();
+      if (!options.sharedDatabase) await database.drop();
     },
   };
 }

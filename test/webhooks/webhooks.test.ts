@@ -1,40 +1,11 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
-import { Webhook } from 'standardwebhooks';
 import { csrfOf } from '../helpers/browser-client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { bindPhone, openLoginPage, phoneFor, poll } from '../helpers/login-flow.js';
-import { plainScanLogin, startServer, type Teardown } from '../helpers/server.js';
+import { plainScanLogin, startServer } from '../helpers/server.js';
+import { secret, startReceiver, verify } from '../helpers/webhook-receiver.js';
 import { createTestClock } from '../helpers/test-clock.js';
 
-const secret = `whsec_${Buffer.from('a webhook key of thirty-two bytes').toString('base64')}`;
-
-/** A business's webhook endpoint on loopback: keeps every request, answers `status` (or never, with `hang`). */
-async function startReceiver(t: Teardown) {
-  const received: { headers: Record<string, string>; body: string }[] = [];
-  const state = { status: 204, hang: false, held: [] as http.ServerResponse[] };
-  const server = http.createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      received.push({ headers: request.headers as Record<string, string>, body });
-      if (state.hang) state.held.push(response);
-      else response.writeHead(state.status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    return new Promise((resolve) => server.close(resolve));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, received, state };
-}
-
-/** What a business's server does with each request: the Standard Webhooks library's own check. */
-const verify = (request: { headers: Record<string, string>; body: string }) =>
-  new Webhook(secret).verify(request.body, request.headers) as { type: string; timestamp: string; data: Record<string, unknown> };
 
 async function logIn(server: Parameters<typeof phoneFor>[0], openid: string, phone?: string) {
   const { browser, scene } = await openLoginPage(server);
