@@ -14,6 +14,7 @@ import type { SessionEndNotice } from '../../db/user-sessions.js';
 import type { CurrentUser } from '../session/current-user.js';
 import { ensureDeviceId } from '../session/device-cookie.js';
 import type { PollAnswer, ScanToLogin, ShownScene } from './scan-to-login.js';
+import { pollHoldMs } from './poll-hold.js';
 import type { SceneStates } from './scene-states.js';
 import type { ScenePoller } from './scene-poller.js';
 import type { SceneIssuer } from './scene-issuer.js';
@@ -40,6 +41,8 @@ export interface LoginRouteDeps {
   qrCodesPerIpPerMinute: number;
   logger: Logger;
   now?: () => number;
+  /** Draws each held poll's jitter (poll-hold.ts); Math.random unless a test fixes it. */
+  random?: () => number;
 }
 
 /** After a 48001, QR codes are asked for again this much later: an account verified meanwhile gets them back. */
@@ -119,7 +122,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     const onClose = () => left.abort();
     ctx.res.once('close', onClose);
     try {
-      const waitMs = Math.min(deps.loginPollTimeoutMs, entry.expiresAt - now());
+      const waitMs = pollHoldMs(deps.loginPollTimeoutMs, entry.expiresAt - now(), (deps.random ?? Math.random)());
       // `seen=scanned`: the page already shows the number, so hold the poll until the scanner decides.
       const state = await deps.poller.waitForScan(entry.scene, waitMs, left.signal, ctx.query.seen === 'scanned');
       ctx.body = await deps.scanToLogin.answerPoll(ctx, entry, state);
