@@ -74,7 +74,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     logger,
     now,
   });
-  const sceneStates = createSceneStates({ scenes: queries.loginScenes, users, confirmation, now });
+  const sceneStates = createSceneStates({ scenes: queries.loginScenes, confirmation, now });
   const loginRecord = createLoginRecord({ users, loginHistory: queries.loginHistory, transaction, useScene: sceneStates.markUsed, events: queries.events, metrics, now: nowDate });
   const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
   const codec = createCallbackCodec({

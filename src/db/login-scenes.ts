@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { type EventLog, noEventLog, withEventTransaction } from './event-log.js';
+import { toUser, userColumns, type User } from './user-row.js';
 import { isUniqueViolation } from './values.js';
 
 /**
@@ -100,6 +101,28 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
   async function findScenes(scenes: string[]): Promise<Map<string, LoginSceneRow>> {
     const rows = await table().whereIn('scene', scenes);
     return new Map(rows.map((row) => [String(row.scene), toRow(row)!]));
+  }
+
+  /**
+   * Many scenes with their scanners' users, in one query (the polls of one
+   * tick): the scanner by openid for an Official Account way, by user id for
+   * a mini-program code, each through its own index.
+   */
+  async function findScenesWithScanners(scenes: string[]): Promise<Map<string, { row: LoginSceneRow; scanner?: User }>> {
+    const byOpenid = userColumns.map((column) => `by_openid.${column} as o__${column}`);
+    const byId = userColumns.map((column) => `by_id.${column} as i__${column}`);
+    const rows = await knex('login_scenes as s')
+      .leftJoin('users as by_openid', (join) => join.on('by_openid.openid', 's.scanner_openid').andOnNull('s.scanner_user_id'))
+      .leftJoin('users as by_id', 'by_id.id', 's.scanner_user_id')
+      .whereIn('s.scene', scenes)
+      .select('s.*', ...byOpenid, ...byId);
+    return new Map(
+      rows.map((row: Record<string, unknown>) => {
+        const prefix = row.o__id !== null && row.o__id !== undefined ? 'o__' : row.i__id !== null && row.i__id !== undefined ? 'i__' : undefined;
+        const scanner = prefix ? toUser(Object.fromEntries(userColumns.map((column) => [column, row[`${prefix}${column}`]]))) : undefined;
+        return [String(row.scene), { row: toRow(row)!, scanner }];
+      }),
+    );
   }
 
   /** The scene a mini-program code's scene names, in whatever state. */
@@ -204,7 +227,7 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }
 
-  return { insertScene, findScene, findScenes, findSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markAwaitingInMiniProgram, decideInMiniProgram, markUsed, moveScene, deleteExpiredScenes };
+  return { insertScene, findScene, findScenes, findScenesWithScanners, findSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markAwaitingInMiniProgram, decideInMiniProgram, markUsed, moveScene, deleteExpiredScenes };
 }
 
 export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;

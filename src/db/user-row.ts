@@ -23,6 +23,25 @@ export interface User {
   createdAt: Date;
 }
 
+/** The columns toUser reads: what a query selects for a whole user. */
+export const userColumns = [
+  'id',
+  'openid',
+  'mini_openid',
+  'open_openid',
+  'unionid',
+  'nickname',
+  'avatar_url',
+  'phone',
+  'tmp_scene_str',
+  'last_login_time',
+  'subscribed',
+  'session_version',
+  'is_admin',
+  'blocked_at',
+  'created_at',
+] as const;
+
 export function toUser(row: Record<string, unknown> | undefined): User | undefined {
   if (!row) return undefined;
   return {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { LoginSceneQueries, LoginSceneRow } from '../../db/login-scenes.js';
-import type { User, UserQueries } from '../../db/users.js';
+import type { User } from '../../db/users.js';
 import { hashToken } from '../../security/tokens.js';
 import type { LoginConfirmation, ScanClaim } from '../confirm/login-confirmation.js';
 import { hashDeviceId } from '../session/device-cookie.js';
@@ -33,7 +33,6 @@ export interface WaitingBrowser {
 
 export interface SceneStateDeps {
   scenes: LoginSceneQueries;
-  users: Pick<UserQueries, 'findUsersByOpenids' | 'findUsersByIds'>;
   /** Whether a scan must be confirmed in WeChat, and asking for it (LOGIN_CONFIRM). */
   confirmation: Pick<LoginConfirmation, 'needsConfirmation' | 'askToConfirm'>;
   now?: () => number;
@@ -102,18 +101,10 @@ export function createSceneStates(deps: SceneStateDeps) {
     return lookup.find(scene).then((state) => state ?? { status: 'issued' });
   }
 
+  /** One query for the polls of a tick: the scenes and their scanners' users (db/login-scenes.ts). */
   async function findStates(scenes: string[]): Promise<Map<string, SceneState>> {
-    const rows = await deps.scenes.findScenes(scenes);
-    const approved = [...rows.values()].filter((row) => row.state === 'approved');
-    // The scanner of an Official Account way by openid; of a mini-program code, by user id.
-    const openids = approved.flatMap((row) => (row.scannerUserId === null && row.scannerOpenid ? [row.scannerOpenid] : []));
-    const ids = approved.flatMap((row) => (row.scannerUserId === null ? [] : [row.scannerUserId]));
-    const [byOpenid, byId] = await Promise.all([
-      openids.length > 0 ? deps.users.findUsersByOpenids(openids) : new Map<string, User>(),
-      ids.length > 0 ? deps.users.findUsersByIds(ids) : new Map<number, User>(),
-    ]);
-    const scannerOf = (row: LoginSceneRow) => (row.scannerUserId === null ? byOpenid.get(row.scannerOpenid ?? '') : byId.get(row.scannerUserId));
-    return new Map([...rows].map(([scene, row]) => [scene, stateOfRow(row, scannerOf(row))]));
+    const found = await deps.scenes.findScenesWithScanners(scenes);
+    return new Map([...found].map(([scene, { row, scanner }]) => [scene, stateOfRow(row, scanner)]));
   }
 
   /** A login completes with the scene, in the login's transaction: true once, false for any other attempt. */
