@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSecretJson } from './secret-json.js';
 
 /** The client authentication methods we accept at the token endpoint. */
 export type OidcAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -55,32 +55,8 @@ export function demoClient(publicUrl: string): OidcClient {
  * the input: it holds client secrets, and start-up errors end up in logs.
  */
 export function readOidcClients(env: Record<string, string | undefined>, problems: string[]): OidcClient[] {
-  const inline = env.OIDC_CLIENTS?.trim() || undefined;
-  const file = env.OIDC_CLIENTS_FILE?.trim() || undefined;
-  if (inline && file) {
-    problems.push('OIDC_CLIENTS and OIDC_CLIENTS_FILE are both set: use one of them');
-    return [];
-  }
-  if (!inline && !file) return [];
-  const name = inline ? 'OIDC_CLIENTS' : 'OIDC_CLIENTS_FILE';
-  let text = inline;
-  if (file) {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      problems.push(`OIDC_CLIENTS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-      return [];
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text!);
-  } catch {
-    // JSON.parse's message quotes the text around the error, which may be a secret.
-    problems.push(`${name}: not valid JSON (expected an array of clients, each with client_id, client_secret and redirect_uris)`);
-    return [];
-  }
-  return validateClients(name, parsed, problems, env.NODE_ENV?.toLowerCase() === 'production');
+  const read = readSecretJson(env, 'OIDC_CLIENTS', 'an array of clients, each with client_id, client_secret and redirect_uris', problems);
+  return read ? validateClients(read.from, read.parsed, problems, env.NODE_ENV?.toLowerCase() === 'production') : [];
 }
 
 function validateClients(name: string, parsed: unknown, problems: string[], production: boolean): OidcClient[] {

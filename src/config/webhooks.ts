@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readSecretJson } from './secret-json.js';
 
 /** The events a webhook may receive (CONTRACT.md "Webhooks"). */
 export const webhookEventTypes = ['user.created', 'user.login', 'user.phone_bound', 'user.unfollowed', 'session.ended', 'login.denied'] as const;
@@ -21,30 +21,9 @@ export interface WebhookConfig {
  * message quotes the input: it holds secrets.
  */
 export function readWebhooks(env: Record<string, string | undefined>, problems: string[]): WebhookConfig[] {
-  const inline = env.WEBHOOKS?.trim() || undefined;
-  const file = env.WEBHOOKS_FILE?.trim() || undefined;
-  if (inline && file) {
-    problems.push('WEBHOOKS and WEBHOOKS_FILE are both set: use one of them');
-    return [];
-  }
-  if (!inline && !file) return [];
-  const name = inline ? 'WEBHOOKS' : 'WEBHOOKS_FILE';
-  let text = inline;
-  if (file) {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      problems.push(`WEBHOOKS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-      return [];
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text!);
-  } catch {
-    problems.push(`${name}: not valid JSON (expected an array of {"url", "secret", "events"})`);
-    return [];
-  }
+  const read = readSecretJson(env, 'WEBHOOKS', 'an array of {"url", "secret", "events"}', problems);
+  if (!read) return [];
+  const { parsed, from: name } = read;
   if (!Array.isArray(parsed)) {
     problems.push(`${name}: expected a JSON array of {"url", "secret", "events"}`);
     return [];
