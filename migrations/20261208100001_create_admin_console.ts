@@ -24,7 +24,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('admin_actions', (table) => {
     if (mysql) table.charset('utf8mb4');
     table.increments('id').primary();
-    table.integer('admin_user_id').unsigned().notNullable();
+    // The admin's user, from the console; null from the command line, whose operator is `actor`.
+    table.integer('admin_user_id').unsigned().nullable();
+    table.string('actor', 64).notNullable().defaultTo('');
     table.string('action', 32).notNullable();
     table.integer('target_user_id').unsigned().nullable();
     table.string('detail', 255).notNullable().defaultTo('');

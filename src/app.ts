@@ -112,6 +112,7 @@ export function createApp(deps: AppDeps): AppHandle {
     // Sent messages are kept a week (to look into), given-up ones a month (npm run admin -- webhooks lists them).
     const at = infra.now();
     queries.outbox.deleteFinished(at - 7 * dayMs, at - 30 * dayMs).catch((error: Error) => logger.warn('could not delete old outbox messages', { error: error.message }));
+    queries.smsCodes.deleteRefusalsBefore(new Date(at - 15 * dayMs)).catch((error: Error) => logger.warn('could not delete old SMS refusals', { error: error.message }));
   }, sceneSweepIntervalMs);
   sceneSweeper.unref();
   const sessionSweeper = setInterval(() => {

@@ -36,6 +36,8 @@ export interface AdminIo {
   out: (text: string) => void;
   err: (text: string) => void;
   now?: () => Date;
+  /** Who runs the tool, for the admin log ("cli:<user on this machine>"). */
+  actor?: string;
 }
 
 /** What the OpenID Connect commands need: the configured clients and the key rotation (src/oidc/signing-keys.ts). */
@@ -73,6 +75,8 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
       return 0;
     }
     const json = options.json !== undefined;
+    // Every change made here is in the admin log (/admin/log), by the operator's name on this machine.
+    const log = (action: string, userIds: number[], detail: string) => queries.logAction(action, userIds, io.actor ?? 'command line', detail, io.now?.() ?? new Date());
     const print = (value: unknown, text: string) => io.out(json ? JSON.stringify(value, null, 2) : text);
     switch (command) {
       case 'find-user': {
@@ -85,7 +89,9 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
       case 'unbind-phone': {
         const phone = phoneOf(options.phone);
         if (!phone) throw new UsageError('unbind-phone needs --phone <number>');
+        const holders = await queries.findUsers({ phone });
         if (!(await queries.unbindPhone(phone, io.now?.() ?? new Date()))) throw new AdminError(`no user with phone ${phone}`);
+        await log('unbind-phone', holders.map((user) => user.id), phone);
         print({ unbound: phone }, `unbound phone ${phone}`);
         return 0;
       }
@@ -94,6 +100,7 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
         const users = await queries.findUsers(key);
         if (users.length === 0) throw new AdminError(`no user with ${describeKey(key)}`);
         const ended = await queries.endSessions(users.map((user) => user.id), io.now?.() ?? new Date());
+        await log('end-sessions', users.map((user) => user.id), `${ended.sessions} session(s)`);
         print(ended, `ended ${ended.sessions} session(s) and ${ended.tokens} mini-program token(s)`);
         return 0;
       }
@@ -133,6 +140,7 @@ export async function runAdmin(argv: string[], queries: AdminQueries, io: AdminI
         if (users.length === 0) throw new AdminError(`no user with ${describeKey(key)}`);
         const grant = command === 'grant-admin';
         const changed = await queries.setAdmin(users.map((user) => user.id), grant, io.now?.() ?? new Date());
+        if (changed > 0) await log(command, users.map((user) => user.id), '');
         const ids = users.map((user) => user.id).join(', ');
         print({ userIds: users.map((user) => user.id), admin: grant, changed }, `${grant ? 'admin' : 'not an admin'} now: user ${ids}${changed === 0 ? ' (already)' : ''}`);
         return 0;

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { createAdminQueries } from '../db/admin-queries.js';
 import { createEventLog } from '../db/event-log.js';
 import { createOutboxQueries } from '../db/outbox.js';
@@ -6,6 +7,15 @@ import { loadEnvFile } from '../db/env-file.js';
 import { createKnex } from '../db/knex.js';
 import { rotateOidcSigningKeys } from '../oidc/signing-keys.js';
 import { runAdmin, usage } from './cli.js';
+
+/** The operator's login name on this machine, for the admin log; `unknown` where the system has none. */
+function operatorName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** `npm run admin -- <command>` (compiled: `node dist/admin/main.js <command>`), on DATABASE_URL. */
 async function main(): Promise<number> {
@@ -30,7 +40,7 @@ async function main(): Promise<number> {
   const { keys } = config;
   const oidc = config.oidc.enabled ? { clients: config.oidc.clients, rotateKeys: () => rotateOidcSigningKeys(knex, keys.oidcSigningKey) } : undefined;
   try {
-    return await runAdmin(argv, createAdminQueries(knex, createEventLog(config.webhooks)), { out, err }, oidc, createOutboxQueries(knex));
+    return await runAdmin(argv, createAdminQueries(knex, createEventLog(config.webhooks)), { out, err, actor: `cli:${operatorName()}` }, oidc, createOutboxQueries(knex));
   } finally {
     await knex.destroy();
   }

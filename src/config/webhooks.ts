@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { readSecretJson } from './secret-json.js';
 
 /** The events a webhook may receive (CONTRACT.md "Webhooks"). */
@@ -38,6 +39,7 @@ export function readWebhooks(env: Record<string, string | undefined>, problems: 
     if (!url) say('needs a url: an http(s) address');
     // Outside production an http:// or loopback receiver may be tried on one machine (CONTRACT.md).
     else if (production && url.protocol !== 'https:') say('needs an https:// url when NODE_ENV=production');
+    else if (production && isLocalHost(url.hostname)) say('may not be a loopback or private address when NODE_ENV=production');
     const key = typeof raw.secret === 'string' ? secretKey(raw.secret) : undefined;
     if (!key) say('needs a secret in the Standard Webhooks form: whsec_ followed by base64 of 24 to 64 random bytes');
     const events = raw.events === undefined ? [...webhookEventTypes] : raw.events;
@@ -49,6 +51,25 @@ export function readWebhooks(env: Record<string, string | undefined>, problems: 
     hooks.push({ id, url: url!.href, key: key!, events: [...new Set(events as WebhookEventType[])] });
   });
   return hooks;
+}
+
+/** Addresses of this machine or its private network, written as such (names that resolve to them are not looked up). */
+const localAddresses = new BlockList();
+localAddresses.addSubnet('127.0.0.0', 8);
+localAddresses.addSubnet('10.0.0.0', 8);
+localAddresses.addSubnet('172.16.0.0', 12);
+localAddresses.addSubnet('192.168.0.0', 16);
+localAddresses.addSubnet('169.254.0.0', 16);
+localAddresses.addSubnet('0.0.0.0', 8);
+localAddresses.addSubnet('::1', 128, 'ipv6');
+localAddresses.addSubnet('fc00::', 7, 'ipv6');
+localAddresses.addSubnet('fe80::', 10, 'ipv6');
+
+function isLocalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  return family !== 0 && localAddresses.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 function parseUrl(value: string): URL | undefined {

@@ -86,7 +86,15 @@ export function createAdminQueries(knex: Knex, events: EventLog = noEventLog) {
     return knex('users').whereIn('id', userIds).andWhere('is_admin', !admin).update({ is_admin: admin, updated_at: now });
   }
 
-  return { findUsers, unbindPhone, endSessions, listRecentLogins, setAdmin };
+  /** One line in the admin log for a command-line action on `userIds` (the console writes its own). */
+  async function logAction(action: string, userIds: number[], actor: string, detail: string, now: Date): Promise<void> {
+    if (userIds.length === 0) return;
+    await knex('admin_actions').insert(
+      userIds.map((userId) => ({ admin_user_id: null, actor: actor.slice(0, 64), action, target_user_id: userId, detail: detail.slice(0, 255), ip: '', created_at: now })),
+    );
+  }
+
+  return { findUsers, unbindPhone, endSessions, listRecentLogins, setAdmin, logAction };
 }
 
 export type AdminQueries = ReturnType<typeof createAdminQueries>;

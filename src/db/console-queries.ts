@@ -198,7 +198,8 @@ export function createConsoleQueries(knex: Knex, events: EventLog = noEventLog) 
     if (targetUserId !== undefined) query.where({ target_user_id: targetUserId });
     return (await query).map((row) => ({
       id: Number(row.id),
-      adminUserId: Number(row.admin_user_id),
+      adminUserId: row.admin_user_id === null ? null : Number(row.admin_user_id),
+      actor: String(row.actor ?? ''),
       action: String(row.action),
       targetUserId: row.target_user_id === null ? null : Number(row.target_user_id),
       detail: String(row.detail),

@@ -22,9 +22,11 @@ export interface WebhookEvent {
 export interface EventLog {
   wants(type: WebhookEventType): boolean;
   record(trx: Knex | Knex.Transaction, type: WebhookEventType, data: WebhookEvent['data'], now: Date): Promise<void>;
+  /** Several events of one type in one INSERT (the sessions one sweep ends). */
+  recordAll(trx: Knex | Knex.Transaction, type: WebhookEventType, data: WebhookEvent['data'][], now: Date): Promise<void>;
 }
 
-export const noEventLog: EventLog = { wants: () => false, record: async () => undefined };
+export const noEventLog: EventLog = { wants: () => false, record: async () => undefined, recordAll: async () => undefined };
 
 export function createEventLog(hooks: readonly { id: string; events: readonly WebhookEventType[] }[]): EventLog {
   if (hooks.length === 0) return noEventLog;
@@ -32,12 +34,14 @@ export function createEventLog(hooks: readonly { id: string; events: readonly We
   return {
     wants: (type) => targets(type).length > 0,
     async record(trx, type, data, now) {
-      const payload: WebhookEvent = { type, timestamp: now.toISOString(), data };
-      await enqueueOutbox(
-        trx,
-        targets(type).map((hook) => ({ channel: webhookChannel, target: hook.id, orderingKey: String(data.userId), payload })),
-        now.getTime(),
-      );
+      await this.recordAll(trx, type, [data], now);
+    },
+    async recordAll(trx, type, data, now) {
+      const messages = data.flatMap((one) => {
+        const payload: WebhookEvent = { type, timestamp: now.toISOString(), data: one };
+        return targets(type).map((hook) => ({ channel: webhookChannel, target: hook.id, orderingKey: String(one.userId), payload }));
+      });
+      await enqueueOutbox(trx, messages, now.getTime());
     },
   };
 }

@@ -107,10 +107,15 @@ export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
         min: 4,
         max: 10,
         afterCreate(connection: MysqlConnection, done: (error: Error | null, connection: unknown) => void) {
-          connection.query('SELECT @@SESSION.sql_mode AS mode', (error, rows) => {
-            if (error) return done(error, connection);
-            const mode = String(rows[0]?.mode ?? '');
-            done(isStrict(mode) ? null : new StrictModeError(mode), connection);
+          // DATETIMEs are written as UTC (timezone 'Z' above); the session's zone is UTC too, so that the database's
+          // own time functions (UNIX_TIMESTAMP, in the console's counts) read them as such, whatever the server's zone.
+          connection.query("SET time_zone = '+00:00'", (zoneError) => {
+            if (zoneError) return done(zoneError, connection);
+            connection.query('SELECT @@SESSION.sql_mode AS mode', (error, rows) => {
+              if (error) return done(error, connection);
+              const mode = String(rows[0]?.mode ?? '');
+              done(isStrict(mode) ? null : new StrictModeError(mode), connection);
+            });
           });
         },
       },

@@ -29,6 +29,8 @@ export interface LoginSceneRow {
   way: string | null;
   /** When the scanner approved on the phone (a confirmation); null when the scan was approved at once, or not yet. */
   confirmedAt: number | null;
+  /** When the scan was approved or refused (at once, or on the phone). */
+  decidedAt: number | null;
   /** The scan must be confirmed on the phone whatever LOGIN_CONFIRM says (the operator console asks for that). */
   confirmRequired: boolean;
 }
@@ -249,6 +251,7 @@ function toRow(row: Record<string, unknown> | undefined): LoginSceneRow | undefi
     ownerHash: (row.owner_hash as string | null | undefined) ?? null,
     way: (row.way as string | null | undefined) ?? null,
     confirmedAt: row.confirmed_at_ms === null || row.confirmed_at_ms === undefined ? null : Number(row.confirmed_at_ms),
+    decidedAt: row.decided_at_ms === null || row.decided_at_ms === undefined ? null : Number(row.decided_at_ms),
     confirmRequired: Boolean(row.confirm_required),
   };
 }

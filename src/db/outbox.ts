@@ -62,9 +62,19 @@ export function createOutboxQueries(knex: Knex) {
    * Claims up to `limit` messages that are due, each the oldest pending one
    * of its target and ordering key (so a key's messages go out in order),
    * leased until `leaseUntilMs`, of the `channels` this instance sends;
-   * skips those in `busy` (being sent here).
+   * skips those in `busy` (being sent here). No target gets more than
+   * `perTarget` at once (counting `busyTargets`, its sends under way here):
+   * a dead hook's backlog never fills a round that others wait behind.
    */
-  async function claimDue(channels: string[], nowMs: number, leaseUntilMs: number, limit: number, busy: ReadonlySet<number>): Promise<OutboxMessage[]> {
+  async function claimDue(
+    channels: string[],
+    nowMs: number,
+    leaseUntilMs: number,
+    limit: number,
+    busy: ReadonlySet<number>,
+    busyTargets: ReadonlyMap<string, number> = new Map(),
+    perTarget = limit,
+  ): Promise<OutboxMessage[]> {
     if (channels.length === 0) return [];
     const candidates = await knex(`${table} as o`)
       .whereIn('o.channel', channels)
@@ -79,17 +89,22 @@ export function createOutboxQueries(knex: Knex) {
           .andWhereRaw('earlier.id < o.id'),
       )
       .orderBy('o.id')
-      .limit(limit + busy.size)
+      .limit(10 * limit + busy.size)
       .select('o.*');
     const claimed: OutboxMessage[] = [];
+    const perTargetNow = new Map(busyTargets);
     for (const row of candidates) {
-      if (claimed.length >= limit || busy.has(Number(row.id))) continue;
+      const target = `${row.channel}\u0000${row.target}`;
+      if (claimed.length >= limit || busy.has(Number(row.id)) || (perTargetNow.get(target) ?? 0) >= perTarget) continue;
       const won = await knex(table)
         .where({ id: row.id, state: 'pending' })
         .andWhere('next_attempt_at_ms', '<=', nowMs)
         .andWhere((lease) => lease.whereNull('lease_until_ms').orWhere('lease_until_ms', '<=', nowMs))
         .update({ lease_until_ms: leaseUntilMs, attempts: knex.raw('attempts + 1') });
-      if (won === 1) claimed.push({ ...toMessage(row), attempts: Number(row.attempts) + 1 });
+      if (won === 1) {
+        claimed.push({ ...toMessage(row), attempts: Number(row.attempts) + 1 });
+        perTargetNow.set(target, (perTargetNow.get(target) ?? 0) + 1);
+      }
     }
     return claimed;
   }

@@ -58,10 +58,8 @@ export async function endLiveSessions(
     const userIds = [...new Set(rows.map((row: { user_id: number }) => Number(row.user_id)))] as number[];
     const users = (await trx('users').whereIn('id', userIds).select('id', 'openid')) as { id: number; openid: string | null }[];
     const openids = new Map(users.map((user) => [Number(user.id), user.openid]));
-    for (const row of rows as { id: number; user_id: number }[]) {
-      const userId = Number(row.user_id);
-      await events.record(trx, 'session.ended', { userId, openid: openids.get(userId) ?? null, sessionId: Number(row.id), reason }, now);
-    }
+    const ended = (rows as { id: number; user_id: number }[]).map((row) => ({ userId: Number(row.user_id), openid: openids.get(Number(row.user_id)) ?? null, sessionId: Number(row.id), reason }));
+    await events.recordAll(trx, 'session.ended', ended, now);
   }
   return rows.map((row: { id: number; user_id: number; device_hash: string | null }) => ({
     id: Number(row.id),

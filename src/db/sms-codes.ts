@@ -115,7 +115,12 @@ export function createSmsCodeQueries(knex: Knex) {
     await knex('sms_refusals').insert({ reason: reason.slice(0, 32), created_at: now });
   }
 
-  return { insertCode, findLatestCode, countCodesForPhoneSince, claimAttempt, consumeCode, deleteCode, claimSendSlot, releaseSendSlot, recordRefusal };
+  /** Forgets refusals older than `before` (the dashboard shows 14 days). */
+  async function deleteRefusalsBefore(before: Date): Promise<number> {
+    return knex('sms_refusals').where('created_at', '<', before).delete();
+  }
+
+  return { insertCode, findLatestCode, countCodesForPhoneSince, claimAttempt, consumeCode, deleteCode, claimSendSlot, releaseSendSlot, recordRefusal, deleteRefusalsBefore };
 }
 
 export type SmsCodeQueries = ReturnType<typeof createSmsCodeQueries>;

@@ -11,7 +11,7 @@ const ownedTables = ['login_history', 'user_sessions', 'api_tokens', 'sms_codes'
 /** What the kept row holds after a merge (login/identity/merge-decision.ts decides it). */
 export type MergedUser = Pick<
   User,
-  'openid' | 'miniOpenid' | 'openOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl' | 'tmpSceneStr' | 'lastLoginTime' | 'subscribed' | 'sessionVersion'
+  'openid' | 'miniOpenid' | 'openOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl' | 'tmpSceneStr' | 'lastLoginTime' | 'subscribed' | 'sessionVersion' | 'blockedAt'
 >;
 
 /**
@@ -35,6 +35,7 @@ export async function absorbUser(keepId: number, goneId: number, merged: MergedU
     last_login_time: merged.lastLoginTime,
     subscribed: merged.subscribed,
     session_version: merged.sessionVersion,
+    blocked_at: merged.blockedAt,
     updated_at: now,
   });
   for (const table of ownedTables) await trx(table).where({ user_id: goneId }).update({ user_id: keepId });

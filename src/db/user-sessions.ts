@@ -42,8 +42,8 @@ export interface NewSession {
   userAgent: string;
   /** The browser's device cookie, hashed (none for logins that are not a browser's). */
   deviceHash?: string;
-  /** The login was confirmed on the phone (a confirmed scan, a code sent to the account). */
-  confirmed?: boolean;
+  /** When the login was confirmed on the phone (the number picked, or a code sent to the account). */
+  confirmedAt?: number;
   expiresAt: Date;
 }
 
@@ -76,7 +76,7 @@ export function createUserSessionQueries(knex: Knex, events: EventLog = noEventL
       created_at: now,
       last_seen_at: now,
       expires_at: session.expiresAt,
-      confirmed_at: session.confirmed ? now : null,
+      confirmed_at: session.confirmedAt === undefined ? null : new Date(session.confirmedAt),
     });
     return Number(id);
   }

@@ -28,7 +28,7 @@ export interface SessionData {
    * `version` is the user's session version when it began: unfollowing raises
    * it, which ends every pending binding of the user.
    */
-  pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth'; confirmed?: boolean; expiresAt: number };
+  pendingBind?: { userId: number; version: number; scene?: string; method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth'; confirmedAt?: number; expiresAt: number };
   /** The last bind code this browser had sent: to which number, and when the next one may be asked for (epoch ms). */
   bindResend?: { phone: string; at: number };
   /** How many expired codes in a row the login page's script renewed by itself (qr-routes.ts stops after a few). */

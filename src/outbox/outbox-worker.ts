@@ -24,6 +24,8 @@ export interface OutboxWorkerDeps {
 const leaseMs = 60_000;
 /** Messages claimed per round and sent at once; a slow target holds only its own messages. */
 const batchSize = 20;
+/** Sends under way to one target from this instance, at most: a dead hook's backlog takes no one else's turn. */
+const perTarget = 8;
 /** Retries for a day (CONTRACT.md), then the message is `failed` and `npm run admin -- webhooks` lists it. */
 export const giveUpAfterMs = 24 * 60 * 60 * 1000;
 
@@ -42,8 +44,11 @@ export function retryDelayMs(failures: number): number {
 export function createOutboxWorker(deps: OutboxWorkerDeps) {
   const { outbox, channels, logger, now } = deps;
   const sending = new Set<number>();
+  const sendingTo = new Map<string, number>();
+  const targetOf = (message: OutboxMessage) => `${message.channel}\u0000${message.target}`;
   const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
+  let running = false;
   let round: Promise<void> | undefined;
 
   async function send(message: OutboxMessage): Promise<void> {
@@ -73,13 +78,19 @@ export function createOutboxWorker(deps: OutboxWorkerDeps) {
   /** One round: claims what is due and starts sending it. Resolves once claimed (not sent). */
   async function claimAndSend(): Promise<void> {
     const at = now();
-    const claimed = await outbox.claimDue(Object.keys(channels), at, at + leaseMs, batchSize, sending);
+    const claimed = await outbox.claimDue(Object.keys(channels), at, at + leaseMs, batchSize, sending, sendingTo, perTarget);
     for (const message of claimed) {
       sending.add(message.id);
+      sendingTo.set(targetOf(message), (sendingTo.get(targetOf(message)) ?? 0) + 1);
       const done = send(message)
         .catch((error: Error) => logger.error('outbox could not record a delivery', { id: message.id, error: error.message }))
         .finally(() => {
           sending.delete(message.id);
+          const left = (sendingTo.get(targetOf(message)) ?? 1) - 1;
+          if (left > 0) sendingTo.set(targetOf(message), left);
+          else sendingTo.delete(targetOf(message));
+          // A slot is free: what waits is claimed now, not at the next tick (a busy hook is not held to 8 a second).
+          if (running) void poke();
           inFlight.delete(done);
         });
       inFlight.add(done);
@@ -98,18 +109,29 @@ export function createOutboxWorker(deps: OutboxWorkerDeps) {
 
   return {
     start() {
+      running = true;
       timer ??= setInterval(poke, deps.pollIntervalMs ?? 1000);
       timer.unref();
     },
     /** A round now (after a change wrote messages, or from a test that moved its clock). */
     poke,
-    /** A round, then every send it started: what tests await instead of sleeping. */
+    /**
+     * A round that reads the outbox now, then every send it (and the rounds
+     * those sends start) began, until nothing more is due: what tests await
+     * after moving their clock, instead of sleeping.
+     */
     async runOnce(): Promise<void> {
+      // A round begun earlier read the outbox at an earlier time.
+      await round;
       await poke();
-      await Promise.all([...inFlight]);
+      while (inFlight.size > 0 || round) {
+        await Promise.all([...inFlight]);
+        await round;
+      }
     },
     /** Stops polling and waits for the sends under way. */
     async close(): Promise<void> {
+      running = false;
       if (timer) clearInterval(timer);
       timer = undefined;
       await round;

@@ -102,3 +102,30 @@ test("a message claimed by an instance that died is sent by another once the lea
   t.deepEqual(sent, [claimed.id, claimed.id]);
   t.false(await createOutboxQueries(knex).sendAgain(999, clock.now()));
 });
+
+test("a dead hook's backlog does not take the other targets' turn: at most eight of its sends at once per instance", async (t) => {
+  const [knex] = await sharedDatabase(t, 'sqlite', 1);
+  // Fifty people's messages to a hook that hangs, then one to a hook that answers.
+  await enqueueOutbox(knex, Array.from({ length: 50 }, (_, n) => message(`u${n}`, n, 'dead-hook')), Date.now());
+  await enqueueOutbox(knex, [message('u0', 99, 'live-hook')], Date.now());
+  const hanging: (() => void)[] = [];
+  const delivered: string[] = [];
+  const worker = workerOn(
+    knex,
+    (sending) => {
+      if (sending.target === 'live-hook') {
+        delivered.push(sending.target);
+        return Promise.resolve('delivered');
+      }
+      return new Promise((resolve) => hanging.push(() => resolve('delivered')));
+    },
+    Date.now,
+  );
+  await worker.poke();
+  await worker.poke();
+  t.is(hanging.length, 8, 'eight sends to the dead hook, not twenty');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(delivered, ['live-hook']);
+  for (const release of hanging) release();
+  await worker.close();
+});

@@ -49,6 +49,8 @@ export function decideMerge(first: User, second: User): MergeDecision {
       lastLoginTime: latest(keep.lastLoginTime, gone.lastLoginTime),
       subscribed: official.subscribed,
       sessionVersion: Math.max(keep.sessionVersion, gone.sessionVersion),
+      // A block on either row stays on the person (the operator console); the console itself is the kept row's alone.
+      blockedAt: keep.blockedAt ?? gone.blockedAt,
     },
   };
 }

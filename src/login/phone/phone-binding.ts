@@ -21,8 +21,8 @@ export interface PendingBinding {
   version: number;
   scene?: string;
   method: 'qrcode' | 'code' | 'miniprogram-code' | 'open' | 'oauth';
-  /** The scan was confirmed on the phone: the session it becomes says so. */
-  confirmed?: boolean;
+  /** When the scan was confirmed on the phone: the session it becomes says so. */
+  confirmedAt?: number;
 }
 
 export interface PhoneBindingDeps {
@@ -165,7 +165,7 @@ export function createPhoneBinding(deps: PhoneBindingDeps) {
         }
         const user = (await deps.users.findUserById(pending.userId, trx))!;
         if (user.blockedAt) throw new ValidationError('this account is blocked', 'bind_expired');
-        const started = await deps.sessionLogin.recordSignIn(trx, user, pending.method, { ...meta, confirmed: pending.confirmed }, pending.scene);
+        const started = await deps.sessionLogin.recordSignIn(trx, user, pending.method, { ...meta, confirmedAt: pending.confirmedAt }, pending.scene);
         if (!started) throw new ValidationError('the scan was already used', 'bind_expired');
         return started;
       });

@@ -233,17 +233,19 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     // Why this browser's last session ended (current-user.ts), said once.
     const ended = session.sessionEnded;
     delete session.sessionEnded;
+    // A login the operator console asked to be confirmed stays one when the person picks another way or a new code.
+    const kept = view.confirmRequired ? '&fresh=1&confirm=1' : '';
     deps.render(ctx, 'login.njk', {
       scene: view.scene,
       expiresAt: new Date(view.expiresAt).toISOString(),
       secondsLeft: Math.max(0, Math.round((view.expiresAt - now()) / 1000)),
       ...(await wayNamed(wayOf(view)).view(view)),
       ways: [
-        ...deps.ways.map((way) => ({ name: way.name, href: `/login?method=${way.name}`, current: way.name === wayOf(view) })),
+        ...deps.ways.map((way) => ({ name: way.name, href: `/login?method=${way.name}${kept}`, current: way.name === wayOf(view) })),
         ...(deps.linkWays ?? []).map((way) => ({ ...way, current: false })),
       ],
       // Where a new code of the same way is asked for (the buttons, the script's renewals).
-      loginHref: wayOf(view) === deps.ways[0].name ? '/login' : `/login?method=${wayOf(view)}`,
+      loginHref: wayOf(view) === deps.ways[0].name ? (kept ? `/login?${kept.slice(1)}` : '/login') : `/login?method=${wayOf(view)}${kept}`,
       statusHref: `/login/status?scene=${encodeURIComponent(view.scene)}`,
       stillWaiting: view.stillWaiting ?? false,
       // One state at a time, the same with the script and without it (the no-JavaScript status check renders it here).

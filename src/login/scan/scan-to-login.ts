@@ -150,7 +150,7 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
       case 'approved': {
         // 7. Only the session that showed the code last may complete it: not a copy of the cookie from before.
         if (state.ownerHash && state.ownerHash !== ownerHashOf(sessionOf(ctx).sid!)) throw new ForbiddenError('another session holds this scene');
-        const { status, redirect } = await deps.completeLogin(ctx, state.user, state.method, shown.scene, state.confirmed);
+        const { status, redirect } = await deps.completeLogin(ctx, state.user, state.method, shown.scene, state.confirmedAt);
         return redirect ? { status, redirect } : { status };
       }
     }

@@ -15,7 +15,7 @@ export type SceneState =
    * Scanned and approved: `user` logs in, in the browser session whose id hashes to `ownerHash` (null: rows
    * from before it was kept), and the login is recorded as `method`.
    */
-  | { status: 'approved'; user: User; ownerHash: string | null; method: SceneLoginMethod; confirmed: boolean }
+  | { status: 'approved'; user: User; ownerHash: string | null; method: SceneLoginMethod; confirmedAt?: number }
   | { status: 'denied' }
   /** A login completed with it already. */
   | { status: 'used' };
@@ -125,9 +125,8 @@ function stateOfRow(row: LoginSceneRow, scanner: User | undefined): SceneState {
       return { status: 'awaiting', number: row.number };
     case 'approved':
       // The scanner's user is gone (unfollowed and merged away): the scene leads nowhere.
-      // Confirmed on the phone: the scanner decided there, or typed the page's code into WeChat (oa-code).
       return scanner
-        ? { status: 'approved', user: scanner, ownerHash: row.ownerHash, method: methodOfWay[row.way ?? ''] ?? 'qrcode', confirmed: row.confirmedAt !== null || row.way === 'oa-code' }
+        ? { status: 'approved', user: scanner, ownerHash: row.ownerHash, method: methodOfWay[row.way ?? ''] ?? 'qrcode', confirmedAt: confirmedOnPhoneAt(row) }
         : { status: 'issued' };
     case 'denied':
     case 'used':
@@ -135,6 +134,17 @@ function stateOfRow(row: LoginSceneRow, scanner: User | undefined): SceneState {
     default:
       return { status: 'issued' };
   }
+}
+
+/**
+ * When the login was confirmed on the phone, for the operator console: the
+ * scanner picked the right number (a tap with no number is not enough), or
+ * typed the page's code into WeChat (oa-code, itself the confirmation).
+ */
+function confirmedOnPhoneAt(row: LoginSceneRow): number | undefined {
+  if (row.confirmedAt !== null && row.number !== null) return row.confirmedAt;
+  if (row.way === 'oa-code' && row.decidedAt !== null) return row.decidedAt;
+  return undefined;
 }
 
 /** How a scene's owning session is stored: never the session id itself. */

@@ -45,7 +45,7 @@ export interface SessionLoginDeps {
 }
 
 /** A browser login's address and user agent, the hash of the device id it gets, and of the one it came with. */
-export type BrowserLoginMeta = LoginMeta & { deviceHash: string; previousDeviceHash?: string; confirmed?: boolean };
+export type BrowserLoginMeta = LoginMeta & { deviceHash: string; previousDeviceHash?: string; confirmedAt?: number };
 
 /**
  * What the login history and the session record of a browser login say about it. The browser gets a
@@ -102,16 +102,16 @@ export function createSessionLogin(deps: SessionLoginDeps) {
   }
 
   /** `expired` means the scene was already used by another login. */
-  async function completeLogin(ctx: AppContext, user: User, method: LoginMethod, scene?: string, confirmed = false): Promise<LoginOutcome> {
+  async function completeLogin(ctx: AppContext, user: User, method: LoginMethod, scene?: string, confirmedAt?: number): Promise<LoginOutcome> {
     // A blocked user (the operator console) logs in by no way in.
     if (user.blockedAt) return { status: 'denied' };
     if (!user.phone) {
       if (method === 'miniprogram') throw new Error('mini-program logins do not use browser sessions');
-      sessionOf(ctx).pendingBind = { userId: user.id, version: user.sessionVersion, scene, method, confirmed, expiresAt: now() + pendingBindLifetimeMs };
+      sessionOf(ctx).pendingBind = { userId: user.id, version: user.sessionVersion, scene, method, confirmedAt, expiresAt: now() + pendingBindLifetimeMs };
       return { status: 'bind', redirect: '/bind' };
     }
     const meta = loginMetaOf(ctx);
-    const started = await deps.transaction((trx) => recordSignIn(trx, user, method, { ...meta, confirmed }, scene));
+    const started = await deps.transaction((trx) => recordSignIn(trx, user, method, { ...meta, confirmedAt }, scene));
     if (!started) return { status: 'expired' };
     return { status: 'success', redirect: await signIn(ctx, started), sessionId: started.id };
   }

@@ -28,8 +28,8 @@ export interface SessionStart {
   ip: string;
   userAgent: string;
   deviceHash?: string;
-  /** The login was confirmed on the phone (the operator console needs a recent one). */
-  confirmed?: boolean;
+  /** When the login was confirmed on the phone (the operator console needs a recent one). */
+  confirmedAt?: number;
 }
 
 /** The most often a session's last-seen time is written: reads stay one query, writes stay rare. */

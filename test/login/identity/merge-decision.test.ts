@@ -44,8 +44,20 @@ test('the row with the Official Account openid stays, older or not: its id is th
       lastLoginTime: new Date(at.getTime() + 1000),
       subscribed: true,
       sessionVersion: 3,
+      blockedAt: null,
     });
   }
+});
+
+test('a block on either row stays on the merged person; admin stays with the kept row alone', (t) => {
+  const blockedAt = new Date(at.getTime() + 5000);
+  const older = user({ id: 1, openid: 'o', isAdmin: false });
+  const newer = user({ id: 2, openOpenid: 'w', unionid: 'u', phone: '13800138000', blockedAt, isAdmin: true });
+  const decision = decideMerge(older, newer);
+  if ('refused' in decision) return t.fail();
+  t.is(decision.keep.id, 1);
+  t.deepEqual(decision.merged.blockedAt, blockedAt);
+  t.false('isAdmin' in decision.merged);
 });
 
 test('with no Official Account openid on either row, the older row stays', (t) => {
