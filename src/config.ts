@@ -163,6 +163,8 @@ const variables = z.object({
   // sms
   SMS_PROVIDER: choice<SmsProvider>('console', ['console', 'webhook']),
   SMS_WEBHOOK_URL: address,
+  // What one SMS costs (CNY), for the console's dashboard: unset, it shows counts only.
+  SMS_PRICE_CNY: matching(/^\d{1,4}(\.\d{1,6})?$/, (value) => `must be a price in CNY such as 0.045 (got "${value}")`),
   // yes: production may start with the console provider (a trial).
   SMS_CONSOLE_IN_PRODUCTION: choice('no', ['yes', 'no']),
 
@@ -341,7 +343,7 @@ function toConfig(vars: Variables) {
     loginPollTimeoutMs: vars.LOGIN_POLL_TIMEOUT_MS,
     /** When a QR login waits for the scanner to confirm it in WeChat. */
     loginConfirm: vars.LOGIN_CONFIRM,
-    sms: { provider: vars.SMS_PROVIDER, webhookUrl: vars.SMS_WEBHOOK_URL },
+    sms: { provider: vars.SMS_PROVIDER, webhookUrl: vars.SMS_WEBHOOK_URL, priceCny: vars.SMS_PRICE_CNY === undefined ? undefined : Number(vars.SMS_PRICE_CNY) },
     redisUrl: vars.REDIS_URL,
     /** The least severe level written. */
     logLevel: vars.LOG_LEVEL,

@@ -68,7 +68,7 @@ export function createRoutes(infra: Infrastructure, queries: Queries, services: 
   if (config.wechat.tokenClients.length > 0) {
     tokenRoutes(router, { clients: config.wechat.tokenClients, tokens: infra.accountTokens, tickets: infra.jsapiTickets, metrics: infra.metrics });
   }
-  consoleRoutes(router, { consoleQueries: queries.console, outbox: queries.outbox, currentSession: services.currentSession, render, formBody, now: infra.now });
+  consoleRoutes(router, { consoleQueries: queries.console, outbox: queries.outbox, currentSession: services.currentSession, render, formBody, smsPriceCny: config.sms.priceCny, now: infra.now });
   services.oidc?.routes(router);
   if (services.simulatorState) simulatorRoutes(router, { config, state: services.simulatorState, render, smsInbox: infra.smsInbox, formBody, logger: infra.logger, now: infra.now });
   return router;

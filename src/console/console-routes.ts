@@ -16,6 +16,8 @@ export interface ConsoleRouteDeps {
   currentSession: CurrentSession;
   render: Render;
   formBody: Koa.Middleware;
+  /** SMS_PRICE_CNY: what one SMS costs, to show what the sent ones cost. */
+  smsPriceCny?: number;
   now: () => number;
 }
 
@@ -59,6 +61,7 @@ export function consoleRoutes(router: AppRouter, deps: ConsoleRouteDeps): void {
       loginsByDay: stackedBars(methodNamed(byDay), days, dayLabel, 2),
       sms: stackedBars(smsNamed, days, dayLabel, 2),
       funnel: funnelBars(funnel),
+      smsCost: smsCost(sms, deps.smsPriceCny),
       confirmations,
       outbox,
     });
@@ -104,6 +107,12 @@ export function consoleRoutes(router: AppRouter, deps: ConsoleRouteDeps): void {
     if (!user) throw new NotFoundError();
     return user;
   }
+}
+
+/** The SMS sent over the chart's days and, with a price, what they cost (CNY, two decimals). */
+function smsCost(counts: { series: string; count: number }[], priceCny: number | undefined) {
+  const sent = counts.filter((count) => count.series === 'sent').reduce((sum, count) => sum + count.count, 0);
+  return { sent, cost: priceCny === undefined ? undefined : (sent * priceCny).toFixed(2) };
 }
 
 /** The funnel as horizontal bars: each stage's width relative to the codes shown, with its share. */

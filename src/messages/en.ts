@@ -232,6 +232,8 @@ export const en: Record<keyof typeof zh, string> = {
   adminCommandLine: 'the command line',
   'adminAction_grant-admin': 'Made an admin',
   'adminAction_revoke-admin': 'No longer an admin',
+  adminSmsCost: '{count} SMS sent in these 14 days: about {cost} CNY (SMS_PRICE_CNY).',
+  adminSmsCostUnset: '{count} SMS sent in these 14 days. Set SMS_PRICE_CNY to see what they cost.',
   adminAsTable: "The numbers",
   adminWhen: "When",
   adminTotal: "Total",

@@ -238,6 +238,8 @@ export const zh = {
   adminCommandLine: '命令行',
   'adminAction_grant-admin': '设为管理员',
   'adminAction_revoke-admin': '取消管理员',
+  adminSmsCost: '这 14 天共发送短信 {count} 条，约 {cost} 元（SMS_PRICE_CNY）。',
+  adminSmsCostUnset: '这 14 天共发送短信 {count} 条。设置 SMS_PRICE_CNY 可显示费用。',
   adminAsTable: "具体数字",
   adminWhen: "时间",
   adminTotal: "合计",

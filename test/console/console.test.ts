@@ -12,7 +12,7 @@ import { createTestClock, type TestClock } from '../helpers/test-clock.js';
 const io = { out: () => undefined, err: () => undefined };
 
 async function consoleSetup(t: Parameters<typeof startServer>[0], kind: 'sqlite' | 'mysql' = 'sqlite', clock: TestClock = createTestClock()) {
-  const server = await startServer(t, { database: kind, clock: clock.now, env: { ...plainScanLogin } });
+  const server = await startServer(t, { database: kind, clock: clock.now, env: { ...plainScanLogin, SMS_PRICE_CNY: '0.05' } });
   const adminOpenid = await createPersona(server, 'Operator');
   const browser = await plainLogin(server, adminOpenid, '13800138201');
   if ((await runAdmin(['grant-admin', '13800138201'], createAdminQueries(server.knex), io)) !== 0) throw new Error('grant-admin failed');
@@ -43,6 +43,8 @@ for (const { kind, enabled } of databaseKinds) {
     t.regex(html, /<figure class="chart" id="logins-by-hour">\s*<svg/);
     t.regex(html, /<rect [^>]*data-series="扫码"/, "the logins just made are drawn, named in the page's language");
     t.is(dashboard.headers.get('cache-control'), 'no-store');
+    // Two people bound a phone: two SMS, at SMS_PRICE_CNY 0.05.
+    t.regex(html, /<p id="sms-cost">这 14 天共发送短信 2 条，约 0\.10 元/);
 
     clock.advance(16 * 60 * 1000);
     const stale = await browser.get('/admin/users');

@@ -118,3 +118,21 @@ test('npm run admin -- webhooks lists a failing delivery, and --resend sends it 
   t.is(receiver.received[1].headers['webhook-id'], receiver.received[0].headers['webhook-id']);
   t.is(await admin('webhooks', '--resend', 'x'), 2);
 });
+
+test('login.denied: the scanner refuses on the phone, and the hook hears who', async (t) => {
+  const { answer, confirmPathOf, createPersona, openInWechat, openLoginAs } = await import('../helpers/confirm-flow.js');
+  const receiver = await startReceiver(t);
+  const server = await startServer(t, { env: { LOGIN_CONFIRM: 'always', WEBHOOKS: JSON.stringify([{ url: receiver.url, secret, events: ['login.denied'] }]) } });
+  // A simulator persona, so that the confirm link opens in WeChat as that person.
+  const denier = await createPersona(server, 'Denier');
+  const { browser, scene } = await openLoginAs(server);
+  const reply = await phoneFor(server).scan(denier, scene, 'ticket', false);
+  const confirm = await openInWechat(server, denier, confirmPathOf(server, reply.replyText));
+  await answer(confirm.phone, confirm.html, 'deny');
+  t.is((await poll(browser, scene)).body.status, 'denied');
+  await server.handle.jobs.sendOutbox();
+  const [event] = receiver.received.map(verify);
+  const user = await server.knex('users').where({ openid: denier }).first('id');
+  t.like(event, { type: 'login.denied', data: { userId: user.id, openid: denier } });
+  t.is(receiver.received.length, 1);
+});
