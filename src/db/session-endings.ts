@@ -2,7 +2,15 @@ import type { Knex } from 'knex';
 import { type EventLog, noEventLog } from './event-log.js';
 import { enqueueOutbox, type NewOutboxMessage } from './outbox.js';
 import { lockedOnMysql } from './transaction.js';
-import type { SessionEndReason } from './user-sessions.js';
+
+/**
+ * Why a session ended, kept in `user_sessions.end_reason`: `logout` (this
+ * browser's own logout), `revoked` (from another device's profile), `end-link`
+ * (the "end this login" link of the WeChat notice), `unfollow`, `admin` (the
+ * operator's tool), `expired` (idle or past its lifetime, found by the sweep). The same words as the `session.ended` webhook's.
+ */
+export type SessionEndReason = 'logout' | 'revoked' | 'end-link' | 'unfollow' | 'admin' | 'expired';
+export const sessionEndReasons: readonly SessionEndReason[] = ['logout', 'revoked', 'end-link', 'unfollow', 'admin', 'expired'];
 
 /** The outbox channel of OpenID Connect back-channel logout: one logout token per application session. */
 export const backchannelLogoutChannel = 'backchannel-logout';

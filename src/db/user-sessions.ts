@@ -2,7 +2,7 @@ import { hashToken } from '../security/tokens.js';
 import type { Knex } from 'knex';
 import { toUser, type User } from './users.js';
 import { type EventLog, noEventLog } from './event-log.js';
-import { endLiveSessions } from './session-endings.js';
+import { endLiveSessions, sessionEndReasons, type SessionEndReason } from './session-endings.js';
 import { inTransaction } from './transaction.js';
 import { toDate, toOptionalDate } from './values.js';
 
@@ -11,14 +11,7 @@ export function hashSessionToken(token: string): string {
   return hashToken(token);
 }
 
-/**
- * Why a session ended, kept in `user_sessions.end_reason`: `logout` (this
- * browser's own logout), `revoked` (from another device's profile), `end-link`
- * (the "end this login" link of the WeChat notice), `unfollow`, `admin` (the
- * operator's tool), `expired` (idle or past its lifetime, found by the sweep). The same words as the `session.ended` webhook's.
- */
-export type SessionEndReason = 'logout' | 'revoked' | 'end-link' | 'unfollow' | 'admin' | 'expired';
-export const sessionEndReasons: readonly SessionEndReason[] = ['logout', 'revoked', 'end-link', 'unfollow', 'admin', 'expired'];
+export { sessionEndReasons, type SessionEndReason } from './session-endings.js';
 
 /**
  * What the login page tells a browser whose session ended elsewhere: a stored
