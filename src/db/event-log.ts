@@ -31,18 +31,17 @@ export const noEventLog: EventLog = { wants: () => false, record: async () => un
 export function createEventLog(hooks: readonly { id: string; events: readonly WebhookEventType[] }[]): EventLog {
   if (hooks.length === 0) return noEventLog;
   const targets = (type: WebhookEventType) => hooks.filter((hook) => hook.events.includes(type));
+  const recordAll: EventLog['recordAll'] = async (trx, type, data, now) => {
+    const messages = data.flatMap((one) => {
+      const payload: WebhookEvent = { type, timestamp: now.toISOString(), data: one };
+      return targets(type).map((hook) => ({ channel: webhookChannel, target: hook.id, orderingKey: String(one.userId), payload }));
+    });
+    await enqueueOutbox(trx, messages, now.getTime());
+  };
   return {
     wants: (type) => targets(type).length > 0,
-    async record(trx, type, data, now) {
-      await this.recordAll(trx, type, [data], now);
-    },
-    async recordAll(trx, type, data, now) {
-      const messages = data.flatMap((one) => {
-        const payload: WebhookEvent = { type, timestamp: now.toISOString(), data: one };
-        return targets(type).map((hook) => ({ channel: webhookChannel, target: hook.id, orderingKey: String(one.userId), payload }));
-      });
-      await enqueueOutbox(trx, messages, now.getTime());
-    },
+    record: (trx, type, data, now) => recordAll(trx, type, [data], now),
+    recordAll,
   };
 }
 

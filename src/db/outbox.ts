@@ -152,7 +152,7 @@ export function createOutboxQueries(knex: Knex) {
     return rows.map((row) => ({ channel: String(row.channel), state: row.state as OutboxState, count: Number(row.count) }));
   }
 
-  return { enqueue: enqueueOutbox, claimDue, finish, retryLater, listFailures, sendAgain, deleteFinished, countByState };
+  return { claimDue, finish, retryLater, listFailures, sendAgain, deleteFinished, countByState };
 }
 
 export type OutboxQueries = ReturnType<typeof createOutboxQueries>;

@@ -18,7 +18,7 @@ export { sessionEndReasons, type SessionEndReason } from './session-endings.js';
  * reason, `expired` (idle or past its lifetime), or `unknown` (ended before
  * reasons were kept). A logout of its own says nothing, so it is not here.
  */
-export type SessionEndNotice = Exclude<SessionEndReason, 'logout'> | 'expired' | 'unknown';
+export type SessionEndNotice = Exclude<SessionEndReason, 'logout'> | 'unknown';
 
 /** A session that is over, as its token finds it (revoked or not). */
 export interface EndedSession {

@@ -24,7 +24,13 @@ export function takeOverBackchannelLogout(provider: OidcProvider): Deliver {
     // A client removed from OIDC_CLIENTS, or no longer registered for back-channel logout: nobody to tell.
     if (!client?.backchannelLogoutUri) return 'dropped';
     const { sub, sid } = message.payload as LogoutTokenPayload;
-    await sendLogoutToken.call(client, sub, sid);
+    try {
+      await sendLogoutToken.call(client, sub, sid);
+    } catch (error) {
+      // oidc-provider's message names the URI, which may carry a secret: the outbox and the logs keep the status or the cause alone.
+      const failure = error as Error & { response?: { status: number }; cause?: { code?: string } };
+      throw new Error(failure.response ? `answered ${failure.response.status}` : (failure.cause?.code ?? failure.name));
+    }
     return 'delivered';
   };
 }

@@ -27,10 +27,10 @@ const batchSize = 20;
 /** Sends under way to one target from this instance, at most: a dead hook's backlog takes no one else's turn. */
 const perTarget = 8;
 /** Retries for a day (CONTRACT.md), then the message is `failed` and `npm run admin -- webhooks` lists it. */
-export const giveUpAfterMs = 24 * 60 * 60 * 1000;
+const giveUpAfterMs = 24 * 60 * 60 * 1000;
 
 /** Wait before attempt n+1 after n failures: 10 s, doubling, at most an hour (about 30 attempts in the day). */
-export function retryDelayMs(failures: number): number {
+function retryDelayMs(failures: number): number {
   return Math.min(10_000 * 2 ** Math.max(0, failures - 1), 60 * 60 * 1000);
 }
 

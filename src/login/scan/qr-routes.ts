@@ -41,8 +41,6 @@ export interface LoginRouteDeps {
   qrCodesPerIpPerMinute: number;
   logger: Logger;
   now?: () => number;
-  /** Draws each held poll's jitter (poll-hold.ts); Math.random unless a test fixes it. */
-  random?: () => number;
 }
 
 /** After a 48001, QR codes are asked for again this much later: an account verified meanwhile gets them back. */
@@ -122,7 +120,7 @@ export function loginRoutes(router: AppRouter, deps: LoginRouteDeps): void {
     const onClose = () => left.abort();
     ctx.res.once('close', onClose);
     try {
-      const waitMs = pollHoldMs(deps.loginPollTimeoutMs, entry.expiresAt - now(), (deps.random ?? Math.random)());
+      const waitMs = pollHoldMs(deps.loginPollTimeoutMs, entry.expiresAt - now(), Math.random());
       // `seen=scanned`: the page already shows the number, so hold the poll until the scanner decides.
       const state = await deps.poller.waitForScan(entry.scene, waitMs, left.signal, ctx.query.seen === 'scanned');
       ctx.body = await deps.scanToLogin.answerPoll(ctx, entry, state);
