@@ -10,7 +10,7 @@ export const freshConfirmationMs = 15 * 60 * 1000;
 export const adminOf = (ctx: AppContext): SignedIn => ctx.state.admin as SignedIn;
 
 /**
- * Who may use /admin: a signed-out visitor is sent to log in; a signed-in
+ * Who may use /admin: a signed-out visitor is sent to log in (confirmed on the phone); a signed-in
  * user who is not an admin gets 404 (the console is not admitted to exist);
  * an admin whose session did not begin with a login confirmed on the phone
  * in the last 15 minutes is sent to log in again with a confirmation
@@ -20,15 +20,18 @@ export function requireConsoleAdmin(deps: { currentSession: CurrentSession; now:
   return async (ctx, next) => {
     const signedIn = await deps.currentSession(ctx);
     const back = encodeURIComponent(ctx.method === 'GET' ? ctx.originalUrl : '/admin');
+    // Signed out, the visitor logs in with the confirmation the console needs, so that an admin logs in once (a
+    // plain login on a known device would be sent back for it); the page is the login page for anyone.
+    const confirmedLogin = `/login?fresh=1&confirm=1&next=${back}`;
     if (!signedIn) {
       ctx.status = 303;
-      return ctx.redirect(`/login?next=${back}`);
+      return ctx.redirect(confirmedLogin);
     }
     if (!signedIn.user.isAdmin) throw new NotFoundError();
     const confirmedAt = signedIn.session.confirmedAt?.getTime();
     if (confirmedAt === undefined || deps.now() - confirmedAt > freshConfirmationMs) {
       ctx.status = 303;
-      return ctx.redirect(`/login?fresh=1&confirm=1&next=${back}`);
+      return ctx.redirect(confirmedLogin);
     }
     ctx.state.admin = signedIn;
     // Nothing of the console is kept by a browser or a proxy.

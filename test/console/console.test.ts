@@ -25,7 +25,7 @@ for (const { kind, enabled } of databaseKinds) {
     const stranger = new BrowserClient(server.url);
     const signedOut = await stranger.get('/admin');
     t.is(signedOut.status, 303);
-    t.is(signedOut.headers.get('location'), '/login?next=%2Fadmin');
+    t.is(signedOut.headers.get('location'), '/login?fresh=1&confirm=1&next=%2Fadmin', 'to log in, with the confirmation the console needs');
 
     const someone = await plainLogin(server, await createPersona(server, 'Someone'), '13800138202');
     t.is((await someone.get('/admin')).status, 404);
