@@ -81,6 +81,10 @@ browserTest('search, a user page, block with its notice and its log line', async
   await page.click(`#results a[href="/admin/users/${targetId}"]`);
   await page.waitForURL(`${server.url}/admin/users/${targetId}`);
   t.regex((await page.locator('#user-logins').textContent())!, /127\.0\.0\.1/);
+  // Laid out as a table: the header above its rows (a class shared with the confirm page once set it in a row).
+  const header = (await page.locator('#user-logins thead').boundingBox())!;
+  const rows = (await page.locator('#user-logins tbody').boundingBox())!;
+  t.true(rows.y >= header.y + header.height - 1 && Math.abs(rows.x - header.x) < 2, JSON.stringify({ header, rows }));
   await page.click('#action-block');
   await page.waitForURL(`${server.url}/admin/users/${targetId}?done=block`);
   t.is((await page.locator('#done').textContent())!.trim(), 'The user is blocked and signed out everywhere.');

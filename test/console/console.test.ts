@@ -100,7 +100,7 @@ test('search by phone, openid or id; the user page; block, unbind and end sessio
   );
   t.is(log[1].detail, '13800138203');
   const logPage = await (await browser.get('/admin/log')).text();
-  t.regex(logPage, /class="numbers admin-log"[\s\S]*127\.0\.0\.1/);
+  t.regex(logPage, /class="admin-table admin-log"[\s\S]*127\.0\.0\.1/);
   // A signed-in non-admin's action is not admitted to exist.
   const someone = await plainLogin(server, await createPersona(server, 'Someone'), '13800138205');
   const someoneCsrf = csrfOf(await (await someone.get('/profile')).text());
