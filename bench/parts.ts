@@ -52,7 +52,7 @@ async function main() {
     const guard = createReplayGuard({ store: createDatabaseNonceStore(knex), toleranceSeconds: 300 });
     const hub = createLoginHub();
     const sessions = createSessionStore({ queries: createUserSessionQueries(knex), devices: createKnownDeviceQueries(knex), idleTimeoutSeconds: 86_400, maxLifetimeSeconds: 604_800 });
-    const loginRecord = createLoginRecord({ users, loginHistory: createLoginHistoryQueries(knex), transaction: (work) => inTransaction(knex, work), useScene: (scene, trx) => loginScenes.markUsed(scene, Date.now(), trx) });
+    const loginRecord = createLoginRecord({ loginHistory: createLoginHistoryQueries(knex), transaction: (work) => inTransaction(knex, work) });
     const devices = createKnownDeviceQueries(knex);
     const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
     const logger = pino({ level: 'info', redact: { paths: ['token', 'code', 'fields.token'], censor: '[redacted]' } }, sink);
@@ -77,11 +77,10 @@ async function main() {
         subscription.cancel();
       }],
       ['poll answer (the scene and its scanner)', (i) => sceneStates.stateOf(scenes[i])],
-      ['session (login history + session, one transaction)', (i) =>
-        inTransaction(knex, async (trx) => {
-          await loginRecord.recordLogin(people[i], 'qrcode', { ip: '127.0.0.1', userAgent }, { scene: scenes[i], trx });
-          await sessions.startSession({ userId: people[i].id, method: 'qrcode', ip: '127.0.0.1', userAgent, deviceHash: String(i).padStart(64, '0') }, trx);
-        })],
+      ['session (the login: one INSERT that is the history line, the session and the scene used)', (i) =>
+        loginRecord.recordLogin(people[i], 'qrcode', { ip: '127.0.0.1', userAgent }, (run) =>
+          sessions.startSession({ userId: people[i].id, method: 'qrcode', ip: '127.0.0.1', userAgent, deviceHash: String(i).padStart(64, '0'), scene: scenes[i] }, run),
+        )],
       ['device (remembered)', (i) => devices.rememberDevice(people[i].id, String(i).padStart(64, '0'), Date.now())],
       ['notice (its text; the custom/send call not included)', async (i) => wechatTexts.zh.notice(describeDevice(userAgent, '1.2.3.4'), new Date(), `https://login.example/sessions/end?t=${i}`)],
       ['logs (the login line and three access lines)', async (i) => {

@@ -75,7 +75,8 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       phone: user.phone ? maskPhone(user.phone) : null,
       openid: user.openid ? maskIdentifier(user.openid) : null,
       unionid: user.unionid ? maskIdentifier(user.unionid) : null,
-      lastLoginAt: user.lastLoginTime,
+      // The newest login is this one or a later one: the history is where logins are kept.
+      lastLoginAt: logins[0]?.at ?? null,
       logins: logins.map((login) => ({ ...login, ...describeUserAgent(login.userAgent) })),
       sessions: sessions.map((session) => ({
         id: session.id,
@@ -97,7 +98,7 @@ export function accountRoutes(router: AppRouter, deps: AccountRouteDeps): void {
       openid: user.openid,
       unionid: user.unionid,
       phone: user.phone,
-      lastLoginAt: user.lastLoginTime?.toISOString() ?? null,
+      lastLoginAt: logins[0]?.at.toISOString() ?? null,
       logins: logins.map((login) => ({ at: login.at.toISOString(), method: login.method, ip: login.ip, userAgent: login.userAgent })),
     };
   });

@@ -75,7 +75,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     now,
   });
   const sceneStates = createSceneStates({ scenes: queries.loginScenes, confirmation, now });
-  const loginRecord = createLoginRecord({ users, loginHistory: queries.loginHistory, transaction, useScene: sceneStates.markUsed, events: queries.events, metrics, now: nowDate });
+  const loginRecord = createLoginRecord({ loginHistory: queries.loginHistory, transaction, events: queries.events, metrics, now: nowDate });
   const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
   const codec = createCallbackCodec({
     token: config.wechat.token,
@@ -101,7 +101,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
     now,
   });
-  const sessionLogin = createSessionLogin({ loginRecord, sessions, transaction, afterSignIn, logger, now });
+  const sessionLogin = createSessionLogin({ loginRecord, sessions, afterSignIn, logger, now });
   const scanToLogin = createScanToLogin({
     scenes,
     sceneStates,

@@ -30,7 +30,9 @@ export type UserKey = { phone: string } | { openid: string } | { unionid: string
 export function createAdminQueries(knex: Knex, events: EventLog = noEventLog) {
   /** Users matching `key`; a unionid may be shared by an Official Account user and a mini-program one. */
   async function findUsers(key: UserKey): Promise<AdminUserRow[]> {
-    const rows = await knex('users').where(columnOf(key)).orderBy('id');
+    // The last login is the user's newest login row (index user_id, created_at).
+    const lastLogin = knex('user_sessions').max('created_at').where('user_id', knex.ref('users.id'));
+    const rows = await knex('users').where(columnOf(key)).orderBy('id').select('users.*', lastLogin.as('last_login_time'));
     return rows.map(toAdminUser);
   }
 
@@ -64,12 +66,12 @@ export function createAdminQueries(knex: Knex, events: EventLog = noEventLog) {
 
   /** The newest logins, of everyone or of the given users. */
   async function listRecentLogins(limit: number, userIds?: number[]): Promise<AdminLoginRow[]> {
-    const query = knex('login_history')
-      .join('users', 'users.id', 'login_history.user_id')
-      .select('login_history.*', 'users.phone as phone')
-      .orderBy([{ column: 'login_history.created_at', order: 'desc' }, { column: 'login_history.id', order: 'desc' }])
+    const query = knex('user_sessions as login')
+      .join('users', 'users.id', 'login.user_id')
+      .select('login.created_at', 'login.user_id', 'login.method', 'login.ip', 'login.user_agent', 'users.phone as phone')
+      .orderBy([{ column: 'login.created_at', order: 'desc' }, { column: 'login.id', order: 'desc' }])
       .limit(limit);
-    if (userIds) query.whereIn('login_history.user_id', userIds);
+    if (userIds) query.whereIn('login.user_id', userIds);
     const rows = await query;
     return rows.map((row) => ({
       at: toDate(row.created_at),

@@ -1,3 +1,4 @@
+import { noSessionReason } from './login-history.js';
 import type { Knex } from 'knex';
 import { type EventLog, noEventLog } from './event-log.js';
 import { endLiveSessions } from './session-endings.js';
@@ -57,7 +58,7 @@ export function createConsoleQueries(knex: Knex, events: EventLog = noEventLog) 
   }
 
   /** Completed logins by method, per bucket of `sizeMs`, since `since`. */
-  const loginsByTime = (since: Date, sizeMs: number) => countByBucket('login_history', 'method', since, sizeMs);
+  const loginsByTime = (since: Date, sizeMs: number) => countByBucket('user_sessions', 'method', since, sizeMs);
 
   /** SMS sent (codes handed to the provider) and refused (by reason), per day. */
   async function smsByTime(since: Date, sizeMs: number): Promise<BucketCount[]> {
@@ -75,13 +76,15 @@ export function createConsoleQueries(knex: Knex, events: EventLog = noEventLog) 
 
   /** The login funnel of the codes shown since `sinceMs`: shown, scanned, approved (at once or confirmed), logged in. */
   async function funnel(sinceMs: number): Promise<Funnel> {
-    const row = (await knex('login_scenes')
-      .where('created_at_ms', '>=', sinceMs)
+    // Logged in: a login's row names the scene (db/login-scenes.ts), or, before that was so, the state says it.
+    const row = (await knex('login_scenes as s')
+      .leftJoin('user_sessions as login', 'login.scene', 's.scene')
+      .where('s.created_at_ms', '>=', sinceMs)
       .first(
         knex.raw('COUNT(*) AS shown'),
-        knex.raw('SUM(CASE WHEN scanner_openid IS NOT NULL OR scanner_user_id IS NOT NULL THEN 1 ELSE 0 END) AS scanned'),
-        knex.raw("SUM(CASE WHEN state IN ('approved', 'used') THEN 1 ELSE 0 END) AS confirmed"),
-        knex.raw("SUM(CASE WHEN state = 'used' THEN 1 ELSE 0 END) AS logged_in"),
+        knex.raw('SUM(CASE WHEN s.scanner_openid IS NOT NULL OR s.scanner_user_id IS NOT NULL THEN 1 ELSE 0 END) AS scanned'),
+        knex.raw("SUM(CASE WHEN s.state IN ('approved', 'used') THEN 1 ELSE 0 END) AS confirmed"),
+        knex.raw("SUM(CASE WHEN s.state = 'used' OR login.id IS NOT NULL THEN 1 ELSE 0 END) AS logged_in"),
       )) as Record<string, unknown> | undefined;
     return { shown: Number(row?.shown ?? 0), scanned: Number(row?.scanned ?? 0), confirmed: Number(row?.confirmed ?? 0), loggedIn: Number(row?.logged_in ?? 0) };
   }
@@ -123,8 +126,9 @@ export function createConsoleQueries(knex: Knex, events: EventLog = noEventLog) 
 
   /** What a user's page shows: logins, sessions (newest first), known browsers, OIDC grants and webhooks sent. */
   async function userActivity(userId: number, limit = 30) {
-    const logins = await knex('login_history').where({ user_id: userId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
-    const sessions = await knex('user_sessions').where({ user_id: userId }).orderBy('id', 'desc').limit(limit);
+    const logins = await knex('user_sessions').where({ user_id: userId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+    // Logins without a session (the mini-program's) are in the history only.
+    const sessions = await knex('user_sessions').where({ user_id: userId }).andWhere((query) => query.whereNull('end_reason').orWhereNot('end_reason', noSessionReason)).orderBy('id', 'desc').limit(limit);
     const devices = await knex('known_devices').where({ user_id: userId }).orderBy('last_seen_at_ms', 'desc').limit(limit);
     const grantIds = await knex('oidc_grant_sessions as g')
       .join('user_sessions as s', 's.id', 'g.user_session_id')

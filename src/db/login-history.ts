@@ -1,9 +1,13 @@
 import type { Knex } from 'knex';
-import { isUniqueViolation, toDate } from './values.js';
+import { hashToken, randomToken } from '../security/tokens.js';
+import { toDate } from './values.js';
 
-/** How a login came in (login_history.method, 16 characters at most); each has a `method_…` message for the profile. */
+/** How a login came in (user_sessions.method, 16 characters at most); each has a `method_…` message for the profile. */
 export const loginMethods = ['qrcode', 'code', 'miniprogram-code', 'open', 'oauth', 'miniprogram'] as const;
 export type LoginMethod = (typeof loginMethods)[number];
+
+/** `user_sessions.end_reason` of a login that had no browser session: it ended as it began. */
+export const noSessionReason = 'no-session';
 
 export interface LoginRecord {
   at: Date;
@@ -17,39 +21,42 @@ export interface NewLogin {
   method: LoginMethod;
   ip: string;
   userAgent: string;
-  /** The QR scene this login used up; unique, so a scene logs in once. */
-  scene?: string;
 }
 
-/** Data access for `login_history`. */
+/**
+ * The login history: every login is one row of `user_sessions` (a browser's
+ * session, or a login without one), so a browser login is recorded by the
+ * INSERT that starts its session (db/user-sessions.ts).
+ */
 export function createLoginHistoryQueries(knex: Knex) {
   /**
-   * Records a completed login. Returns false, and writes nothing, when the
-   * scene was already used: that is how two racing polls end with one row.
+   * A login without a browser session (the mini-program's, whose session is
+   * its bearer token): a row that ended as it began, holding the hash of a
+   * token nobody was given, so no cookie can ever name it.
    */
-  async function insertLogin(login: NewLogin, now: Date, trx?: Knex | Knex.Transaction): Promise<boolean> {
-    try {
-      await (trx ?? knex)('login_history').insert({
-        user_id: login.userId,
-        method: login.method,
-        ip: login.ip.slice(0, 64),
-        user_agent: login.userAgent.slice(0, 512),
-        scene: login.scene ?? null,
-        created_at: now,
-      });
-      return true;
-    } catch (error) {
-      if (login.scene && isUniqueViolation(error)) return false;
-      throw error;
-    }
+  async function insertLoginWithoutSession(login: NewLogin, now: Date, trx?: Knex.Transaction): Promise<number> {
+    const [id] = await (trx ?? knex)('user_sessions').insert({
+      token_hash: hashToken(randomToken(32)),
+      user_id: login.userId,
+      method: login.method,
+      ip: login.ip.slice(0, 45),
+      user_agent: login.userAgent.slice(0, 512),
+      created_at: now,
+      last_seen_at: now,
+      expires_at: now,
+      revoked_at: now,
+      end_reason: noSessionReason,
+    });
+    return Number(id);
   }
 
   /** The user's logins, newest first. */
   async function listRecentLogins(userId: number, limit: number): Promise<LoginRecord[]> {
-    const rows = await knex('login_history')
+    const rows = await knex('user_sessions')
       .where({ user_id: userId })
       .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-      .limit(limit);
+      .limit(limit)
+      .select('created_at', 'method', 'ip', 'user_agent');
     return rows.map((row) => ({
       at: toDate(row.created_at),
       method: row.method as LoginMethod,
@@ -58,7 +65,7 @@ export function createLoginHistoryQueries(knex: Knex) {
     }));
   }
 
-  return { insertLogin, listRecentLogins };
+  return { insertLoginWithoutSession, listRecentLogins };
 }
 
 export type LoginHistoryQueries = ReturnType<typeof createLoginHistoryQueries>;

@@ -6,7 +6,10 @@ import { isUniqueViolation } from './values.js';
 /**
  * A scene's state, the one record of it (expired is read from expiresAt):
  * issued → awaiting (the scanner must confirm) → approved | denied, or
- * issued → approved; approved → used once a login completes with it.
+ * issued → approved; approved → used once a login completes with it. Used is
+ * read, not written: the login's row in user_sessions names the scene (its
+ * unique index lets one login use it), and every read of a scene here joins
+ * it. Rows used before that change have the state written.
  */
 export type LoginSceneState = 'issued' | 'awaiting' | 'approved' | 'denied' | 'used';
 
@@ -72,6 +75,8 @@ const keepAfterExpiryMs = 24 * 60 * 60 * 1000;
  */
 export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLog) {
   const table = () => knex<Record<string, unknown>>('login_scenes');
+  /** The scenes, each with the login that used it (by its unique index), for toRow. */
+  const scenesWithLogin = () => knex('login_scenes as s').leftJoin('user_sessions as login', 'login.scene', 's.scene').select('s.*', 'login.id as login_id');
 
   async function insertScene(scene: NewLoginScene): Promise<void> {
     try {
@@ -96,12 +101,12 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
   }
 
   async function findScene(scene: string): Promise<LoginSceneRow | undefined> {
-    return toRow(await table().where({ scene }).first());
+    return toRow(await scenesWithLogin().where('s.scene', scene).first());
   }
 
   /** Many scenes in one query (the polls of one tick), by scene; unknown scenes are absent. */
   async function findScenes(scenes: string[]): Promise<Map<string, LoginSceneRow>> {
-    const rows = await table().whereIn('scene', scenes);
+    const rows = await scenesWithLogin().whereIn('s.scene', scenes);
     return new Map(rows.map((row) => [String(row.scene), toRow(row)!]));
   }
 
@@ -113,11 +118,11 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
   async function findScenesWithScanners(scenes: string[]): Promise<Map<string, { row: LoginSceneRow; scanner?: User }>> {
     const byOpenid = userColumns.map((column) => `by_openid.${column} as o__${column}`);
     const byId = userColumns.map((column) => `by_id.${column} as i__${column}`);
-    const rows = await knex('login_scenes as s')
+    const rows = await scenesWithLogin()
       .leftJoin('users as by_openid', (join) => join.on('by_openid.openid', 's.scanner_openid').andOnNull('s.scanner_user_id'))
       .leftJoin('users as by_id', 'by_id.id', 's.scanner_user_id')
       .whereIn('s.scene', scenes)
-      .select('s.*', ...byOpenid, ...byId);
+      .select(...byOpenid, ...byId);
     return new Map(
       rows.map((row: Record<string, unknown>) => {
         const prefix = row.o__id !== null && row.o__id !== undefined ? 'o__' : row.i__id !== null && row.i__id !== undefined ? 'i__' : undefined;
@@ -129,11 +134,11 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
 
   /** The scene a mini-program code's scene names, in whatever state. */
   async function findSceneByCodeHash(codeHash: string): Promise<LoginSceneRow | undefined> {
-    return toRow(await table().where({ code_hash: codeHash }).first());
+    return toRow(await scenesWithLogin().where('s.code_hash', codeHash).first());
   }
 
   async function findSceneByTokenHash(tokenHash: string): Promise<LoginSceneRow | undefined> {
-    return toRow(await table().where({ token_hash: tokenHash }).first());
+    return toRow(await scenesWithLogin().where('s.token_hash', tokenHash).first());
   }
 
   /**
@@ -165,7 +170,7 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
       .update({ state: 'approved', scanner_openid: openid, decided_at_ms: now });
     if (changed > 0) return true;
     // A retried scan by the same person of a scene they already hold.
-    return Boolean(await table().where({ scene, state: 'approved', scanner_openid: openid }).first('id'));
+    return Boolean(await scenesWithLogin().where({ 's.scene': scene, 's.state': 'approved', 's.scanner_openid': openid }).whereNull('login.id').first());
   }
 
   /**
@@ -191,15 +196,6 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
       }
       return changed > 0;
     });
-  }
-
-  /**
-   * A login completed with the approved scene, in the login's transaction: true
-   * once, false for every other attempt (two racing polls, a second tab), which
-   * must not log in.
-   */
-  async function markUsed(scene: string, now: number, trx: Knex.Transaction): Promise<boolean> {
-    return (await trx('login_scenes').where({ scene, state: 'approved' }).update({ state: 'used', used_at_ms: now })) === 1;
   }
 
   /**
@@ -229,7 +225,7 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }
 
-  return { insertScene, findScene, findScenes, findScenesWithScanners, findSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markAwaitingInMiniProgram, decideInMiniProgram, markUsed, moveScene, deleteExpiredScenes };
+  return { insertScene, findScene, findScenes, findScenesWithScanners, findSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markAwaitingInMiniProgram, decideInMiniProgram, moveScene, deleteExpiredScenes };
 }
 
 export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;
@@ -243,7 +239,7 @@ function toRow(row: Record<string, unknown> | undefined): LoginSceneRow | undefi
     ip: String(row.ip),
     createdAt: Number(row.created_at_ms),
     expiresAt: Number(row.expires_at_ms),
-    state: row.state as LoginSceneState,
+    state: row.login_id !== null && row.login_id !== undefined ? 'used' : (row.state as LoginSceneState),
     scannerOpenid: (row.scanner_openid as string | null) ?? null,
     scannerUserId: row.scanner_user_id === null || row.scanner_user_id === undefined ? null : Number(row.scanner_user_id),
     number: (row.number as string | null) ?? null,

@@ -6,12 +6,12 @@ import type { User } from './user-row.js';
  * The tables whose rows belong to a user (every `user_id` foreign key in
  * migrations/). A merge moves them all, so nothing the absorbed user had is lost.
  */
-const ownedTables = ['login_history', 'user_sessions', 'api_tokens', 'sms_codes'] as const;
+const ownedTables = ['user_sessions', 'api_tokens', 'sms_codes'] as const;
 
 /** What the kept row holds after a merge (login/identity/merge-decision.ts decides it). */
 export type MergedUser = Pick<
   User,
-  'openid' | 'miniOpenid' | 'openOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl' | 'tmpSceneStr' | 'lastLoginTime' | 'subscribed' | 'sessionVersion' | 'blockedAt'
+  'openid' | 'miniOpenid' | 'openOpenid' | 'unionid' | 'phone' | 'nickname' | 'avatarUrl' | 'tmpSceneStr' | 'subscribed' | 'sessionVersion' | 'blockedAt'
 >;
 
 /**
@@ -32,7 +32,6 @@ export async function absorbUser(keepId: number, goneId: number, merged: MergedU
     nickname: merged.nickname,
     avatar_url: merged.avatarUrl,
     tmp_scene_str: merged.tmpSceneStr,
-    last_login_time: merged.lastLoginTime,
     subscribed: merged.subscribed,
     session_version: merged.sessionVersion,
     blocked_at: merged.blockedAt,

@@ -13,7 +13,6 @@ export interface User {
   avatarUrl: string | null;
   phone: string | null;
   tmpSceneStr: string | null;
-  lastLoginTime: Date | null;
   subscribed: boolean;
   sessionVersion: number;
   /** Granted the operator console by `npm run admin -- grant-admin`. */
@@ -34,7 +33,6 @@ export const userColumns = [
   'avatar_url',
   'phone',
   'tmp_scene_str',
-  'last_login_time',
   'subscribed',
   'session_version',
   'is_admin',
@@ -54,7 +52,6 @@ export function toUser(row: Record<string, unknown> | undefined): User | undefin
     avatarUrl: (row.avatar_url as string | null) ?? null,
     phone: (row.phone as string | null) ?? null,
     tmpSceneStr: (row.tmp_scene_str as string | null) ?? null,
-    lastLoginTime: toOptionalDate(row.last_login_time),
     subscribed: Boolean(row.subscribed),
     sessionVersion: Number(row.session_version),
     isAdmin: Boolean(row.is_admin),

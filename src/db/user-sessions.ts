@@ -4,7 +4,7 @@ import { toUser, type User } from './users.js';
 import { type EventLog, noEventLog } from './event-log.js';
 import { endLiveSessions, sessionEndReasons, type SessionEndReason } from './session-endings.js';
 import { inTransaction } from './transaction.js';
-import { toDate, toOptionalDate } from './values.js';
+import { isUniqueViolation, toDate, toOptionalDate } from './values.js';
 
 /** Only the sha256 of a session token is stored: a leaked table signs nobody in. */
 export function hashSessionToken(token: string): string {
@@ -37,6 +37,8 @@ export interface NewSession {
   deviceHash?: string;
   /** When the login was confirmed on the phone (the number picked, or a code sent to the account). */
   confirmedAt?: number;
+  /** The QR scene this login used up: unique, so a scene logs in once. */
+  scene?: string;
   expiresAt: Date;
 }
 
@@ -57,21 +59,32 @@ export interface SessionRecord {
 export function createUserSessionQueries(knex: Knex, events: EventLog = noEventLog) {
   const table = (trx: Knex | Knex.Transaction = knex) => trx('user_sessions');
 
-  /** Stores a new session for `token`; returns its id. */
-  async function insertSession(token: string, session: NewSession, now: Date, trx?: Knex.Transaction): Promise<number> {
-    const [id] = await table(trx).insert({
-      token_hash: hashSessionToken(token),
-      user_id: session.userId,
-      method: session.method,
-      ip: session.ip.slice(0, 45),
-      user_agent: session.userAgent.slice(0, 512),
-      device_hash: session.deviceHash ?? null,
-      created_at: now,
-      last_seen_at: now,
-      expires_at: session.expiresAt,
-      confirmed_at: session.confirmedAt === undefined ? null : new Date(session.confirmedAt),
-    });
-    return Number(id);
+  /**
+   * Stores a new session for `token`, which is also the login's history line
+   * (db/login-history.ts); returns its id. Undefined, and nothing written,
+   * when its scene was used by another login: that is how two racing polls
+   * end with one login.
+   */
+  async function insertSession(token: string, session: NewSession, now: Date, trx?: Knex.Transaction): Promise<number | undefined> {
+    try {
+      const [id] = await table(trx).insert({
+        token_hash: hashSessionToken(token),
+        user_id: session.userId,
+        method: session.method,
+        ip: session.ip.slice(0, 45),
+        user_agent: session.userAgent.slice(0, 512),
+        device_hash: session.deviceHash ?? null,
+        scene: session.scene ?? null,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: session.expiresAt,
+        confirmed_at: session.confirmedAt === undefined ? null : new Date(session.confirmedAt),
+      });
+      return Number(id);
+    } catch (error) {
+      if (session.scene && isUniqueViolation(error)) return undefined;
+      throw error;
+    }
   }
 
   /**

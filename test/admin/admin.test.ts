@@ -5,7 +5,7 @@ import test from 'ava';
 import { runAdmin } from '../../src/admin/cli.js';
 import { createAdminQueries } from '../../src/db/admin-queries.js';
 import { createKnex } from '../../src/db/knex.js';
-import { createLoginHistoryQueries } from '../../src/db/login-history.js';
+import { createUserSessionQueries } from '../../src/db/user-sessions.js';
 import { createUserQueries } from '../../src/db/users.js';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { createSqliteDatabase, databaseKinds, migratedDatabase } from '../helpers/databases.js';
@@ -20,7 +20,10 @@ type T = { teardown(fn: () => unknown): void };
 async function setup(t: T, kind: 'sqlite' | 'mysql') {
   const knex = await migratedDatabase(t, kind);
   const users = createUserQueries(knex);
-  const history = createLoginHistoryQueries(knex);
+  const sessions = createUserSessionQueries(knex);
+  /** A browser login: its session's row is the history line. */
+  const logIn = (login: { userId: number; method: string; ip: string; userAgent: string; scene?: string }, when: Date) =>
+    sessions.insertSession(`token-${login.ip}`, { ...login, expiresAt: new Date(when.getTime() + 3_600_000) }, when);
   const at = new Date('2026-11-20T08:00:00.000Z');
   const identity = userIdentityOn(knex, () => at);
   await identity.recordFollow('o_alice', 'u_shared');
@@ -28,10 +31,10 @@ async function setup(t: T, kind: 'sqlite' | 'mysql') {
   await users.bindPhoneIfEmpty(alice.id, '13800138000', undefined, at);
   await identity.recordMiniProgramUser('m_alice_mini', 'u_other');
   await identity.recordFollow('o_bob');
-  await history.insertLogin({ userId: alice.id, method: 'qrcode', ip: '203.0.113.7', userAgent: 'Firefox', scene: 's1' }, at);
-  await history.insertLogin({ userId: alice.id, method: 'oauth', ip: '203.0.113.8', userAgent: 'WeChat' }, new Date(at.getTime() + 60_000));
+  await logIn({ userId: alice.id, method: 'qrcode', ip: '203.0.113.7', userAgent: 'Firefox', scene: 's1' }, at);
+  await logIn({ userId: alice.id, method: 'oauth', ip: '203.0.113.8', userAgent: 'WeChat' }, new Date(at.getTime() + 60_000));
   const bob = (await users.findUserByOpenid('o_bob'))!;
-  await history.insertLogin({ userId: bob.id, method: 'qrcode', ip: '198.51.100.1', userAgent: 'Chrome', scene: 's2' }, new Date(at.getTime() + 120_000));
+  await logIn({ userId: bob.id, method: 'qrcode', ip: '198.51.100.1', userAgent: 'Chrome', scene: 's2' }, new Date(at.getTime() + 120_000));
   const queries = createAdminQueries(knex);
   const admin = async (...argv: string[]) => {
     let out = '';

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { createUserSessionQueries } from '../../src/db/user-sessions.js';
 import { createLoginHistoryQueries } from '../../src/db/login-history.js';
 import { createSmsCodeQueries } from '../../src/db/sms-codes.js';
 import { createUserQueries, PhoneTakenError } from '../../src/db/users.js';
@@ -6,7 +7,7 @@ import { databaseKinds, migratedDatabase } from '../helpers/databases.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 'mysql') {
   const knex = await migratedDatabase(t, kind);
-  return { knex, users: createUserQueries(knex), logins: createLoginHistoryQueries(knex), codes: createSmsCodeQueries(knex) };
+  return { knex, users: createUserQueries(knex), logins: createLoginHistoryQueries(knex), sessions: createUserSessionQueries(knex), codes: createSmsCodeQueries(knex) };
 }
 
 const now = new Date('2026-11-21T08:00:00.123Z');
@@ -39,12 +40,12 @@ for (const { kind, enabled } of databaseKinds) {
   });
 
   declare(`${kind}: a scene logs in once, however many racers insert it`, async (t) => {
-    const { users, logins } = await setup(t, kind);
+    const { users, logins, sessions } = await setup(t, kind);
     await users.insertScanningUser('o_l', 's-l', now);
     const user = (await users.findUserByOpenid('o_l'))!;
-    const meta = { userId: user.id, method: 'qrcode' as const, ip: '127.0.0.1', userAgent: 'ua', scene: 's-l' };
-    const inserted = await Promise.all([logins.insertLogin(meta, now), logins.insertLogin(meta, now), logins.insertLogin(meta, now)]);
-    t.deepEqual(inserted.filter(Boolean).length, 1);
+    const meta = { userId: user.id, method: 'qrcode' as const, ip: '127.0.0.1', userAgent: 'ua', scene: 's-l', expiresAt: new Date(now.getTime() + 3_600_000) };
+    const inserted = await Promise.all(['a', 'b', 'c'].map((token) => sessions.insertSession(token, meta, now)));
+    t.deepEqual(inserted.filter((id) => id !== undefined).length, 1);
     const history = await logins.listRecentLogins(user.id, 10);
     t.is(history.length, 1);
     t.like(history[0], { method: 'qrcode', ip: '127.0.0.1', userAgent: 'ua' });
@@ -87,7 +88,7 @@ for (const { kind, enabled } of databaseKinds) {
 
 (process.env.TEST_MYSQL === '1' ? test.serial : test.serial.skip)('mysql: tables are utf8mb4', async (t) => {
   const { knex } = await setup(t, 'mysql');
-  const [rows] = await knex.raw("select table_name as name, table_collation as collation from information_schema.tables where table_schema = database() and table_name in ('users','login_history','sms_codes')");
+  const [rows] = await knex.raw("select table_name as name, table_collation as collation from information_schema.tables where table_schema = database() and table_name in ('users','user_sessions','sms_codes')");
   t.is(rows.length, 3);
   for (const row of rows) t.regex(row.collation, /^utf8mb4/);
   await knex('users').insert({ openid: 'o_emoji', created_at: now, updated_at: now, unionid: '😀' });
@@ -114,7 +115,6 @@ for (const { kind, enabled } of databaseKinds) {
     const { knex, users } = await setup(t, kind);
     t.is(await users.insertScanningUser('o_new', 'scene-n', now), 'inserted');
     t.like(await users.findUserByOpenid('o_new'), { tmpSceneStr: 'scene-n', subscribed: true, phone: null, unionid: null, sessionVersion: 0 });
-    t.is((await users.findUserByOpenid('o_new'))!.lastLoginTime, null, 'a scan is no login: last_login_time waits for one');
     t.is(await users.insertScanningUser('o_new', 'scene-m', now), 'duplicate', 'the openid exists');
     t.is(await users.insertScanningUser('o_thief', 'scene-n', now), 'duplicate', 'another user holds the scene');
     t.is((await users.findUserByOpenid('o_new'))!.tmpSceneStr, 'scene-n');

@@ -101,7 +101,7 @@ for (const { kind, enabled } of databaseKinds) {
     for (const server of [plainServer, safeServer]) {
       t.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });
       t.is(Number((await server.knex('users').count({ n: '*' }).first())!.n), 0);
-      t.is(Number((await server.knex('login_history').count({ n: '*' }).first())!.n), 0);
+      t.is(Number((await server.knex('user_sessions').count({ n: '*' }).first())!.n), 0);
       t.deepEqual(server.logs.filter((log) => log.level === 'error'), []);
     }
   });

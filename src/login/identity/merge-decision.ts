@@ -16,8 +16,8 @@ export type MergeDecision = { refused: MergeRefusal } | { keep: User; gone: User
  * neither can, the older stays. The provider's `sub` is the user's id
  * (oidc/accounts.ts), which an application should never see change: only a
  * person who signed in on the web both ways before their unionid joined them
- * sees the newer id go. It takes the other app's openid, the phone, the profile, the
- * latest login time and the highest session version.
+ * sees the newer id go. It takes the other app's openid, the phone, the profile
+ * and the highest session version (the logins move with their rows).
  *
  * Refused when the rows disagree: two different phones, or two different
  * openids for the same app. Such a pair needs a person to decide
@@ -46,16 +46,10 @@ export function decideMerge(first: User, second: User): MergeDecision {
       nickname: either('nickname'),
       avatarUrl: either('avatarUrl'),
       tmpSceneStr: official.tmpSceneStr,
-      lastLoginTime: latest(keep.lastLoginTime, gone.lastLoginTime),
       subscribed: official.subscribed,
       sessionVersion: Math.max(keep.sessionVersion, gone.sessionVersion),
       // A block on either row stays on the person (the operator console); the console itself is the kept row's alone.
       blockedAt: keep.blockedAt ?? gone.blockedAt,
     },
   };
-}
-
-function latest(a: Date | null, b: Date | null): Date | null {
-  if (a === null || b === null) return a ?? b;
-  return a.getTime() >= b.getTime() ? a : b;
 }

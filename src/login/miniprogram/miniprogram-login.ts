@@ -13,7 +13,7 @@ export interface MiniProgramLoginDeps {
   /** Who the person is (one person, one user: user-identity.ts). */
   identity: Pick<UserIdentity, 'recordMiniProgramUser'>;
   tokens: ApiTokenQueries;
-  loginRecord: LoginRecord;
+  loginRecord: Pick<LoginRecord, 'recordLoginWithoutSession'>;
   phoneBinding: Pick<PhoneBinding, 'bindVerifiedPhone'>;
   /** One line per login, as for browser logins (never the token or the code). */
   logger?: Logger;
@@ -38,7 +38,7 @@ export function createMiniProgramLogin(deps: MiniProgramLoginDeps) {
     if (user.blockedAt) throw new ForbiddenError('this account is blocked', 'account_blocked');
     const token = randomToken(32);
     await deps.tokens.insertToken(token, user.id, new Date(at.getTime() + tokenLifetimeMs), at);
-    await deps.loginRecord.recordLogin(user, 'miniprogram', meta);
+    await deps.loginRecord.recordLoginWithoutSession(user, 'miniprogram', meta);
     deps.logger?.info('login', { userId: user.id, method: 'miniprogram', ip: meta.ip });
     return { token, needPhone: !user.phone };
   }

@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import type { LoginSceneQueries, LoginSceneRow } from '../../db/login-scenes.js';
 import type { User } from '../../db/users.js';
 import { hashToken } from '../../security/tokens.js';
@@ -107,12 +106,7 @@ export function createSceneStates(deps: SceneStateDeps) {
     return new Map([...found].map(([scene, { row, scanner }]) => [scene, stateOfRow(row, scanner)]));
   }
 
-  /** A login completes with the scene, in the login's transaction: true once, false for any other attempt. */
-  function markUsed(scene: string, trx: Knex.Transaction): Promise<boolean> {
-    return deps.scenes.markUsed(scene, now(), trx);
-  }
-
-  return { recordIssued, moveOwner, claim, claimByCode, stateOf, markUsed };
+  return { recordIssued, moveOwner, claim, claimByCode, stateOf };
 }
 
 export type SceneStates = ReturnType<typeof createSceneStates>;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { LoginHistoryQueries, LoginMethod } from '../../db/login-history.js';
-import type { User, UserQueries } from '../../db/users.js';
+import type { User } from '../../db/users.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { EventLog } from '../../db/event-log.js';
 import { describeUserAgent } from '../../http/user-agent.js';
@@ -11,11 +11,8 @@ export interface LoginMeta {
 }
 
 export interface LoginRecordDeps {
-  users: Pick<UserQueries, 'touchLastLogin'>;
-  loginHistory: LoginHistoryQueries;
+  loginHistory: Pick<LoginHistoryQueries, 'insertLoginWithoutSession'>;
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
-  /** Marks a QR scene used by this login, in its transaction: false when another login used it first (scan/scene-states.ts). */
-  useScene: (scene: string, trx: Knex.Transaction) => Promise<boolean>;
   /** user.login for the webhooks, in the login's transaction. */
   events?: EventLog;
   metrics?: Metrics;
@@ -23,34 +20,48 @@ export interface LoginRecordDeps {
 }
 
 /**
- * Records a completed login, whatever the way in: the login history, the
- * user's last_login_time and the count. With a scene, at most one login ever
- * uses it: the loser of a race gets false and must not log in.
+ * Records a completed login, whatever the way in: its row in user_sessions
+ * (the session a browser gets, or a login without one: db/login-history.ts),
+ * the user.login event when a webhook wants it, and the count. The row is
+ * one INSERT; only an event makes it a transaction. With a scene, at most
+ * one login ever uses it (the row's unique scene): the loser of a race gets
+ * undefined and must not log in.
  */
 export function createLoginRecord(deps: LoginRecordDeps) {
   const now = deps.now ?? (() => new Date());
 
-  /** Runs in `trx` when given (the caller's transaction), otherwise in one of its own. */
-  async function recordLogin(
+  /**
+   * `insert` writes the login's row (in `run`, the transaction, when there is one) and returns what the
+   * caller needs of it, or undefined when the scene was used. Runs in `trx` when given (the caller's
+   * transaction), otherwise in one of its own only when an event is written with the row.
+   */
+  async function recordLogin<T>(
     user: User,
     method: LoginMethod,
     meta: LoginMeta,
-    { scene, trx }: { scene?: string; trx?: Knex.Transaction } = {},
-  ): Promise<boolean> {
-    if (!trx) return deps.transaction((own) => recordLogin(user, method, meta, { scene, trx: own }));
-    if (scene && !(await deps.useScene(scene, trx))) return false;
-    const at = now();
-    if (!(await deps.loginHistory.insertLogin({ userId: user.id, method, scene, ...meta }, at, trx))) return false;
-    await deps.users.touchLastLogin(user.id, at, trx);
-    if (deps.events?.wants('user.login')) {
-      const { browser, os } = describeUserAgent(meta.userAgent);
-      await deps.events.record(trx, 'user.login', { userId: user.id, openid: user.openid ?? null, method, ip: meta.ip, browser: browser ?? null, os: os ?? null }, at);
-    }
-    deps.metrics?.logins.inc({ method });
-    return true;
+    insert: (run?: Knex.Transaction) => Promise<T | undefined>,
+    trx?: Knex.Transaction,
+  ): Promise<T | undefined> {
+    const events = deps.events?.wants('user.login') ? deps.events : undefined;
+    const write = async (run?: Knex.Transaction) => {
+      const row = await insert(run);
+      if (row !== undefined && events && run) {
+        const { browser, os } = describeUserAgent(meta.userAgent);
+        await events.record(run, 'user.login', { userId: user.id, openid: user.openid ?? null, method, ip: meta.ip, browser: browser ?? null, os: os ?? null }, now());
+      }
+      return row;
+    };
+    const row = trx || !events ? await write(trx) : await deps.transaction(write);
+    if (row !== undefined) deps.metrics?.logins.inc({ method });
+    return row;
   }
 
-  return { recordLogin };
+  /** A login that starts no browser session (the mini-program's). */
+  async function recordLoginWithoutSession(user: User, method: LoginMethod, meta: LoginMeta): Promise<void> {
+    await recordLogin(user, method, meta, (run) => deps.loginHistory.insertLoginWithoutSession({ userId: user.id, method, ...meta }, now(), run));
+  }
+
+  return { recordLogin, recordLoginWithoutSession };
 }
 
 export type LoginRecord = ReturnType<typeof createLoginRecord>;

@@ -37,7 +37,6 @@ export type AfterSignIn = (ctx: AppContext, started: StartedSession) => Promise<
 export interface SessionLoginDeps {
   loginRecord: LoginRecord;
   sessions: SessionStore;
-  transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   afterSignIn?: AfterSignIn;
   /** One line per completed login: who, how, which session, from where (never a token). */
   logger?: Logger;
@@ -65,26 +64,26 @@ export function loginMetaOf(ctx: AppContext): BrowserLoginMeta {
 /**
  * The end of every browser login (QR scan, OAuth, phone binding): a user
  * without a phone gets a pending binding, which is not yet a login; a user
- * with one gets a login-history row and a server-side session, in one
- * transaction, and a fresh cookie session that carries only its token.
+ * with one gets a server-side session, whose row is also the login's history
+ * line (one INSERT), and a fresh cookie session that carries only its token.
  */
 export function createSessionLogin(deps: SessionLoginDeps) {
   const now = deps.now ?? Date.now;
 
   /**
-   * Inside the caller's transaction: records the login and starts the session.
+   * Records the login by starting its session (inside the caller's transaction when given).
    * Undefined when the scene was already used by another login.
    */
   async function recordSignIn(
-    trx: Knex.Transaction,
+    trx: Knex.Transaction | undefined,
     user: User,
     method: LoginMethod,
     meta: BrowserLoginMeta,
     scene?: string,
   ): Promise<StartedSession | undefined> {
-    if (!(await deps.loginRecord.recordLogin(user, method, meta, { scene, trx }))) return undefined;
-    const { token, id } = await deps.sessions.startSession({ userId: user.id, method, ...meta }, trx);
-    return { token, id, user, method, deviceHash: meta.deviceHash, previousDeviceHash: meta.previousDeviceHash };
+    const session = await deps.loginRecord.recordLogin(user, method, meta, (run) => deps.sessions.startSession({ userId: user.id, method, ...meta, scene }, run), trx);
+    if (!session) return undefined;
+    return { ...session, user, method, deviceHash: meta.deviceHash, previousDeviceHash: meta.previousDeviceHash };
   }
 
   /**
@@ -111,7 +110,7 @@ export function createSessionLogin(deps: SessionLoginDeps) {
       return { status: 'bind', redirect: '/bind' };
     }
     const meta = loginMetaOf(ctx);
-    const started = await deps.transaction((trx) => recordSignIn(trx, user, method, { ...meta, confirmedAt }, scene));
+    const started = await recordSignIn(undefined, user, method, { ...meta, confirmedAt }, scene);
     if (!started) return { status: 'expired' };
     return { status: 'success', redirect: await signIn(ctx, started), sessionId: started.id };
   }

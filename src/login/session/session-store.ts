@@ -30,6 +30,8 @@ export interface SessionStart {
   deviceHash?: string;
   /** When the login was confirmed on the phone (the operator console needs a recent one). */
   confirmedAt?: number;
+  /** The QR scene the login uses up. */
+  scene?: string;
 }
 
 /** The most often a session's last-seen time is written: reads stay one query, writes stay rare. */
@@ -46,13 +48,17 @@ export function createSessionStore(deps: SessionStoreDeps) {
   const idleMs = deps.idleTimeoutSeconds * 1000;
   const touchIntervalMs = Math.min(longestTouchIntervalMs, idleMs / 4);
 
-  /** Starts a session (inside the login's transaction); returns the token for the cookie. */
-  async function startSession(start: SessionStart, trx?: Knex.Transaction): Promise<{ token: string; id: number }> {
+  /**
+   * Starts a session, in one INSERT that is also the login's history line (in
+   * the caller's transaction when given); returns the token for the cookie.
+   * Undefined when the scene was used by another login.
+   */
+  async function startSession(start: SessionStart, trx?: Knex.Transaction): Promise<{ token: string; id: number } | undefined> {
     const token = randomToken(32);
     const at = new Date(now());
     const expiresAt = new Date(at.getTime() + deps.maxLifetimeSeconds * 1000);
     const id = await deps.queries.insertSession(token, { ...start, expiresAt }, at, trx);
-    return { token, id };
+    return id === undefined ? undefined : { token, id };
   }
 
   /** The live session of `token` and its user, or undefined. Refreshes the idle clock now and then. */

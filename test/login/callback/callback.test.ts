@@ -178,7 +178,6 @@ test('safe mode: the previous key still works while keys rotate', async (t) => {
 
 test('unknown errors are a plain 500 with nothing internal, and are logged', async (t) => {
   const { server, liveScene } = await setup(t);
-  await server.knex.schema.dropTable('login_history');
   await server.knex.schema.dropTable('users');
   const response = await postCallback(server.url, signedQuery(), eventXml({ openid: 'o_500', event: 'SCAN', eventKey: await liveScene() }));
   t.is(response.status, 500);

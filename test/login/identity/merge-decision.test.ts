@@ -14,7 +14,6 @@ function user(fields: Partial<User> & { id: number }): User {
     avatarUrl: null,
     phone: null,
     tmpSceneStr: null,
-    lastLoginTime: null,
     subscribed: false,
     sessionVersion: 0,
     isAdmin: false,
@@ -25,8 +24,8 @@ function user(fields: Partial<User> & { id: number }): User {
 }
 
 test('the row with the Official Account openid stays, older or not: its id is the OpenID sub', (t) => {
-  const mini = user({ id: 1, miniOpenid: 'm', unionid: 'u', phone: '13800138000', lastLoginTime: new Date(at.getTime() + 1000), sessionVersion: 3 });
-  const official = user({ id: 2, openid: 'o', tmpSceneStr: 'scene', subscribed: true, nickname: 'N', lastLoginTime: at, sessionVersion: 1 });
+  const mini = user({ id: 1, miniOpenid: 'm', unionid: 'u', phone: '13800138000', sessionVersion: 3 });
+  const official = user({ id: 2, openid: 'o', tmpSceneStr: 'scene', subscribed: true, nickname: 'N', sessionVersion: 1 });
   for (const [first, second] of [[mini, official], [official, mini]]) {
     const decision = decideMerge(first, second);
     if ('refused' in decision) return t.fail();
@@ -41,7 +40,6 @@ test('the row with the Official Account openid stays, older or not: its id is th
       nickname: 'N',
       avatarUrl: null,
       tmpSceneStr: 'scene',
-      lastLoginTime: new Date(at.getTime() + 1000),
       subscribed: true,
       sessionVersion: 3,
       blockedAt: null,

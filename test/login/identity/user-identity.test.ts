@@ -24,7 +24,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, kind: 'sqlite' | 
 
 /** One row of each table a user owns, for `userId`, on the device `device`. */
 async function giveEverything(knex: Knex, userId: number, name: string, device: string) {
-  await createLoginHistoryQueries(knex).insertLogin({ userId, method: name === 'mini' ? 'miniprogram' : 'oauth', ip: '203.0.113.1', userAgent: name }, at);
+  await createLoginHistoryQueries(knex).insertLoginWithoutSession({ userId, method: name === 'mini' ? 'miniprogram' : 'oauth', ip: '203.0.113.1', userAgent: name }, at);
   await createUserSessionQueries(knex).insertSession(`session-${name}`, { userId, method: 'oauth', ip: '203.0.113.1', userAgent: name, expiresAt: later }, at);
   await createApiTokenQueries(knex).insertToken(`token-${name}`, userId, later, at);
   await createSmsCodeQueries(knex).insertCode({ userId, phone: '13800138000', purpose: 'bind', codeHash: `code-${name}`, expiresAt: later }, at);
@@ -36,8 +36,9 @@ async function giveEverything(knex: Knex, userId: number, name: string, device: 
 async function everythingOf(knex: Knex, userId: number) {
   const of = (table: string, column: string) => knex(table).where({ user_id: userId }).orderBy(column).pluck(column);
   return {
-    logins: await of('login_history', 'user_agent'),
-    sessions: await of('user_sessions', 'user_agent'),
+    // Both are rows of user_sessions: a login without a session ended as it began.
+    logins: await knex('user_sessions').where({ user_id: userId, end_reason: 'no-session' }).orderBy('user_agent').pluck('user_agent'),
+    sessions: await knex('user_sessions').where({ user_id: userId }).whereNull('end_reason').orderBy('user_agent').pluck('user_agent'),
     tokens: (await of('api_tokens', 'id')).length,
     codes: await of('sms_codes', 'code_hash'),
     devices: await of('known_devices', 'device_hash'),

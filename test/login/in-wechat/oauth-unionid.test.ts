@@ -117,7 +117,7 @@ for (const { kind, enabled } of databaseKinds) {
       const after = await usersOf(server);
       t.is(after.length, 1);
       t.like(after[0], { id: official.id, openid, mini_openid: miniRow.mini_openid, unionid: miniRow.unionid, phone: '13877778888' });
-      const methods = await server.knex('login_history').where({ user_id: after[0].id }).pluck('method');
+      const methods = await server.knex('user_sessions').where({ user_id: after[0].id }).pluck('method');
       t.deepEqual(methods.sort(), ['miniprogram', 'oauth']);
       // The mini-program's token now belongs to the merged user, who has a phone.
       const phone = await miniProgram('/api/miniprogram/phone', { code: await sim.generateCode(openid, 'phone') }, mini.token);

@@ -35,7 +35,7 @@ test('login with a wx.login() code gives a token and needPhone; getPhoneNumber b
   t.is(row.openid, null, 'no Official Account openid yet');
   const again = await call('/api/miniprogram/login', { code: await sim.generateCode(openid, 'js') });
   t.is(again.body.needPhone, false);
-  t.is(Number((await server.knex('login_history').where({ method: 'miniprogram' }).count({ n: '*' }).first())!.n), 2);
+  t.is(Number((await server.knex('user_sessions').where({ method: 'miniprogram' }).count({ n: '*' }).first())!.n), 2);
   const stored = await server.knex('api_tokens').select('token_hash');
   t.false(stored.some((entry) => entry.token_hash === login.body.token), 'tokens are stored hashed');
 });

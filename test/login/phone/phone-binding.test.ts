@@ -94,7 +94,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(refused.status, 422);
     t.regex(await refused.text(), /绑定已失效/);
     t.is((await server.knex('users').where({ openid: 'o_twice' }).first()).phone, '13500000006');
-    t.is(Number((await server.knex('login_history').count({ n: '*' }).first())!.n), 1, 'one login');
+    t.is(Number((await server.knex('user_sessions').count({ n: '*' }).first())!.n), 1, 'one login');
     t.is((await second.get('/api/me')).status, 401);
   });
 

@@ -109,7 +109,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.deepEqual(deliveries.map((delivery) => delivery.status), [200, 200, 200]);
     const answers = (await Promise.all(polls)).map((answer) => answer.body.status).sort();
     t.true(answers.includes('success'));
-    const rows = await server.knex('login_history').where({ scene });
+    const rows = await server.knex('user_sessions').where({ scene });
     t.is(rows.length, 1);
   });
 

@@ -1,15 +1,18 @@
 import test from 'ava';
 import { answer, confirmPathOf, createPersona, openInWechat, openLoginAs } from '../../helpers/confirm-flow.js';
+import { createLoginSceneQueries } from '../../../src/db/login-scenes.js';
 import { databaseKinds } from '../../helpers/databases.js';
 import { bindPhone, phoneFor, poll } from '../../helpers/login-flow.js';
 import { plainScanLogin, startServer, type TestServer } from '../../helpers/server.js';
 
 /**
  * login_scenes is the one record of a scene's state, whatever LOGIN_CONFIRM
- * says; users.last_login_time is written by completed logins only.
+ * says (used: a login's row names the scene); the last login is the user's
+ * newest login row, written by completed logins only.
  */
-const stateOf = async (server: TestServer, scene: string) => (await server.knex('login_scenes').where({ scene }).first('state'))?.state;
-const lastLoginOf = async (server: TestServer, openid: string) => (await server.knex('users').where({ openid }).first('last_login_time'))?.last_login_time;
+const stateOf = async (server: TestServer, scene: string) => (await createLoginSceneQueries(server.knex).findScene(scene))?.state;
+const lastLoginOf = async (server: TestServer, openid: string) =>
+  (await server.knex('user_sessions').join('users', 'users.id', 'user_sessions.user_id').where('users.openid', openid).max({ at: 'user_sessions.created_at' }).first())?.at ?? null;
 
 for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;
@@ -25,7 +28,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.regex(await (await answer(confirm.phone, confirm.html, 'deny')).text(), /data-outcome="denied"/);
     t.is(await stateOf(server, scene), 'denied');
     t.is((await poll(browser, scene)).body.status, 'denied');
-    // Before, the scan itself wrote last_login_time, so the profile showed a login that never happened.
+    // Before, the scan itself wrote the last login time, so the profile showed a login that never happened.
     t.is(await lastLoginOf(server, openid), null);
     t.like(await server.knex('users').where({ openid }).first('tmp_scene_str'), { tmp_scene_str: scene }, 'the scan is still the latest scan');
   });
@@ -42,7 +45,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.is((await bindPhone(server, browser, '13800138011')).status, 303);
     t.is(await stateOf(server, scene), 'used');
     t.truthy(await lastLoginOf(server, 'o_plain'), 'the completed login is the last login');
-    const rows = await server.knex('login_history').where({ scene });
+    const rows = await server.knex('user_sessions').where({ scene });
     t.is(rows.length, 1);
   });
 
@@ -58,6 +61,6 @@ for (const { kind, enabled } of databaseKinds) {
     t.is(answers.filter((one) => one.body.status === 'success').length, 1);
     t.is(answers.filter((one) => one.body.status === 'expired').length, 2);
     t.is(await stateOf(server, second.scene), 'used');
-    t.is((await server.knex('login_history').where({ scene: second.scene })).length, 1);
+    t.is((await server.knex('user_sessions').where({ scene: second.scene })).length, 1);
   });
 }

@@ -109,7 +109,7 @@ test('a made-up X-Forwarded-For neither dodges the per-IP SMS cap nor lands in t
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '<b>anything</b>' },
     body: new URLSearchParams({ phone: '13800000000', code, _csrf: csrf }).toString(),
   });
-  const history = await server.knex('login_history').first('ip');
+  const history = await server.knex('user_sessions').first('ip');
   t.is(history.ip, '127.0.0.1');
 });
 

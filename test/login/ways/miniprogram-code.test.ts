@@ -43,7 +43,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.is((await bindPhone(server, browser, '13800138031')).status, 303);
     const me = await (await browser.get('/api/me')).json();
     t.like(me, { phone: '13800138031' });
-    t.is((await server.knex('login_history').where({ scene }).first()).method, 'miniprogram-code');
+    t.is((await server.knex('user_sessions').where({ scene }).first()).method, 'miniprogram-code');
   });
 }
 

@@ -14,7 +14,7 @@ async function openCodePage(server: TestServer) {
   return { ...page, code };
 }
 
-const historyOf = (server: TestServer, scene: string) => server.knex('login_history').where({ scene });
+const historyOf = (server: TestServer, scene: string) => server.knex('user_sessions').where({ scene });
 
 /** Another code of the same shape: its first letter changed to another letter. */
 function otherCode(code: string): string {
