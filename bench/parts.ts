@@ -47,7 +47,7 @@ async function main() {
     const people = openids.map((openid) => byOpenid.get(openid)!) as User[];
     const scenes = await recordedScenes(knex, total);
     const loginScenes = createLoginSceneQueries(knex);
-    const sceneStates = createSceneStates({ scenes: loginScenes, confirmation: { needsConfirmation: async () => false, askToConfirm: async () => ({ kind: 'refused' }) } });
+    const sceneStates = createSceneStates({ scenes: loginScenes, confirmation: { approvedAtOnce: 'any device', needsConfirmation: async () => false, askToConfirm: async () => ({ kind: 'refused' }) } });
     const codec = createCallbackCodec({ token: 'dev-token', appId: '', timestampToleranceSeconds: 0 });
     const guard = createReplayGuard({ store: createDatabaseNonceStore(knex), toleranceSeconds: 300 });
     const hub = createLoginHub();
@@ -66,7 +66,8 @@ async function main() {
     const parts: [string, (index: number) => Promise<unknown>][] = [
       ['verify and parse (signature, XML)', (i) => codec.open(pushes[i].query, async () => pushes[i].body)],
       ['replay guard (the nonce claim)', (i) => guard.check(String(base + i), String(pushes[i].query.nonce), pushes[i].body)],
-      ['scan record (UPDATE users, approve the scene)', async (i) => {
+      ['scan record (approve the scene, record the scan: one UPDATE on MySQL, two elsewhere)', async (i) => {
+        if (await sceneStates.approveUsualScan(openids[i], scenes[i])) return;
         await users.updateScan(openids[i], scenes[i], new Date());
         await loginScenes.markApproved(scenes[i], openids[i], Date.now());
       }],

@@ -174,6 +174,32 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
   }
 
   /**
+   * The usual scan in one statement, on MySQL (a multi-table UPDATE; undefined
+   * elsewhere: not tried): a user with a phone scans an issued, live scene
+   * that asks for no confirmation, from its browser when `onKnownDevice` (a
+   * browser they logged in on before). The scene is approved for them and
+   * the scan recorded on the user (as users.updateScan does) together, or
+   * nothing changes and false says it was not that case. A scene string
+   * another user holds is that too.
+   */
+  async function approveUsualScan(scene: string, openid: string, now: number, onKnownDevice: boolean): Promise<boolean | undefined> {
+    if (knex.client.config.client !== 'mysql2') return undefined;
+    const device = onKnownDevice ? ' AND EXISTS (SELECT 1 FROM known_devices k WHERE k.user_id = u.id AND k.device_hash = s.device_hash)' : '';
+    try {
+      const [result] = await knex.raw(
+        `UPDATE login_scenes s JOIN users u ON u.openid = ?
+         SET s.state = 'approved', s.scanner_openid = u.openid, s.decided_at_ms = ?, u.tmp_scene_str = s.scene, u.subscribed = 1, u.updated_at = ?
+         WHERE s.scene = ? AND s.state = 'issued' AND s.expires_at_ms > ? AND s.confirm_required = 0 AND u.phone IS NOT NULL${device}`,
+        [openid, now, new Date(now), scene, now],
+      );
+      return (result as { affectedRows: number }).affectedRows > 0;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
    * The scanner's decision, once: the token must be live and unused, and it is
    * burnt by the same UPDATE that records the decision.
    */
@@ -225,7 +251,7 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
     return table().where('expires_at_ms', '<', now - keepAfterExpiryMs).delete();
   }
 
-  return { insertScene, findScene, findScenes, findScenesWithScanners, findSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, decide, markAwaitingInMiniProgram, decideInMiniProgram, moveScene, deleteExpiredScenes };
+  return { insertScene, findScene, findScenes, findScenesWithScanners, findSceneByCodeHash, findSceneByTokenHash, markAwaiting, markApproved, approveUsualScan, decide, markAwaitingInMiniProgram, decideInMiniProgram, moveScene, deleteExpiredScenes };
 }
 
 export type LoginSceneQueries = ReturnType<typeof createLoginSceneQueries>;

@@ -31,7 +31,7 @@ for (const { kind, enabled } of databaseKinds) {
       scene('at-once', { way: 'oa-qr', scanner_openid: 'o_admin', number: null, confirmed_at_ms: null }),
       scene('code-sent', { way: 'oa-code', scanner_openid: 'o_admin', number: null, confirmed_at_ms: null, code_hash: 'h'.repeat(64) }),
     ]);
-    const states = createSceneStates({ scenes: createLoginSceneQueries(knex), confirmation: { needsConfirmation: async () => false, askToConfirm: async () => ({ kind: 'refused' }) } });
+    const states = createSceneStates({ scenes: createLoginSceneQueries(knex), confirmation: { approvedAtOnce: 'any device', needsConfirmation: async () => false, askToConfirm: async () => ({ kind: 'refused' }) } });
     const confirmedAt = async (name: string) => {
       const state = await states.stateOf(name);
       return state.status === 'approved' ? state.confirmedAt : 'not approved';

@@ -75,6 +75,14 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     return needsConfirmationOf(await deps.users.findUserByOpenid(openid), row);
   }
 
+  /**
+   * Which scans LOGIN_CONFIRM lets through without asking, for the scan that
+   * is checked and approved in one statement (scan/scene-states.ts): every
+   * one (off), one from a browser the scanner logged in on before
+   * (new-device), or none (always).
+   */
+  const approvedAtOnce: 'any device' | 'known device' | undefined = deps.mode === 'off' ? 'any device' : deps.mode === 'new-device' ? 'known device' : undefined;
+
   /** The same rule for a scanner already known by user (a mini-program code's). */
   async function needsConfirmationOf(user: { id: number } | undefined, row: LoginSceneRow): Promise<boolean> {
     if (row.confirmRequired) return true;
@@ -136,7 +144,7 @@ export function createLoginConfirmation(deps: LoginConfirmationDeps) {
     return list;
   }
 
-  return { needsConfirmation, needsConfirmationOf, askToConfirm, lookUpToken, decide, numberChoices };
+  return { approvedAtOnce, needsConfirmation, needsConfirmationOf, askToConfirm, lookUpToken, decide, numberChoices };
 }
 
 export type LoginConfirmation = ReturnType<typeof createLoginConfirmation>;

@@ -80,6 +80,13 @@ export function createScanToLogin(deps: ScanToLoginDeps) {
       return undefined;
     }
     if (facts.expiresAt < now()) return refuse('scene_invalid', facts.lang);
+    // 2 and 3 in one statement for the usual scan, a follower with a phone (MySQL), otherwise one after the other.
+    if (event === 'SCAN' && (await deps.sceneStates.approveUsualScan(openid, scene))) {
+      const scan = { outcome: 'recorded', hasPhone: true } as const;
+      wakeBrowser(openid, scene, scan);
+      deps.metrics?.scans.inc({ outcome: 'logged_in' });
+      return reply(facts.lang, { kind: 'approved' }, scan);
+    }
     const claim = await deps.sceneStates.claim(openid, scene);
     if (claim.kind === 'refused') return refuse('scene_invalid', facts.lang);
     const scan = await deps.scans.record(openid, scene, event);

@@ -33,7 +33,7 @@ export interface WaitingBrowser {
 export interface SceneStateDeps {
   scenes: LoginSceneQueries;
   /** Whether a scan must be confirmed in WeChat, and asking for it (LOGIN_CONFIRM). */
-  confirmation: Pick<LoginConfirmation, 'needsConfirmation' | 'askToConfirm'>;
+  confirmation: Pick<LoginConfirmation, 'approvedAtOnce' | 'needsConfirmation' | 'askToConfirm'>;
   now?: () => number;
 }
 
@@ -80,6 +80,17 @@ export function createSceneStates(deps: SceneStateDeps) {
   }
 
   /**
+   * The usual scan, claimed and recorded in one statement where the database
+   * can (db/login-scenes.ts): a user with a phone whose scan LOGIN_CONFIRM
+   * lets through. False when it is not that case, and nothing changed: the
+   * scan goes the general way (claim, then record).
+   */
+  async function approveUsualScan(openid: string, scene: string): Promise<boolean> {
+    const when = deps.confirmation.approvedAtOnce;
+    return when !== undefined && (await deps.scenes.approveUsualScan(scene, openid, now(), when === 'known device')) === true;
+  }
+
+  /**
    * A code sent to the account (oa-code) by `openid`: the live scene it names
    * is approved for them at once (typing the page's code in WeChat is the
    * confirmation). A retried delivery of the same message finds the scene
@@ -106,7 +117,7 @@ export function createSceneStates(deps: SceneStateDeps) {
     return new Map([...found].map(([scene, { row, scanner }]) => [scene, stateOfRow(row, scanner)]));
   }
 
-  return { recordIssued, moveOwner, claim, claimByCode, stateOf };
+  return { recordIssued, moveOwner, approveUsualScan, claim, claimByCode, stateOf };
 }
 
 export type SceneStates = ReturnType<typeof createSceneStates>;

@@ -94,10 +94,11 @@ for (const { kind, enabled } of databaseKinds) {
     const mode = linkBeforeRecording ? 'with a mini-program' : 'without a mini-program';
 
     declare(`${kind}: ${mode}, a first scan creates the user with the scene and the follow state; no login yet, so no last login`, async (t) => {
-      const { users, scans } = await setup(t, kind, linkBeforeRecording);
+      const { knex, users, scans } = await setup(t, kind, linkBeforeRecording);
       t.like(await scans.record('o_first', 'scene-1', 'subscribe'), { outcome: 'recorded', hasPhone: false });
       const user = (await users.findUsersByOpenids(['o_first', 'o_none'])).get('o_first');
-      t.like(user, { openid: 'o_first', tmpSceneStr: 'scene-1', subscribed: true, phone: null, sessionVersion: 0, lastLoginTime: null });
+      t.like(user, { openid: 'o_first', tmpSceneStr: 'scene-1', subscribed: true, phone: null, sessionVersion: 0 });
+      t.is((await knex('user_sessions').where({ user_id: user!.id })).length, 0, 'the last login is the newest login row: none');
     });
 
     declare(`${kind}: ${mode}, a scene held by another user is refused, whatever the event`, async (t) => {
