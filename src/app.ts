@@ -48,6 +48,8 @@ export interface AppHandle {
     endExpiredSessions(): Promise<number>;
     /** Sends what is due in the outbox, and waits until each send is done. */
     sendOutbox(): Promise<void>;
+    /** Writes the known browsers of the logins so far (written after each login's answer, a few at a time). */
+    rememberDevices(): Promise<void>;
   };
   /** Shutting down: held polls answer `pending` at once, so scripts re-poll and reach a live instance. */
   drain(): void;
@@ -133,6 +135,7 @@ export function createApp(deps: AppDeps): AppHandle {
     jobs: {
       endExpiredSessions: () => services.sessions.endExpiredSessions(),
       sendOutbox: () => services.outbox.runOnce(),
+      rememberDevices: () => services.deviceMemory.settled(),
     },
     drain: () => infra.hub.drain(),
     async close() {
@@ -143,8 +146,9 @@ export function createApp(deps: AppDeps): AppHandle {
       services.poller.close();
       services.deduper.close();
       services.oidc?.close();
-      // Unionids still being fetched for new users are stored before the database closes.
+      // Unionids still being fetched for new users, and the browsers of the last logins, are stored before the database closes.
       await services.unionidBackfill.settled();
+      await services.deviceMemory.settled();
       await infra.close();
     },
   };

@@ -5,6 +5,7 @@ import { createCurrentSession, currentUserFrom } from '../login/session/current-
 import { createDeliveryDeduper, deliveryMemorySeconds } from '../login/callback/delivery-dedupe.js';
 import { createEndSessionLinks } from '../login/session/end-session-links.js';
 import { createLoginAftercare } from '../login/session/login-aftercare.js';
+import { createDeviceMemory } from '../login/session/device-memory.js';
 import { createLoginConfirmation } from '../login/confirm/login-confirmation.js';
 import { createWechatEvents } from '../login/callback/wechat-events.js';
 import { createScanRecording } from '../login/scan/scan-recording.js';
@@ -62,11 +63,12 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     windowMs: unionidBackfillWindowMs,
     logger,
   });
-  const sessions = createSessionStore({ queries: queries.userSessions, devices: knownDevices, ...config.sessions, logger, now });
+  const deviceMemory = createDeviceMemory({ queries: knownDevices, logger, now });
+  const sessions = createSessionStore({ queries: queries.userSessions, devices: knownDevices, devicesRemembered: deviceMemory.settled, ...config.sessions, logger, now });
   const confirmation = createLoginConfirmation({
     mode: config.loginConfirm,
     scenes: queries.loginScenes,
-    devices: knownDevices,
+    devices: deviceMemory,
     users,
     announce: announceScan,
     publicUrl: config.publicUrl,
@@ -74,7 +76,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     logger,
     now,
   });
-  const sceneStates = createSceneStates({ scenes: queries.loginScenes, confirmation, now });
+  const sceneStates = createSceneStates({ scenes: queries.loginScenes, confirmation, devicesSettled: deviceMemory.settled, now });
   const loginRecord = createLoginRecord({ loginHistory: queries.loginHistory, transaction, events: queries.events, metrics, now: nowDate });
   const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
   const codec = createCallbackCodec({
@@ -95,7 +97,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     now,
   });
   const afterSignIn = createLoginAftercare({
-    devices: knownDevices,
+    devices: deviceMemory,
     sendCustomText: api.sendCustomText,
     logger,
     endSessionLink: (started) => endSessionLinks.linkFor({ id: started.id, userId: started.user.id }),
@@ -220,6 +222,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       miniProgramApi &&
       createMiniCodeScan({ api: miniProgramApi, identity: userIdentity, scenes: queries.loginScenes, confirmation, announce: announceScan, metrics, logger, now }),
     sessions,
+    deviceMemory,
     confirmation,
     sceneStates,
     scanToLogin,

@@ -21,6 +21,35 @@ export function createKnownDeviceQueries(knex: Knex) {
       .merge(['last_seen_at_ms']);
   }
 
+  /**
+   * Remembers the browsers of these sessions for their users, in one
+   * statement, as rememberDevice does for one: only for sessions still live,
+   * so that a session ended before this runs (which forgot its browser then)
+   * cannot bring its browser back, and for the user the session belongs to now.
+   */
+  async function rememberDevicesOfSessions(sessionIds: number[], now: number): Promise<void> {
+    const select = knex('user_sessions')
+      .whereIn('id', sessionIds)
+      .whereNull('revoked_at')
+      .whereNotNull('device_hash')
+      .select('user_id', 'device_hash', knex.raw('? as first_seen_at_ms', [now]), knex.raw('? as last_seen_at_ms', [now]))
+      .toSQL()
+      .toNative();
+    const columns = 'INSERT INTO known_devices (user_id, device_hash, first_seen_at_ms, last_seen_at_ms)';
+    // MySQL's upsert, or SQLite's (whose INSERT … SELECT needs a WHERE before ON CONFLICT, and has one).
+    const upsert = knex.client.config.client === 'mysql2' ? 'ON DUPLICATE KEY UPDATE last_seen_at_ms = VALUES(last_seen_at_ms)' : 'ON CONFLICT (user_id, device_hash) DO UPDATE SET last_seen_at_ms = excluded.last_seen_at_ms';
+    await knex.raw(`${columns} ${select.sql} ${upsert}`, [...select.bindings] as Knex.RawBinding[]);
+  }
+
+  /** Forgets, in one statement, each of these browsers of its user. */
+  async function forgetEachDevice(devices: { userId: number; deviceHash: string }[]): Promise<void> {
+    await knex('known_devices')
+      .where((any) => {
+        for (const device of devices) any.orWhere({ user_id: device.userId, device_hash: device.deviceHash });
+      })
+      .delete();
+  }
+
   /** Forgets these browsers of the user (all of them when `deviceHashes` is undefined): their next login asks the phone again. */
   async function forgetDevices(userId: number, deviceHashes?: string[], trx?: Knex.Transaction): Promise<void> {
     const query = (trx ?? knex)('known_devices').where({ user_id: userId });
@@ -28,7 +57,7 @@ export function createKnownDeviceQueries(knex: Knex) {
     await query.delete();
   }
 
-  return { isKnownDevice, rememberDevice, forgetDevices };
+  return { isKnownDevice, rememberDevice, rememberDevicesOfSessions, forgetEachDevice, forgetDevices };
 }
 
 export type KnownDeviceQueries = ReturnType<typeof createKnownDeviceQueries>;

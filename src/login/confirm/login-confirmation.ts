@@ -15,7 +15,7 @@ const tokenPattern = /^[A-Za-z0-9_-]{32}$/;
 export interface LoginConfirmationDeps {
   mode: LoginConfirmMode;
   scenes: LoginSceneQueries;
-  devices: KnownDeviceQueries;
+  devices: Pick<KnownDeviceQueries, 'isKnownDevice'>;
   users: Pick<UserQueries, 'findUserByOpenid'>;
   /** Wakes the polls of a scene, on this instance and (through Redis) the others. */
   announce: (scene: string) => void;

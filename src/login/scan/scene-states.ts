@@ -34,6 +34,8 @@ export interface SceneStateDeps {
   scenes: LoginSceneQueries;
   /** Whether a scan must be confirmed in WeChat, and asking for it (LOGIN_CONFIRM). */
   confirmation: Pick<LoginConfirmation, 'approvedAtOnce' | 'needsConfirmation' | 'askToConfirm'>;
+  /** Resolves once the browsers of this process's logins so far are remembered (session/device-memory.ts). */
+  devicesSettled?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -87,7 +89,10 @@ export function createSceneStates(deps: SceneStateDeps) {
    */
   async function approveUsualScan(openid: string, scene: string): Promise<boolean> {
     const when = deps.confirmation.approvedAtOnce;
-    return when !== undefined && (await deps.scenes.approveUsualScan(scene, openid, now(), when === 'known device')) === true;
+    if (when === undefined) return false;
+    // The known-device check is in the statement: it must see the browsers remembered so far.
+    if (when === 'known device') await deps.devicesSettled?.();
+    return (await deps.scenes.approveUsualScan(scene, openid, now(), when === 'known device')) === true;
   }
 
   /**

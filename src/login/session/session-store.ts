@@ -15,6 +15,12 @@ export interface SessionStoreDeps {
   queries: UserSessionQueries;
   /** The browsers that skip the confirmation on the phone (LOGIN_CONFIRM=new-device). */
   devices: Pick<KnownDeviceQueries, 'forgetDevices'>;
+  /**
+   * Resolves once this process's logins so far have their browsers written
+   * (device-memory.ts writes them after the answer, and only for a session
+   * still live): a logout keeps its browser known, so it waits for that.
+   */
+  devicesRemembered?: () => Promise<void>;
   idleTimeoutSeconds: number;
   maxLifetimeSeconds: number;
   /** One line per session ended, with why (never a token). */
@@ -102,6 +108,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
 
   /** Logging out: the session ends, and the browser stays a known device (README). */
   async function endSession(userId: number, sessionId: number): Promise<boolean> {
+    await deps.devicesRemembered?.();
     const done = await deps.queries.revokeSession(userId, sessionId, new Date(now()), 'logout');
     if (done) ended({ userId, sessionId, reason: 'logout' });
     return done;
