@@ -1,6 +1,7 @@
 import { printProfileWindow, startCostMeter, waitUntilIdle, type Cost } from './lib/cpu.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';
 import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop } from './lib/processes.js';
+import { actOnPhone, expectedStatus, finishOpenLogin, openPhone, openWayPage, startOpenLogin, wayOf, type OpenLogin, type WayPage } from './lib/ways.js';
 import {
   type BenchDatabase,
   openLoginSessions,
@@ -120,7 +121,8 @@ async function keepPolling(url: string, browser: Browser, stopped: () => boolean
     }
     failures = 0;
     const status = (JSON.parse(reply.body) as { status: string }).status;
-    if (status !== 'pending') {
+    // Scanned: a mini-program code waiting for the tap in the mini-program (static/js/login.js polls on too).
+    if (status !== 'pending' && status !== 'scanned') {
       browser.answeredAt = performance.now();
       browser.status = status;
       return;
@@ -454,31 +456,48 @@ export async function callbackThroughput(database: BenchDatabase, sizes: Sizes):
 
 /**
  * 5. Scan to answer under a steady mixed load: `mixedPolls` browsers always hold polls (a new one starts
- * whenever one is answered), and scans arrive at `scansPerSecond` for `mixedSeconds`, every other one
- * from a newcomer (`subscribe` + `qrscene_`, answered `bind`) and the others from returning users with
- * a phone (`SCAN`, answered `success`). The p99 of the first and the last 10 s shows any growth.
- * The stream starts `warmUpSeconds` earlier; those scans are checked but not counted in the latencies.
+ * whenever one is answered), and logins arrive at `scansPerSecond` for `mixedSeconds`, half of them from
+ * newcomers, by every way in (bench/lib/ways.ts): QR codes scanned, codes sent to the account, and with
+ * the simulator mini-program codes and Open Platform logins. The p99 of the first and the last 10 s shows
+ * any growth. The stream starts `warmUpSeconds` earlier; those logins are checked but not counted.
  */
 export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProgram: boolean): Promise<Row[]> {
   const warmUp = sizes.warmUpSeconds * sizes.scansPerSecond;
   const total = warmUp + sizes.mixedSeconds * sizes.scansPerSecond;
   const tag = `${miniProgram ? 'mp' : 'plain'}${Date.now()}`;
-  const returningOpenids = (await seedUsers(database.knex, Math.ceil(total / 2), tag));
-  // The simulator configures a mini-program; the fake WeChat runs the server as in production without one.
-  const server = miniProgram ? await startOurServer(database.url) : await startOurServerWithFakeWechat(database.url);
+  const kinds = Array.from({ length: total }, (_, index) => wayOf(index, miniProgram));
+  const isNewcomer = (index: number) => expectedStatus[kinds[index]] === 'bind';
+  const newcomerCount = kinds.filter((_, index) => isNewcomer(index)).length;
+  const returningOpenids = await seedUsers(database.knex, total - newcomerCount, tag);
+  // The simulator configures a mini-program and every way in; the fake WeChat runs the server as in production without one.
+  const server = miniProgram ? await startOurServer(database.url) : await startOurServerWithFakeWechat(database.url, { LOGIN_METHODS: 'oa-qr,oa-code' });
   let stopped = false;
   const polling: Promise<void>[] = [];
   try {
-    const newcomerOpenids = miniProgram
-      ? await createNewcomers(server.url, Math.ceil(total / 2), tag)
-      : Array.from({ length: Math.ceil(total / 2) }, (_, index) => `o_new_${tag}_${index}`);
-    const browsers: Browser[] = (await openLoginSessions(server.url, sizes.mixedPolls + total)).map((session) => ({ session }));
+    // Newcomers are the simulator's personas (WeChat knows them: user/info, the mini-program, the website login).
+    const newcomerOpenids = miniProgram ? await createNewcomers(server.url, newcomerCount, tag) : Array.from({ length: newcomerCount }, (_, index) => `o_new_${tag}_${index}`);
+    const openidOf: string[] = [];
+    let returningNext = 0;
+    let newcomerNext = 0;
+    kinds.forEach((_, index) => (openidOf[index] = isNewcomer(index) ? newcomerOpenids[newcomerNext++] : returningOpenids[returningNext++]));
+    const phone = await openPhone(server.url);
+    // Each login's browser: a page of its way, polling; an Open Platform login waits on WeChat's page instead.
+    const pages = await inBatches(kinds, 32, (kind): Promise<WayPage | OpenLogin> => (kind === 'open-newcomer' ? startOpenLogin(server.url) : openWayPage(server.url, kind)));
+    const pollBrowsers: Browser[] = [];
+    const browserOf: (Browser | undefined)[] = kinds.map((kind, index) => {
+      if (kind === 'open-newcomer') return undefined;
+      const browser = { session: pages[index] as WayPage };
+      pollBrowsers.push(browser);
+      return browser;
+    });
+    // More browsers behind them, so that mixedPolls stay held to the end.
+    pollBrowsers.push(...(await openLoginSessions(server.url, sizes.mixedPolls)).map((session) => ({ session })));
     const pollFailures: PollFailures = new Map();
     let nextToStart = 0;
     // A browser answered, another one opens its page: the number of held polls stays at mixedPolls.
     const startNext = () => {
-      if (stopped || nextToStart >= browsers.length) return;
-      const browser = browsers[nextToStart++];
+      if (stopped || nextToStart >= pollBrowsers.length) return;
+      const browser = pollBrowsers[nextToStart++];
       polling.push(keepPolling(server.url, browser, () => stopped, pollFailures).then(startNext));
     };
     for (let index = 0; index < sizes.mixedPolls; index += 1) startNext();
@@ -486,13 +505,10 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     const settledMs = await waitUntilIdle(server.child.pid!);
     process.stderr.write(`  waited ${(settledMs / 1000).toFixed(0)} s for the server and MariaDB to finish the set-up's work\n`);
 
-    const isNewcomer = (index: number) => index % 2 === 1;
-    const pushes = browsers.slice(0, total).map((browser, index) => {
-      const openid = isNewcomer(index) ? newcomerOpenids[(index - 1) / 2] : returningOpenids[index / 2];
-      return { event: isNewcomer(index) ? ('subscribe' as const) : ('SCAN' as const), openid, scene: browser.session.scene };
-    });
     const gap = 1000 / sizes.scansPerSecond;
     const sentAt: number[] = [];
+    const answeredAt: (number | undefined)[] = [];
+    const statusOf: (string | undefined)[] = [];
     const sends: Promise<unknown>[] = [];
     let callbackFailures = 0;
     const callbackMs: number[] = [];
@@ -500,13 +516,26 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     for (let index = 0; index < total; index += 1) {
       const wait = t0 + index * gap - performance.now();
       if (wait > 1) await sleep(wait);
-      const push = signedScanEvent(server.url, pushes[index].event, pushes[index].openid, pushes[index].scene, Math.floor(Date.now() / 1000) + index);
+      const kind = kinds[index];
       sentAt[index] = performance.now();
+      if (kind === 'open-newcomer') {
+        sends.push(
+          finishOpenLogin(server.url, phone, pages[index] as OpenLogin, openidOf[index]).then(
+            (location) => {
+              answeredAt[index] = performance.now();
+              statusOf[index] = location === '/bind' ? 'bind' : location === '/profile' ? 'success' : location;
+            },
+            () => void (callbackFailures += 1),
+          ),
+        );
+        continue;
+      }
+      const acted = actOnPhone(server.url, phone, kind, pages[index] as WayPage, openidOf[index], Math.floor(Date.now() / 1000) + index);
       sends.push(
-        request(push.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body }).then(
+        acted.then(
           (reply) => {
-            if (index >= warmUp) callbackMs.push(performance.now() - sentAt[index]);
-            if (reply.status !== 200) callbackFailures += 1;
+            if (index >= warmUp && kind !== 'mini-newcomer') callbackMs.push(performance.now() - sentAt[index]);
+            if (reply.status !== 200 && reply.status !== 303) callbackFailures += 1;
           },
           () => void (callbackFailures += 1),
         ),
@@ -516,30 +545,37 @@ export async function mixedScans(database: BenchDatabase, sizes: Sizes, miniProg
     const measuredFrom = t0 + warmUp * gap;
     await Promise.all(sends);
     printProfileWindow(measuredFrom, server.child.pid!);
-    const scanned = browsers.slice(0, total);
     const deadline = Date.now() + 30_000;
-    while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
-    const latencyOf = (index: number) => (scanned[index].answeredAt ?? NaN) - sentAt[index];
+    const done = (index: number) => (browserOf[index] ? browserOf[index]!.answeredAt !== undefined : answeredAt[index] !== undefined || statusOf[index] !== undefined);
+    while (kinds.some((_, index) => !done(index)) && Date.now() < deadline) await sleep(50);
+    kinds.forEach((_, index) => {
+      const browser = browserOf[index];
+      if (browser) {
+        answeredAt[index] = browser.answeredAt;
+        statusOf[index] = browser.status;
+      }
+    });
+    const latencyOf = (index: number) => (answeredAt[index] ?? NaN) - sentAt[index];
     const pick = (keep: (index: number) => boolean) =>
-      scanned.map((_, index) => index).filter((index) => index >= warmUp && keep(index)).map(latencyOf).filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
+      kinds.map((_, index) => index).filter((index) => index >= warmUp && keep(index)).map(latencyOf).filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
     const windowMs = 10_000;
     const all = pick(() => true);
     const first = pick((index) => sentAt[index] - measuredFrom < windowMs);
     const last = pick((index) => sentAt[index] - measuredFrom >= sizes.mixedSeconds * 1000 - windowMs);
-    printWorstPerSecond(sentAt, scanned, 'warm-up first');
-    const newcomers = pick(isNewcomer);
-    const returning = pick((index) => !isNewcomer(index));
-    const wrong = scanned.filter((browser, index) => browser.status !== (isNewcomer(index) ? 'bind' : 'success')).length;
+    printWorstPerSecond(sentAt, kinds.map((_, index) => ({ answeredAt: answeredAt[index] }) as Browser), 'warm-up first');
+    const wrong = kinds.filter((kind, index) => statusOf[index] !== expectedStatus[kind]);
     const scenario = miniProgram ? 'mixed scans, with a mini-program' : 'mixed scans, no mini-program';
     const db = database.kind;
     const held = sizes.mixedPolls.toLocaleString('en');
+    const byWay = [...new Set(kinds)].map((kind) => `${kind} ${ms(percentile(pick((index) => kinds[index] === kind), 99))}`).join(', ');
     return [
-      { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} scans in ${sizes.mixedSeconds} s after ${sizes.warmUpSeconds} s of warm-up, half newcomers, ${held} polls held)`, value: threePercentiles(all), target: 'p99 ≤ 25 ms' },
+      { scenario, db, figure: `scan → answer p50 / p95 / p99 (${all.length} logins in ${sizes.mixedSeconds} s after ${sizes.warmUpSeconds} s of warm-up, half newcomers, ${held} polls held)`, value: threePercentiles(all), target: 'p99 ≤ 25 ms' },
       { scenario, db, figure: 'p99 of the first 10 s / of the last 10 s', value: `${ms(percentile(first, 99))} / ${ms(percentile(last, 99))}`, target: 'no growth' },
-      { scenario, db, figure: 'p99 newcomers / returning', value: `${ms(percentile(newcomers, 99))} / ${ms(percentile(returning, 99))}`, target: '' },
+      { scenario, db, figure: 'p99 newcomers / returning', value: `${ms(percentile(pick(isNewcomer), 99))} / ${ms(percentile(pick((index) => !isNewcomer(index)), 99))}`, target: '' },
+      { scenario, db, figure: 'p99 by way in', value: byWay, target: '' },
       { scenario, db, figure: 'callback answered (send → reply) p50 / p95 / p99', value: threePercentiles(callbackMs.sort((a, b) => a - b)), target: '' },
-      { scenario, db, figure: 'polls not answered bind (newcomer) or success (returning); failed callbacks', value: `${wrong}; ${callbackFailures}`, target: '0; 0' },
-      { scenario, db, figure: 'poll requests that failed and were retried; sender behind schedule at the end', value: `${browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0)}; ${ms(Math.max(0, lateBy))}`, target: '' },
+      { scenario, db, figure: 'logins that did not end as their way should (bind or success); failed pushes or steps', value: `${wrong.length}${wrong.length > 0 ? ` (${[...new Set(wrong)].join(', ')})` : ''}; ${callbackFailures}`, target: '0; 0' },
+      { scenario, db, figure: 'poll requests that failed and were retried; sender behind schedule at the end', value: `${pollBrowsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0)}; ${ms(Math.max(0, lateBy))}`, target: '' },
     ];
   } finally {
     stopped = true;

@@ -48,8 +48,8 @@ export interface AppHandle {
     endExpiredSessions(): Promise<number>;
     /** Sends what is due in the outbox, and waits until each send is done. */
     sendOutbox(): Promise<void>;
-    /** Writes the known browsers of the logins so far (written after each login's answer, a few at a time). */
-    rememberDevices(): Promise<void>;
+    /** Writes what follows the logins so far: their known browsers and last login times (written after each login's answer, a few at a time). */
+    writeAfterLogins(): Promise<void>;
   };
   /** Shutting down: held polls answer `pending` at once, so scripts re-poll and reach a live instance. */
   drain(): void;
@@ -135,7 +135,7 @@ export function createApp(deps: AppDeps): AppHandle {
     jobs: {
       endExpiredSessions: () => services.sessions.endExpiredSessions(),
       sendOutbox: () => services.outbox.runOnce(),
-      rememberDevices: () => services.deviceMemory.settled(),
+      writeAfterLogins: () => services.afterLoginWrites(),
     },
     drain: () => infra.hub.drain(),
     async close() {
@@ -146,9 +146,9 @@ export function createApp(deps: AppDeps): AppHandle {
       services.poller.close();
       services.deduper.close();
       services.oidc?.close();
-      // Unionids still being fetched for new users, and the browsers of the last logins, are stored before the database closes.
+      // Unionids still being fetched for new users, and what follows the last logins, are stored before the database closes.
       await services.unionidBackfill.settled();
-      await services.deviceMemory.settled();
+      await services.afterLoginWrites();
       await infra.close();
     },
   };

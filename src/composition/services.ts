@@ -5,7 +5,8 @@ import { createCurrentSession, currentUserFrom } from '../login/session/current-
 import { createDeliveryDeduper, deliveryMemorySeconds } from '../login/callback/delivery-dedupe.js';
 import { createEndSessionLinks } from '../login/session/end-session-links.js';
 import { createLoginAftercare } from '../login/session/login-aftercare.js';
-import { createDeviceMemory } from '../login/session/device-memory.js';
+import { createDeviceMemory, deviceMemoryWindowMs } from '../login/session/device-memory.js';
+import { createBatchedWrites } from '../db/batched-writes.js';
 import { createLoginConfirmation } from '../login/confirm/login-confirmation.js';
 import { createWechatEvents } from '../login/callback/wechat-events.js';
 import { createScanRecording } from '../login/scan/scan-recording.js';
@@ -77,7 +78,9 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     now,
   });
   const sceneStates = createSceneStates({ scenes: queries.loginScenes, confirmation, devicesSettled: deviceMemory.settled, now });
-  const loginRecord = createLoginRecord({ loginHistory: queries.loginHistory, transaction, events: queries.events, metrics, now: nowDate });
+  // users.last_login_time, kept for those who read the table (CONTRACT.md), written after the logins' answers.
+  const lastLogins = createBatchedWrites<number>({ write: (ids) => users.setLastLoginFromHistory([...new Set(ids)]), windowMs: deviceMemoryWindowMs, logger, what: 'last login times' });
+  const loginRecord = createLoginRecord({ loginHistory: queries.loginHistory, transaction, events: queries.events, lastLoginChanged: lastLogins.add, metrics, now: nowDate });
   const nonceStore = redis ? createRedisNonceStore(redis.publisher, queries.callbackNonces) : queries.callbackNonces;
   const codec = createCallbackCodec({
     token: config.wechat.token,
@@ -223,6 +226,11 @@ export function createServices(infra: Infrastructure, queries: Queries) {
       createMiniCodeScan({ api: miniProgramApi, identity: userIdentity, scenes: queries.loginScenes, confirmation, announce: announceScan, metrics, logger, now }),
     sessions,
     deviceMemory,
+    /** Resolves once the writes that follow the logins so far (their browsers, the last login times) are done. */
+    afterLoginWrites: async () => {
+      await deviceMemory.settled();
+      await lastLogins.settled();
+    },
     confirmation,
     sceneStates,
     scanToLogin,

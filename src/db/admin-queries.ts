@@ -2,6 +2,7 @@ import { type EventLog, noEventLog } from './event-log.js';
 import { endLiveSessions } from './session-endings.js';
 import { inTransaction } from './transaction.js';
 import type { Knex } from 'knex';
+import { newestLoginOfUser } from './login-history.js';
 import { toDate, toOptionalDate } from './values.js';
 
 export interface AdminUserRow {
@@ -31,8 +32,7 @@ export function createAdminQueries(knex: Knex, events: EventLog = noEventLog) {
   /** Users matching `key`; a unionid may be shared by an Official Account user and a mini-program one. */
   async function findUsers(key: UserKey): Promise<AdminUserRow[]> {
     // The last login is the user's newest login row (index user_id, created_at).
-    const lastLogin = knex('user_sessions').max('created_at').where('user_id', knex.ref('users.id'));
-    const rows = await knex('users').where(columnOf(key)).orderBy('id').select('users.*', lastLogin.as('last_login_time'));
+    const rows = await knex('users').where(columnOf(key)).orderBy('id').select('users.*', newestLoginOfUser(knex).as('last_login_time'));
     return rows.map(toAdminUser);
   }
 

@@ -9,6 +9,11 @@ export type LoginMethod = (typeof loginMethods)[number];
 /** `user_sessions.end_reason` of a login that had no browser session: it ended as it began. */
 export const noSessionReason = 'no-session';
 
+/** The time of the user's newest login, as a subquery of a query on `users` (index user_id, created_at). */
+export function newestLoginOfUser(knex: Knex | Knex.Transaction): Knex.QueryBuilder {
+  return knex('user_sessions').max('created_at').where('user_sessions.user_id', knex.ref('users.id'));
+}
+
 export interface LoginRecord {
   at: Date;
   method: LoginMethod;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { newestLoginOfUser } from './login-history.js';
 import { lockedOnMysql } from './transaction.js';
 import type { User } from './user-row.js';
 
@@ -6,7 +7,8 @@ import type { User } from './user-row.js';
  * The tables whose rows belong to a user (every `user_id` foreign key in
  * migrations/). A merge moves them all, so nothing the absorbed user had is lost.
  */
-const ownedTables = ['user_sessions', 'api_tokens', 'sms_codes'] as const;
+// login_history is the frozen history from before its rows were copied into user_sessions (migrations/20261209000001_…).
+const ownedTables = ['user_sessions', 'login_history', 'api_tokens', 'sms_codes'] as const;
 
 /** What the kept row holds after a merge (login/identity/merge-decision.ts decides it). */
 export type MergedUser = Pick<
@@ -48,4 +50,6 @@ export async function absorbUser(keepId: number, goneId: number, merged: MergedU
   if (keptDevices.length > 0) await trx('known_devices').where({ user_id: goneId }).whereIn('device_hash', keptDevices).delete();
   await trx('known_devices').where({ user_id: goneId }).update({ user_id: keepId });
   await trx('users').where({ id: goneId }).delete();
+  // The kept user's last login is now the newest of both users' logins.
+  await trx('users').where({ id: keepId }).update({ last_login_time: newestLoginOfUser(trx) });
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { newestLoginOfUser } from './login-history.js';
 import { createdUserData, type EventLog, noEventLog, withEventTransaction } from './event-log.js';
 import { lockedOnMysql } from './transaction.js';
 import { absorbUser } from './user-merge.js';
@@ -311,8 +312,12 @@ export function createUserQueries(knex: Knex, events: EventLog = noEventLog) {
     }
   }
 
-  async function touchLastLogin(userId: number, now: Date, trx?: Knex | Knex.Transaction): Promise<void> {
-    await table(trx).where({ id: userId }).update({ last_login_time: now, updated_at: now });
+  /**
+   * users.last_login_time (CONTRACT.md) of these users, from their newest login row, in one statement:
+   * written after the logins' answers (session/login-record.ts); the server itself reads the rows.
+   */
+  async function setLastLoginFromHistory(userIds: number[]): Promise<void> {
+    await table().whereIn('id', userIds).update({ last_login_time: newestLoginOfUser(knex) });
   }
 
   return {
@@ -339,7 +344,7 @@ export function createUserQueries(knex: Knex, events: EventLog = noEventLog) {
     absorbUser,
     recordUnfollow,
     bindPhoneIfEmpty,
-    touchLastLogin,
+    setLastLoginFromHistory,
   };
 }
 

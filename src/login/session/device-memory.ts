@@ -1,3 +1,4 @@
+import { createBatchedWrites } from '../../db/batched-writes.js';
 import type { KnownDeviceQueries } from '../../db/known-devices.js';
 import type { Logger } from '../../logging/logger.js';
 
@@ -36,43 +37,21 @@ export interface LoginDevice {
  */
 export function createDeviceMemory(deps: DeviceMemoryDeps) {
   const now = deps.now ?? Date.now;
-  const windowMs = deps.windowMs ?? deviceMemoryWindowMs;
-  let waiting: LoginDevice[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let writing: Promise<void> = Promise.resolve();
-
-  function rememberAfterLogin(device: LoginDevice): void {
-    waiting.push(device);
-    timer ??= setTimeout(() => void settled(), windowMs);
-  }
-
-  /** Writes what is waiting now; resolves when every write asked for so far is done. */
-  function settled(): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    const batch = waiting;
-    waiting = [];
-    if (batch.length > 0) writing = writing.then(() => write(batch));
-    return writing;
-  }
+  const writes = createBatchedWrites<LoginDevice>({ write, windowMs: deps.windowMs ?? deviceMemoryWindowMs, logger: deps.logger, what: 'the devices of logins' });
 
   async function write(batch: LoginDevice[]): Promise<void> {
-    try {
-      const replaced = batch.filter((device) => device.previousDeviceHash).map((device) => ({ userId: device.userId, deviceHash: device.previousDeviceHash! }));
-      // The ids the browsers came with first: a login never replaces a browser's id with the same one.
-      if (replaced.length > 0) await deps.queries.forgetEachDevice(replaced);
-      await deps.queries.rememberDevicesOfSessions(batch.map((device) => device.sessionId), now());
-    } catch (error) {
-      deps.logger.warn('could not remember the devices of logins', { count: batch.length, error: error instanceof Error ? error.message : String(error) });
-    }
+    const replaced = batch.filter((device) => device.previousDeviceHash).map((device) => ({ userId: device.userId, deviceHash: device.previousDeviceHash! }));
+    // The ids the browsers came with first: a login never replaces a browser's id with the same one.
+    if (replaced.length > 0) await deps.queries.forgetEachDevice(replaced);
+    await deps.queries.rememberDevicesOfSessions(batch.map((device) => device.sessionId), now());
   }
 
   async function isKnownDevice(userId: number, deviceHash: string): Promise<boolean> {
-    await settled();
+    await writes.settled();
     return deps.queries.isKnownDevice(userId, deviceHash);
   }
 
-  return { rememberAfterLogin, settled, isKnownDevice };
+  return { rememberAfterLogin: writes.add, settled: writes.settled, isKnownDevice };
 }
 
 export type DeviceMemory = ReturnType<typeof createDeviceMemory>;

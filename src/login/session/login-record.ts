@@ -15,6 +15,8 @@ export interface LoginRecordDeps {
   transaction: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
   /** user.login for the webhooks, in the login's transaction. */
   events?: EventLog;
+  /** Asks for users.last_login_time to be written, after the answer and with other logins' (composition: db/batched-writes.ts). */
+  lastLoginChanged?: (userId: number) => void;
   metrics?: Metrics;
   now?: () => Date;
 }
@@ -22,7 +24,8 @@ export interface LoginRecordDeps {
 /**
  * Records a completed login, whatever the way in: its row in user_sessions
  * (the session a browser gets, or a login without one: db/login-history.ts),
- * the user.login event when a webhook wants it, and the count. The row is
+ * the user.login event when a webhook wants it, the count, and later the
+ * user's last_login_time. The row is
  * one INSERT; only an event makes it a transaction. With a scene, at most
  * one login ever uses it (the row's unique scene): the loser of a race gets
  * undefined and must not log in.
@@ -52,7 +55,10 @@ export function createLoginRecord(deps: LoginRecordDeps) {
       return row;
     };
     const row = trx || !events ? await write(trx) : await deps.transaction(write);
-    if (row !== undefined) deps.metrics?.logins.inc({ method });
+    if (row !== undefined) {
+      deps.metrics?.logins.inc({ method });
+      deps.lastLoginChanged?.(user.id);
+    }
     return row;
   }
 

@@ -228,7 +228,7 @@ test('a browser without a device cookie gets one id per login: the session, the 
   const pending = poll(returning.browser, returning.scene);
   await phoneFor(server).scan('o_device', returning.scene, 'ticket', true);
   t.is((await pending).body.status, 'success');
-  await server.handle.jobs.rememberDevices();
+  await server.handle.jobs.writeAfterLogins();
   for (const browser of [first, returning.browser]) {
     const deviceId = browser.cookieHeader().match(new RegExp(`(?:^|; )${deviceCookieName}=([^;]+)`))![1];
     const hash = hashDeviceId(deviceId);

@@ -7,12 +7,14 @@ import { plainScanLogin, startServer, type TestServer } from '../../helpers/serv
 
 /**
  * login_scenes is the one record of a scene's state, whatever LOGIN_CONFIRM
- * says (used: a login's row names the scene); the last login is the user's
- * newest login row, written by completed logins only.
+ * says (used: a login's row names the scene); users.last_login_time (CONTRACT.md)
+ * is written, after the answer, by completed logins only.
  */
 const stateOf = async (server: TestServer, scene: string) => (await createLoginSceneQueries(server.knex).findScene(scene))?.state;
-const lastLoginOf = async (server: TestServer, openid: string) =>
-  (await server.knex('user_sessions').join('users', 'users.id', 'user_sessions.user_id').where('users.openid', openid).max({ at: 'user_sessions.created_at' }).first())?.at ?? null;
+async function lastLoginOf(server: TestServer, openid: string) {
+  await server.handle.jobs.writeAfterLogins();
+  return (await server.knex('users').where({ openid }).first('last_login_time'))?.last_login_time ?? null;
+}
 
 for (const { kind, enabled } of databaseKinds) {
   const declare = enabled ? test : test.skip;

@@ -41,7 +41,7 @@ for (const { kind, enabled } of databaseKinds) {
     t.is((await bindPhone(server, victimBrowser, '13700137777')).status, 303);
 
     const user = await server.knex('users').where({ openid: victim }).first('id');
-    await server.handle.jobs.rememberDevices();
+    await server.handle.jobs.writeAfterLogins();
     const known = await server.knex('known_devices').where({ user_id: user.id }).pluck('device_hash');
     t.not(deviceOf(victimBrowser), planted, 'the browser got a device id of its own');
     t.deepEqual(known, [hashDeviceId(deviceOf(victimBrowser))], 'only that one is known');
