@@ -71,6 +71,9 @@ export async function openPhone(baseUrl: string): Promise<{ cookie: string; csrf
 
 type Phone = Awaited<ReturnType<typeof openPhone>>;
 
+/** The phone's forms and our callbacks answer with a redirect (302 or 303). */
+const isRedirect = (reply: Reply) => reply.status >= 301 && reply.status <= 303;
+
 function postForm(url: string, cookie: string, fields: Record<string, string>): Promise<Reply> {
   return request(url, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
 }
@@ -86,7 +89,7 @@ export function signedCodeMessage(baseUrl: string, openid: string, code: string,
  * What the phone does for the way: the push of a scan or of a code (resolved with the callback's reply), or
  * the mini-program's scan and tap through the simulator's phone. The browser's poll says when it is done.
  */
-export async function actOnPhone(baseUrl: string, phone: Phone, kind: WayKind, page: WayPage, openid: string, createTime: number): Promise<Reply> {
+export async function actOnPhone(baseUrl: string, phone: Phone | undefined, kind: WayKind, page: WayPage, openid: string, createTime: number): Promise<Reply> {
   const xmlPost = (push: { url: string; body: string }) => request(push.url, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body });
   switch (kind) {
     case 'qr-returning':
@@ -97,8 +100,9 @@ export async function actOnPhone(baseUrl: string, phone: Phone, kind: WayKind, p
     case 'code-newcomer':
       return xmlPost(signedCodeMessage(baseUrl, openid, page.code!, createTime, `${createTime}${Math.floor(Math.random() * 1e6)}`));
     case 'mini-newcomer': {
+      if (!phone) throw new Error('a mini-program code needs the simulator');
       const scanned = await postForm(`${baseUrl}/simulator/mini/scan`, phone.cookie, { openid, scene: page.miniScene!, _csrf: phone.csrf });
-      if (scanned.status !== 303) return scanned;
+      if (!isRedirect(scanned)) return scanned;
       return postForm(`${baseUrl}/simulator/mini/confirm`, phone.cookie, { openid, decision: 'approve', _csrf: phone.csrf });
     }
     case 'open-newcomer':
@@ -127,10 +131,10 @@ export async function startOpenLogin(baseUrl: string): Promise<OpenLogin> {
 /** The phone allows the website login, the browser goes back to our callback; resolves with where our callback sends it. */
 export async function finishOpenLogin(baseUrl: string, phone: Phone, login: OpenLogin, openid: string): Promise<string> {
   const decided = await postForm(`${baseUrl}/simulator/qrconnect/decide`, phone.cookie, { openid, id: login.id, decision: 'allow', _csrf: phone.csrf });
-  if (decided.status !== 303) throw new Error(`/simulator/qrconnect/decide answered ${decided.status}`);
+  if (!isRedirect(decided)) throw new Error(`/simulator/qrconnect/decide answered ${decided.status}`);
   const back = await request(`${baseUrl}${login.waitingPath}`, { headers: { cookie: login.cookie } });
   const callback = new URL(String(back.headers.location));
   const answer = await request(`${baseUrl}${callback.pathname}${callback.search}`, { headers: { cookie: login.cookie } });
-  if (answer.status !== 302 && answer.status !== 303) throw new Error(`the Open Platform callback answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+  if (!isRedirect(answer)) throw new Error(`the Open Platform callback answered ${answer.status}: ${answer.body.slice(0, 200)}`);
   return String(answer.headers.location);
 }
