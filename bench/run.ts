@@ -7,14 +7,15 @@
  *   npm run bench -- --quick      smaller numbers, for a smoke run
  *   npm run bench -- --only "held polls,leak check"
  *   npm run bench -- --only "mixed scans" --db mysql [--scans-per-second 50]
+ *   npm run bench -- --only "restart and poll wave" --db mysql
  */
 import os from 'node:os';
 import knexFactory from 'knex';
-import { callbackThroughput, heldPolls, leakCheck, mixedScans, scanToLogin, type Row, type Sizes } from './scenarios.js';
+import { callbackThroughput, heldPolls, leakCheck, mixedScans, restartAndWave, scanToLogin, type Row, type Sizes } from './scenarios.js';
 import { createBenchDatabase } from './lib/setup.js';
 
-const full: Sizes = { heldPolls: 10_000, scanPolls: 5_000, scans: 1_000, scansPerSecond: 200, idleWindowMs: 60_000, callbacks: 15_000, newcomerCallbacks: 6_000, leakPolls: 100_000, mixedPolls: 2_000, mixedSeconds: 30, warmUpSeconds: 5 };
-const quick: Sizes = { heldPolls: 1_000, scanPolls: 500, scans: 100, scansPerSecond: 100, idleWindowMs: 10_000, callbacks: 2_000, newcomerCallbacks: 1_000, leakPolls: 10_000, mixedPolls: 500, mixedSeconds: 10, warmUpSeconds: 2 };
+const full: Sizes = { heldPolls: 10_000, scanPolls: 5_000, scans: 1_000, scansPerSecond: 200, idleWindowMs: 60_000, callbacks: 15_000, newcomerCallbacks: 6_000, leakPolls: 100_000, mixedPolls: 2_000, mixedSeconds: 30, warmUpSeconds: 5, wavePolls: 3_000, waveScansPerSecond: 50, waveSeconds: 35, wavePollTimeoutMs: 25_000 };
+const quick: Sizes = { heldPolls: 1_000, scanPolls: 500, scans: 100, scansPerSecond: 100, idleWindowMs: 10_000, callbacks: 2_000, newcomerCallbacks: 1_000, leakPolls: 10_000, mixedPolls: 500, mixedSeconds: 10, warmUpSeconds: 2, wavePolls: 500, waveScansPerSecond: 20, waveSeconds: 14, wavePollTimeoutMs: 10_000 };
 
 async function mysqlReachable(): Promise<boolean> {
   const admin = knexFactory({ client: 'mysql2', connection: process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306', pool: { min: 0, max: 1 } });
@@ -45,7 +46,7 @@ async function main() {
   const dbArg = args[args.indexOf('--db') + 1];
   const wanted = args.includes('--db') ? dbArg.split(',') : ['sqlite', 'mysql'];
   const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
-  const scenarios = ['held polls', 'scan to login', 'mixed scans', 'callback throughput', 'leak check'].filter((name) => !onlyArg || onlyArg.includes(name));
+  const scenarios = ['held polls', 'scan to login', 'mixed scans', 'restart and poll wave', 'callback throughput', 'leak check'].filter((name) => !onlyArg || onlyArg.includes(name));
   const kinds = wanted.filter((kind) => kind === 'sqlite' || kind === 'mysql') as ('sqlite' | 'mysql')[];
   if (kinds.includes('mysql') && !(await mysqlReachable())) {
     console.log('MariaDB/MySQL unreachable: its rows are skipped');
@@ -67,6 +68,7 @@ async function main() {
         }
         // co-wechat is measured in each run, beside ours, so that the ratio compares like with like.
         if (scenario === 'callback throughput') found = await callbackThroughput(database, sizes);
+        if (scenario === 'restart and poll wave') found = await restartAndWave(database, sizes);
         if (scenario === 'leak check') found = await leakCheck(database, sizes);
         rows.push(...found);
         // Each figure as soon as it is known, so that a failure later does not lose it.

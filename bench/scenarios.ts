@@ -1,6 +1,8 @@
 import { printProfileWindow, startCostMeter, waitUntilIdle, type Cost } from './lib/cpu.js';
 import { inBatches, percentile, request, sleep } from './lib/http.js';
-import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop } from './lib/processes.js';
+import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop, type ServerProcess } from './lib/processes.js';
+import { freePort } from '../test/helpers/process-server.js';
+import { longestPollJitterMs } from '../src/login/scan/poll-hold.js';
 import { actOnPhone, expectedStatus, finishOpenLogin, openPhone, openWayPage, startOpenLogin, wayOf, type OpenLogin, type WayPage } from './lib/ways.js';
 import {
   type BenchDatabase,
@@ -39,6 +41,11 @@ export interface Sizes {
   /** The mixed scenario: polls held throughout, and how long scans arrive. */
   mixedPolls: number;
   mixedSeconds: number;
+  /** Restart and poll wave: browsers re-polling at once after the restart (besides the scanned ones), the scans' rate and how long, and the poll timeout. */
+  wavePolls: number;
+  waveScansPerSecond: number;
+  waveSeconds: number;
+  wavePollTimeoutMs: number;
   /** Scans sent at the same rate before the measured ones (JIT, pools, caches), not counted: scan to login and mixed scans. */
   warmUpSeconds: number;
 }
@@ -116,7 +123,7 @@ async function keepPolling(url: string, browser: Browser, stopped: () => boolean
       if (reply) countFailure(`HTTP ${reply.status} ${reply.body.slice(0, 40)}`);
       browser.errors = (browser.errors ?? 0) + 1;
       failures += 1;
-      await sleep(Math.min(1000 * failures, 5000));
+      await sleep(Math.min(1000 * failures, 5000) * (0.5 + Math.random()));
       continue;
     }
     failures = 0;
@@ -608,5 +615,74 @@ export async function leakCheck(database: BenchDatabase, sizes: Sizes): Promise<
     ];
   } finally {
     await stop(server);
+  }
+}
+
+/**
+ * 6. A restart, then a poll-timeout wave. Browsers hold polls on one server process, which is stopped
+ * (its held polls answer at once, as in a deploy) and replaced by a new one on the same port and
+ * database; the browsers come back as the login script does, each after its own back-off, and then time
+ * out together (a wave) but for each poll's jitter. Returning users' scans arrive at
+ * `waveScansPerSecond` from the moment the new process listens, for `waveSeconds`, across the first
+ * wave. Reports the worst scan → answer of each second, the first 5 s against the seconds before the
+ * wave, and the worst second of the wave against the worst second elsewhere.
+ */
+export async function restartAndWave(database: BenchDatabase, sizes: Sizes): Promise<Row[]> {
+  const scans = sizes.waveScansPerSecond * sizes.waveSeconds;
+  const openids = await seedUsers(database.knex, scans, `wave${Date.now()}`);
+  const env = { LOGIN_POLL_TIMEOUT_MS: String(sizes.wavePollTimeoutMs), PORT: String(await freePort()) };
+  const before = await startOurServer(database.url, env);
+  let stopped = false;
+  const polling: Promise<void>[] = [];
+  const pollFailures: PollFailures = new Map();
+  let server: ServerProcess | undefined;
+  try {
+    const browsers: Browser[] = (await openLoginSessions(before.url, sizes.wavePolls + scans)).map((session) => ({ session }));
+    // The browsers the restart cuts off hold polls; the ones to be scanned have their pages open and start polling just before their scan.
+    const scanned = browsers.slice(0, scans);
+    for (const browser of browsers.slice(scans)) polling.push(keepPolling(before.url, browser, () => stopped, pollFailures));
+    await waitForListeners(before.url, sizes.wavePolls, pollFailures);
+    await stop(before);
+    server = await startOurServer(database.url, env);
+    const restartedAt = performance.now();
+    const gap = 1000 / sizes.waveScansPerSecond;
+    const startPolling = (browser: Browser) => polling.push(keepPolling(server!.url, browser, () => stopped, pollFailures));
+    const timers = scanned.map((browser, index) => setTimeout(() => startPolling(browser), index * gap));
+    await sleep(300);
+    const { sentAt } = await sendScans(server.url, openids, scanned.map((browser) => browser.session.scene), sizes.waveScansPerSecond);
+    timers.forEach(clearTimeout);
+    const deadline = Date.now() + 30_000;
+    while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
+    printWorstPerSecond(sentAt, scanned, 'from the restart');
+    // Seconds since the restart, each with its worst answer.
+    const worst: number[] = [];
+    scanned.forEach((browser, index) => {
+      const second = Math.floor((sentAt[index] - restartedAt) / 1000);
+      worst[second] = Math.max(worst[second] ?? 0, (browser.answeredAt ?? Infinity) - sentAt[index]);
+    });
+    const latenciesIn = (fromMs: number, toMs: number) =>
+      scanned
+        .map((browser, index) => ({ at: sentAt[index] - restartedAt, ms: (browser.answeredAt ?? Infinity) - sentAt[index] }))
+        .filter((scan) => scan.at >= fromMs && scan.at < toMs)
+        .map((scan) => scan.ms)
+        .sort((a, b) => a - b);
+    // The polls opened at the restart time out between the timeout less the largest jitter and the timeout (poll-hold.ts).
+    const waveFrom = Math.floor((sizes.wavePollTimeoutMs - longestPollJitterMs(sizes.wavePollTimeoutMs)) / 1000) - 1;
+    const waveTo = Math.ceil(sizes.wavePollTimeoutMs / 1000) + 1;
+    const waveWorst = Math.max(...worst.slice(waveFrom, waveTo + 1).map((value) => value ?? 0));
+    const elsewhereWorst = Math.max(...worst.map((value, second) => (second >= 5 && (second < waveFrom || second > waveTo) ? (value ?? 0) : 0)));
+    const failed = scanned.filter((browser) => browser.status !== 'success').length;
+    const scenario = 'restart and poll wave';
+    const db = database.kind;
+    return [
+      { scenario, db, figure: `p99 of the first 5 s after a restart / of 5 s to the wave (${sizes.wavePolls.toLocaleString('en')} browsers' polls cut by the restart, ${sizes.waveScansPerSecond} scans/s)`, value: `${ms(percentile(latenciesIn(0, 5000), 99))} / ${ms(percentile(latenciesIn(5000, waveFrom * 1000), 99))}`, target: 'first no worse' },
+      { scenario, db, figure: `worst second of the wave (${waveFrom} to ${waveTo} s) / worst second elsewhere after 5 s`, value: `${ms(waveWorst)} / ${ms(elsewhereWorst)}`, target: 'wave ≤ 50 ms' },
+      { scenario, db, figure: 'polls not answered success; poll requests refused during the restart and retried', value: `${failed}; ${browsers.reduce((sum, browser) => sum + (browser.errors ?? 0), 0)}`, target: '0; ' },
+    ];
+  } finally {
+    stopped = true;
+    await stop(before);
+    if (server) await stop(server);
+    await Promise.all(polling);
   }
 }

@@ -103,9 +103,10 @@
         }
       })
       .catch(function () {
-        // A restarting server or a flaky network: back off, then try again.
+        // A restarting server or a flaky network: back off, then try again, each browser at its own moment
+        // (half to one and a half times the back-off), so that the browsers a restart cut off do not all come back at once.
         failures += 1;
-        setTimeout(poll, Math.min(1000 * failures, 5000));
+        setTimeout(poll, Math.min(1000 * failures, 5000) * (0.5 + Math.random()));
       });
   }
 
