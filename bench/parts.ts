@@ -54,6 +54,9 @@ async function main() {
     const sessions = createSessionStore({ queries: createUserSessionQueries(knex), devices: createKnownDeviceQueries(knex), idleTimeoutSeconds: 86_400, maxLifetimeSeconds: 604_800 });
     const loginRecord = createLoginRecord({ loginHistory: createLoginHistoryQueries(knex), transaction: (work) => inTransaction(knex, work) });
     const devices = createKnownDeviceQueries(knex);
+    const sessionIds: number[] = [];
+    // Logins in the 50 ms window of the writes after the answer (session/device-memory.ts) at 200 a second.
+    const afterAnswerBatch = 10;
     const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
     const logger = pino({ level: 'info', redact: { paths: ['token', 'code', 'fields.token'], censor: '[redacted]' } }, sink);
     const base = Math.floor(Date.now() / 1000);
@@ -78,11 +81,19 @@ async function main() {
         subscription.cancel();
       }],
       ['poll answer (the scene and its scanner)', (i) => sceneStates.stateOf(scenes[i])],
-      ['session (the login: one INSERT that is the history line, the session and the scene used)', (i) =>
-        loginRecord.recordLogin(people[i], 'qrcode', { ip: '127.0.0.1', userAgent }, (run) =>
+      ['session (the login: one INSERT that is the history line, the session and the scene used)', async (i) => {
+        const started = await loginRecord.recordLogin(people[i], 'qrcode', { ip: '127.0.0.1', userAgent }, (run) =>
           sessions.startSession({ userId: people[i].id, method: 'qrcode', ip: '127.0.0.1', userAgent, deviceHash: String(i).padStart(64, '0'), scene: scenes[i] }, run),
-        )],
-      ['device (remembered)', (i) => devices.rememberDevice(people[i].id, String(i).padStart(64, '0'), Date.now())],
+        );
+        sessionIds[i] = started!.id;
+      }],
+      [`after the answer, ${afterAnswerBatch} logins a statement: device (the id it came with forgotten, the new one remembered) and last login`, async (i) => {
+        if ((i + 1) % afterAnswerBatch !== 0) return;
+        const batch = Array.from({ length: afterAnswerBatch }, (_, k) => i - k);
+        await devices.forgetEachDevice(batch.map((k) => ({ userId: people[k].id, deviceHash: String(k).padStart(63, '0') + 'p' })));
+        await devices.rememberDevicesOfSessions(batch.map((k) => sessionIds[k]), Date.now());
+        await users.setLastLoginFromHistory(batch.map((k) => people[k].id));
+      }],
       ['notice (its text; the custom/send call not included)', async (i) => wechatTexts.zh.notice(describeDevice(userAgent, '1.2.3.4'), new Date(), `https://login.example/sessions/end?t=${i}`)],
       ['logs (the login line and three access lines)', async (i) => {
         logger.info({ userId: i, method: 'qrcode', sessionId: i, ip: '127.0.0.1' }, 'login');

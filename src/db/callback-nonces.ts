@@ -53,6 +53,8 @@ export function createDatabaseNonceStore(knex: Knex, now: () => number = Date.no
   }
 
   let waiting: Claim[] = [];
+  // MySQL's INSERT IGNORE skips only duplicate keys here: every value is a fixed-length hash or a date.
+  const skipExisting = knex.client.config.client === 'mysql2' ? 'INSERT IGNORE INTO' : 'INSERT OR IGNORE INTO';
 
   async function flush(): Promise<void> {
     const batch = waiting;
@@ -60,9 +62,11 @@ export function createDatabaseNonceStore(knex: Knex, now: () => number = Date.no
     for (let start = 0; start < batch.length; start += maxPairsPerBatch) {
       const chunk = batch.slice(start, start + maxPairsPerBatch);
       try {
-        const rows = chunk.map((claim) => ({ pair_hash: claim.pairKey, body_hash: claim.bodyHash, expires_at: new Date(claim.expiresAtMs) }));
-        // Skips pairs already stored (MySQL INSERT IGNORE, SQLite ON CONFLICT DO NOTHING); the values are fixed-length hashes and dates.
-        const inserted = await countInserted(knex, table().insert(rows).onConflict('pair_hash').ignore());
+        // Skips pairs already stored; the values are fixed-length hashes and dates. Written as SQL: knex's builder for
+        // an insert that skips conflicts cost 285 µs of CPU a statement here, the same statement raw 108 (BENCHMARKS.md).
+        const values = chunk.map(() => '(?, ?, ?)').join(', ');
+        const bindings = chunk.flatMap((claim) => [claim.pairKey, claim.bodyHash, new Date(claim.expiresAtMs)]);
+        const inserted = await countInserted(knex, `${skipExisting} callback_nonces (pair_hash, body_hash, expires_at) VALUES ${values}`, bindings);
         if (inserted === chunk.length) {
           for (const claim of chunk) claim.resolve(claim.bodyHash);
           continue;

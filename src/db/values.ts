@@ -29,9 +29,8 @@ export function isUniqueViolation(error: unknown): boolean {
  * the last id, not the count, so the statement is run raw (mysql2 answers
  * an OkPacket with affectedRows, better-sqlite3 `{ changes }`).
  */
-export async function countInserted(knex: Knex, insert: Knex.QueryBuilder): Promise<number> {
-  const { sql, bindings } = insert.toSQL();
-  const answer = (await knex.raw(sql, bindings as readonly Knex.RawBinding[])) as unknown;
+export async function countInserted(knex: Knex, sql: string, bindings: readonly Knex.RawBinding[]): Promise<number> {
+  const answer = (await knex.raw(sql, bindings)) as unknown;
   const result = Array.isArray(answer) ? answer[0] : answer;
   const count = (result as { affectedRows?: unknown; changes?: unknown } | null) ?? {};
   const inserted = count.affectedRows ?? count.changes;
