@@ -109,12 +109,17 @@ export function knexConfigFromUrl(databaseUrl: string): Knex.Config {
         afterCreate(connection: MysqlConnection, done: (error: Error | null, connection: unknown) => void) {
           // DATETIMEs are written as UTC (timezone 'Z' above); the session's zone is UTC too, so that the database's
           // own time functions (UNIX_TIMESTAMP, in the console's counts) read them as such, whatever the server's zone.
+          // REPEATABLE READ (MariaDB's and MySQL's default, pinned): the known browsers written after a login read the
+          // sessions with locks, so a session ended meanwhile is seen ended (login/session/device-memory.ts).
           connection.query("SET time_zone = '+00:00'", (zoneError) => {
             if (zoneError) return done(zoneError, connection);
-            connection.query('SELECT @@SESSION.sql_mode AS mode', (error, rows) => {
-              if (error) return done(error, connection);
-              const mode = String(rows[0]?.mode ?? '');
-              done(isStrict(mode) ? null : new StrictModeError(mode), connection);
+            connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ', (isolationError) => {
+              if (isolationError) return done(isolationError, connection);
+              connection.query('SELECT @@SESSION.sql_mode AS mode', (error, rows) => {
+                if (error) return done(error, connection);
+                const mode = String(rows[0]?.mode ?? '');
+                done(isStrict(mode) ? null : new StrictModeError(mode), connection);
+              });
             });
           });
         },

@@ -41,12 +41,11 @@ export function createKnownDeviceQueries(knex: Knex) {
     await knex.raw(`${columns} ${select.sql} ${upsert}`, [...select.bindings] as Knex.RawBinding[]);
   }
 
-  /** Forgets, in one statement, each of these browsers of its user. */
+  /** Forgets, in one statement, each of these browsers of its user (nothing for none). */
   async function forgetEachDevice(devices: { userId: number; deviceHash: string }[]): Promise<void> {
+    if (devices.length === 0) return;
     await knex('known_devices')
-      .where((any) => {
-        for (const device of devices) any.orWhere({ user_id: device.userId, device_hash: device.deviceHash });
-      })
+      .whereIn(['user_id', 'device_hash'], devices.map((device) => [device.userId, device.deviceHash]))
       .delete();
   }
 

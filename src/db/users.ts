@@ -317,7 +317,7 @@ export function createUserQueries(knex: Knex, events: EventLog = noEventLog) {
    * written after the logins' answers (session/login-record.ts); the server itself reads the rows.
    */
   async function setLastLoginFromHistory(userIds: number[]): Promise<void> {
-    await table().whereIn('id', userIds).update({ last_login_time: newestLoginOfUser(knex) });
+    await table().whereIn('id', userIds).update({ last_login_time: newestLoginOfUser(knex), updated_at: new Date() });
   }
 
   return {

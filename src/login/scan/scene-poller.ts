@@ -14,6 +14,15 @@ import type { Metrics } from '../../metrics/metrics.js';
 const recentCheckMs = 60_000;
 
 /**
+ * A check that no scan prompted (a poll's first, a held poll's last) waits up
+ * to this long to share its query with other polls' (scene-states.ts): the
+ * polls a restart sends back, or held polls timing out spread by their
+ * jitter, then cost a query per hundred instead of one each. A scan's wake
+ * is checked at once.
+ */
+const unpromptedCheckMs = 100;
+
+/**
  * Holds one long-poll: subscribe first, then check the database (unless a
  * recent check makes that redundant), then wait for a wake-up, the timeout or
  * the client leaving, and check again. Every listener and timer is removed
@@ -22,10 +31,10 @@ const recentCheckMs = 60_000;
 export function createScenePoller(hub: LoginHub, sceneStates: Pick<SceneStates, 'stateOf'>, now: () => number = Date.now, metrics?: Metrics) {
   const lastPendingCheck = new NodeCache({ stdTTL: recentCheckMs / 1000, checkperiod: 30, useClones: false });
 
-  async function check(scene: string): Promise<SceneState> {
+  async function check(scene: string, withinMs?: number): Promise<SceneState> {
     // Taken before the query: a scan committed after this moment is published after it too.
     const startedAt = now();
-    const state = await sceneStates.stateOf(scene);
+    const state = await sceneStates.stateOf(scene, withinMs);
     if (state.status === 'issued') lastPendingCheck.set(scene, startedAt);
     return state;
   }
@@ -52,21 +61,26 @@ export function createScenePoller(hub: LoginHub, sceneStates: Pick<SceneStates, 
     let held = false;
     try {
       if (waitMs <= 0 || !checkedRecently(scene)) {
-        const first = await check(scene);
+        const first = await check(scene, waitMs <= 0 ? undefined : unpromptedCheckMs);
         const news = first.status !== 'issued' && !(first.status === 'awaiting' && seenAwaiting);
         if (news || waitMs <= 0 || signal.aborted) return first;
       }
       metrics?.heldPolls.inc();
       held = true;
+      let woken = false;
       await new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, waitMs);
+        // The last check may take its share of the wait: the poll is never held longer than asked.
+        timer = setTimeout(resolve, Math.max(0, waitMs - unpromptedCheckMs));
         onAbort = resolve;
         signal.addEventListener('abort', onAbort, { once: true });
-        subscription.woken.then(resolve);
+        subscription.woken.then(() => {
+          woken = true;
+          resolve();
+        });
       });
       // A client that left needs no answer; a draining server answers at once so the script re-polls elsewhere.
       if (signal.aborted || hub.isDraining()) return { status: 'issued' };
-      return await check(scene);
+      return await check(scene, woken ? undefined : unpromptedCheckMs);
     } finally {
       if (held) metrics?.heldPolls.dec();
       subscription.cancel();

@@ -34,8 +34,6 @@ export interface SceneStateDeps {
   scenes: LoginSceneQueries;
   /** Whether a scan must be confirmed in WeChat, and asking for it (LOGIN_CONFIRM). */
   confirmation: Pick<LoginConfirmation, 'approvedAtOnce' | 'needsConfirmation' | 'askToConfirm'>;
-  /** Resolves once the browsers of this process's logins so far are remembered (session/device-memory.ts). */
-  devicesSettled?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -90,8 +88,7 @@ export function createSceneStates(deps: SceneStateDeps) {
   async function approveUsualScan(openid: string, scene: string): Promise<boolean> {
     const when = deps.confirmation.approvedAtOnce;
     if (when === undefined) return false;
-    // The known-device check is in the statement: it must see the browsers remembered so far.
-    if (when === 'known device') await deps.devicesSettled?.();
+    // A browser whose write is still pending (session/device-memory.ts) is not known here yet: the general way waits for it.
     return (await deps.scenes.approveUsualScan(scene, openid, now(), when === 'known device')) === true;
   }
 
@@ -111,9 +108,12 @@ export function createSceneStates(deps: SceneStateDeps) {
     return (await deps.scenes.markApproved(row.scene, openid, now())) ? { row } : { refused: 'taken' };
   }
 
-  /** Where `scene` stands; the polls of one tick share one query (and one for their scanners). */
-  function stateOf(scene: string): Promise<SceneState> {
-    return lookup.find(scene).then((state) => state ?? { status: 'issued' });
+  /**
+   * Where `scene` stands, with its scanner; the polls of one tick share one query. `withinMs`: it may wait
+   * that long for other polls' lookups to share theirs (batched-lookup.ts).
+   */
+  function stateOf(scene: string, withinMs?: number): Promise<SceneState> {
+    return (withinMs === undefined ? lookup.find(scene) : lookup.findSoon(scene, withinMs)).then((state) => state ?? { status: 'issued' });
   }
 
   /** One query for the polls of a tick: the scenes and their scanners' users (db/login-scenes.ts). */

@@ -35,7 +35,7 @@ export function createLoginAftercare(deps: LoginAftercareDeps): AfterSignIn {
     const { user, method } = started;
     // The id this browser came with is replaced (device-cookie.ts); if it was this user's, it goes.
     const previousDeviceHash = started.previousDeviceHash !== started.deviceHash ? started.previousDeviceHash : undefined;
-    deps.devices.rememberAfterLogin({ userId: user.id, sessionId: started.id, previousDeviceHash });
+    deps.devices.rememberAfterLogin({ userId: user.id, sessionId: started.id, deviceHash: started.deviceHash, previousDeviceHash });
     if (sceneMethods.has(method) && user.openid) {
       // Read now, written and sent once the browser has its answer: WeChat's answer must not hold the login.
       const request = { userAgent: ctx.get('user-agent'), ip: ctx.ip, lang: ctx.state.lang ?? 'zh', at: new Date(now()) };

@@ -57,7 +57,9 @@ export function createLoginRecord(deps: LoginRecordDeps) {
     const row = trx || !events ? await write(trx) : await deps.transaction(write);
     if (row !== undefined) {
       deps.metrics?.logins.inc({ method });
-      deps.lastLoginChanged?.(user.id);
+      // In the caller's transaction, the row counts once it is committed.
+      if (trx) void trx.executionPromise.then(() => deps.lastLoginChanged?.(user.id), () => undefined);
+      else deps.lastLoginChanged?.(user.id);
     }
     return row;
   }

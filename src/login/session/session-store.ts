@@ -16,11 +16,12 @@ export interface SessionStoreDeps {
   /** The browsers that skip the confirmation on the phone (LOGIN_CONFIRM=new-device). */
   devices: Pick<KnownDeviceQueries, 'forgetDevices'>;
   /**
-   * Resolves once this process's logins so far have their browsers written
-   * (device-memory.ts writes them after the answer, and only for a session
-   * still live): a logout keeps its browser known, so it waits for that.
+   * Resolves once the user's logins in this process have their browsers
+   * written (device-memory.ts writes them after the answer, and only for a
+   * session still live): a logout keeps its browser known, and "not me"
+   * forgets it, so both wait for that before a session ends.
    */
-  devicesRemembered?: () => Promise<void>;
+  devicesRemembered?: (userId: number) => Promise<void>;
   idleTimeoutSeconds: number;
   maxLifetimeSeconds: number;
   /** One line per session ended, with why (never a token). */
@@ -108,7 +109,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
 
   /** Logging out: the session ends, and the browser stays a known device (README). */
   async function endSession(userId: number, sessionId: number): Promise<boolean> {
-    await deps.devicesRemembered?.();
+    await deps.devicesRemembered?.(userId);
     const done = await deps.queries.revokeSession(userId, sessionId, new Date(now()), 'logout');
     if (done) ended({ userId, sessionId, reason: 'logout' });
     return done;
@@ -122,6 +123,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
    * `end-link` from the link on the phone.
    */
   async function disownSession(userId: number, sessionId: number, reason: 'revoked' | 'end-link' | 'logout'): Promise<boolean> {
+    await deps.devicesRemembered?.(userId);
     const session = await deps.queries.findSessionOfUser(userId, sessionId);
     if (!session || !(await deps.queries.revokeSession(userId, sessionId, new Date(now()), reason))) return false;
     ended({ userId, sessionId, reason });
@@ -131,6 +133,7 @@ export function createSessionStore(deps: SessionStoreDeps) {
 
   /** Every session of the user but `keep` ends, and their browsers but this one are forgotten. */
   async function disownOtherSessions(userId: number, keep: SessionRecord): Promise<void> {
+    await deps.devicesRemembered?.(userId);
     const deviceHashes = await deps.queries.revokeSessionsOfUser(userId, new Date(now()), 'revoked', keep.id);
     ended({ userId, reason: 'revoked', except: keep.id });
     const others = deviceHashes.filter((hash) => hash !== keep.deviceHash);

@@ -40,3 +40,18 @@ test('a failed query rejects the lookups of that batch only', async (t) => {
   fail = false;
   t.is(await lookup.find('x'), undefined);
 });
+
+test('lookups that may wait go with the next query, or on their own once their wait is up', async (t) => {
+  const table = fakeTable({ a: 'A', b: 'B', c: 'C' });
+  const lookup = createBatchedLookup(table.findMany);
+  const soonA = lookup.findSoon('a', 60_000);
+  const soonB = lookup.findSoon('b', 60_000);
+  // A lookup that cannot wait takes them along.
+  t.is(await lookup.find('c'), 'C');
+  t.deepEqual(await Promise.all([soonA, soonB]), ['A', 'B']);
+  t.deepEqual(table.queries, [['c', 'a', 'b']]);
+  // Alone, they are asked once the first one's wait is up.
+  const alone = await Promise.all([lookup.findSoon('a', 5), lookup.findSoon('c', 5)]);
+  t.deepEqual(alone, ['A', 'C']);
+  t.deepEqual(table.queries.slice(1), [['a', 'c']]);
+});
