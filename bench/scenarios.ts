@@ -2,7 +2,6 @@ import { printProfileWindow, startCostMeter, waitUntilIdle, type Cost } from './
 import { inBatches, percentile, request, sleep } from './lib/http.js';
 import { startHelperServer, startOurServer, startOurServerWithFakeWechat, stop, type ServerProcess } from './lib/processes.js';
 import { freePort } from '../test/helpers/process-server.js';
-import { longestPollJitterMs } from '../src/login/scan/poll-hold.js';
 import { actOnPhone, expectedStatus, finishOpenLogin, openPhone, openWayPage, startOpenLogin, wayOf, type OpenLogin, type WayPage } from './lib/ways.js';
 import {
   type BenchDatabase,
@@ -111,7 +110,7 @@ interface Browser {
 type PollFailures = Map<string, number>;
 
 /** Keeps a browser polling like static/js/login.js: again after `pending`, and after a failure with a back-off. */
-async function keepPolling(url: string, browser: Browser, stopped: () => boolean, pollFailures: PollFailures): Promise<void> {
+async function keepPolling(url: string, browser: Browser, stopped: () => boolean, pollFailures: PollFailures, onPending?: () => void): Promise<void> {
   const countFailure = (reason: string) => pollFailures.set(reason, (pollFailures.get(reason) ?? 0) + 1);
   let failures = 0;
   while (!stopped()) {
@@ -129,6 +128,7 @@ async function keepPolling(url: string, browser: Browser, stopped: () => boolean
     failures = 0;
     const status = (JSON.parse(reply.body) as { status: string }).status;
     // Scanned: a mini-program code waiting for the tap in the mini-program (static/js/login.js polls on too).
+    if (status === 'pending') onPending?.();
     if (status !== 'pending' && status !== 'scanned') {
       browser.answeredAt = performance.now();
       browser.status = status;
@@ -189,14 +189,22 @@ function costRow(scenario: string, db: string, cost: Cost, scans: number): Row {
   };
 }
 
-/** Per second of a stream of scans, the worst scan → answer: where a backlog starts and ends. */
-function printWorstPerSecond(sentAt: number[], scanned: Browser[], note: string): void {
+/**
+ * Per second since `from` (the first scan by default), the worst scan → answer: where a backlog starts and
+ * ends. A second with a scan never answered shows "lost"; a second without a scan, 0.
+ */
+function worstPerSecond(sentAt: number[], scanned: Browser[], from = sentAt[0]): number[] {
   const worst: number[] = [];
   scanned.forEach((browser, index) => {
-    const second = Math.floor((sentAt[index] - sentAt[0]) / 1000);
-    worst[second] = Math.max(worst[second] ?? 0, (browser.answeredAt ?? NaN) - sentAt[index] || 0);
+    const second = Math.floor((sentAt[index] - from) / 1000);
+    worst[second] = Math.max(worst[second] ?? 0, browser.answeredAt === undefined ? Infinity : browser.answeredAt - sentAt[index]);
   });
-  process.stderr.write(`  worst scan → answer per second (ms, ${note}): ${Array.from(worst, (value) => Math.round(value ?? 0)).join(' ')}\n`);
+  return Array.from(worst, (value) => value ?? 0);
+}
+
+function printWorstPerSecond(sentAt: number[], scanned: Browser[], note: string, from?: number): void {
+  const shown = worstPerSecond(sentAt, scanned, from).map((value) => (value === Infinity ? 'lost' : String(Math.round(value))));
+  process.stderr.write(`  worst scan → answer per second (ms, ${note}): ${shown.join(' ')}\n`);
 }
 
 const threePercentiles = (sorted: number[]) => `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 95))} / ${ms(percentile(sorted, 99))}`;
@@ -640,7 +648,9 @@ export async function restartAndWave(database: BenchDatabase, sizes: Sizes): Pro
     const browsers: Browser[] = (await openLoginSessions(before.url, sizes.wavePolls + scans)).map((session) => ({ session }));
     // The browsers the restart cuts off hold polls; the ones to be scanned have their pages open and start polling just before their scan.
     const scanned = browsers.slice(0, scans);
-    for (const browser of browsers.slice(scans)) polling.push(keepPolling(before.url, browser, () => stopped, pollFailures));
+    // When the cut-off browsers' polls on the new process time out: the wave, as it really falls.
+    const pendingAt: number[] = [];
+    for (const browser of browsers.slice(scans)) polling.push(keepPolling(before.url, browser, () => stopped, pollFailures, () => pendingAt.push(performance.now())));
     await waitForListeners(before.url, sizes.wavePolls, pollFailures);
     await stop(before);
     server = await startOurServer(database.url, env);
@@ -653,24 +663,21 @@ export async function restartAndWave(database: BenchDatabase, sizes: Sizes): Pro
     timers.forEach(clearTimeout);
     const deadline = Date.now() + 30_000;
     while (scanned.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
-    printWorstPerSecond(sentAt, scanned, 'from the restart');
-    // Seconds since the restart, each with its worst answer.
-    const worst: number[] = [];
-    scanned.forEach((browser, index) => {
-      const second = Math.floor((sentAt[index] - restartedAt) / 1000);
-      worst[second] = Math.max(worst[second] ?? 0, (browser.answeredAt ?? Infinity) - sentAt[index]);
-    });
+    printWorstPerSecond(sentAt, scanned, 'each second from the restart', restartedAt);
+    const worst = worstPerSecond(sentAt, scanned, restartedAt);
     const latenciesIn = (fromMs: number, toMs: number) =>
       scanned
         .map((browser, index) => ({ at: sentAt[index] - restartedAt, ms: (browser.answeredAt ?? Infinity) - sentAt[index] }))
         .filter((scan) => scan.at >= fromMs && scan.at < toMs)
         .map((scan) => scan.ms)
         .sort((a, b) => a - b);
-    // The polls opened at the restart time out between the timeout less the largest jitter and the timeout (poll-hold.ts).
-    const waveFrom = Math.floor((sizes.wavePollTimeoutMs - longestPollJitterMs(sizes.wavePollTimeoutMs)) / 1000) - 1;
-    const waveTo = Math.ceil(sizes.wavePollTimeoutMs / 1000) + 1;
-    const waveWorst = Math.max(...worst.slice(waveFrom, waveTo + 1).map((value) => value ?? 0));
-    const elsewhereWorst = Math.max(...worst.map((value, second) => (second >= 5 && (second < waveFrom || second > waveTo) ? (value ?? 0) : 0)));
+    // The wave: the seconds in which the middle 90 % of the cut-off polls' first timeouts on the new process fell
+    // (the drained polls' answers before the restart are left out).
+    const waveTimes = pendingAt.filter((at) => at > restartedAt + 1000 && at < restartedAt + sizes.wavePollTimeoutMs + 10_000).map((at) => at - restartedAt).sort((a, b) => a - b);
+    const waveFrom = Math.floor(percentile(waveTimes, 5) / 1000);
+    const waveTo = Math.floor(percentile(waveTimes, 95) / 1000);
+    const waveWorst = Math.max(...worst.slice(waveFrom, waveTo + 1));
+    const elsewhereWorst = Math.max(...worst.map((value, second) => (second >= 5 && (second < waveFrom || second > waveTo) ? value : 0)));
     const failed = scanned.filter((browser) => browser.status !== 'success').length;
     const scenario = 'restart and poll wave';
     const db = database.kind;
