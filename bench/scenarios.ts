@@ -265,6 +265,7 @@ export async function scanToLogin(database: BenchDatabase, sizes: Sizes): Promis
     const deadline = Date.now() + 30_000;
     while (stream.some((browser) => browser.answeredAt === undefined) && Date.now() < deadline) await sleep(50);
     const spent = await cost!.stop();
+    printProfileWindow(sent.sentAt[warmUp], server.child.pid!);
     printWorstPerSecond(sent.sentAt, stream, `warm-up first, ${((sent.sentAt[0] - pollsOpenedAt) / 1000).toFixed(0)} s after the polls were opened`);
     // Mapped before filtering: each browser keeps its own send time even when another one was never answered.
     const latencies = scanned.map((browser, index) => (browser.answeredAt ?? NaN) - sentAt[index]).filter((value) => !Number.isNaN(value));
