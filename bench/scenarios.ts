@@ -678,6 +678,8 @@ export async function restartAndWave(database: BenchDatabase, sizes: Sizes): Pro
     const waveFrom = Math.floor(percentile(waveTimes, 5) / 1000);
     const waveTo = Math.floor(percentile(waveTimes, 95) / 1000);
     const waveWorst = Math.max(...worst.slice(waveFrom, waveTo + 1));
+    printProfileWindow(restartedAt, server.child.pid!, restartedAt + 3000, 'the first 3 s');
+    printProfileWindow(restartedAt + waveFrom * 1000, server.child.pid!, restartedAt + (waveTo + 1) * 1000, 'the wave');
     const elsewhereWorst = Math.max(...worst.map((value, second) => (second >= 5 && (second < waveFrom || second > waveTo) ? value : 0)));
     const failed = scanned.filter((browser) => browser.status !== 'success').length;
     const scenario = 'restart and poll wave';

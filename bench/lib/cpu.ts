@@ -76,8 +76,9 @@ export async function startCostMeter(database: { kind: string; knex: Knex }, ser
  * With BENCH_PROFILE_DIR set: the window from `fromPerfNow` until now on the profile's clock
  * (CLOCK_MONOTONIC, µs), for `bench/lib/profile-summary.ts`, so that the set-up stays out of the figures.
  */
-export function printProfileWindow(fromPerfNow: number, serverPid: number): void {
+export function printProfileWindow(fromPerfNow: number, serverPid: number, toPerfNow = performance.now(), name = ''): void {
   if (!process.env.BENCH_PROFILE_DIR) return;
   const nowUs = Number(process.hrtime.bigint() / 1000n);
-  process.stderr.write(`  profile window (µs): ${Math.round(nowUs - (performance.now() - fromPerfNow) * 1000)} ${nowUs} pid ${serverPid}\n`);
+  const usOf = (perfNow: number) => Math.round(nowUs - (performance.now() - perfNow) * 1000);
+  process.stderr.write(`  profile window${name ? ` (${name})` : ''} (µs): ${usOf(fromPerfNow)} ${usOf(toPerfNow)} pid ${serverPid}\n`);
 }
