@@ -77,7 +77,7 @@ export function createServices(infra: Infrastructure, queries: Queries) {
     logger,
     now,
   });
-  const sceneStates = createSceneStates({ scenes: queries.loginScenes, confirmation, now });
+  const sceneStates = createSceneStates({ scenes: queries.loginScenes, confirmation, pendingBrowsers: deviceMemory.pendingBrowsers, now });
   // users.last_login_time, kept for those who read the table (CONTRACT.md), written after the logins' answers.
   const lastLogins = createBatchedWrites<number>({ write: (ids) => users.setLastLoginFromHistory([...new Set(ids)]), windowMs: deviceMemoryWindowMs, logger, what: 'last login times' });
   const loginRecord = createLoginRecord({ loginHistory: queries.loginHistory, transaction, events: queries.events, lastLoginChanged: lastLogins.add, metrics, now: nowDate });

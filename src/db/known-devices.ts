@@ -44,8 +44,13 @@ export function createKnownDeviceQueries(knex: Knex) {
   /** Forgets, in one statement, each of these browsers of its user (nothing for none). */
   async function forgetEachDevice(devices: { userId: number; deviceHash: string }[]): Promise<void> {
     if (devices.length === 0) return;
+    // Grouped by user: each (user_id, device_hash IN …) goes through the unique index.
+    const byUser = new Map<number, string[]>();
+    for (const device of devices) byUser.set(device.userId, [...(byUser.get(device.userId) ?? []), device.deviceHash]);
     await knex('known_devices')
-      .whereIn(['user_id', 'device_hash'], devices.map((device) => [device.userId, device.deviceHash]))
+      .where((any) => {
+        for (const [userId, hashes] of byUser) any.orWhere((one) => one.where('user_id', userId).whereIn('device_hash', hashes));
+      })
       .delete();
   }
 

@@ -182,15 +182,17 @@ export function createLoginSceneQueries(knex: Knex, events: EventLog = noEventLo
    * nothing changes and false says it was not that case. A scene string
    * another user holds is that too.
    */
-  async function approveUsualScan(scene: string, openid: string, now: number, onKnownDevice: boolean): Promise<boolean | undefined> {
+  async function approveUsualScan(scene: string, openid: string, now: number, onKnownDevice: boolean, pendingBrowsers: string[] = []): Promise<boolean | undefined> {
     if (knex.client.config.client !== 'mysql2') return undefined;
-    const device = onKnownDevice ? ' AND EXISTS (SELECT 1 FROM known_devices k WHERE k.user_id = u.id AND k.device_hash = s.device_hash)' : '';
+    // A browser with a write pending (remembered or forgotten: login/session/device-memory.ts) is left to the general way, which waits for it.
+    const pending = onKnownDevice && pendingBrowsers.length > 0 ? ` AND s.device_hash NOT IN (${pendingBrowsers.map(() => '?').join(', ')})` : '';
+    const device = onKnownDevice ? ` AND EXISTS (SELECT 1 FROM known_devices k WHERE k.user_id = u.id AND k.device_hash = s.device_hash)${pending}` : '';
     try {
       const [result] = await knex.raw(
         `UPDATE login_scenes s JOIN users u ON u.openid = ?
          SET s.state = 'approved', s.scanner_openid = u.openid, s.decided_at_ms = ?, u.tmp_scene_str = s.scene, u.subscribed = 1, u.updated_at = ?
          WHERE s.scene = ? AND s.state = 'issued' AND s.expires_at_ms > ? AND s.confirm_required = 0 AND u.phone IS NOT NULL${device}`,
-        [openid, now, new Date(now), scene, now],
+        [openid, now, new Date(now), scene, now, ...(pending ? pendingBrowsers : [])],
       );
       return (result as { affectedRows: number }).affectedRows > 0;
     } catch (error) {

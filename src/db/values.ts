@@ -23,12 +23,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-/** True when `error` is a lock the database gave up on (a deadlock, or a lock waited on too long): the statement may simply be run again. */
-export function isLockConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT' || code === 'SQLITE_BUSY';
-}
-
 /**
  * Runs an INSERT that may skip rows (INSERT IGNORE, ON CONFLICT DO NOTHING)
  * and returns how many rows it inserted: knex's own answer for an insert is

@@ -17,6 +17,7 @@ export function createBatchedLookup<T>(findMany: (keys: string[]) => Promise<Map
   let scheduled = false;
   let lazy = new Map<string, Waiter<T>[]>();
   let lazyTimer: NodeJS.Timeout | undefined;
+  let lazyDeadline = Infinity;
 
   async function flush(): Promise<void> {
     scheduled = false;
@@ -27,6 +28,7 @@ export function createBatchedLookup<T>(findMany: (keys: string[]) => Promise<Map
     lazy = new Map();
     clearTimeout(lazyTimer);
     lazyTimer = undefined;
+    lazyDeadline = Infinity;
     const keys = [...batch.keys()];
     for (let start = 0; start < keys.length; start += maxKeysPerQuery) {
       const chunk = keys.slice(start, start + maxKeysPerQuery);
@@ -60,7 +62,13 @@ export function createBatchedLookup<T>(findMany: (keys: string[]) => Promise<Map
   function findSoon(key: string, withinMs: number): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
       enqueue(lazy, key, { resolve, reject });
-      lazyTimer ??= setTimeout(() => void flush(), withinMs);
+      // The soonest deadline of those waiting decides.
+      const deadline = Date.now() + withinMs;
+      if (deadline < lazyDeadline) {
+        clearTimeout(lazyTimer);
+        lazyDeadline = deadline;
+        lazyTimer = setTimeout(() => void flush(), withinMs);
+      }
     });
   }
 

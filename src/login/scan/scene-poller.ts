@@ -49,6 +49,12 @@ export function createScenePoller(hub: LoginHub, sceneStates: Pick<SceneStates, 
     return at !== undefined && now() - at < recentCheckMs && !hub.publishedSince(scene, at);
   }
 
+  /** A scan was published since the last check here: the check is the scan's, and is made at once. */
+  function scannedSinceChecked(scene: string): boolean {
+    const at = lastPendingCheck.get<number>(scene);
+    return at !== undefined && hub.publishedSince(scene, at);
+  }
+
   /**
    * `seenAwaiting`: the client already shows "scanned, pick the number", so an
    * `awaiting` state is held like `pending` until the scanner decides.
@@ -59,9 +65,17 @@ export function createScenePoller(hub: LoginHub, sceneStates: Pick<SceneStates, 
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     let held = false;
+    // Every wait of this poll, the checks' included, ends by then: a poll is never held longer than asked.
+    const deadline = Date.now() + waitMs;
+    /** How long an unprompted check may wait for company: what is left of the poll, at most unpromptedCheckMs; at once when nothing is. */
+    const leeway = () => {
+      const left = Math.min(unpromptedCheckMs, deadline - Date.now());
+      return left > 0 ? left : undefined;
+    };
     try {
       if (waitMs <= 0 || !checkedRecently(scene)) {
-        const first = await check(scene, waitMs <= 0 ? undefined : unpromptedCheckMs);
+        const prompted = waitMs <= 0 || seenAwaiting || scannedSinceChecked(scene);
+        const first = await check(scene, prompted ? undefined : leeway());
         const news = first.status !== 'issued' && !(first.status === 'awaiting' && seenAwaiting);
         if (news || waitMs <= 0 || signal.aborted) return first;
       }
@@ -69,8 +83,8 @@ export function createScenePoller(hub: LoginHub, sceneStates: Pick<SceneStates, 
       held = true;
       let woken = false;
       await new Promise<void>((resolve) => {
-        // The last check may take its share of the wait: the poll is never held longer than asked.
-        timer = setTimeout(resolve, Math.max(0, waitMs - unpromptedCheckMs));
+        // The last check may take its share of the wait.
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now() - unpromptedCheckMs));
         onAbort = resolve;
         signal.addEventListener('abort', onAbort, { once: true });
         subscription.woken.then(() => {
@@ -80,7 +94,7 @@ export function createScenePoller(hub: LoginHub, sceneStates: Pick<SceneStates, 
       });
       // A client that left needs no answer; a draining server answers at once so the script re-polls elsewhere.
       if (signal.aborted || hub.isDraining()) return { status: 'issued' };
-      return await check(scene, woken ? undefined : unpromptedCheckMs);
+      return await check(scene, woken ? undefined : leeway());
     } finally {
       if (held) metrics?.heldPolls.dec();
       subscription.cancel();

@@ -34,6 +34,8 @@ export interface SceneStateDeps {
   scenes: LoginSceneQueries;
   /** Whether a scan must be confirmed in WeChat, and asking for it (LOGIN_CONFIRM). */
   confirmation: Pick<LoginConfirmation, 'approvedAtOnce' | 'needsConfirmation' | 'askToConfirm'>;
+  /** The browsers whose known-device write is still pending here (session/device-memory.ts): the one-statement scan leaves them out. */
+  pendingBrowsers?: () => string[];
   now?: () => number;
 }
 
@@ -88,8 +90,8 @@ export function createSceneStates(deps: SceneStateDeps) {
   async function approveUsualScan(openid: string, scene: string): Promise<boolean> {
     const when = deps.confirmation.approvedAtOnce;
     if (when === undefined) return false;
-    // A browser whose write is still pending (session/device-memory.ts) is not known here yet: the general way waits for it.
-    return (await deps.scenes.approveUsualScan(scene, openid, now(), when === 'known device')) === true;
+    // A browser whose write is still pending (session/device-memory.ts) is left to the general way, which waits for it.
+    return (await deps.scenes.approveUsualScan(scene, openid, now(), when === 'known device', deps.pendingBrowsers?.() ?? [])) === true;
   }
 
   /**

@@ -1,6 +1,5 @@
 import { createBatchedWrites } from '../../db/batched-writes.js';
 import type { KnownDeviceQueries } from '../../db/known-devices.js';
-import { isLockConflict } from '../../db/values.js';
 import type { Logger } from '../../logging/logger.js';
 
 /** How long remembered browsers wait to be written together: far less than any person takes to log in again. */
@@ -54,9 +53,12 @@ export function createDeviceMemory(deps: DeviceMemoryDeps) {
     else map.delete(key);
   };
 
+  /** The browsers a pending write concerns: the id a login gave, and the id it replaced (to be forgotten). */
+  const hashesOf = (device: LoginDevice) => (device.previousDeviceHash ? [device.deviceHash, device.previousDeviceHash] : [device.deviceHash]);
+
   function rememberAfterLogin(device: LoginDevice): void {
     count(pendingUsers, device.userId, 1);
-    count(pendingDevices, device.deviceHash, 1);
+    for (const hash of hashesOf(device)) count(pendingDevices, hash, 1);
     writes.add(device);
   }
 
@@ -65,15 +67,15 @@ export function createDeviceMemory(deps: DeviceMemoryDeps) {
       // Remembered first, then the ids the browsers came with forgotten: of two logins of one browser in a batch,
       // the first one's new id is the second one's old id, and must end forgotten. A login never keeps the id it came with.
       // Each is tried whatever became of the other: the forgetting matters most (a planted or copied id).
-      let failure: unknown;
-      await onceMoreOnLockConflict(() => deps.queries.rememberDevicesOfSessions(batch.map((device) => device.sessionId), now())).catch((error) => (failure = error));
+      const failures: unknown[] = [];
+      await onceMoreOnDeadlock(() => deps.queries.rememberDevicesOfSessions(batch.map((device) => device.sessionId), now())).catch((error) => failures.push(error));
       const replaced = batch.filter((device) => device.previousDeviceHash).map((device) => ({ userId: device.userId, deviceHash: device.previousDeviceHash! }));
-      await onceMoreOnLockConflict(() => deps.queries.forgetEachDevice(replaced)).catch((error) => (failure ??= error));
-      if (failure) throw failure;
+      await onceMoreOnDeadlock(() => deps.queries.forgetEachDevice(replaced)).catch((error) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
     } finally {
       for (const device of batch) {
         count(pendingUsers, device.userId, -1);
-        count(pendingDevices, device.deviceHash, -1);
+        for (const hash of hashesOf(device)) count(pendingDevices, hash, -1);
       }
     }
   }
@@ -87,7 +89,10 @@ export function createDeviceMemory(deps: DeviceMemoryDeps) {
     return done;
   }
 
-  /** Known to the user: after the write of this browser, when one is pending here. */
+  /** The browsers with a write pending here: a check that reads known_devices without asking here must leave them out. */
+  const pendingBrowsers = (): string[] => [...pendingDevices.keys()];
+
+  /** Known to the user: after the write of this browser (remembered or forgotten), when one is pending here. */
   async function isKnownDevice(userId: number, deviceHash: string): Promise<boolean> {
     if (pendingDevices.has(deviceHash) && !(await waitForWrites())) return false;
     return deps.queries.isKnownDevice(userId, deviceHash);
@@ -98,17 +103,17 @@ export function createDeviceMemory(deps: DeviceMemoryDeps) {
     if (pendingUsers.has(userId)) await waitForWrites();
   }
 
-  return { rememberAfterLogin, isKnownDevice, settledForUser, settled: writes.settled };
+  return { rememberAfterLogin, isKnownDevice, pendingBrowsers, settledForUser, settled: writes.settled };
 }
 
 export type DeviceMemory = ReturnType<typeof createDeviceMemory>;
 
-/** A deadlock (with a merge moving the same user's rows, say) is run again once: both statements may run twice. */
-async function onceMoreOnLockConflict(run: () => Promise<void>): Promise<void> {
+/** A deadlock (with a merge moving the same user's rows, say) is run again once: both statements may run twice. A lock waited on too long is not (that wait would double). */
+async function onceMoreOnDeadlock(run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (error) {
-    if (!isLockConflict(error)) throw error;
+    if ((error as { code?: unknown } | null)?.code !== 'ER_LOCK_DEADLOCK') throw error;
     await run();
   }
 }

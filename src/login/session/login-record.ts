@@ -58,7 +58,7 @@ export function createLoginRecord(deps: LoginRecordDeps) {
     if (row !== undefined) {
       deps.metrics?.logins.inc({ method });
       // In the caller's transaction, the row counts once it is committed.
-      if (trx) void trx.executionPromise.then(() => deps.lastLoginChanged?.(user.id), () => undefined);
+      if (trx) void trx.executionPromise.then(() => deps.lastLoginChanged?.(user.id)).catch(() => undefined);
       else deps.lastLoginChanged?.(user.id);
     }
     return row;

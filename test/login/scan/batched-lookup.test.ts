@@ -55,3 +55,12 @@ test('lookups that may wait go with the next query, or on their own once their w
   t.deepEqual(alone, ['A', 'C']);
   t.deepEqual(table.queries.slice(1), [['a', 'c']]);
 });
+
+test('a lookup that can wait less brings the query forward for those waiting longer', async (t) => {
+  const table = fakeTable({ a: 'A', b: 'B' });
+  const lookup = createBatchedLookup(table.findMany);
+  const long = lookup.findSoon('a', 60_000);
+  t.is(await lookup.findSoon('b', 5), 'B');
+  t.is(await long, 'A');
+  t.deepEqual(table.queries, [['a', 'b']]);
+});

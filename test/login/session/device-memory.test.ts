@@ -48,3 +48,15 @@ test('a check waits only for a write of its own browser, and at most its limit; 
   t.true(await memory.isKnownDevice(1, 'd1'), 'written: asked');
   await memory.settledForUser(1);
 });
+
+test('the id a browser came with counts as pending until it is forgotten: a copy of it waits, and the one-statement scan leaves it out', async (t) => {
+  const fake = fakeQueries();
+  const memory = createDeviceMemory({ queries: fake.queries, logger, windowMs: 0, longestWaitMs: 50 });
+  fake.hold();
+  memory.rememberAfterLogin({ userId: 1, sessionId: 10, deviceHash: 'd1', previousDeviceHash: 'd0' });
+  t.deepEqual(memory.pendingBrowsers().sort(), ['d0', 'd1']);
+  t.false(await memory.isKnownDevice(1, 'd0'), 'a copied old id is not known while its forgetting is pending');
+  fake.release();
+  await memory.settled();
+  t.deepEqual(memory.pendingBrowsers(), []);
+});
